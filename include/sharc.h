@@ -1,0 +1,27 @@
+/* sharc — shared-array compute.
+ *
+ * Umbrella header. The topic headers under sharc/ are the API reference:
+ *   sharc/error.h     error codes, sharc_strerror()
+ *   sharc/pool.h      pools of pinned worker processes
+ *   sharc/array.h     typed n-d arrays in shared mappings (memfd, shm, files)
+ *   sharc/npy.h       NumPy .npy header inspection
+ *   sharc/kernel.h    kernels, their registry and the task handle
+ *   sharc/schedule.h  static, dynamic and guided schedules
+ *   sharc/job.h       running a kernel over [0, n)
+ *   sharc/report.h    what a job did and what it cost
+ *   sharc/topo.h      topology and placement plans */
+#ifndef SHARC_H
+#define SHARC_H
+
+#include "sharc/common.h"
+#include "sharc/error.h"
+#include "sharc/array.h"
+#include "sharc/npy.h"
+#include "sharc/kernel.h"
+#include "sharc/schedule.h"
+#include "sharc/report.h"
+#include "sharc/job.h"
+#include "sharc/pool.h"
+#include "sharc/topo.h"
+
+#endif

@@ -1,0 +1,166 @@
+/* sharc: typed n-d arrays whose payload lives in a shared mapping.
+ *
+ * An array belongs to a pool: every worker of that pool sees it at the
+ * address the worker mapped it, without any copy. Arrays created after the
+ * workers started reach them as file descriptors over a Unix socket and are
+ * mapped once per worker, before the next job that uses them.
+ *
+ * Backings:
+ *   SHARC_BACKING_ANON  an anonymous memfd: gone when the pool and every
+ *                       mapping are gone, even after SIGKILL. The default.
+ *   SHARC_BACKING_SHM   named POSIX shared memory ("/sharc-PID-RANDOM"),
+ *                       created O_EXCL with mode 0600. It outlives the pool
+ *                       until sharc_shm_remove(); other processes attach it
+ *                       by name with sharc_array_attach_shm().
+ *   SHARC_BACKING_FILE  a file mapped in place: NumPy .npy or raw binary.
+ *
+ * Space is reserved when an array is created (fallocate), so a full /dev/shm
+ * or disk gives SHARC_ENOSPC here rather than SIGBUS in a worker later. On a
+ * machine with several NUMA nodes the pages are bound per worker block before
+ * they are reserved (see sharc_placement), so reserving does not defeat
+ * placement near the worker that owns a range.
+ *
+ * Thread safety: functions taking a pool are not safe to call concurrently
+ * on the same pool. None of them may be called from a kernel in a worker. */
+#ifndef SHARC_ARRAY_H
+#define SHARC_ARRAY_H
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sharc_pool sharc_pool;
+typedef struct sharc_array sharc_array;
+
+/* X(enum suffix, numpy name, numpy kind char, item size) */
+#define SHARC_DTYPE_MAP(X)                                                     \
+  X(BOOL, "bool", 'b', 1)                                                      \
+  X(I8, "int8", 'i', 1)                                                        \
+  X(I16, "int16", 'i', 2)                                                      \
+  X(I32, "int32", 'i', 4)                                                      \
+  X(I64, "int64", 'i', 8)                                                      \
+  X(U8, "uint8", 'u', 1)                                                       \
+  X(U16, "uint16", 'u', 2)                                                     \
+  X(U32, "uint32", 'u', 4)                                                     \
+  X(U64, "uint64", 'u', 8)                                                     \
+  X(F32, "float32", 'f', 4)                                                    \
+  X(F64, "float64", 'f', 8)                                                    \
+  X(C64, "complex64", 'c', 8)                                                  \
+  X(C128, "complex128", 'c', 16)
+
+typedef enum {
+#define SHARC__DT_ENUM(e, name, kind, size) SHARC_##e,
+  SHARC_DTYPE_MAP(SHARC__DT_ENUM)
+#undef SHARC__DT_ENUM
+      SHARC_DTYPE_COUNT
+} sharc_dtype;
+
+/* NumPy allows 64 dimensions; so do we. */
+#define SHARC_MAX_DIMS 64
+
+/* Size in bytes of one element, or 0 for an invalid dtype. */
+SHARC_API size_t sharc_dtype_size(sharc_dtype dt);
+/* NumPy's name ("float32"), or NULL for an invalid dtype. Static storage. */
+SHARC_API const char *sharc_dtype_name(sharc_dtype dt);
+/* Parses a NumPy name ("float32", "f4", "f8", "complex64", "bool", ...).
+ * Returns 0 and sets *out, or SHARC_EDTYPE. */
+SHARC_API int sharc_dtype_parse(const char *name, sharc_dtype *out);
+
+typedef enum {
+  SHARC_BACKING_ANON = 0,
+  SHARC_BACKING_SHM = 1,
+  SHARC_BACKING_FILE = 2
+} sharc_backing;
+
+/* Open flags for file-backed and attached arrays. */
+enum {
+  SHARC_READ = 1,  /* map read-only (PROT_READ); kernels must not write */
+  SHARC_RDWR = 2,  /* map read-write; writes go to the file/object */
+  SHARC_CREATE = 4 /* raw files: create (O_EXCL) and size the file */
+};
+
+/* Options for sharc_array_create(). */
+typedef struct sharc_array_opts {
+  sharc_backing backing; /* SHARC_BACKING_ANON or SHARC_BACKING_SHM */
+  int fortran_order;     /* 1: column-major strides */
+} sharc_array_opts;
+#define SHARC_ARRAY_OPTS_INIT {SHARC_BACKING_ANON, 0}
+
+/* Creates a zero-filled array of the given dtype and shape (ndim 0..64; a
+ * 0-d array has one element; any zero extent gives an empty array).
+ * opts may be NULL. On success *out is owned by the caller and released by
+ * sharc_array_destroy(). Errors: SHARC_EINVAL, SHARC_EOVERFLOW (size does not
+ * fit), SHARC_ENOSPC (no room in shared memory), negated errno. */
+SHARC_API int sharc_array_create(sharc_pool *pool, sharc_dtype dt, int ndim,
+                                 const uint64_t *shape,
+                                 const sharc_array_opts *opts,
+                                 sharc_array **out);
+
+/* Attaches a named array made by sharc_array_create() with SHARC_BACKING_SHM,
+ * possibly by another process. flags: SHARC_READ or SHARC_RDWR. The object
+ * must belong to this user, have mode 0600 and a size that matches its
+ * header, or SHARC_EACCES / SHARC_EFORMAT is returned. */
+SHARC_API int sharc_array_attach_shm(sharc_pool *pool, const char *name,
+                                     int flags, sharc_array **out);
+
+/* Removes a named array's object (shm_unlink). Arrays already mapped stay
+ * valid until destroyed. */
+SHARC_API int sharc_shm_remove(const char *name);
+
+/* Maps a NumPy .npy file in place (versions 1.0, 2.0, 3.0; C or Fortran
+ * order). flags: SHARC_READ or SHARC_RDWR. Malformed files, object or
+ * structured dtypes and non-native byte order give SHARC_EFORMAT or
+ * SHARC_EDTYPE with a message naming the file and field. */
+SHARC_API int sharc_array_open_npy(sharc_pool *pool, const char *path,
+                                   int flags, sharc_array **out);
+
+/* Creates a .npy file for output. The data is written under a temporary name
+ * in the same directory, with a zeroed header; sharc_array_commit() writes
+ * the header and renames it to path. Destroying an uncommitted array removes
+ * the temporary file, and a process killed before the commit leaves no file
+ * at path and nothing that parses as .npy. */
+SHARC_API int sharc_array_create_npy(sharc_pool *pool, const char *path,
+                                     sharc_dtype dt, int ndim,
+                                     const uint64_t *shape, int fortran_order,
+                                     sharc_array **out);
+
+/* Makes an output array created by sharc_array_create_npy() visible at its
+ * path: flushes the data, writes the header and renames atomically. Other
+ * arrays: a no-op returning 0. */
+SHARC_API int sharc_array_commit(sharc_array *a);
+
+/* Maps a raw binary file as an array of dtype and shape (C order), starting
+ * at byte offset (a multiple of the item size). flags: SHARC_READ,
+ * SHARC_RDWR, or SHARC_RDWR|SHARC_CREATE to create a new file of exactly the
+ * right size. A file shorter than offset + size gives SHARC_EFORMAT. */
+SHARC_API int sharc_array_open_raw(sharc_pool *pool, const char *path,
+                                   int flags, sharc_dtype dt, int ndim,
+                                   const uint64_t *shape, uint64_t offset,
+                                   sharc_array **out);
+
+/* Unmaps the array in the coordinator and tells the workers to unmap it
+ * before their next job. Named objects are not removed (sharc_shm_remove).
+ * NULL is a no-op. */
+SHARC_API void sharc_array_destroy(sharc_array *a);
+
+/* Accessors. Valid until sharc_array_destroy(). */
+SHARC_API void *sharc_array_data(const sharc_array *a);
+SHARC_API sharc_dtype sharc_array_dtype(const sharc_array *a);
+SHARC_API int sharc_array_ndim(const sharc_array *a);
+SHARC_API const uint64_t *sharc_array_shape(const sharc_array *a);
+/* Byte strides, one per dimension. */
+SHARC_API const int64_t *sharc_array_strides(const sharc_array *a);
+SHARC_API int sharc_array_fortran_order(const sharc_array *a);
+/* Number of elements (1 for 0-d) and payload bytes. */
+SHARC_API uint64_t sharc_array_size(const sharc_array *a);
+SHARC_API uint64_t sharc_array_nbytes(const sharc_array *a);
+SHARC_API sharc_backing sharc_array_backing(const sharc_array *a);
+/* The shm name ("/sharc-...") of a named array, else NULL. */
+SHARC_API const char *sharc_array_name(const sharc_array *a);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,55 @@
+/* sharc: jobs — a kernel run over the index space [0, n) by a pool.
+ *
+ * Claiming a chunk of indices is one atomic operation on the pool's shared
+ * control block: no system call, lock or message. */
+#ifndef SHARC_JOB_H
+#define SHARC_JOB_H
+
+#include "array.h"
+#include "report.h"
+#include "schedule.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SHARC_MAX_JOB_ARRAYS 16
+#define SHARC_MAX_ARGS 4096
+
+typedef struct sharc_job_opts {
+  sharc_schedule schedule;
+  const void *args; /* argument bytes for the kernel, copied once per job */
+  size_t args_len;  /* at most SHARC_MAX_ARGS */
+  unsigned narrays;
+  sharc_array *arrays[SHARC_MAX_JOB_ARRAYS];
+  /* 1: measure per-worker CPU time and peak RSS during the job (two small
+   * /proc accesses per worker per job); 0: skip, for the lowest latency. */
+  int measure_rusage;
+} sharc_job_opts;
+
+#define SHARC_JOB_OPTS_INIT {SHARC_SCHEDULE_DEFAULT, NULL, 0, 0, {NULL}, 1}
+
+/* Appends an array to the job; the kernel sees it as sharc_task_array(t, i)
+ * where i is the returned index. Returns the index or SHARC_ERANGE. */
+SHARC_API int sharc_job_add_array(sharc_job_opts *o, sharc_array *a);
+
+/* Runs kernel over [0, n) on every worker of the pool and waits for it.
+ * opts may be NULL (defaults). rep may be NULL; otherwise it is filled (also
+ * on failure, as far as the job got) and must be released with
+ * sharc_report_free().
+ *
+ * Returns 0 when every index was processed and every kernel call returned 0.
+ * Errors: SHARC_ENOKERNEL (no such kernel; nothing runs), SHARC_EINVAL,
+ * SHARC_EKERNEL (a kernel returned an error: the message names the worker,
+ * range and code), SHARC_EWORKER (a worker died: the message names it, its
+ * signal and the range it held; a fresh worker takes its place so the pool
+ * stays usable), SHARC_ECORRUPT (a worker wrote nonsense into the control
+ * block: the message names the field; that worker is replaced).
+ * Details: sharc_pool_errmsg(). Blocks; not thread-safe on one pool. */
+SHARC_API int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
+                        const sharc_job_opts *opts, sharc_report *rep);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

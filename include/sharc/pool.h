@@ -1,0 +1,66 @@
+/* sharc: pools of pinned worker processes.
+ *
+ * A pool starts W worker processes, pins each to a PU by a placement plan
+ * (sharc/topo.h) and keeps them warm between jobs: after a job they spin
+ * briefly, then sleep on a futex in the control block. Workers close every
+ * inherited descriptor they do not need, die with the coordinator
+ * (PR_SET_PDEATHSIG), and are watched through pidfds, so the coordinator
+ * sees a worker die while it waits for a job.
+ *
+ * Caveat: PR_SET_PDEATHSIG fires when the *thread* that created the pool
+ * exits. Create the pool from a thread that lives as long as the pool.
+ *
+ * Forked workers: nothing in this header may be called from a kernel. */
+#ifndef SHARC_POOL_H
+#define SHARC_POOL_H
+
+#include "common.h"
+#include "topo.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sharc_pool sharc_pool;
+
+typedef enum {
+  SHARC_START_FORK = 0,       /* fork the coordinator (implemented) */
+  SHARC_START_FORKSERVER = 1, /* fork from a clean server (not yet: ENOTSUP) */
+  SHARC_START_SPAWN = 2       /* fork+exec a worker binary (not yet: ENOTSUP) */
+} sharc_start_method;
+
+typedef struct sharc_pool_opts {
+  unsigned workers;         /* 0: one per usable PU */
+  sharc_start_method start; /* SHARC_START_FORK */
+  int pin;                  /* 1: pin each worker to its planned PU */
+  unsigned spin_us;         /* how long an idle worker spins before sleeping */
+} sharc_pool_opts;
+
+#define SHARC_POOL_OPTS_INIT {0, SHARC_START_FORK, 1, 100}
+
+/* Starts a pool. opts may be NULL. On success *out is the pool, owned by the
+ * caller; on failure *out is NULL, every process and object made so far is
+ * gone, and msg (if not NULL) explains. Blocks until every worker runs.
+ * Safe from several threads on different pools. */
+SHARC_API int sharc_pool_create(sharc_pool **out, const sharc_pool_opts *opts,
+                                char *msg, size_t msglen);
+
+/* Stops and reaps every worker (SIGKILL after 1 s for a worker that does not
+ * stop), unmaps the control block and the pool's anonymous arrays. Arrays
+ * not yet destroyed are destroyed. NULL is a no-op. */
+SHARC_API void sharc_pool_destroy(sharc_pool *pool);
+
+SHARC_API unsigned sharc_pool_size(const sharc_pool *pool);
+/* The pid of worker w, or -1 if w is out of range. */
+SHARC_API int sharc_pool_worker_pid(const sharc_pool *pool, unsigned w);
+/* The plan the workers were placed by; owned by the pool. */
+SHARC_API const sharc_plan *sharc_pool_plan(const sharc_pool *pool);
+/* Seconds sharc_pool_create() took to start every worker. */
+SHARC_API double sharc_pool_startup_seconds(const sharc_pool *pool);
+/* The message for the last failing call on this pool, or "". */
+SHARC_API const char *sharc_pool_errmsg(const sharc_pool *pool);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

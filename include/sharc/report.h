@@ -1,0 +1,71 @@
+/* sharc: what a job did, per worker and in total, and what it cost.
+ *
+ * The cost model users reason about: pool start-up (once per pool), the
+ * dispatch overhead (waking workers and claiming chunks), the aggregation
+ * after the last worker finished, memory per worker, and bytes copied
+ * between processes — argument bytes only: array payloads are never
+ * copied. */
+#ifndef SHARC_REPORT_H
+#define SHARC_REPORT_H
+
+#include <stdio.h>
+
+#include "schedule.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sharc_worker_report {
+  unsigned worker;
+  int pid;
+  int pu;              /* OS index of the PU it is pinned to, -1 if unpinned */
+  int numa;            /* NUMA node, -1 if unknown */
+  uint64_t chunks;     /* chunks claimed */
+  uint64_t indices;    /* indices processed */
+  double busy_s;       /* inside the kernel */
+  double dispatch_s;   /* waking up and claiming chunks */
+  double idle_s;       /* the rest of the job's wall time */
+  double cpu_s;        /* user + system CPU time during the job (if measured) */
+  uint64_t peak_rss;   /* peak resident bytes during the job (if measured) */
+  uint64_t private_bytes; /* private (anonymous) resident bytes at job end */
+} sharc_worker_report;
+
+typedef struct sharc_report {
+  char kernel[64];
+  uint64_t n;
+  sharc_schedule schedule;
+  unsigned nworkers;
+  int status;            /* 0 or the error sharc_run() returned */
+  char error[512];       /* the error's message, or "" */
+  int measured_rusage;   /* cpu_s / peak_rss / private_bytes are valid */
+
+  double wall_s;         /* from posting the job to its report */
+  double startup_s;      /* the pool's start-up time (paid once per pool) */
+  double dispatch_s;     /* summed over workers */
+  double aggregation_s;  /* after the last worker finished */
+  double compute_share;  /* sum(busy) / (wall * workers), 0..1 */
+  double imbalance_pct;  /* (max busy / mean busy - 1) * 100 */
+  uint64_t chunks;       /* summed over workers */
+  uint64_t indices;      /* summed over workers; n on success */
+  uint64_t mem_per_worker;      /* mean private bytes per worker */
+  uint64_t bytes_copied;        /* job descriptor + argument bytes */
+  uint64_t payload_bytes_copied; /* array bytes copied: always 0 */
+  char advice[256];      /* a sentence when the job did not pay off, or "" */
+
+  sharc_worker_report *workers; /* nworkers entries, owned by the report */
+} sharc_report;
+
+/* Frees what the report owns and zeroes it. NULL is a no-op. */
+SHARC_API void sharc_report_free(sharc_report *rep);
+
+/* Writes the report as one JSON object. Returns 0 or a negated errno. */
+SHARC_API int sharc_report_json(const sharc_report *rep, FILE *out);
+
+/* Writes the report as a table for people. Returns 0 or a negated errno. */
+SHARC_API int sharc_report_print(const sharc_report *rep, FILE *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,74 @@
+/* Internal: the control block, one shared mapping per pool.
+ *
+ * Layout is versioned; the coordinator reads it as untrusted input (a broken
+ * kernel may scribble on it), so every value it takes from here is
+ * bounds-checked in job.c before use. Hot, contended words each have a
+ * cache-line pair of their own; each worker's slot is written by that
+ * worker alone. */
+#ifndef SHARC_LIB_CB_H
+#define SHARC_LIB_CB_H
+
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "sharc/job.h"
+#include "sharc/kernel.h"
+
+#define SHARC__CB_MAGIC UINT64_C(0x3142434352414853) /* "SHARCCB1" */
+#define SHARC__CB_VERSION 1u
+/* Two cache lines: adjacent-line prefetch makes 64-byte padding leak. */
+#define SHARC__PAD 128
+
+/* The job as the coordinator posted it. Workers only read it. */
+typedef struct sharc__job_desc {
+  char kernel[SHARC_KERNEL_NAME_MAX];
+  uint64_t n;
+  uint64_t chunk;
+  uint64_t post_ns; /* CLOCK_MONOTONIC when posted: shared by all processes */
+  uint32_t sched_kind;
+  uint32_t nworkers;
+  uint32_t narrays;
+  uint32_t array_ids[SHARC_MAX_JOB_ARRAYS];
+  uint32_t args_len;
+  uint32_t measure_rusage;
+  alignas(16) unsigned char args[SHARC_MAX_ARGS]; /* any struct fits */
+} sharc__job_desc;
+
+/* What one worker reports; written only by that worker. */
+typedef struct sharc__slot {
+  alignas(SHARC__PAD) _Atomic uint32_t done_seq; /* last job it finished */
+  _Atomic uint32_t ready;                        /* 1 once started */
+  int32_t pid;
+  int32_t err;        /* 0, or what the kernel (or lookup) returned */
+  uint64_t chunks;
+  uint64_t indices;
+  uint64_t wake_ns;   /* from post to this worker's start */
+  uint64_t claim_ns;  /* claiming chunks */
+  uint64_t busy_ns;   /* inside the kernel */
+  uint64_t end_ns;    /* from post to this worker's finish */
+  uint64_t cpu_ns;
+  uint64_t peak_rss;
+  uint64_t private_bytes;
+  uint64_t cur_begin; /* the range being processed: names the range when */
+  uint64_t cur_end;   /* the worker dies or fails */
+} sharc__slot;
+
+typedef struct sharc__cb {
+  uint64_t magic;
+  uint32_t version;
+  uint32_t nslots;
+  uint64_t size;
+  alignas(SHARC__PAD) _Atomic uint32_t seq; /* futex word: job sequence */
+  _Atomic uint32_t shutdown;
+  alignas(SHARC__PAD) _Atomic uint64_t next; /* the shared claim counter */
+  alignas(SHARC__PAD) _Atomic uint32_t active; /* workers still in the job */
+  alignas(SHARC__PAD) sharc__job_desc job;
+  sharc__slot slots[];
+} sharc__cb;
+
+static inline uint64_t sharc__cb_size(unsigned nslots) {
+  return sizeof(sharc__cb) + (uint64_t)nslots * sizeof(sharc__slot);
+}
+
+#endif

@@ -1,0 +1,169 @@
+/* Internal: the pool, arrays and workers, shared by the library's units. */
+#ifndef SHARC_LIB_INTERNAL_H
+#define SHARC_LIB_INTERNAL_H
+
+#include <hwloc.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cb.h"
+#include "sharc.h"
+
+/* --- messages ------------------------------------------------------------ */
+
+/* snprintf into the pool's message buffer; returns code, so a failing path
+ * reads `return sharc__fail(pool, SHARC_EFORMAT, "%s: ...", path);`. */
+int sharc__fail(sharc_pool *pool, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void sharc__vmsg(char *buf, size_t len, const char *fmt, va_list ap);
+
+/* --- time ---------------------------------------------------------------- */
+
+/* CLOCK_MONOTONIC in nanoseconds: the vDSO, no system call. */
+uint64_t sharc__now_ns(void);
+
+/* --- arrays -------------------------------------------------------------- */
+
+struct sharc_array {
+  sharc_pool *pool;
+  sharc_array *next; /* the pool's list */
+  uint32_t id;       /* unique within the pool */
+  sharc_backing backing;
+  sharc_dtype dtype;
+  int ndim;
+  int fortran_order;
+  int prot;            /* PROT_READ or PROT_READ|PROT_WRITE */
+  uint64_t shape[SHARC_MAX_DIMS];
+  int64_t strides[SHARC_MAX_DIMS];
+  uint64_t size;       /* elements */
+  uint64_t nbytes;     /* payload bytes */
+  int fd;              /* kept open to hand to workers started later */
+  void *base;          /* the mapping */
+  uint64_t map_len;
+  uint64_t data_off;   /* payload offset within the mapping */
+  unsigned char *known; /* known[w]: worker w has it mapped */
+  char *name;          /* shm name */
+  char *path;          /* final path of a file */
+  char *tmp_path;      /* uncommitted .npy output: its temporary name */
+  long npy_hdr_len;    /* uncommitted .npy output: header length */
+};
+
+/* What a worker knows of an array: enough to build its task view. */
+typedef struct sharc__wmap {
+  uint32_t id;
+  int ndim;
+  sharc_dtype dtype;
+  void *base;
+  uint64_t map_len;
+  void *data;
+  uint64_t nbytes;
+  uint64_t size;
+  uint64_t shape[SHARC_MAX_DIMS];
+} sharc__wmap;
+
+/* A message on a worker's socket; MAP carries the fd (SCM_RIGHTS). */
+enum { SHARC__MSG_MAP = 1, SHARC__MSG_DROP = 2 };
+typedef struct sharc__msg {
+  uint32_t op;
+  uint32_t id;
+  int32_t prot;
+  int32_t ndim;
+  int32_t dtype;
+  uint32_t pad;
+  uint64_t map_len;
+  uint64_t data_off;
+  uint64_t nbytes;
+  uint64_t size;
+  uint64_t shape[SHARC_MAX_DIMS];
+} sharc__msg;
+
+/* Sends array a to worker w (MAP with its fd). Returns 0 or negated errno. */
+int sharc__array_send(sharc_pool *pool, sharc_array *a, unsigned w);
+/* Marks every live array as known to worker w (a fresh fork inherits them). */
+void sharc__arrays_inherited(sharc_pool *pool, unsigned w);
+/* Fills a worker-side map entry from an inherited array. */
+void sharc__wmap_from_array(const sharc_array *a, sharc__wmap *m);
+
+/* --- the task handle a kernel receives (worker side) -------------------- */
+
+struct sharc_task {
+  const sharc__job_desc *job;
+  unsigned worker;
+  unsigned nworkers;
+  int numa;
+  unsigned narrays;
+  const sharc__wmap *arrays[SHARC_MAX_JOB_ARRAYS];
+};
+
+/* --- pool ---------------------------------------------------------------- */
+
+typedef struct sharc__worker {
+  pid_t pid;
+  int pidfd;
+  int sock; /* coordinator's end */
+} sharc__worker;
+
+struct sharc_pool {
+  sharc_pool_opts opts;
+  unsigned nworkers;
+  sharc_plan plan;
+  hwloc_topology_t topo;
+  int topo_is_this_system;
+  sharc__cb *cb;
+  uint64_t cb_len;
+  int evfd;            /* workers signal job completion here */
+  pid_t owner_pid;     /* the coordinator: workers check it after fork */
+  sharc__worker *w;
+  sharc_array *arrays;
+  uint32_t next_array_id;
+  double startup_s;
+  int broken;          /* a worker could not be replaced: jobs refused */
+  char msg[512];
+};
+
+/* Starts worker w (fork, pin, handshake). Used at creation and to replace a
+ * worker that died. Returns 0 or a negative code (message in the pool). */
+int sharc__worker_start(sharc_pool *pool, unsigned w);
+/* Waits until workers [first, last) have signalled ready or died. */
+int sharc__workers_wait_ready(sharc_pool *pool, unsigned first, unsigned last);
+/* SIGKILLs and reaps worker w; leaves its slot free for a restart. */
+void sharc__worker_kill(sharc_pool *pool, unsigned w);
+/* Kills and restarts every worker, resetting the control block. */
+int sharc__pool_restart(sharc_pool *pool);
+/* Reaps worker w after its pidfd became readable; describes how it died
+ * into buf ("killed by signal 9 (Killed)", "exited with status 3"). */
+void sharc__worker_reap(sharc_pool *pool, unsigned w, char *buf, size_t len);
+
+/* Binds the pages of [addr, addr+len) block by block to the NUMA node of
+ * the worker that owns each block under a static split, so that reserving
+ * them (fallocate) puts each block near its worker. No-op on one node. */
+void sharc__place_pages(sharc_pool *pool, void *addr, uint64_t len);
+
+/* The worker's main loop; never returns. */
+_Noreturn void sharc__worker_main(sharc_pool *pool, unsigned w, int sock,
+                                  uint32_t seen);
+
+/* --- scheduling (pure logic over the control block's counter) ----------- */
+
+typedef struct sharc__claim {
+  uint32_t kind;
+  uint64_t n, chunk;
+  unsigned worker, nworkers;
+  uint64_t k;            /* static: next chunk number for this worker */
+  _Atomic uint64_t *next; /* dynamic/guided: the shared counter */
+} sharc__claim;
+
+void sharc__claim_init(sharc__claim *c, uint32_t kind, uint64_t n,
+                       uint64_t chunk, unsigned worker, unsigned nworkers,
+                       _Atomic uint64_t *next);
+/* Claims the next range; returns 0 when nothing is left. Hot path: one
+ * atomic operation at most, no system call, no lock. */
+int sharc__claim_next(sharc__claim *c, uint64_t *begin, uint64_t *end);
+
+/* --- futex on the shared mapping ---------------------------------------- */
+
+void sharc__futex_wait(_Atomic uint32_t *addr, uint32_t expected);
+void sharc__futex_wake_all(_Atomic uint32_t *addr);
+
+#endif

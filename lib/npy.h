@@ -1,0 +1,25 @@
+/* Internal: the .npy format, parsing and writing headers. */
+#ifndef SHARC_LIB_NPY_H
+#define SHARC_LIB_NPY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sharc/npy.h"
+
+/* Reads and validates the .npy header of the open file fd (path is used in
+ * messages only), with pread: never through a mapping, so a short file cannot
+ * raise SIGBUS. Semantics as sharc_npy_probe(). */
+int sharc__npy_read_fd(int fd, const char *path, sharc_npy_info *info,
+                       char *msg, size_t msglen);
+
+/* Writes the complete .npy prefix (magic, version, header length, header
+ * dictionary, padding, newline) for an array into buf; the total length is a
+ * multiple of 64. Uses version 1.0 when the header fits, else 2.0. Returns
+ * the prefix length, or a negative code (SHARC_ERANGE if buflen is too small;
+ * SHARC_EINVAL for a bad dtype or ndim). With buf == NULL and buflen == 0
+ * returns the length it would write. */
+long sharc__npy_format_header(sharc_dtype dt, int fortran_order, int ndim,
+                              const uint64_t *shape, char *buf, size_t buflen);
+
+#endif

@@ -1,0 +1,345 @@
+/* Pools: starting, pinning, replacing and stopping worker processes. */
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "topo_plan.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+/* Far more workers than any machine has PUs makes no sense and would make
+ * the control block and poll sets unreasonably large. */
+#define SHARC__MAX_WORKERS 4096
+/* How long a starting worker may take before the pool gives up on it. */
+#define SHARC__START_TIMEOUT_MS 10000
+
+static int pidfd_open(pid_t pid) {
+  return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+static int map_control_block(sharc_pool *pool) {
+  uint64_t len = sharc__cb_size(pool->nworkers);
+  int fd = memfd_create("sharc-control", MFD_CLOEXEC);
+  if (fd < 0)
+    return sharc__fail(pool, -errno, "control block: memfd_create: %s",
+                       strerror(errno));
+  int rc = ftruncate(fd, (off_t)len) == 0 ? 0 : -errno;
+  if (rc == 0)
+    rc = -posix_fallocate(fd, 0, (off_t)len);
+  void *p = MAP_FAILED;
+  if (rc == 0) {
+    p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    rc = p == MAP_FAILED ? -errno : 0;
+  }
+  close(fd); /* the mapping keeps it; forked workers inherit the mapping */
+  if (rc != 0)
+    return sharc__fail(pool, rc, "control block of %llu bytes: %s",
+                       (unsigned long long)len, strerror(-rc));
+  pool->cb = p;
+  pool->cb_len = len;
+  sharc__cb *cb = pool->cb;
+  cb->magic = SHARC__CB_MAGIC;
+  cb->version = SHARC__CB_VERSION;
+  cb->nslots = pool->nworkers;
+  cb->size = len;
+  return 0;
+}
+
+int sharc__worker_start(sharc_pool *pool, unsigned w) {
+  sharc__cb *cb = pool->cb;
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+    return sharc__fail(pool, -errno, "worker %u: socketpair: %s", w,
+                       strerror(errno));
+  sharc__slot *slot = &cb->slots[w];
+  memset((void *)slot, 0, sizeof *slot);
+  uint32_t seen = atomic_load(&cb->seq);
+  atomic_store(&slot->done_seq, seen);
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(sv[0]);
+    sharc__worker_main(pool, w, sv[1], seen);
+  }
+  int err = errno;
+  close(sv[1]);
+  if (pid < 0) {
+    close(sv[0]);
+    return sharc__fail(pool, -err, "worker %u: fork: %s", w, strerror(err));
+  }
+  int pidfd = pidfd_open(pid);
+  if (pidfd < 0) {
+    err = errno;
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    close(sv[0]);
+    return sharc__fail(pool, -err, "worker %u: pidfd_open: %s", w,
+                       strerror(err));
+  }
+  pool->w[w] = (sharc__worker){pid, pidfd, sv[0]};
+  sharc__arrays_inherited(pool, w);
+  return 0;
+}
+
+void sharc__worker_reap(sharc_pool *pool, unsigned w, char *buf, size_t len) {
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  if (waitid((idtype_t)P_PIDFD, (id_t)pool->w[w].pidfd, &si, WEXITED) != 0) {
+    snprintf(buf, len, "ended (waitid: %s)", strerror(errno));
+  } else if (si.si_code == CLD_EXITED) {
+    snprintf(buf, len, "exited with status %d", si.si_status);
+  } else {
+    snprintf(buf, len, "was killed by signal %d (%s)", si.si_status,
+             strsignal(si.si_status));
+  }
+  close(pool->w[w].pidfd);
+  close(pool->w[w].sock);
+  pool->w[w] = (sharc__worker){-1, -1, -1};
+}
+
+void sharc__worker_kill(sharc_pool *pool, unsigned w) {
+  if (pool->w[w].pid <= 0)
+    return;
+  char why[128];
+  syscall(SYS_pidfd_send_signal, pool->w[w].pidfd, SIGKILL, NULL, 0);
+  sharc__worker_reap(pool, w, why, sizeof why);
+}
+
+static int worker_alive_ready(sharc_pool *pool, unsigned w) {
+  return atomic_load_explicit(&pool->cb->slots[w].ready,
+                              memory_order_acquire) == 1;
+}
+
+int sharc__workers_wait_ready(sharc_pool *pool, unsigned first,
+                              unsigned last) {
+  uint64_t deadline = sharc__now_ns() + SHARC__START_TIMEOUT_MS * 1000000ull;
+  struct pollfd pfd[SHARC__MAX_WORKERS + 1];
+  for (;;) {
+    unsigned waiting = 0, n = 0;
+    pfd[n++] = (struct pollfd){pool->evfd, POLLIN, 0};
+    for (unsigned w = first; w < last; w++) {
+      if (!worker_alive_ready(pool, w)) {
+        waiting++;
+        pfd[n++] = (struct pollfd){pool->w[w].pidfd, POLLIN, 0};
+      }
+    }
+    if (waiting == 0)
+      return 0;
+    uint64_t now = sharc__now_ns();
+    if (now >= deadline)
+      return sharc__fail(pool, SHARC_EAGAIN,
+                         "%u worker(s) did not start within %d ms", waiting,
+                         SHARC__START_TIMEOUT_MS);
+    /* The eventfd is a hint (only the last worker to start writes it), so
+     * look at the ready flags at least every 10 ms. */
+    if (poll(pfd, n, 10) < 0 && errno != EINTR)
+      return sharc__fail(pool, -errno, "poll: %s", strerror(errno));
+    uint64_t drain;
+    if (read(pool->evfd, &drain, sizeof drain) < 0) { /* nothing to drain */
+    }
+    for (unsigned i = 1; i < n; i++) {
+      if (!(pfd[i].revents & POLLIN))
+        continue;
+      for (unsigned w = first; w < last; w++) {
+        if (pool->w[w].pidfd != pfd[i].fd)
+          continue;
+        char why[128];
+        sharc__worker_reap(pool, w, why, sizeof why);
+        return sharc__fail(pool, SHARC_EWORKER,
+                           "worker %u %s while starting", w, why);
+      }
+    }
+  }
+}
+
+static void stop_workers(sharc_pool *pool) {
+  sharc__cb *cb = pool->cb;
+  atomic_store(&cb->shutdown, 1);
+  atomic_fetch_add_explicit(&cb->seq, 1, memory_order_release);
+  sharc__futex_wake_all(&cb->seq);
+  /* Give workers one second to leave on their own, then kill them. */
+  uint64_t deadline = sharc__now_ns() + 1000000000ull;
+  for (unsigned w = 0; w < pool->nworkers; w++) {
+    if (pool->w[w].pid <= 0)
+      continue;
+    uint64_t now = sharc__now_ns();
+    int ms = now < deadline ? (int)((deadline - now) / 1000000u) : 0;
+    struct pollfd pfd = {pool->w[w].pidfd, POLLIN, 0};
+    if (poll(&pfd, 1, ms) == 1) {
+      char why[128];
+      sharc__worker_reap(pool, w, why, sizeof why);
+    } else {
+      sharc__worker_kill(pool, w);
+    }
+  }
+}
+
+int sharc__pool_restart(sharc_pool *pool) {
+  for (unsigned w = 0; w < pool->nworkers; w++)
+    sharc__worker_kill(pool, w);
+  sharc__cb *cb = pool->cb;
+  cb->magic = SHARC__CB_MAGIC;
+  cb->version = SHARC__CB_VERSION;
+  cb->nslots = pool->nworkers;
+  cb->size = pool->cb_len;
+  atomic_store(&cb->shutdown, 0);
+  atomic_store(&cb->active, pool->nworkers);
+  for (unsigned w = 0; w < pool->nworkers; w++) {
+    int rc = sharc__worker_start(pool, w);
+    if (rc != 0) {
+      pool->broken = 1;
+      return rc;
+    }
+  }
+  int rc = sharc__workers_wait_ready(pool, 0, pool->nworkers);
+  if (rc != 0)
+    pool->broken = 1;
+  return rc;
+}
+
+void sharc__place_pages(sharc_pool *pool, void *addr, uint64_t len) {
+  if (pool->plan.nnodes < 2 || !pool->topo_is_this_system || len == 0)
+    return;
+  long page = sysconf(_SC_PAGESIZE);
+  uint64_t pages = (len + (uint64_t)page - 1) / (uint64_t)page;
+  unsigned nw = pool->nworkers;
+  hwloc_nodeset_t set = hwloc_bitmap_alloc();
+  for (unsigned w = 0; w < nw && set != NULL; w++) {
+    uint64_t first = pages * w / nw, last = pages * (w + 1) / nw;
+    int node = pool->plan.w[w].numa;
+    if (last == first || node < 0)
+      continue;
+    hwloc_bitmap_only(set, (unsigned)node);
+    /* Best effort: a failed bind leaves the kernel's default placement. */
+    (void)hwloc_set_area_membind(pool->topo, (char *)addr + first * page,
+                                 (last - first) * page, set,
+                                 HWLOC_MEMBIND_BIND, HWLOC_MEMBIND_BYNODESET);
+  }
+  hwloc_bitmap_free(set);
+}
+
+static void pool_free(sharc_pool *pool) {
+  if (pool->w != NULL && pool->cb != NULL)
+    stop_workers(pool);
+  while (pool->arrays != NULL)
+    sharc_array_destroy(pool->arrays);
+  if (pool->cb != NULL)
+    munmap(pool->cb, pool->cb_len);
+  if (pool->evfd >= 0)
+    close(pool->evfd);
+  if (pool->topo != NULL)
+    hwloc_topology_destroy(pool->topo);
+  sharc_plan_free(&pool->plan);
+  free(pool->w);
+  free(pool);
+}
+
+static int pool_init(sharc_pool *pool) {
+  hwloc_bitmap_t usable = NULL;
+  int rc = sharc__topo_load(NULL, &pool->topo, &usable, pool->msg,
+                            sizeof pool->msg);
+  if (rc != 0)
+    return rc;
+  pool->topo_is_this_system = 1;
+  rc = sharc__plan_from_topology(pool->topo, usable, pool->opts.workers,
+                                 &pool->plan, pool->msg, sizeof pool->msg);
+  hwloc_bitmap_free(usable);
+  if (rc != 0)
+    return rc;
+  pool->nworkers = pool->plan.nworkers;
+  rc = map_control_block(pool);
+  if (rc != 0)
+    return rc;
+  pool->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (pool->evfd < 0)
+    return sharc__fail(pool, -errno, "eventfd: %s", strerror(errno));
+  pool->w = calloc(pool->nworkers, sizeof *pool->w);
+  if (pool->w == NULL)
+    return sharc__fail(pool, SHARC_ENOMEM, "out of memory");
+  for (unsigned w = 0; w < pool->nworkers; w++)
+    pool->w[w] = (sharc__worker){-1, -1, -1};
+  atomic_store(&pool->cb->active, pool->nworkers);
+  for (unsigned w = 0; w < pool->nworkers; w++) {
+    rc = sharc__worker_start(pool, w);
+    if (rc != 0)
+      return rc;
+  }
+  return sharc__workers_wait_ready(pool, 0, pool->nworkers);
+}
+
+int sharc_pool_create(sharc_pool **out, const sharc_pool_opts *opts,
+                      char *msg, size_t msglen) {
+  static const sharc_pool_opts defaults = SHARC_POOL_OPTS_INIT;
+  if (out == NULL)
+    return SHARC_EINVAL;
+  *out = NULL;
+  sharc_pool_opts o = opts ? *opts : defaults;
+  if (msg != NULL && msglen > 0)
+    msg[0] = '\0';
+  if (o.start != SHARC_START_FORK) {
+    if (msg != NULL)
+      snprintf(msg, msglen, "start method %d is not implemented yet; use "
+                            "SHARC_START_FORK", (int)o.start);
+    return SHARC_ENOTSUP;
+  }
+  if (o.workers > SHARC__MAX_WORKERS) {
+    if (msg != NULL)
+      snprintf(msg, msglen, "%u workers requested; at most %d", o.workers,
+               SHARC__MAX_WORKERS);
+    return SHARC_EINVAL;
+  }
+  sharc_pool *pool = calloc(1, sizeof *pool);
+  if (pool == NULL)
+    return SHARC_ENOMEM;
+  pool->opts = o;
+  pool->evfd = -1;
+  pool->owner_pid = getpid();
+  pool->next_array_id = 1;
+  uint64_t t0 = sharc__now_ns();
+  int rc = pool_init(pool);
+  if (rc != 0) {
+    if (msg != NULL)
+      snprintf(msg, msglen, "%s", pool->msg);
+    pool_free(pool);
+    return rc;
+  }
+  pool->startup_s = (double)(sharc__now_ns() - t0) * 1e-9;
+  pool->msg[0] = '\0';
+  *out = pool;
+  return 0;
+}
+
+void sharc_pool_destroy(sharc_pool *pool) {
+  if (pool != NULL)
+    pool_free(pool);
+}
+
+unsigned sharc_pool_size(const sharc_pool *pool) {
+  return pool ? pool->nworkers : 0;
+}
+
+int sharc_pool_worker_pid(const sharc_pool *pool, unsigned w) {
+  return pool != NULL && w < pool->nworkers ? (int)pool->w[w].pid : -1;
+}
+
+const sharc_plan *sharc_pool_plan(const sharc_pool *pool) {
+  return pool ? &pool->plan : NULL;
+}
+
+double sharc_pool_startup_seconds(const sharc_pool *pool) {
+  return pool ? pool->startup_s : 0.0;
+}
+
+const char *sharc_pool_errmsg(const sharc_pool *pool) {
+  return pool ? pool->msg : "";
+}

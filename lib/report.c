@@ -1,0 +1,223 @@
+/* Reports: built from the checked control block; JSON and a table. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "report_int.h"
+
+static void fill_worker(const sharc_pool *pool, unsigned w,
+                        sharc_worker_report *wr, double wall) {
+  const sharc__slot *s = &pool->cb->slots[w];
+  wr->worker = w;
+  wr->pid = (int)pool->w[w].pid;
+  wr->pu = pool->opts.pin ? pool->plan.w[w].pu : -1;
+  wr->numa = pool->plan.w[w].numa;
+  if (pool->w[w].pid <= 0)
+    return; /* died during the job: its figures are unknown */
+  wr->chunks = s->chunks;
+  wr->indices = s->indices;
+  wr->busy_s = (double)s->busy_ns * 1e-9;
+  wr->dispatch_s = (double)(s->wake_ns + s->claim_ns) * 1e-9;
+  wr->idle_s = wall - wr->busy_s - wr->dispatch_s;
+  if (wr->idle_s < 0)
+    wr->idle_s = 0;
+  wr->cpu_s = (double)s->cpu_ns * 1e-9;
+  wr->peak_rss = s->peak_rss;
+  wr->private_bytes = s->private_bytes;
+}
+
+/* One sentence when the job was too small or too fine-grained to pay off:
+ * what users would otherwise have to infer from the figures. */
+static void advise(sharc_report *rep) {
+  double busy = rep->compute_share * rep->wall_s * rep->nworkers;
+  if (rep->n < rep->nworkers) {
+    snprintf(rep->advice, sizeof rep->advice,
+             "Only %llu indices for %u workers: some workers had nothing to "
+             "do; use fewer workers or more indices.",
+             (unsigned long long)rep->n, rep->nworkers);
+  } else if (rep->chunks > rep->nworkers && rep->dispatch_s > 0.2 * busy) {
+    snprintf(rep->advice, sizeof rep->advice,
+             "Too fine-grained: dispatch took %.0f%% as long as the kernel "
+             "itself; give each chunk more work (a larger chunk or cheaper "
+             "schedule).", busy > 0 ? 100.0 * rep->dispatch_s / busy : 100.0);
+  } else if (rep->wall_s < 200e-6 && rep->compute_share < 0.5) {
+    snprintf(rep->advice, sizeof rep->advice,
+             "Too small to pay off: the job took %.0f us and the workers "
+             "computed only %.0f%% of it; one worker would do as well.",
+             rep->wall_s * 1e6, rep->compute_share * 100.0);
+  }
+}
+
+static void fill_totals(sharc_report *rep) {
+  double busy_sum = 0, busy_max = 0;
+  uint64_t mem = 0;
+  for (unsigned w = 0; w < rep->nworkers; w++) {
+    const sharc_worker_report *wr = &rep->workers[w];
+    busy_sum += wr->busy_s;
+    busy_max = wr->busy_s > busy_max ? wr->busy_s : busy_max;
+    rep->dispatch_s += wr->dispatch_s;
+    rep->chunks += wr->chunks;
+    rep->indices += wr->indices;
+    mem += wr->private_bytes;
+  }
+  double mean = rep->nworkers ? busy_sum / rep->nworkers : 0;
+  rep->imbalance_pct = mean > 0 ? (busy_max / mean - 1.0) * 100.0 : 0.0;
+  rep->compute_share = rep->wall_s > 0 && rep->nworkers
+                           ? busy_sum / (rep->wall_s * rep->nworkers)
+                           : 0.0;
+  rep->mem_per_worker = rep->nworkers ? mem / rep->nworkers : 0;
+}
+
+void sharc__report_fill(sharc_pool *pool, sharc_report *rep,
+                        const char *kernel, uint64_t n,
+                        const sharc_job_opts *o, const uint64_t *times,
+                        int status) {
+  if (rep == NULL)
+    return;
+  snprintf(rep->kernel, sizeof rep->kernel, "%s", kernel ? kernel : "");
+  rep->n = n;
+  rep->schedule = o->schedule;
+  rep->nworkers = pool->nworkers;
+  rep->status = status;
+  snprintf(rep->error, sizeof rep->error, "%s", status ? pool->msg : "");
+  rep->startup_s = pool->startup_s;
+  rep->bytes_copied = offsetof(sharc__job_desc, args) + o->args_len;
+  rep->payload_bytes_copied = 0;
+  if (times == NULL || status == SHARC_ECORRUPT)
+    return;
+  rep->measured_rusage = o->measure_rusage != 0;
+  rep->wall_s = (double)(times[1] - times[0]) * 1e-9;
+  rep->workers = calloc(pool->nworkers, sizeof *rep->workers);
+  if (rep->workers == NULL)
+    return;
+  for (unsigned w = 0; w < pool->nworkers; w++)
+    fill_worker(pool, w, &rep->workers[w], rep->wall_s);
+  fill_totals(rep);
+  advise(rep);
+  rep->aggregation_s = (double)(sharc__now_ns() - times[1]) * 1e-9;
+}
+
+void sharc_report_free(sharc_report *rep) {
+  if (rep == NULL)
+    return;
+  free(rep->workers);
+  memset(rep, 0, sizeof *rep);
+}
+
+/* JSON strings here are kernel names and messages: escape what JSON needs. */
+static void json_str(FILE *out, const char *s) {
+  fputc('"', out);
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\')
+      fprintf(out, "\\%c", c);
+    else if (c < 0x20)
+      fprintf(out, "\\u%04x", c);
+    else
+      fputc(c, out);
+  }
+  fputc('"', out);
+}
+
+static void json_worker(FILE *out, const sharc_worker_report *w) {
+  fprintf(out,
+          "{\"worker\":%u,\"pid\":%d,\"pu\":%d,\"numa\":%d,\"chunks\":%llu,"
+          "\"indices\":%llu,\"busy_s\":%.9f,\"dispatch_s\":%.9f,"
+          "\"idle_s\":%.9f,\"cpu_s\":%.6f,\"peak_rss\":%llu,"
+          "\"private_bytes\":%llu}",
+          w->worker, w->pid, w->pu, w->numa, (unsigned long long)w->chunks,
+          (unsigned long long)w->indices, w->busy_s, w->dispatch_s, w->idle_s,
+          w->cpu_s, (unsigned long long)w->peak_rss,
+          (unsigned long long)w->private_bytes);
+}
+
+int sharc_report_json(const sharc_report *rep, FILE *out) {
+  if (rep == NULL || out == NULL)
+    return SHARC_EINVAL;
+  char sched[64];
+  sharc_schedule_format(rep->schedule, sched, sizeof sched);
+  fputs("{\"kernel\":", out);
+  json_str(out, rep->kernel);
+  fprintf(out, ",\"n\":%llu,\"schedule\":\"%s\",\"workers\":%u,\"status\":%d,"
+               "\"status_name\":\"%s\",\"error\":",
+          (unsigned long long)rep->n, sched, rep->nworkers, rep->status,
+          sharc_err_name(rep->status));
+  json_str(out, rep->error);
+  fprintf(out,
+          ",\"wall_s\":%.9f,\"startup_s\":%.9f,\"dispatch_s\":%.9f,"
+          "\"aggregation_s\":%.9f,\"compute_share\":%.6f,"
+          "\"imbalance_pct\":%.3f,\"chunks\":%llu,\"indices\":%llu,"
+          "\"measured_rusage\":%s,\"mem_per_worker\":%llu,"
+          "\"bytes_copied\":%llu,\"payload_bytes_copied\":%llu,\"advice\":",
+          rep->wall_s, rep->startup_s, rep->dispatch_s, rep->aggregation_s,
+          rep->compute_share, rep->imbalance_pct,
+          (unsigned long long)rep->chunks, (unsigned long long)rep->indices,
+          rep->measured_rusage ? "true" : "false",
+          (unsigned long long)rep->mem_per_worker,
+          (unsigned long long)rep->bytes_copied,
+          (unsigned long long)rep->payload_bytes_copied);
+  json_str(out, rep->advice);
+  fputs(",\"per_worker\":[", out);
+  for (unsigned w = 0; rep->workers != NULL && w < rep->nworkers; w++) {
+    if (w > 0)
+      fputc(',', out);
+    json_worker(out, &rep->workers[w]);
+  }
+  fputs("]}", out);
+  return ferror(out) ? -EIO : 0;
+}
+
+static const char *human_bytes(uint64_t b, char *buf, size_t len) {
+  const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = (double)b;
+  unsigned u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    u++;
+  }
+  snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
+  return buf;
+}
+
+int sharc_report_print(const sharc_report *rep, FILE *out) {
+  if (rep == NULL || out == NULL)
+    return SHARC_EINVAL;
+  char sched[64], b1[32], b2[32];
+  sharc_schedule_format(rep->schedule, sched, sizeof sched);
+  fprintf(out, "job '%s': n=%llu schedule=%s workers=%u  %s\n", rep->kernel,
+          (unsigned long long)rep->n, sched, rep->nworkers,
+          rep->status ? sharc_err_name(rep->status) : "ok");
+  if (rep->status)
+    fprintf(out, "  error: %s\n", rep->error);
+  if (rep->workers != NULL) {
+    fprintf(out, "  %6s %7s %4s %4s %10s %12s %10s %10s %10s %9s %10s\n",
+            "worker", "pid", "pu", "numa", "chunks", "indices", "busy_ms",
+            "dispatch", "idle_ms", "cpu_ms", "peak_rss");
+    for (unsigned w = 0; w < rep->nworkers; w++) {
+      const sharc_worker_report *r = &rep->workers[w];
+      fprintf(out,
+              "  %6u %7d %4d %4d %10llu %12llu %10.3f %10.3f %10.3f %9.3f "
+              "%10s\n",
+              r->worker, r->pid, r->pu, r->numa, (unsigned long long)r->chunks,
+              (unsigned long long)r->indices, r->busy_s * 1e3,
+              r->dispatch_s * 1e3, r->idle_s * 1e3, r->cpu_s * 1e3,
+              rep->measured_rusage ? human_bytes(r->peak_rss, b1, sizeof b1)
+                                   : "-");
+    }
+  }
+  fprintf(out,
+          "  wall %.3f ms | start-up %.3f ms (once per pool) | dispatch %.3f "
+          "ms | aggregation %.3f ms\n",
+          rep->wall_s * 1e3, rep->startup_s * 1e3, rep->dispatch_s * 1e3,
+          rep->aggregation_s * 1e3);
+  fprintf(out,
+          "  computing %.1f%% of worker time | imbalance %.1f%% | chunks %llu "
+          "| memory/worker %s | copied %s (array payloads: 0 B)\n",
+          rep->compute_share * 100.0, rep->imbalance_pct,
+          (unsigned long long)rep->chunks,
+          rep->measured_rusage ? human_bytes(rep->mem_per_worker, b1, sizeof b1)
+                               : "-",
+          human_bytes(rep->bytes_copied, b2, sizeof b2));
+  if (rep->advice[0])
+    fprintf(out, "  note: %s\n", rep->advice);
+  return ferror(out) ? -EIO : 0;
+}

@@ -1,0 +1,15 @@
+/* Internal: building a job's report from the control block. */
+#ifndef SHARC_LIB_REPORT_INT_H
+#define SHARC_LIB_REPORT_INT_H
+
+#include "internal.h"
+
+/* Fills rep (if not NULL) for a job. times: {post_ns, done_ns} when the job
+ * ran and its slots passed the checks, NULL when it did not run or the
+ * control block was corrupted (then only status and error are set). */
+void sharc__report_fill(sharc_pool *pool, sharc_report *rep,
+                        const char *kernel, uint64_t n,
+                        const sharc_job_opts *o, const uint64_t *times,
+                        int status);
+
+#endif

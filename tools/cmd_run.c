@@ -1,0 +1,160 @@
+/* sharc run: a built-in kernel over [0, n) with its report. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sharc.h>
+
+#include "apps.h"
+#include "cmd.h"
+#include "opts.h"
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "usage: sharc run KERNEL [--n N] [--workers W] [--schedule S] "
+          "[-p KEY=VALUE,...] [--verify] [--json]\n\n"
+          "Runs a built-in kernel over the indices [0, N) on W pinned worker\n"
+          "processes and prints its result and the job's report.\n\n"
+          "  --n N           index count (default: the kernel's own; 1e6 and "
+          "2^20 work)\n"
+          "  --workers W     worker processes (default: one per usable PU)\n"
+          "  --schedule S    static[:K] | dynamic[:K] | guided[:K] "
+          "(default guided)\n"
+          "  -p, --param P   kernel parameters, KEY=VALUE[,KEY=VALUE...]\n"
+          "  --verify        recompute sequentially and compare bit for bit\n"
+          "  --json          print one JSON object instead of text\n\n"
+          "kernels:\n");
+  for (unsigned i = 0; sharc_apps[i] != NULL; i++) {
+    const sharc_app *a = sharc_apps[i];
+    fprintf(out, "  %-11s %s (default n %llu)\n", a->name, a->summary,
+            (unsigned long long)a->default_n);
+    if (a->params != NULL && a->params[0])
+      fprintf(out, "  %-11s   params: %s\n", "", a->params);
+  }
+}
+
+typedef struct run_args {
+  const sharc_app *app;
+  uint64_t n;
+  unsigned workers;
+  sharc_schedule schedule;
+  const char *params;
+  int verify, json;
+} run_args;
+
+static int parse(int argc, char **argv, run_args *r) {
+  static const struct option longs[] = {
+      {"n", required_argument, NULL, 'n'},
+      {"workers", required_argument, NULL, 'w'},
+      {"schedule", required_argument, NULL, 's'},
+      {"param", required_argument, NULL, 'p'},
+      {"verify", no_argument, NULL, 'V'},
+      {"json", no_argument, NULL, 'j'},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0}};
+  int have_n = 0, c;
+  uint64_t v;
+  optind = 1;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, "n:w:s:p:h", longs, NULL)) != -1) {
+    switch (c) {
+    case 'n':
+      if (tool_parse_u64(optarg, &r->n) != 0)
+        return tool_fail("run", 2, "--n: '%s' is not a count", optarg);
+      have_n = 1;
+      break;
+    case 'w':
+      if (tool_parse_u64(optarg, &v) != 0 || v == 0 || v > 4096)
+        return tool_fail("run", 2, "--workers: '%s' is not 1..4096", optarg);
+      r->workers = (unsigned)v;
+      break;
+    case 's':
+      if (sharc_schedule_parse(optarg, &r->schedule) != 0)
+        return tool_fail("run", 2,
+                         "--schedule: '%s' is not static[:K], dynamic[:K] "
+                         "or guided[:K]", optarg);
+      break;
+    case 'p':
+      r->params = optarg;
+      break;
+    case 'V':
+      r->verify = 1;
+      break;
+    case 'j':
+      r->json = 1;
+      break;
+    case 'h':
+      usage(stdout);
+      return -1;
+    default:
+      return tool_fail("run", 2, "unknown or incomplete option '%s'",
+                       argv[optind - 1]);
+    }
+  }
+  if (optind != argc - 1)
+    return tool_fail("run", 2, "expected one KERNEL (try 'sharc run --help')");
+  r->app = sharc_app_find(argv[optind]);
+  if (r->app == NULL)
+    return tool_fail("run", 2, "unknown kernel '%s' (try 'sharc run --help')",
+                     argv[optind]);
+  if (!have_n)
+    r->n = r->app->default_n;
+  return 0;
+}
+
+static int output(const run_args *r, void *state, const sharc_report *rep) {
+  if (r->json) {
+    printf("{\"result\":");
+    r->app->result(state, rep, stdout, 1);
+    printf(",\"verified\":%s,\"report\":", r->verify ? "true" : "false");
+    sharc_report_json(rep, stdout);
+    printf("}\n");
+    return 0;
+  }
+  r->app->result(state, rep, stdout, 0);
+  if (r->verify)
+    printf("verified: identical to a sequential run\n");
+  sharc_report_print(rep, stdout);
+  return 0;
+}
+
+static int run_job(const run_args *r, sharc_pool *pool) {
+  char msg[512];
+  sharc_job_opts o = SHARC_JOB_OPTS_INIT;
+  o.schedule = r->schedule;
+  void *state = NULL;
+  int rc = r->app->setup(pool, r->n, r->params, &o, &state, msg, sizeof msg);
+  if (rc != 0)
+    return tool_fail("run", 1, "%s", msg);
+  sharc_report rep;
+  rc = sharc_run(pool, r->app->kernel, r->n, &o, &rep);
+  int status = 0;
+  if (rc != 0) {
+    status = tool_fail("run", 1, "%s", sharc_pool_errmsg(pool));
+  } else if (r->verify && r->app->verify(state, msg, sizeof msg) != 0) {
+    status = tool_fail("run", 1, "verification failed: %s", msg);
+  } else {
+    output(r, state, &rep);
+  }
+  sharc_report_free(&rep);
+  r->app->teardown(state);
+  return status;
+}
+
+int sharc_cmd_run(int argc, char **argv) {
+  run_args r = {NULL, 0, 0, SHARC_SCHEDULE_DEFAULT, NULL, 0, 0};
+  int rc = parse(argc, argv, &r);
+  if (rc != 0)
+    return rc < 0 ? 0 : rc;
+  sharc_pool_opts po = SHARC_POOL_OPTS_INIT;
+  po.workers = r.workers;
+  sharc_pool *pool;
+  char msg[512];
+  rc = sharc_pool_create(&pool, &po, msg, sizeof msg);
+  if (rc != 0)
+    return tool_fail("run", 1, "cannot start workers: %s", msg);
+  int status = run_job(&r, pool);
+  sharc_pool_destroy(pool);
+  return status;
+}
