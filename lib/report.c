@@ -31,9 +31,10 @@ static void advise(sharc_report *rep) {
   double busy = rep->compute_share * rep->wall_s * rep->nworkers;
   if (rep->n < rep->nworkers) {
     snprintf(rep->advice, sizeof rep->advice,
-             "Only %llu indices for %u workers: some workers had nothing to "
+             "Only %llu %s for %u workers: some workers had nothing to "
              "do; use fewer workers or more indices.",
-             (unsigned long long)rep->n, rep->nworkers);
+             (unsigned long long)rep->n, rep->n == 1 ? "index" : "indices",
+             rep->nworkers);
   } else if (rep->chunks > rep->nworkers && rep->dispatch_s > 0.2 * busy) {
     snprintf(rep->advice, sizeof rep->advice,
              "Too fine-grained: dispatch took %.0f%% as long as the kernel "

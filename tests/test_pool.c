@@ -367,3 +367,45 @@ Test(pool, workers_do_not_hold_the_coordinators_descriptors) {
   sharc_pool_destroy(p);
   close(fd);
 }
+
+/* Every schedule, every worker count from 1 to 8 (oversubscribed on small
+ * machines), and index counts around the worker count: the output equals
+ * the sequential loop's exactly. */
+Test(pool, every_schedule_and_worker_count_matches_the_sequential_loop) {
+  const char *scheds[] = {"static", "static:3", "dynamic", "dynamic:7",
+                          "guided", "guided:4"};
+  const uint64_t ns[] = {0, 1, 5, 1003};
+  uint64_t shape[1] = {1003};
+  int64_t want[1003];
+  for (int64_t i = 0; i < 1003; i++)
+    want[i] = 3 * i + 11;
+  for (unsigned nw = 1; nw <= 8; nw++) {
+    sharc_pool *p = test_pool(nw);
+    sharc_array *a;
+    cr_assert_eq(sharc_array_create(p, SHARC_I64, 1, shape, NULL, &a), 0);
+    int64_t add = 11;
+    for (size_t s = 0; s < sizeof scheds / sizeof scheds[0]; s++) {
+      for (size_t k = 0; k < sizeof ns / sizeof ns[0]; k++) {
+        sharc_job_opts o = SHARC_JOB_OPTS_INIT;
+        sharc_job_add_array(&o, a);
+        o.args = &add;
+        o.args_len = sizeof add;
+        cr_assert_eq(sharc_schedule_parse(scheds[s], &o.schedule), 0);
+        memset(sharc_array_data(a), 0xff, sizeof want);
+        sharc_report rep;
+        cr_assert_eq(sharc_run(p, "affine", ns[k], &o, &rep), 0, "%s",
+                     sharc_pool_errmsg(p));
+        cr_assert_eq(rep.indices, ns[k]);
+        const int64_t *out = sharc_array_data(a);
+        cr_assert_eq(memcmp(out, want, ns[k] * sizeof *out), 0,
+                     "W=%u %s n=%llu", nw, scheds[s],
+                     (unsigned long long)ns[k]);
+        /* and nothing beyond n was touched */
+        for (uint64_t i = ns[k]; i < 1003; i++)
+          cr_assert_eq(out[i], -1);
+        sharc_report_free(&rep);
+      }
+    }
+    sharc_pool_destroy(p);
+  }
+}

@@ -108,19 +108,25 @@ static int parse(int argc, char **argv, demo_args *d) {
       usage(stdout);
       return -1;
     }
-    if (c == '?' || tool_parse_u64(optarg, &v) != 0 || v == 0)
-      return tool_fail("demo", 2, "bad option or value '%s'",
+    if (c == '?')
+      return tool_fail("demo", 2, "unknown or incomplete option '%s'",
                        argv[optind - 1]);
-    if (c == 'w' && v <= 4096)
+    const char *name = c == 'w'   ? "--workers"
+                       : c == 'p' ? "--pi-n"
+                       : c == 't' ? "--triad-n"
+                                  : "--repeats";
+    uint64_t max = c == 'w' ? 4096 : c == 'r' ? 100 : UINT64_C(1) << 62;
+    if (tool_parse_u64(optarg, &v) != 0 || v == 0 || v > max)
+      return tool_fail("demo", 2, "%s: '%s' is not a count in 1..%llu", name,
+                       optarg, (unsigned long long)max);
+    if (c == 'w')
       d->workers = (unsigned)v;
     else if (c == 'p')
       d->pi_n = v;
     else if (c == 't')
       d->triad_n = v;
-    else if (c == 'r' && v <= 100)
-      d->repeats = (unsigned)v;
     else
-      return tool_fail("demo", 2, "value out of range: '%s'", optarg);
+      d->repeats = (unsigned)v;
   }
   if (optind != argc)
     return tool_fail("demo", 2, "unexpected argument '%s'", argv[optind]);

@@ -1,0 +1,532 @@
+/* bench_dispatch: what sharc's dispatch costs next to OpenMP's, measured
+ * side by side in one run on the same machine.
+ *
+ *   dispatch per chunk  an empty kernel over [0, n) with dynamic:1, against
+ *                       `omp parallel for schedule(dynamic,1)` calling the
+ *                       same kernel: wall * workers / n
+ *   round trip          a warm empty job (n = workers, one index each),
+ *                       against an empty `omp parallel` region: wall / jobs
+ *
+ * The machine is shared and noisy, so every repeat runs all measurements
+ * back to back (noise hits both runtimes alike) and the table shows medians
+ * and ratios, not single runs. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <omp.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sharc.h>
+
+#define DEFAULT_N 2000000u
+#define DEFAULT_JOBS 20000u
+#define DEFAULT_REPEATS 9u
+#define MIN_REPEATS 5u /* fewer and a median says little on a noisy box */
+#define MAX_REPEATS 1000u
+/* Untimed jobs before each timed round-trip loop: both runtimes start it
+ * with their workers awake and their code and data in cache. */
+#define WARMUP_JOBS 200u
+/* Pause between measurements, longer than either runtime spins before it
+ * sleeps (sharc: spin_us = 100 us; libgomp: GOMP_SPINCOUNT = 300k pauses,
+ * a few ms), so one runtime's idle spinners never steal the CPUs the next
+ * measurement runs on. */
+#define SETTLE_NS 50000000L
+
+typedef struct args {
+  unsigned workers; /* 0: one per usable PU, as a default pool */
+  uint64_t n;
+  unsigned jobs;
+  unsigned repeats;
+  const char *json;
+} args;
+
+/* One line of the table: R samples per runtime, in seconds. */
+typedef struct row {
+  const char *name;
+  const char *unit;
+  double scale; /* seconds to unit */
+  double *sharc;
+  double *omp;
+} row;
+
+enum { ROW_DISPATCH, ROW_TRIP, ROW_TRIP_RUSAGE, NROWS };
+
+typedef struct bench {
+  args a;
+  sharc_pool *pool;
+  unsigned w;
+  cpu_set_t free_set;   /* the process's own affinity: sharc's coordinator */
+  cpu_set_t master_set; /* the PU the OpenMP master thread is pinned to */
+  row rows[NROWS];
+} bench;
+
+/* The registered "empty" kernel, called directly by the OpenMP loops. The
+ * pointer is volatile so the compiler cannot see through it: each chunk pays
+ * one indirect call with (begin, end) = (i, i + 1), as in a sharc worker. */
+static sharc_kernel_fn volatile empty_fn;
+
+static _Noreturn void die(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+static _Noreturn void die(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "bench_dispatch: ");
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+  exit(1);
+}
+
+static void check_run(sharc_pool *pool, int rc, const char *what) {
+  if (rc == 0)
+    return;
+  fprintf(stderr, "bench_dispatch: %s: %s: %s\n", what, sharc_strerror(rc),
+          sharc_pool_errmsg(pool));
+  exit(1);
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* --- options -------------------------------------------------------------- */
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "usage: bench_dispatch [--workers W] [--n N] [--jobs J] "
+          "[--repeats R] [--json FILE]\n\n"
+          "Compares sharc with OpenMP on this machine, in one run:\n"
+          "  dispatch per chunk: empty kernel over [0, N) with dynamic:1\n"
+          "    vs omp parallel for schedule(dynamic,1)       (default N %u)\n"
+          "  round trip: J warm empty jobs of W indices\n"
+          "    vs J empty omp parallel regions               (default J %u)\n"
+          "W workers and as many OpenMP threads, pinned to the same PUs\n"
+          "(default: every usable PU). Each measurement is repeated R times\n"
+          "(default %u, at least %u), interleaved; the table shows medians,\n"
+          "min..max and sharc/OpenMP ratios. --json writes every sample.\n",
+          DEFAULT_N, DEFAULT_JOBS, DEFAULT_REPEATS, MIN_REPEATS);
+}
+
+static uint64_t parse_u64(const char *opt, const char *text, uint64_t lo,
+                          uint64_t hi) {
+  char *end = NULL;
+  errno = 0;
+  unsigned long long v = strtoull(text, &end, 10);
+  if (errno || end == text || *end != '\0' || text[0] == '-' || v < lo ||
+      v > hi) {
+    fprintf(stderr,
+            "bench_dispatch: %s: '%s' is not a whole number in [%" PRIu64
+            ", %" PRIu64 "]\n",
+            opt, text, lo, hi);
+    exit(2);
+  }
+  return v;
+}
+
+static args parse_args(int argc, char **argv) {
+  static const struct option longs[] = {
+      {"workers", required_argument, NULL, 'w'},
+      {"n", required_argument, NULL, 'n'},
+      {"jobs", required_argument, NULL, 'j'},
+      {"repeats", required_argument, NULL, 'r'},
+      {"json", required_argument, NULL, 'o'},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0}};
+  args a = {0, DEFAULT_N, DEFAULT_JOBS, DEFAULT_REPEATS, NULL};
+  int c;
+  while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+    switch (c) {
+    case 'w':
+      a.workers = (unsigned)parse_u64("--workers", optarg, 1, 4096);
+      break;
+    case 'n':
+      a.n = parse_u64("--n", optarg, 1, UINT64_C(1) << 40);
+      break;
+    case 'j':
+      a.jobs = (unsigned)parse_u64("--jobs", optarg, 1, 100000000);
+      break;
+    case 'r':
+      a.repeats =
+          (unsigned)parse_u64("--repeats", optarg, MIN_REPEATS, MAX_REPEATS);
+      break;
+    case 'o':
+      a.json = optarg;
+      break;
+    case 'h':
+      usage(stdout);
+      exit(0);
+    default:
+      usage(stderr);
+      exit(2);
+    }
+  }
+  if (optind < argc) {
+    usage(stderr);
+    exit(2);
+  }
+  return a;
+}
+
+/* --- placement ------------------------------------------------------------ */
+
+static void set_affinity(const cpu_set_t *set) {
+  if (sched_setaffinity(0, sizeof *set, set) != 0)
+    die("sched_setaffinity: %s", strerror(errno));
+}
+
+/* Pins OpenMP thread t to the PU of sharc worker t, so both runtimes run on
+ * the same PUs. Not OMP_PROC_BIND/OMP_PLACES: libgomp reads those in a
+ * constructor, before main, and pins the whole process to place 0 there;
+ * the pool would then see one usable PU. */
+static void pin_omp_threads(bench *b) {
+  const sharc_plan *plan = sharc_pool_plan(b->pool);
+  unsigned bad = 0;
+#pragma omp parallel reduction(+ : bad)
+  {
+    unsigned t = (unsigned)omp_get_thread_num();
+    int pu = plan->w[t].pu;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(pu, &set);
+    bad += (unsigned)omp_get_num_threads() != b->w || pu < 0 ||
+           sched_setaffinity(0, sizeof set, &set) != 0;
+  }
+  if (bad)
+    die("cannot run and pin one OpenMP thread per sharc worker");
+  if (sched_getaffinity(0, sizeof b->master_set, &b->master_set) != 0)
+    die("sched_getaffinity: %s", strerror(errno));
+}
+
+/* Before each measurement: each runtime's calling thread placed as its users
+ * get it (sharc leaves its coordinator unpinned; OpenMP's master computes,
+ * pinned like its other threads), then quiet CPUs. */
+static void enter_phase(const bench *b, int omp) {
+  set_affinity(omp ? &b->master_set : &b->free_set);
+  struct timespec settle = {0, SETTLE_NS};
+  nanosleep(&settle, NULL);
+}
+
+/* --- the measurements, in seconds ---------------------------------------- */
+
+/* Per chunk, as one worker sees it: each of W workers took about n/W. */
+static double sharc_dispatch(const bench *b, uint64_t n) {
+  sharc_job_opts o = SHARC_JOB_OPTS_INIT;
+  o.schedule = (sharc_schedule){SHARC_SCHED_DYNAMIC, 1};
+  o.measure_rusage = 0;
+  sharc_report rep;
+  double t0 = now_s();
+  int rc = sharc_run(b->pool, "empty", n, &o, &rep);
+  double wall = now_s() - t0;
+  check_run(b->pool, rc, "dispatch job");
+  /* Proves the schedule really cut n chunks of one index. */
+  if (rep.chunks != n || rep.indices != n)
+    die("dispatch job: chunk or index count is not n");
+  sharc_report_free(&rep);
+  return wall * b->w / (double)n;
+}
+
+static double omp_dispatch(const bench *b, uint64_t n) {
+  unsigned errs = 0;
+  double t0 = now_s();
+#pragma omp parallel for schedule(dynamic, 1) reduction(+ : errs)
+  for (uint64_t i = 0; i < n; i++)
+    errs += empty_fn(NULL, i, i + 1) != 0;
+  double wall = now_s() - t0;
+  if (errs)
+    die("OpenMP dispatch: the empty kernel failed");
+  return wall * b->w / (double)n;
+}
+
+/* Per job. rep = NULL: the caller asks for no report, the cheapest call. */
+static double sharc_round_trip(const bench *b, unsigned jobs, int rusage) {
+  sharc_job_opts o = SHARC_JOB_OPTS_INIT;
+  o.schedule = (sharc_schedule){SHARC_SCHED_STATIC, 0};
+  o.measure_rusage = rusage;
+  for (unsigned j = 0; j < WARMUP_JOBS; j++)
+    check_run(b->pool, sharc_run(b->pool, "empty", b->w, &o, NULL), "warm-up");
+  double t0 = now_s();
+  for (unsigned j = 0; j < jobs; j++)
+    check_run(b->pool, sharc_run(b->pool, "empty", b->w, &o, NULL),
+              "round-trip job");
+  return (now_s() - t0) / jobs;
+}
+
+static unsigned omp_regions(unsigned count) {
+  unsigned errs = 0;
+  for (unsigned j = 0; j < count; j++) {
+#pragma omp parallel reduction(+ : errs)
+    {
+      uint64_t t = (uint64_t)omp_get_thread_num();
+      errs += empty_fn(NULL, t, t + 1) != 0;
+    }
+  }
+  return errs;
+}
+
+static double omp_round_trip(unsigned jobs) {
+  unsigned errs = omp_regions(WARMUP_JOBS);
+  double t0 = now_s();
+  errs += omp_regions(jobs);
+  double wall = now_s() - t0;
+  if (errs)
+    die("OpenMP round trip: the empty kernel failed");
+  return wall / jobs;
+}
+
+/* One repeat; the order within it is fixed so drift hits every row alike. */
+static void run_repeat(bench *b, unsigned r) {
+  row *rows = b->rows;
+  enter_phase(b, 0);
+  rows[ROW_DISPATCH].sharc[r] = sharc_dispatch(b, b->a.n);
+  enter_phase(b, 1);
+  rows[ROW_DISPATCH].omp[r] = omp_dispatch(b, b->a.n);
+  enter_phase(b, 0);
+  rows[ROW_TRIP].sharc[r] = sharc_round_trip(b, b->a.jobs, 0);
+  enter_phase(b, 1);
+  rows[ROW_TRIP].omp[r] = omp_round_trip(b->a.jobs);
+  enter_phase(b, 0);
+  rows[ROW_TRIP_RUSAGE].sharc[r] = sharc_round_trip(b, b->a.jobs, 1);
+  /* Same OpenMP figure: OpenMP has nothing like measure_rusage. */
+  rows[ROW_TRIP_RUSAGE].omp[r] = rows[ROW_TRIP].omp[r];
+}
+
+/* --- statistics and output ------------------------------------------------ */
+
+static int cmp_double(const void *x, const void *y) {
+  double a = *(const double *)x, b = *(const double *)y;
+  return (a > b) - (a < b);
+}
+
+typedef struct stats {
+  double median, min, max;
+} stats;
+
+static stats stats_of(const double *v, unsigned count) {
+  double *s = malloc(count * sizeof *s);
+  if (s == NULL)
+    die("out of memory");
+  memcpy(s, v, count * sizeof *s);
+  qsort(s, count, sizeof *s, cmp_double);
+  stats st = {count % 2 ? s[count / 2] : (s[count / 2 - 1] + s[count / 2]) / 2,
+              s[0], s[count - 1]};
+  free(s);
+  return st;
+}
+
+/* Median of the per-repeat ratios: each pair ran back to back, so this
+ * cancels drift that the ratio of medians does not. */
+static double paired_ratio(const row *rw, unsigned count) {
+  double *q = malloc(count * sizeof *q);
+  if (q == NULL)
+    die("out of memory");
+  for (unsigned r = 0; r < count; r++)
+    q[r] = rw->sharc[r] / rw->omp[r];
+  double m = stats_of(q, count).median;
+  free(q);
+  return m;
+}
+
+static void cpu_model(char *buf, size_t len) {
+  snprintf(buf, len, "unknown");
+  FILE *f = fopen("/proc/cpuinfo", "r");
+  if (f == NULL)
+    return;
+  char line[512];
+  while (fgets(line, sizeof line, f)) {
+    char *colon = strchr(line, ':');
+    if (strncmp(line, "model name", 10) != 0 || colon == NULL)
+      continue;
+    colon += colon[1] == ' ' ? 2 : 1;
+    colon[strcspn(colon, "\n")] = '\0';
+    snprintf(buf, len, "%s", colon);
+    break;
+  }
+  fclose(f);
+}
+
+static void print_header(const bench *b, int argc, char **argv) {
+  char model[256];
+  cpu_model(model, sizeof model);
+  printf("command:");
+  for (int i = 0; i < argc; i++)
+    printf(" %s", argv[i]);
+  printf("\nmachine: %s, nproc %ld\n", model, sysconf(_SC_NPROCESSORS_ONLN));
+  printf("workers: %u sharc worker processes, %u OpenMP threads, pinned to "
+         "the same PUs:",
+         b->w, b->w);
+  const sharc_plan *plan = sharc_pool_plan(b->pool);
+  for (unsigned w = 0; w < b->w; w++)
+    printf(" %d", plan->w[w].pu);
+  printf("\nOpenMP: _OPENMP %d; n %" PRIu64 ", jobs %u, repeats %u\n\n",
+         _OPENMP, b->a.n, b->a.jobs, b->a.repeats);
+  fflush(stdout);
+}
+
+static void print_table(const bench *b) {
+  unsigned R = b->a.repeats;
+  printf("%-30s %-8s %9s %9s %7s %7s  %-19s %-19s\n", "measurement", "unit",
+         "sharc", "OpenMP", "ratio", "paired", "sharc min..max",
+         "OpenMP min..max");
+  for (unsigned i = 0; i < NROWS; i++) {
+    const row *rw = &b->rows[i];
+    stats s = stats_of(rw->sharc, R), o = stats_of(rw->omp, R);
+    char sr[32], orng[32];
+    snprintf(sr, sizeof sr, "%.3g..%.3g", s.min * rw->scale,
+             s.max * rw->scale);
+    snprintf(orng, sizeof orng, "%.3g..%.3g", o.min * rw->scale,
+             o.max * rw->scale);
+    printf("%-30s %-8s %9.4g %9.4g %7.3f %7.3f  %-19s %-19s\n", rw->name,
+           rw->unit, s.median * rw->scale, o.median * rw->scale,
+           s.median / o.median, paired_ratio(rw, R), sr, orng);
+  }
+  printf("\nmedians of %u repeats; ratio = sharc median / OpenMP median, "
+         "paired = median of per-repeat ratios; below 1: sharc is faster.\n",
+         R);
+}
+
+static void json_string(FILE *f, const char *s) {
+  fputc('"', f);
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\')
+      fprintf(f, "\\%c", c);
+    else if (c < 0x20)
+      fprintf(f, "\\u%04x", c);
+    else
+      fputc(c, f);
+  }
+  fputc('"', f);
+}
+
+static void json_samples(FILE *f, const char *key, const double *v,
+                         unsigned count) {
+  fprintf(f, "\"%s\":[", key);
+  for (unsigned r = 0; r < count; r++)
+    fprintf(f, "%s%.9g", r ? "," : "", v[r]);
+  fputc(']', f);
+}
+
+/* Every sample in seconds (per chunk or per job), so a later script can
+ * recompute any statistic without rerunning. */
+static void write_json(const bench *b, int argc, char **argv) {
+  FILE *f = fopen(b->a.json, "w");
+  if (f == NULL)
+    die("cannot write the JSON file: %s", strerror(errno));
+  unsigned R = b->a.repeats;
+  char model[256], cmd[4096] = "";
+  cpu_model(model, sizeof model);
+  for (int i = 0; i < argc; i++) {
+    size_t used = strlen(cmd);
+    snprintf(cmd + used, sizeof cmd - used, "%s%s", i ? " " : "", argv[i]);
+  }
+  fprintf(f, "{\"command\":");
+  json_string(f, cmd);
+  fprintf(f, ",\"cpu_model\":");
+  json_string(f, model);
+  fprintf(f,
+          ",\"nproc\":%ld,\"workers\":%u,\"n\":%" PRIu64
+          ",\"jobs\":%u,\"repeats\":%u,\"openmp\":%d,\"unit\":\"s\""
+          ",\"rows\":[",
+          sysconf(_SC_NPROCESSORS_ONLN), b->w, b->a.n, b->a.jobs, R, _OPENMP);
+  for (unsigned i = 0; i < NROWS; i++) {
+    const row *rw = &b->rows[i];
+    stats s = stats_of(rw->sharc, R), o = stats_of(rw->omp, R);
+    fprintf(f, "%s{\"name\":", i ? "," : "");
+    json_string(f, rw->name);
+    fputc(',', f);
+    json_samples(f, "sharc", rw->sharc, R);
+    fputc(',', f);
+    json_samples(f, "openmp", rw->omp, R);
+    fprintf(f,
+            ",\"sharc_median\":%.9g,\"openmp_median\":%.9g,\"ratio\":%.6g"
+            ",\"paired_ratio\":%.6g}",
+            s.median, o.median, s.median / o.median, paired_ratio(rw, R));
+  }
+  fprintf(f, "]}\n");
+  if (fclose(f) != 0)
+    die("cannot write the JSON file: %s", strerror(errno));
+}
+
+/* --- main ----------------------------------------------------------------- */
+
+static void make_rows(bench *b) {
+  static const struct {
+    const char *name, *unit;
+    double scale;
+  } spec[NROWS] = {{"dispatch per chunk, dynamic:1", "ns/chunk", 1e9},
+                   {"empty-job round trip", "us/job", 1e6},
+                   {"round trip, measure_rusage=1", "us/job", 1e6}};
+  for (unsigned i = 0; i < NROWS; i++) {
+    row *rw = &b->rows[i];
+    rw->name = spec[i].name;
+    rw->unit = spec[i].unit;
+    rw->scale = spec[i].scale;
+    rw->sharc = calloc(b->a.repeats, sizeof *rw->sharc);
+    rw->omp = calloc(b->a.repeats, sizeof *rw->omp);
+    if (rw->sharc == NULL || rw->omp == NULL)
+      die("out of memory");
+  }
+}
+
+/* The pool comes first, before any OpenMP call: forking after the OpenMP
+ * runtime has started threads is unsafe. */
+static void make_pool(bench *b) {
+  static const char *const binders[] = {"OMP_PROC_BIND", "OMP_PLACES",
+                                        "GOMP_CPU_AFFINITY", "KMP_AFFINITY"};
+  for (size_t i = 0; i < sizeof binders / sizeof binders[0]; i++) {
+    if (getenv(binders[i]) != NULL)
+      die("%s is set: unset it; the bench pins OpenMP threads to the PUs of "
+          "sharc's workers itself",
+          binders[i]);
+  }
+  if (sched_getaffinity(0, sizeof b->free_set, &b->free_set) != 0)
+    die("sched_getaffinity: %s", strerror(errno));
+  sharc_pool_opts po = SHARC_POOL_OPTS_INIT;
+  po.workers = b->a.workers;
+  char msg[512] = "";
+  int rc = sharc_pool_create(&b->pool, &po, msg, sizeof msg);
+  if (rc != 0)
+    die("cannot create the pool: %s", msg[0] ? msg : sharc_strerror(rc));
+  b->w = sharc_pool_size(b->pool);
+  empty_fn = sharc_kernel_find("empty");
+  if (empty_fn == NULL)
+    die("no kernel named \"empty\" is registered");
+}
+
+int main(int argc, char **argv) {
+  bench b = {0};
+  b.a = parse_args(argc, argv);
+  make_pool(&b);
+  omp_set_dynamic(0);
+  omp_set_num_threads((int)b.w);
+  pin_omp_threads(&b);
+  make_rows(&b);
+  print_header(&b, argc, argv);
+
+  /* Untimed: first faults, thread creation and cache warm-up on both. */
+  enter_phase(&b, 0);
+  (void)sharc_dispatch(&b, b.a.n / 10 + b.w);
+  enter_phase(&b, 1);
+  (void)omp_dispatch(&b, b.a.n / 10 + b.w);
+
+  for (unsigned r = 0; r < b.a.repeats; r++)
+    run_repeat(&b, r);
+  print_table(&b);
+  if (b.a.json != NULL)
+    write_json(&b, argc, argv);
+
+  sharc_pool_destroy(b.pool);
+  for (unsigned i = 0; i < NROWS; i++) {
+    free(b.rows[i].sharc);
+    free(b.rows[i].omp);
+  }
+  return 0;
+}
