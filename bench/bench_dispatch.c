@@ -10,12 +10,15 @@
  * The machine is shared and noisy, so every repeat runs all measurements
  * back to back (noise hits both runtimes alike) and the table shows medians
  * and ratios, not single runs. */
+#include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <omp.h>
 #include <sched.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,11 +35,16 @@
 /* Untimed jobs before each timed round-trip loop: both runtimes start it
  * with their workers awake and their code and data in cache. */
 #define WARMUP_JOBS 200u
-/* Pause between measurements, longer than either runtime spins before it
- * sleeps (sharc: spin_us = 100 us; libgomp: GOMP_SPINCOUNT = 300k pauses,
- * a few ms), so one runtime's idle spinners never steal the CPUs the next
- * measurement runs on. */
-#define SETTLE_NS 50000000L
+/* Cache-line round trips per PU-to-PU latency sample. */
+#define BOUNCES 20000u
+/* Between measurements the bench waits until every other thread of this
+ * process and every sharc worker sleeps: idle runtimes spin before they
+ * sleep (sharc: spin_us = 100 us; libgomp: a few ms; libomp: KMP_BLOCKTIME,
+ * 200 ms), and a spinner would steal a CPU from the next measurement. It
+ * looks every SETTLE_NAP_NS and gives up after SETTLE_MAX_NS (a runtime
+ * told to spin for ever, e.g. OMP_WAIT_POLICY=active). */
+#define SETTLE_NAP_NS 5000000L
+#define SETTLE_MAX_NS 2000000000L
 
 typedef struct args {
   unsigned workers; /* 0: one per usable PU, as a default pool */
@@ -64,6 +72,7 @@ typedef struct bench {
   cpu_set_t free_set;   /* the process's own affinity: sharc's coordinator */
   cpu_set_t master_set; /* the PU the OpenMP master thread is pinned to */
   row rows[NROWS];
+  double *bounce; /* per repeat: see pu_round_trip(); 0 with one worker */
 } bench;
 
 /* The registered "empty" kernel, called directly by the OpenMP loops. The
@@ -205,13 +214,62 @@ static void pin_omp_threads(bench *b) {
     die("sched_getaffinity: %s", strerror(errno));
 }
 
+/* 1 if the task whose stat file is at path is running or runnable. */
+static int task_running(const char *path) {
+  char buf[512];
+  FILE *f = fopen(path, "r");
+  if (f == NULL)
+    return 0; /* gone: not running */
+  size_t got = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[got] = '\0';
+  const char *paren = strrchr(buf, ')'); /* the name may hold spaces */
+  return paren != NULL && paren[1] == ' ' && paren[2] == 'R';
+}
+
+/* 1 while an OpenMP thread (any thread of this process but the caller) or
+ * a sharc worker is still on a CPU. */
+static int others_running(const bench *b) {
+  char path[64];
+  int busy = 0;
+  DIR *d = opendir("/proc/self/task");
+  for (struct dirent *e; d != NULL && !busy && (e = readdir(d)) != NULL;) {
+    if (e->d_name[0] == '.' || atoi(e->d_name) == (int)gettid())
+      continue;
+    snprintf(path, sizeof path, "/proc/self/task/%.16s/stat", e->d_name);
+    busy = task_running(path);
+  }
+  if (d != NULL)
+    closedir(d);
+  for (unsigned w = 0; w < b->w && !busy; w++) {
+    snprintf(path, sizeof path, "/proc/%d/stat",
+             sharc_pool_worker_pid(b->pool, w));
+    busy = task_running(path);
+  }
+  return busy;
+}
+
+static void settle(const bench *b) {
+  static int warned;
+  struct timespec nap = {0, SETTLE_NAP_NS};
+  long waited = 0;
+  do {
+    nanosleep(&nap, NULL);
+    waited += SETTLE_NAP_NS;
+  } while (others_running(b) && waited < SETTLE_MAX_NS);
+  if (waited >= SETTLE_MAX_NS && !warned) {
+    warned = 1;
+    fprintf(stderr, "bench_dispatch: warning: threads still spin after "
+                    "2 s idle; the measurements may disturb each other\n");
+  }
+}
+
 /* Before each measurement: each runtime's calling thread placed as its users
  * get it (sharc leaves its coordinator unpinned; OpenMP's master computes,
  * pinned like its other threads), then quiet CPUs. */
 static void enter_phase(const bench *b, int omp) {
   set_affinity(omp ? &b->master_set : &b->free_set);
-  struct timespec settle = {0, SETTLE_NS};
-  nanosleep(&settle, NULL);
+  settle(b);
 }
 
 /* --- the measurements, in seconds ---------------------------------------- */
@@ -281,6 +339,33 @@ static double omp_round_trip(unsigned jobs) {
   return wall / jobs;
 }
 
+/* The machine's state, not a comparison: one cache line bounced between the
+ * PUs of workers 0 and 1 (through OpenMP threads 0 and 1, pinned there).
+ * On a VM it moves when the host moves the vCPUs, and every figure of the
+ * table moves with it; 0 with fewer than two workers. */
+static double pu_round_trip(void) {
+  static _Atomic unsigned ball;
+  double per = 0;
+  atomic_store(&ball, 0);
+#pragma omp parallel num_threads(2)
+  if (omp_get_num_threads() == 2 && omp_get_thread_num() == 0) {
+    double t0 = now_s();
+    for (unsigned v = 0; v < 2 * BOUNCES; v += 2) {
+      atomic_store_explicit(&ball, v + 1, memory_order_release);
+      while (atomic_load_explicit(&ball, memory_order_acquire) != v + 2)
+        ;
+    }
+    per = (now_s() - t0) / BOUNCES;
+  } else if (omp_get_num_threads() == 2) {
+    for (unsigned v = 1; v < 2 * BOUNCES; v += 2) {
+      while (atomic_load_explicit(&ball, memory_order_acquire) != v)
+        ;
+      atomic_store_explicit(&ball, v + 1, memory_order_release);
+    }
+  }
+  return per;
+}
+
 /* One repeat; the order within it is fixed so drift hits every row alike. */
 static void run_repeat(bench *b, unsigned r) {
   row *rows = b->rows;
@@ -296,6 +381,8 @@ static void run_repeat(bench *b, unsigned r) {
   rows[ROW_TRIP_RUSAGE].sharc[r] = sharc_round_trip(b, b->a.jobs, 1);
   /* Same OpenMP figure: OpenMP has nothing like measure_rusage. */
   rows[ROW_TRIP_RUSAGE].omp[r] = rows[ROW_TRIP].omp[r];
+  enter_phase(b, 1);
+  b->bounce[r] = pu_round_trip();
 }
 
 /* --- statistics and output ------------------------------------------------ */
@@ -352,6 +439,17 @@ static void cpu_model(char *buf, size_t len) {
   fclose(f);
 }
 
+/* Which runtime answered the pragmas: libgomp and LLVM's libomp differ a
+ * lot (libomp's dynamic,1 costs ~30x libgomp's on some machines), so a ratio
+ * means little without it. */
+static const char *openmp_library(void) {
+  void (*fn)(int) = omp_set_num_threads;
+  void *addr;
+  memcpy(&addr, &fn, sizeof addr); /* ISO C has no function-to-void* cast */
+  Dl_info info;
+  return dladdr(addr, &info) && info.dli_fname ? info.dli_fname : "unknown";
+}
+
 static void print_header(const bench *b, int argc, char **argv) {
   char model[256];
   cpu_model(model, sizeof model);
@@ -365,8 +463,9 @@ static void print_header(const bench *b, int argc, char **argv) {
   const sharc_plan *plan = sharc_pool_plan(b->pool);
   for (unsigned w = 0; w < b->w; w++)
     printf(" %d", plan->w[w].pu);
-  printf("\nOpenMP: _OPENMP %d; n %" PRIu64 ", jobs %u, repeats %u\n\n",
-         _OPENMP, b->a.n, b->a.jobs, b->a.repeats);
+  printf("\nOpenMP: %s, _OPENMP %d\n", openmp_library(), _OPENMP);
+  printf("n %" PRIu64 ", jobs %u, repeats %u\n\n", b->a.n, b->a.jobs,
+         b->a.repeats);
   fflush(stdout);
 }
 
@@ -379,8 +478,7 @@ static void print_table(const bench *b) {
     const row *rw = &b->rows[i];
     stats s = stats_of(rw->sharc, R), o = stats_of(rw->omp, R);
     char sr[32], orng[32];
-    snprintf(sr, sizeof sr, "%.3g..%.3g", s.min * rw->scale,
-             s.max * rw->scale);
+    snprintf(sr, sizeof sr, "%.3g..%.3g", s.min * rw->scale, s.max * rw->scale);
     snprintf(orng, sizeof orng, "%.3g..%.3g", o.min * rw->scale,
              o.max * rw->scale);
     printf("%-30s %-8s %9.4g %9.4g %7.3f %7.3f  %-19s %-19s\n", rw->name,
@@ -388,8 +486,16 @@ static void print_table(const bench *b) {
            s.median / o.median, paired_ratio(rw, R), sr, orng);
   }
   printf("\nmedians of %u repeats; ratio = sharc median / OpenMP median, "
-         "paired = median of per-repeat ratios; below 1: sharc is faster.\n",
+         "paired = median of per-repeat ratios; below 1: sharc is faster.\n"
+         "The measure_rusage row is compared with the same OpenMP round "
+         "trip: OpenMP has no such measurement.\n",
          R);
+  if (b->bounce[0] > 0) {
+    stats c = stats_of(b->bounce, R);
+    printf("PU-to-PU round trip of a cache line (workers 0 and 1): median "
+           "%.0f ns, %.0f..%.0f; the figures above move with it.\n",
+           c.median * 1e9, c.min * 1e9, c.max * 1e9);
+  }
 }
 
 static void json_string(FILE *f, const char *s) {
@@ -431,6 +537,8 @@ static void write_json(const bench *b, int argc, char **argv) {
   json_string(f, cmd);
   fprintf(f, ",\"cpu_model\":");
   json_string(f, model);
+  fprintf(f, ",\"openmp_library\":");
+  json_string(f, openmp_library());
   fprintf(f,
           ",\"nproc\":%ld,\"workers\":%u,\"n\":%" PRIu64
           ",\"jobs\":%u,\"repeats\":%u,\"openmp\":%d,\"unit\":\"s\""
@@ -450,7 +558,9 @@ static void write_json(const bench *b, int argc, char **argv) {
             ",\"paired_ratio\":%.6g}",
             s.median, o.median, s.median / o.median, paired_ratio(rw, R));
   }
-  fprintf(f, "]}\n");
+  fprintf(f, "],");
+  json_samples(f, "pu_round_trip", b->bounce, R);
+  fprintf(f, "}\n");
   if (fclose(f) != 0)
     die("cannot write the JSON file: %s", strerror(errno));
 }
@@ -474,6 +584,9 @@ static void make_rows(bench *b) {
     if (rw->sharc == NULL || rw->omp == NULL)
       die("out of memory");
   }
+  b->bounce = calloc(b->a.repeats, sizeof *b->bounce);
+  if (b->bounce == NULL)
+    die("out of memory");
 }
 
 /* The pool comes first, before any OpenMP call: forking after the OpenMP
@@ -528,5 +641,6 @@ int main(int argc, char **argv) {
     free(b.rows[i].sharc);
     free(b.rows[i].omp);
   }
+  free(b.bounce);
   return 0;
 }

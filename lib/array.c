@@ -567,6 +567,7 @@ int sharc__array_send(sharc_pool *pool, sharc_array *a, unsigned w) {
   msg.size = a->size;
   memcpy(msg.shape, a->shape, sizeof msg.shape);
   int rc = send_msg(pool->w[w].sock, &msg, a->fd);
+  pool->mail = 1;
   if (rc != 0)
     return sharc__fail(pool, rc, "sending array %u to worker %u: %s", a->id,
                        w, strerror(-rc));
@@ -603,7 +604,7 @@ void sharc_array_destroy(sharc_array *a) {
    * space only) until it is replaced. */
   for (unsigned w = 0; w < pool->nworkers; w++) {
     if (a->known[w] && pool->w != NULL && pool->w[w].sock >= 0)
-      (void)send_msg(pool->w[w].sock, &msg, -1);
+      pool->mail |= send_msg(pool->w[w].sock, &msg, -1) == 0;
   }
   for (sharc_array **p = &pool->arrays; *p != NULL; p = &(*p)->next) {
     if (*p == a) {

@@ -32,6 +32,7 @@ typedef struct sharc__job_desc {
   uint32_t array_ids[SHARC_MAX_JOB_ARRAYS];
   uint32_t args_len;
   uint32_t measure_rusage;
+  uint32_t mail; /* 1: messages wait on the workers' sockets */
   alignas(16) unsigned char args[SHARC_MAX_ARGS]; /* any struct fits */
 } sharc__job_desc;
 
@@ -61,8 +62,10 @@ typedef struct sharc__cb {
   uint64_t size;
   alignas(SHARC__PAD) _Atomic uint32_t seq; /* futex word: job sequence */
   _Atomic uint32_t shutdown;
+  _Atomic uint32_t sleepers; /* workers in (or entering) FUTEX_WAIT */
   alignas(SHARC__PAD) _Atomic uint64_t next; /* the shared claim counter */
   alignas(SHARC__PAD) _Atomic uint32_t active; /* workers still in the job */
+  _Atomic uint32_t coord_waiting; /* 1: the coordinator sleeps in poll() */
   alignas(SHARC__PAD) sharc__job_desc job;
   sharc__slot slots[];
 } sharc__cb;

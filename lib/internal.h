@@ -119,6 +119,7 @@ struct sharc_pool {
   uint32_t next_array_id;
   double startup_s;
   int broken;          /* a worker could not be replaced: jobs refused */
+  int mail;            /* messages sent to workers since the last job */
   char msg[512];
 };
 
@@ -144,22 +145,7 @@ void sharc__place_pages(sharc_pool *pool, void *addr, uint64_t len);
 _Noreturn void sharc__worker_main(sharc_pool *pool, unsigned w, int sock,
                                   uint32_t seen);
 
-/* --- scheduling (pure logic over the control block's counter) ----------- */
-
-typedef struct sharc__claim {
-  uint32_t kind;
-  uint64_t n, chunk;
-  unsigned worker, nworkers;
-  uint64_t k;            /* static: next chunk number for this worker */
-  _Atomic uint64_t *next; /* dynamic/guided: the shared counter */
-} sharc__claim;
-
-void sharc__claim_init(sharc__claim *c, uint32_t kind, uint64_t n,
-                       uint64_t chunk, unsigned worker, unsigned nworkers,
-                       _Atomic uint64_t *next);
-/* Claims the next range; returns 0 when nothing is left. Hot path: one
- * atomic operation at most, no system call, no lock. */
-int sharc__claim_next(sharc__claim *c, uint64_t *begin, uint64_t *end);
+#include "claim.h"
 
 /* --- futex on the shared mapping ---------------------------------------- */
 

@@ -1,6 +1,7 @@
 /* Jobs: post a kernel to the workers, wait while watching them, check what
  * they wrote, and report. */
 #include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,8 @@
 /* How often the coordinator looks at the slots even without a wake-up: the
  * wake-up counter lives in the control block, which a worker may corrupt. */
 #define SHARC__POLL_MS 100
+/* How long the coordinator spins for a job to finish before it sleeps. */
+#define SHARC__COORD_SPIN_NS 50000u
 
 typedef struct job_state {
   const char *kernel;
@@ -91,13 +94,18 @@ static void post_job(sharc_pool *pool, job_state *js,
   if (o->args_len)
     memcpy(d->args, o->args, o->args_len);
   d->measure_rusage = o->measure_rusage ? 1 : 0;
+  d->mail = (uint32_t)pool->mail;
+  pool->mail = 0;
   atomic_store_explicit(&cb->next, 0, memory_order_relaxed);
   atomic_store_explicit(&cb->active, pool->nworkers, memory_order_relaxed);
   js->post_ns = sharc__now_ns();
   d->post_ns = js->post_ns;
   js->seq = atomic_load_explicit(&cb->seq, memory_order_relaxed) + 1;
-  atomic_store_explicit(&cb->seq, js->seq, memory_order_release);
-  sharc__futex_wake_all(&cb->seq);
+  atomic_store(&cb->seq, js->seq);
+  /* Skip the system call when every worker is still spinning (see the
+   * sleepers protocol in worker.c). */
+  if (atomic_load(&cb->sleepers) != 0)
+    sharc__futex_wake_all(&cb->seq);
 }
 
 static int all_done(sharc_pool *pool, const job_state *js) {
@@ -132,27 +140,75 @@ static void record_death(sharc_pool *pool, job_state *js, unsigned w) {
     atomic_fetch_sub_explicit(&pool->cb->active, 1, memory_order_acq_rel);
 }
 
-/* Sleeps until every live worker finished the job, watching their pidfds,
- * so a worker that dies is seen at once and never waited for. */
+/* While waiting, the words that decide completion must stay plausible, or
+ * a scribbling worker could keep the coordinator waiting forever. */
+static int check_progress(sharc_pool *pool, const job_state *js) {
+  const sharc__cb *cb = pool->cb;
+  uint32_t seq = atomic_load(&cb->seq);
+  if (seq != js->seq)
+    return sharc__fail(pool, SHARC_ECORRUPT,
+                       "control block: header field job sequence is %u, "
+                       "expected %u; workers restarted", seq, js->seq);
+  for (unsigned w = 0; w < pool->nworkers; w++) {
+    uint32_t done = atomic_load(&cb->slots[w].done_seq);
+    if (pool->w[w].pid > 0 && done != js->seq && done != js->seq - 1)
+      return sharc__fail(pool, SHARC_ECORRUPT,
+                         "control block: worker %u wrote an impossible "
+                         "done_seq (%u, job %u); workers restarted", w, done,
+                         js->seq);
+  }
+  /* Workers decrement `active` only after storing done_seq, so when it
+   * reads zero every live worker must look done. */
+  if (atomic_load(&cb->active) == 0 && !all_done(pool, js))
+    return sharc__fail(pool, SHARC_ECORRUPT,
+                       "control block: a worker's done_seq is wrong (all "
+                       "workers finished, one still looks busy); workers "
+                       "restarted");
+  return 0;
+}
+
+/* Spins a little while the workers finish: a short job then costs no
+ * sleep and wake-up. Watches only the `active` word, so it does not pull
+ * the workers' slots away from them while they still work. */
+static void spin_a_little(sharc_pool *pool) {
+  int share_pu = pool->plan.nworkers >= pool->plan.npus;
+  uint64_t until = sharc__now_ns() + SHARC__COORD_SPIN_NS;
+  for (unsigned i = 0;; i++) {
+    if (atomic_load_explicit(&pool->cb->active, memory_order_acquire) == 0)
+      return;
+    if (share_pu)
+      sched_yield(); /* a worker may need this PU to finish */
+    if ((i & 15) == 15 && sharc__now_ns() >= until)
+      return;
+  }
+}
+
+/* Waits until every live worker finished the job: first spinning briefly,
+ * then sleeping in poll() on the eventfd and the workers' pidfds, so a
+ * worker that dies is seen at once and never waited for. */
 static int wait_job(sharc_pool *pool, job_state *js) {
   struct pollfd pfd[4097];
+  spin_a_little(pool);
+  atomic_store(&pool->cb->coord_waiting, 1);
   for (;;) {
-    if (all_done(pool, js))
+    if (all_done(pool, js)) {
+      atomic_store(&pool->cb->coord_waiting, 0);
       return 0;
-    /* Workers decrement `active` only after storing done_seq, so when it
-     * reads zero every live worker must look done. */
-    if (atomic_load_explicit(&pool->cb->active, memory_order_acquire) == 0 &&
-        !all_done(pool, js))
-      return sharc__fail(pool, SHARC_ECORRUPT,
-                         "control block: a worker's done_seq is wrong (all "
-                         "workers finished, one still looks busy); workers "
-                         "restarted");
+    }
+    int rc = check_progress(pool, js);
+    if (rc != 0)
+      return rc;
     unsigned n = 0;
     pfd[n++] = (struct pollfd){pool->evfd, POLLIN, 0};
     for (unsigned w = 0; w < pool->nworkers; w++)
       pfd[n++] = (struct pollfd){pool->w[w].pidfd, POLLIN, 0};
-    if (poll(pfd, n, SHARC__POLL_MS) < 0 && errno != EINTR)
+    int ready = poll(pfd, n, SHARC__POLL_MS);
+    if (ready < 0 && errno != EINTR)
       return sharc__fail(pool, -errno, "poll: %s", strerror(errno));
+    /* Nothing for a while: in case a scribbled sleepers count made the post
+     * skip the wake-up, wake everyone (harmless to workers that are busy). */
+    if (ready == 0)
+      sharc__futex_wake_all(&pool->cb->seq);
     uint64_t drain;
     if (pfd[0].revents & POLLIN) {
       if (read(pool->evfd, &drain, sizeof drain) < 0) { /* raced: empty */

@@ -120,8 +120,7 @@ static int worker_alive_ready(sharc_pool *pool, unsigned w) {
                               memory_order_acquire) == 1;
 }
 
-int sharc__workers_wait_ready(sharc_pool *pool, unsigned first,
-                              unsigned last) {
+static int wait_ready(sharc_pool *pool, unsigned first, unsigned last) {
   uint64_t deadline = sharc__now_ns() + SHARC__START_TIMEOUT_MS * 1000000ull;
   struct pollfd pfd[SHARC__MAX_WORKERS + 1];
   for (;;) {
@@ -160,6 +159,14 @@ int sharc__workers_wait_ready(sharc_pool *pool, unsigned first,
       }
     }
   }
+}
+
+int sharc__workers_wait_ready(sharc_pool *pool, unsigned first,
+                              unsigned last) {
+  atomic_store(&pool->cb->coord_waiting, 1);
+  int rc = wait_ready(pool, first, last);
+  atomic_store(&pool->cb->coord_waiting, 0);
+  return rc;
 }
 
 static void stop_workers(sharc_pool *pool) {

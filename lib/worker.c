@@ -24,8 +24,8 @@ typedef struct worker {
   unsigned id;
   int sock;
   int clear_refs_fd; /* /proc/self/clear_refs: resets the peak RSS */
-  int status_fd;     /* /proc/self/status: VmHWM, RssAnon */
-  int oversubscribed;
+  int statm_fd;      /* /proc/self/statm: private resident pages */
+  int share_pu; /* a worker or the coordinator shares this worker's PU */
   sharc__wmap *maps;
   unsigned nmaps, cap;
   char last_kernel[SHARC_KERNEL_NAME_MAX];
@@ -187,61 +187,98 @@ static sharc_kernel_fn lookup(worker *wk, const char *name) {
   return wk->fn;
 }
 
-static uint64_t cpu_ns(void) {
+/* CPU time and peak RSS in one system call. The peak is the job's own:
+ * the worker resets it through /proc/self/clear_refs when the job starts
+ * (ru_maxrss follows that reset; it would otherwise cover the worker's
+ * whole life). */
+static void usage_now(uint64_t *cpu, uint64_t *maxrss) {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
-  return ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) *
+  *cpu = ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) *
              1000000000u +
          ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000u;
+  *maxrss = (uint64_t)ru.ru_maxrss * 1024u;
 }
 
-static uint64_t status_kb(const char *text, const char *key) {
-  const char *p = strstr(text, key);
-  return p ? strtoull(p + strlen(key), NULL, 10) : 0;
-}
-
-static void read_memory(worker *wk, sharc__slot *slot) {
-  char buf[4096];
-  ssize_t got = pread(wk->status_fd, buf, sizeof buf - 1, 0);
+/* Private resident bytes: statm's resident less its shared (file and shmem)
+ * pages. statm is far cheaper to generate than status. */
+static uint64_t private_bytes(worker *wk) {
+  char buf[256];
+  ssize_t got = pread(wk->statm_fd, buf, sizeof buf - 1, 0);
   if (got <= 0)
-    return;
+    return 0;
   buf[got] = '\0';
-  slot->peak_rss = status_kb(buf, "VmHWM:") * 1024;
-  slot->private_bytes = status_kb(buf, "RssAnon:") * 1024;
+  unsigned long long size, resident, shared;
+  if (sscanf(buf, "%llu %llu %llu", &size, &resident, &shared) != 3 ||
+      shared > resident)
+    return 0;
+  return (resident - shared) * (uint64_t)sysconf(_SC_PAGESIZE);
 }
+
+/* Chunks whose kernel call takes less than this are timed one in
+ * SAMPLE_EVERY: two clock reads (~50 ns) would otherwise cost more than the
+ * claim itself. Longer chunks are all timed. */
+#define SAMPLE_BELOW_NS 2000u
+#define SAMPLE_EVERY 16u
 
 /* The claim loop. Hot path: one claim (at most one atomic operation on the
- * control block), two clock reads through the vDSO, the kernel call. No
- * system call, lock or allocation. */
+ * control block), two stores into this worker's own slot, the kernel call;
+ * no system call, lock or allocation. Claim time is measured on sampled
+ * chunks and extrapolated; the loop's total time is exact, so busy time is
+ * the total less the claims. */
 static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
-                      sharc_kernel_fn fn, uint64_t t0) {
+                      sharc_kernel_fn fn) {
   sharc__slot *slot = wk->slot;
   sharc__claim c;
   sharc__claim_init(&c, job->sched_kind, job->n, job->chunk, wk->id,
                     job->nworkers, &wk->cb->next);
-  uint64_t chunks = 0, indices = 0, claim = 0, busy = 0, b, e;
+  uint64_t chunks = 0, indices = 0, claims = 0, sampled = 0, claim_ns = 0;
+  uint64_t b, e, start = sharc__now_ns();
+  unsigned countdown = 1;
   int rc = 0;
   for (;;) {
+    int timed = --countdown == 0;
+    uint64_t t0 = timed ? sharc__now_ns() : 0;
     int got = sharc__claim_next(&c, &b, &e);
-    uint64_t t1 = sharc__now_ns();
-    claim += t1 - t0;
+    uint64_t t1 = timed ? sharc__now_ns() : 0;
+    claims++;
+    sampled += (uint64_t)timed;
+    claim_ns += t1 - t0;
     if (!got)
       break;
     slot->cur_begin = b;
     slot->cur_end = e;
     rc = fn(t, b, e);
-    t0 = sharc__now_ns();
-    busy += t0 - t1;
+    if (timed)
+      countdown = sharc__now_ns() - t1 < SAMPLE_BELOW_NS ? SAMPLE_EVERY : 1;
     chunks++;
     indices += e - b;
     if (rc != 0)
       break;
   }
+  uint64_t total = sharc__now_ns() - start;
+  uint64_t claim =
+      sampled ? (uint64_t)((double)claim_ns * (double)claims / (double)sampled)
+              : 0;
   slot->chunks = chunks;
   slot->indices = indices;
-  slot->claim_ns = claim;
-  slot->busy_ns = busy;
+  slot->claim_ns = claim < total ? claim : total;
+  slot->busy_ns = total - slot->claim_ns;
   return rc;
+}
+
+/* Leaves the job (or start-up): the last worker out wakes the coordinator,
+ * but only if it sleeps. Both sides use sequentially consistent operations:
+ * either this load sees `coord_waiting` set, or the coordinator's re-check
+ * after setting it sees this worker done. */
+static void finished(worker *wk) {
+  if (atomic_fetch_sub(&wk->cb->active, 1) == 1 &&
+      atomic_load(&wk->cb->coord_waiting)) {
+    uint64_t one = 1;
+    if (write(wk->pool->evfd, &one, sizeof one) < 0) {
+      /* The coordinator's poll timeout finds the job done regardless. */
+    }
+  }
 }
 
 static void run_job(worker *wk, uint32_t seq) {
@@ -253,61 +290,70 @@ static void run_job(worker *wk, uint32_t seq) {
   slot->cur_begin = slot->cur_end = 0;
   slot->cpu_ns = slot->peak_rss = slot->private_bytes = 0;
   slot->wake_ns = start > job->post_ns ? start - job->post_ns : 0;
-  int measure = job->measure_rusage && wk->status_fd >= 0;
-  uint64_t cpu0 = 0;
+  int measure = job->measure_rusage && wk->statm_fd >= 0;
+  uint64_t cpu0 = 0, rss;
   if (measure) {
     if (wk->clear_refs_fd >= 0 && pwrite(wk->clear_refs_fd, "5", 1, 0) != 1) {
       /* Older kernels: the peak then covers the worker's life. */
     }
-    cpu0 = cpu_ns();
+    usage_now(&cpu0, &rss);
   }
   sharc_task task;
-  int rc = sync_arrays(wk);
+  /* Only look at the socket when the coordinator sent something: a
+   * system call per job otherwise. */
+  int rc = job->mail ? sync_arrays(wk) : 0;
   if (rc == 0)
     rc = build_task(wk, job, &task);
   sharc_kernel_fn fn = rc == 0 ? lookup(wk, job->kernel) : NULL;
   if (rc == 0 && fn == NULL)
     rc = SHARC_ENOKERNEL;
   if (rc == 0)
-    rc = run_chunks(wk, job, &task, fn, sharc__now_ns());
+    rc = run_chunks(wk, job, &task, fn);
   slot->err = rc;
   if (measure) {
-    slot->cpu_ns = cpu_ns() - cpu0;
-    read_memory(wk, slot);
+    uint64_t cpu1;
+    usage_now(&cpu1, &slot->peak_rss);
+    slot->cpu_ns = cpu1 - cpu0;
+    slot->private_bytes = private_bytes(wk);
   }
   uint64_t end = sharc__now_ns();
   slot->end_ns = end > job->post_ns ? end - job->post_ns : 0;
   atomic_store_explicit(&slot->done_seq, seq, memory_order_release);
-  if (atomic_fetch_sub_explicit(&wk->cb->active, 1, memory_order_acq_rel) ==
-      1) {
-    uint64_t one = 1;
-    if (write(wk->pool->evfd, &one, sizeof one) < 0) {
-      /* The coordinator's poll timeout finds the job done regardless. */
-    }
-  }
+  finished(wk);
 }
 
 /* Spins for a while (cheap wake-up for back-to-back jobs), then sleeps on
- * the futex. Oversubscribed workers yield instead of spinning. */
+ * the futex. When the coordinator has to share a PU with a worker, spinning
+ * workers yield so it can run. The sleepers count lets the coordinator skip
+ * the wake-up system call when nobody sleeps: a worker counts itself before
+ * its last look at the sequence number, the coordinator looks at the count
+ * after publishing the number (both sequentially consistent). */
 static uint32_t wait_job(worker *wk, uint32_t seen) {
-  _Atomic uint32_t *seq = &wk->cb->seq;
+  sharc__cb *cb = wk->cb;
   uint64_t spin_ns = (uint64_t)wk->pool->opts.spin_us * 1000u;
   uint64_t until = sharc__now_ns() + spin_ns;
   uint32_t v;
   for (unsigned i = 0;; i++) {
-    v = atomic_load_explicit(seq, memory_order_acquire);
+    v = atomic_load_explicit(&cb->seq, memory_order_acquire);
     if (v != seen)
       return v;
-    if (wk->oversubscribed)
+    if (wk->share_pu)
       sched_yield();
     else
       cpu_relax();
     if ((i & 63) == 63 && sharc__now_ns() >= until)
       break;
   }
-  while ((v = atomic_load_explicit(seq, memory_order_acquire)) == seen)
-    sharc__futex_wait(seq, seen);
-  return v;
+  for (;;) {
+    atomic_fetch_add(&cb->sleepers, 1);
+    v = atomic_load(&cb->seq);
+    if (v == seen)
+      sharc__futex_wait(&cb->seq, seen);
+    atomic_fetch_sub(&cb->sleepers, 1);
+    v = atomic_load_explicit(&cb->seq, memory_order_acquire);
+    if (v != seen)
+      return v;
+  }
 }
 
 _Noreturn void sharc__worker_main(sharc_pool *pool, unsigned w, int sock,
@@ -325,10 +371,12 @@ _Noreturn void sharc__worker_main(sharc_pool *pool, unsigned w, int sock,
   wk.slot = &pool->cb->slots[w];
   wk.id = w;
   wk.sock = sock;
-  wk.oversubscribed = pool->plan.oversubscribed;
+  /* The coordinator needs a PU too: with a worker on every usable PU it
+   * shares one with some worker. */
+  wk.share_pu = pool->plan.nworkers >= pool->plan.npus;
   pin(&wk);
   wk.clear_refs_fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
-  wk.status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+  wk.statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
   for (sharc_array *a = pool->arrays; a != NULL; a = a->next) {
     sharc__wmap *m = map_add(&wk);
     if (m != NULL)
@@ -336,12 +384,7 @@ _Noreturn void sharc__worker_main(sharc_pool *pool, unsigned w, int sock,
   }
   wk.slot->pid = (int32_t)getpid();
   atomic_store_explicit(&wk.slot->ready, 1, memory_order_release);
-  if (atomic_fetch_sub_explicit(&wk.cb->active, 1, memory_order_acq_rel) == 1) {
-    uint64_t one = 1;
-    if (write(pool->evfd, &one, sizeof one) < 0) {
-      /* The coordinator also polls the ready flags. */
-    }
-  }
+  finished(&wk);
   for (;;) {
     seen = wait_job(&wk, seen);
     if (atomic_load(&wk.cb->shutdown))

@@ -70,6 +70,7 @@ static const struct {
 Test(control_block, every_corrupted_field_gives_a_clean_error) {
   sharc_pool *p = test_pool(2);
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    cr_log_info("field %s", cases[i].what);
     scribble s = {(uintptr_t)p->cb, cases[i].offset, cases[i].value,
                   cases[i].width};
     sharc_job_opts o = SHARC_JOB_OPTS_INIT;
