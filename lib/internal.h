@@ -23,6 +23,22 @@ void sharc__vmsg(char *buf, size_t len, const char *fmt, va_list ap);
 /* CLOCK_MONOTONIC in nanoseconds: the vDSO, no system call. */
 uint64_t sharc__now_ns(void);
 
+/* With a worker on every PU, waiting processes yield this many times
+ * before they sleep: cheaper than a futex or poll wake-up when the process
+ * they wait for shares their PU. */
+#ifndef SHARC__YIELDS_MAX
+#define SHARC__YIELDS_MAX 64
+#endif
+
+/* A pause for spin loops: eases the sibling hyperthread and the bus. */
+static inline void sharc__cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
 /* --- arrays -------------------------------------------------------------- */
 
 struct sharc_array {

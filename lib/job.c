@@ -168,16 +168,25 @@ static int check_progress(sharc_pool *pool, const job_state *js) {
 }
 
 /* Spins a little while the workers finish: a short job then costs no
- * sleep and wake-up. Watches only the `active` word, so it does not pull
- * the workers' slots away from them while they still work. */
+ * sleep and wake-up. With a PU free for the coordinator it spins for up to
+ * SHARC__COORD_SPIN_NS; with a worker on every PU it yields instead, a
+ * bounded number of times, so the worker sharing its PU runs at once
+ * (measured in docs/performance.md: both beat sleeping straight away).
+ * Watches only the `active` word, so it does not pull the workers' slots
+ * away from them while they still work. */
 static void spin_a_little(sharc_pool *pool) {
   int share_pu = pool->plan.nworkers >= pool->plan.npus;
   uint64_t until = sharc__now_ns() + SHARC__COORD_SPIN_NS;
   for (unsigned i = 0;; i++) {
     if (atomic_load_explicit(&pool->cb->active, memory_order_acquire) == 0)
       return;
-    if (share_pu)
-      sched_yield(); /* a worker may need this PU to finish */
+    if (share_pu) {
+      if (i == SHARC__YIELDS_MAX)
+        return;
+      sched_yield();
+      continue;
+    }
+    sharc__cpu_relax();
     if ((i & 15) == 15 && sharc__now_ns() >= until)
       return;
   }

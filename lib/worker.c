@@ -32,14 +32,6 @@ typedef struct worker {
   sharc_kernel_fn fn;
 } worker;
 
-static inline void cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  __asm__ __volatile__("yield");
-#endif
-}
-
 /* Closes every descriptor but 0-2 and the two it needs: descriptors the
  * coordinator had open (other workers' sockets, files, listening sockets)
  * must not be held open by its workers. */
@@ -323,24 +315,28 @@ static void run_job(worker *wk, uint32_t seq) {
 }
 
 /* Spins for a while (cheap wake-up for back-to-back jobs), then sleeps on
- * the futex. When the coordinator has to share a PU with a worker, spinning
- * workers yield so it can run. The sleepers count lets the coordinator skip
- * the wake-up system call when nobody sleeps: a worker counts itself before
- * its last look at the sequence number, the coordinator looks at the count
- * after publishing the number (both sequentially consistent). */
+ * the futex. Spinning pays only when the coordinator has a PU of its own:
+ * with a worker on every PU, a spinning worker keeps the coordinator from
+ * running, so then workers sleep at once. The sleepers count lets the
+ * coordinator skip the wake-up system call when nobody sleeps: a worker
+ * counts itself before its last look at the sequence number, the
+ * coordinator looks at the count after publishing the number (both
+ * sequentially consistent). */
 static uint32_t wait_job(worker *wk, uint32_t seen) {
   sharc__cb *cb = wk->cb;
-  uint64_t spin_ns = (uint64_t)wk->pool->opts.spin_us * 1000u;
-  uint64_t until = sharc__now_ns() + spin_ns;
+  uint64_t until = sharc__now_ns() + (uint64_t)wk->pool->opts.spin_us * 1000u;
   uint32_t v;
-  for (unsigned i = 0;; i++) {
+  for (unsigned i = 0; wk->pool->opts.spin_us > 0; i++) {
     v = atomic_load_explicit(&cb->seq, memory_order_acquire);
     if (v != seen)
       return v;
-    if (wk->share_pu)
+    if (wk->share_pu) {
+      if (i == SHARC__YIELDS_MAX)
+        break;
       sched_yield();
-    else
-      cpu_relax();
+      continue;
+    }
+    sharc__cpu_relax();
     if ((i & 63) == 63 && sharc__now_ns() >= until)
       break;
   }
