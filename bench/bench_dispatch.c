@@ -72,7 +72,7 @@ typedef struct bench {
   cpu_set_t free_set;   /* the process's own affinity: sharc's coordinator */
   cpu_set_t master_set; /* the PU the OpenMP master thread is pinned to */
   row rows[NROWS];
-  double *bounce; /* per repeat: see pu_round_trip(); 0 with one worker */
+  double *bounce; /* per repeat: see pu_round_trip(); 0: not measured */
 } bench;
 
 /* The registered "empty" kernel, called directly by the OpenMP loops. The
@@ -342,9 +342,13 @@ static double omp_round_trip(unsigned jobs) {
 /* The machine's state, not a comparison: one cache line bounced between the
  * PUs of workers 0 and 1 (through OpenMP threads 0 and 1, pinned there).
  * On a VM it moves when the host moves the vCPUs, and every figure of the
- * table moves with it; 0 with fewer than two workers. */
-static double pu_round_trip(void) {
+ * table moves with it. 0 unless those are two PUs: two spinners sharing one
+ * PU would take a time slice per bounce. */
+static double pu_round_trip(const bench *b) {
   static _Atomic unsigned ball;
+  const sharc_plan *plan = sharc_pool_plan(b->pool);
+  if (b->w < 2 || plan->w[0].pu == plan->w[1].pu)
+    return 0;
   double per = 0;
   atomic_store(&ball, 0);
 #pragma omp parallel num_threads(2)
@@ -382,7 +386,7 @@ static void run_repeat(bench *b, unsigned r) {
   /* Same OpenMP figure: OpenMP has nothing like measure_rusage. */
   rows[ROW_TRIP_RUSAGE].omp[r] = rows[ROW_TRIP].omp[r];
   enter_phase(b, 1);
-  b->bounce[r] = pu_round_trip();
+  b->bounce[r] = pu_round_trip(b);
 }
 
 /* --- statistics and output ------------------------------------------------ */
