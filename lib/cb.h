@@ -36,12 +36,14 @@ typedef struct sharc__job_desc {
   alignas(16) unsigned char args[SHARC_MAX_ARGS]; /* any struct fits */
 } sharc__job_desc;
 
-/* What one worker reports; written only by that worker. */
+/* What one worker reports; written only by that worker. done_seq has a
+ * line of its own: the coordinator reads it while the worker still writes
+ * its current range. */
 typedef struct sharc__slot {
   alignas(SHARC__PAD) _Atomic uint32_t done_seq; /* last job it finished */
   _Atomic uint32_t ready;                        /* 1 once started */
   int32_t pid;
-  int32_t err;        /* 0, or what the kernel (or lookup) returned */
+  alignas(SHARC__PAD) int32_t err; /* 0, or what the kernel returned */
   uint64_t chunks;
   uint64_t indices;
   uint64_t wake_ns;   /* from post to this worker's start */
@@ -64,8 +66,7 @@ typedef struct sharc__cb {
   _Atomic uint32_t shutdown;
   _Atomic uint32_t sleepers; /* workers in (or entering) FUTEX_WAIT */
   alignas(SHARC__PAD) _Atomic uint64_t next; /* the shared claim counter */
-  alignas(SHARC__PAD) _Atomic uint32_t active; /* workers still in the job */
-  _Atomic uint32_t coord_waiting; /* 1: the coordinator sleeps in poll() */
+  alignas(SHARC__PAD) _Atomic uint32_t coord_waiting; /* 1: it sleeps */
   alignas(SHARC__PAD) sharc__job_desc job;
   sharc__slot slots[];
 } sharc__cb;

@@ -97,7 +97,6 @@ static void post_job(sharc_pool *pool, job_state *js,
   d->mail = (uint32_t)pool->mail;
   pool->mail = 0;
   atomic_store_explicit(&cb->next, 0, memory_order_relaxed);
-  atomic_store_explicit(&cb->active, pool->nworkers, memory_order_relaxed);
   js->post_ns = sharc__now_ns();
   d->post_ns = js->post_ns;
   js->seq = atomic_load_explicit(&cb->seq, memory_order_relaxed) + 1;
@@ -120,8 +119,6 @@ static int all_done(sharc_pool *pool, const job_state *js) {
 
 static void record_death(sharc_pool *pool, job_state *js, unsigned w) {
   sharc__slot *slot = &pool->cb->slots[w];
-  int finished = atomic_load_explicit(&slot->done_seq, memory_order_acquire) ==
-                 js->seq;
   uint64_t b = slot->cur_begin, e = slot->cur_end;
   char why[128];
   pid_t pid = pool->w[w].pid;
@@ -135,9 +132,6 @@ static void record_death(sharc_pool *pool, job_state *js, unsigned w) {
     js->dead_range[0] = sane ? b : 0;
     js->dead_range[1] = sane ? e : 0;
   }
-  /* A worker that died before finishing never decremented `active`. */
-  if (!finished)
-    atomic_fetch_sub_explicit(&pool->cb->active, 1, memory_order_acq_rel);
 }
 
 /* While waiting, the words that decide completion must stay plausible, or
@@ -157,13 +151,6 @@ static int check_progress(sharc_pool *pool, const job_state *js) {
                          "done_seq (%u, job %u); workers restarted", w, done,
                          js->seq);
   }
-  /* Workers decrement `active` only after storing done_seq, so when it
-   * reads zero every live worker must look done. */
-  if (atomic_load(&cb->active) == 0 && !all_done(pool, js))
-    return sharc__fail(pool, SHARC_ECORRUPT,
-                       "control block: a worker's done_seq is wrong (all "
-                       "workers finished, one still looks busy); workers "
-                       "restarted");
   return 0;
 }
 
@@ -172,13 +159,12 @@ static int check_progress(sharc_pool *pool, const job_state *js) {
  * SHARC__COORD_SPIN_NS; with a worker on every PU it yields instead, a
  * bounded number of times, so the worker sharing its PU runs at once
  * (measured in docs/performance.md: both beat sleeping straight away).
- * Watches only the `active` word, so it does not pull the workers' slots
- * away from them while they still work. */
-static void spin_a_little(sharc_pool *pool) {
+ * It reads only the done_seq words, which have cache lines of their own. */
+static void spin_a_little(sharc_pool *pool, const job_state *js) {
   int share_pu = pool->plan.nworkers >= pool->plan.npus;
   uint64_t until = sharc__now_ns() + SHARC__COORD_SPIN_NS;
   for (unsigned i = 0;; i++) {
-    if (atomic_load_explicit(&pool->cb->active, memory_order_acquire) == 0)
+    if (all_done(pool, js))
       return;
     if (share_pu) {
       if (i == SHARC__YIELDS_MAX)
@@ -197,7 +183,7 @@ static void spin_a_little(sharc_pool *pool) {
  * worker that dies is seen at once and never waited for. */
 static int wait_job(sharc_pool *pool, job_state *js) {
   struct pollfd pfd[4097];
-  spin_a_little(pool);
+  spin_a_little(pool, js);
   atomic_store(&pool->cb->coord_waiting, 1);
   for (;;) {
     if (all_done(pool, js)) {
@@ -277,8 +263,6 @@ static int check_header(sharc_pool *pool, const job_state *js) {
     field = "job sequence", value = atomic_load(&cb->seq);
   else if (atomic_load(&cb->shutdown) != 0)
     field = "shutdown flag", value = atomic_load(&cb->shutdown);
-  else if (atomic_load(&cb->active) != 0)
-    field = "active count", value = atomic_load(&cb->active);
   if (field == NULL)
     return 0;
   return sharc__fail(pool, SHARC_ECORRUPT,
@@ -339,11 +323,9 @@ static int job_status(sharc_pool *pool, const job_state *js) {
 
 static void replace_dead(sharc_pool *pool) {
   unsigned started = 0;
-  atomic_store(&pool->cb->active, 0);
   for (unsigned w = 0; w < pool->nworkers; w++) {
     if (pool->w[w].pid > 0)
       continue;
-    atomic_fetch_add(&pool->cb->active, 1);
     if (sharc__worker_start(pool, w) != 0) {
       pool->broken = 1;
       return;

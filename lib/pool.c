@@ -200,7 +200,6 @@ int sharc__pool_restart(sharc_pool *pool) {
   cb->nslots = pool->nworkers;
   cb->size = pool->cb_len;
   atomic_store(&cb->shutdown, 0);
-  atomic_store(&cb->active, pool->nworkers);
   for (unsigned w = 0; w < pool->nworkers; w++) {
     int rc = sharc__worker_start(pool, w);
     if (rc != 0) {
@@ -275,7 +274,6 @@ static int pool_init(sharc_pool *pool) {
     return sharc__fail(pool, SHARC_ENOMEM, "out of memory");
   for (unsigned w = 0; w < pool->nworkers; w++)
     pool->w[w] = (sharc__worker){-1, -1, -1};
-  atomic_store(&pool->cb->active, pool->nworkers);
   for (unsigned w = 0; w < pool->nworkers; w++) {
     rc = sharc__worker_start(pool, w);
     if (rc != 0)

@@ -211,7 +211,7 @@ static uint64_t private_bytes(worker *wk) {
  * SAMPLE_EVERY: two clock reads (~50 ns) would otherwise cost more than the
  * claim itself. Longer chunks are all timed. */
 #define SAMPLE_BELOW_NS 2000u
-#define SAMPLE_EVERY 16u
+#define SAMPLE_EVERY 256u
 
 /* The claim loop. Hot path: one claim (at most one atomic operation on the
  * control block), two stores into this worker's own slot, the kernel call;
@@ -259,13 +259,12 @@ static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
   return rc;
 }
 
-/* Leaves the job (or start-up): the last worker out wakes the coordinator,
- * but only if it sleeps. Both sides use sequentially consistent operations:
- * either this load sees `coord_waiting` set, or the coordinator's re-check
- * after setting it sees this worker done. */
+/* Called after publishing done_seq or ready (sequentially consistent
+ * stores): wakes the coordinator, but only if it sleeps. Either this load
+ * sees `coord_waiting` set, or the coordinator's look at the slots after
+ * setting it sees this worker done. */
 static void finished(worker *wk) {
-  if (atomic_fetch_sub(&wk->cb->active, 1) == 1 &&
-      atomic_load(&wk->cb->coord_waiting)) {
+  if (atomic_load(&wk->cb->coord_waiting)) {
     uint64_t one = 1;
     if (write(wk->pool->evfd, &one, sizeof one) < 0) {
       /* The coordinator's poll timeout finds the job done regardless. */
@@ -310,7 +309,7 @@ static void run_job(worker *wk, uint32_t seq) {
   }
   uint64_t end = sharc__now_ns();
   slot->end_ns = end > job->post_ns ? end - job->post_ns : 0;
-  atomic_store_explicit(&slot->done_seq, seq, memory_order_release);
+  atomic_store(&slot->done_seq, seq);
   finished(wk);
 }
 
@@ -379,7 +378,7 @@ _Noreturn void sharc__worker_main(sharc_pool *pool, unsigned w, int sock,
       sharc__wmap_from_array(a, m);
   }
   wk.slot->pid = (int32_t)getpid();
-  atomic_store_explicit(&wk.slot->ready, 1, memory_order_release);
+  atomic_store(&wk.slot->ready, 1);
   finished(&wk);
   for (;;) {
     seen = wait_job(&wk, seen);

@@ -53,7 +53,6 @@ static const struct {
     {"size", offsetof(sharc__cb, size), 8, 1},
     {"job sequence", offsetof(sharc__cb, seq), 4, 12345},
     {"shutdown flag", offsetof(sharc__cb, shutdown), 4, 1},
-    {"active count", offsetof(sharc__cb, active), 4, 77},
     {"done_seq", SLOT1(done_seq), 4, 3},
     {"index count", SLOT1(indices), 8, UINT64_C(1) << 40},
     {"chunk count", SLOT1(chunks), 8, 5},
