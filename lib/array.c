@@ -133,6 +133,22 @@ static int reserve(sharc_array *a, const char *what, uint64_t len) {
                      (unsigned long long)len, strerror(rc));
 }
 
+/* A new array around an open descriptor. On failure fd is closed and the
+ * pool's message says why. */
+static int array_from_fd(sharc_pool *pool, int fd, sharc_backing backing,
+                         int rw, sharc_array **out) {
+  sharc_array *a = array_new(pool);
+  if (a == NULL) {
+    close(fd);
+    return sharc__fail(pool, SHARC_ENOMEM, "out of memory");
+  }
+  a->fd = fd;
+  a->backing = backing;
+  a->prot = PROT_READ | (rw ? PROT_WRITE : 0);
+  *out = a;
+  return 0;
+}
+
 static int check_pool(sharc_pool *pool, sharc_array **out) {
   if (out != NULL)
     *out = NULL;
@@ -293,23 +309,18 @@ int sharc_array_attach_shm(sharc_pool *pool, const char *name, int flags,
   struct stat st;
   shm_header h;
   if (fstat(fd, &st) != 0 ||
-      pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h) {
-    rc = errno ? -errno : SHARC_EFORMAT;
-    close(fd);
-    return sharc__fail(pool, rc == SHARC_EFORMAT ? rc : SHARC_EFORMAT,
-                       "%s: too short for a sharc array header", name);
-  }
-  rc = validate_shm(pool, name, &st, &h);
-  sharc_array *a = rc == 0 ? array_new(pool) : NULL;
-  if (rc == 0 && a == NULL)
-    rc = sharc__fail(pool, SHARC_ENOMEM, "out of memory");
+      pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h)
+    rc = sharc__fail(pool, SHARC_EFORMAT,
+                     "%s: too short for a sharc array header", name);
+  if (rc == 0)
+    rc = validate_shm(pool, name, &st, &h);
   if (rc != 0) {
     close(fd);
     return rc;
   }
-  a->fd = fd;
-  a->backing = SHARC_BACKING_SHM;
-  a->prot = PROT_READ | (rw ? PROT_WRITE : 0);
+  sharc_array *a = NULL;
+  if ((rc = array_from_fd(pool, fd, SHARC_BACKING_SHM, rw, &a)) != 0)
+    return rc;
   rc = set_layout(pool, a, (sharc_dtype)h.dtype, (int)h.ndim, h.shape,
                   (int)h.fortran_order);
   uint64_t len = SHM_HDR_LEN + round_up(a->nbytes, page_size());
@@ -353,16 +364,13 @@ int sharc_array_open_npy(sharc_pool *pool, const char *path, int flags,
   rc = sharc__npy_read_fd(fd, path, &info, pool->msg, sizeof pool->msg);
   if (rc == 0 && !info.mappable)
     rc = info.why_not ? info.why_not : SHARC_EDTYPE;
-  sharc_array *a = rc == 0 ? array_new(pool) : NULL;
-  if (rc == 0 && a == NULL)
-    rc = sharc__fail(pool, SHARC_ENOMEM, "out of memory");
   if (rc != 0) {
     close(fd);
     return rc;
   }
-  a->fd = fd;
-  a->backing = SHARC_BACKING_FILE;
-  a->prot = PROT_READ | (rw ? PROT_WRITE : 0);
+  sharc_array *a = NULL;
+  if ((rc = array_from_fd(pool, fd, SHARC_BACKING_FILE, rw, &a)) != 0)
+    return rc;
   a->data_off = info.data_offset;
   rc = set_layout(pool, a, info.dtype, info.ndim, info.shape,
                   info.fortran_order);

@@ -112,6 +112,10 @@ struct sharc_task {
   const sharc__wmap *arrays[SHARC_MAX_JOB_ARRAYS];
 };
 
+/* Far more workers than any machine has PUs makes no sense and would make
+ * the control block and poll sets unreasonably large. */
+#define SHARC__MAX_WORKERS 4096
+
 /* --- pool ---------------------------------------------------------------- */
 
 typedef struct sharc__worker {

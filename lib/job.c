@@ -178,18 +178,14 @@ static void spin_a_little(sharc_pool *pool, const job_state *js) {
   }
 }
 
-/* Waits until every live worker finished the job: first spinning briefly,
- * then sleeping in poll() on the eventfd and the workers' pidfds, so a
- * worker that dies is seen at once and never waited for. */
-static int wait_job(sharc_pool *pool, job_state *js) {
-  struct pollfd pfd[4097];
-  spin_a_little(pool, js);
-  atomic_store(&pool->cb->coord_waiting, 1);
+/* Sleeps in poll() on the eventfd and the workers' pidfds until every live
+ * worker finished the job, so a worker that dies is seen at once and never
+ * waited for. */
+static int sleep_until_done(sharc_pool *pool, job_state *js) {
+  struct pollfd pfd[SHARC__MAX_WORKERS + 1];
   for (;;) {
-    if (all_done(pool, js)) {
-      atomic_store(&pool->cb->coord_waiting, 0);
+    if (all_done(pool, js))
       return 0;
-    }
     int rc = check_progress(pool, js);
     if (rc != 0)
       return rc;
@@ -214,6 +210,14 @@ static int wait_job(sharc_pool *pool, job_state *js) {
         record_death(pool, js, w);
     }
   }
+}
+
+static int wait_job(sharc_pool *pool, job_state *js) {
+  spin_a_little(pool, js);
+  atomic_store(&pool->cb->coord_waiting, 1);
+  int rc = sleep_until_done(pool, js);
+  atomic_store(&pool->cb->coord_waiting, 0);
+  return rc;
 }
 
 #define CORRUPT(pool, w, field, value)                                         \

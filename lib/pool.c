@@ -18,9 +18,6 @@
 #define P_PIDFD 3
 #endif
 
-/* Far more workers than any machine has PUs makes no sense and would make
- * the control block and poll sets unreasonably large. */
-#define SHARC__MAX_WORKERS 4096
 /* How long a starting worker may take before the pool gives up on it. */
 #define SHARC__START_TIMEOUT_MS 10000
 
