@@ -75,10 +75,10 @@ int sharc_app_add_array(sharc_pool *pool, const char *app, const char *what,
                         sharc_job_opts *o, unsigned slot, sharc_array **out,
                         char *msg, size_t msglen);
 
-/* Copies the job's argument bytes into out, which holds exactly len bytes.
- * sharc_task_args() promises no alignment, so kernels copy their argument
- * struct rather than cast the pointer. Returns 0, or SHARC_EINVAL when the
- * job's arguments are missing or of another size. Hot path: no system call. */
+/* Copies the job's argument bytes into out, which holds exactly len bytes,
+ * checking that the job carries arguments of exactly that size. Returns 0,
+ * or SHARC_EINVAL when they are missing or of another size. Hot path: no
+ * system call. */
 int sharc_app_task_args(const sharc_task *t, void *out, size_t len);
 
 /* count / wall_s, or 0 when the job took no measurable time. */
