@@ -575,10 +575,10 @@ int sharc__array_send(sharc_pool *pool, sharc_array *a, unsigned w) {
   msg.size = a->size;
   memcpy(msg.shape, a->shape, sizeof msg.shape);
   int rc = send_msg(pool->w[w].sock, &msg, a->fd);
-  pool->mail = 1;
   if (rc != 0)
     return sharc__fail(pool, rc, "sending array %u to worker %u: %s", a->id,
                        w, strerror(-rc));
+  pool->mail = 1;
   a->known[w] = 1;
   return 0;
 }

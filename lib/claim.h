@@ -18,8 +18,9 @@ typedef struct sharc__claim {
 } sharc__claim;
 
 static inline void sharc__claim_init(sharc__claim *c, uint32_t kind, uint64_t n,
-                       uint64_t chunk, unsigned worker, unsigned nworkers,
-                       _Atomic uint64_t *next) {
+                                     uint64_t chunk, unsigned worker,
+                                     unsigned nworkers,
+                                     _Atomic uint64_t *next) {
   c->kind = kind;
   c->n = n;
   c->chunk = chunk;
@@ -42,7 +43,8 @@ static inline void sharc__claim_init(sharc__claim *c, uint32_t kind, uint64_t n,
 
 /* static, no chunk: one contiguous block per worker, the first n % W
  * workers one index larger. Claimed once, without touching shared memory. */
-static inline int claim_static_block(sharc__claim *c, uint64_t *b, uint64_t *e) {
+static inline int claim_static_block(sharc__claim *c, uint64_t *b,
+                                     uint64_t *e) {
   if (c->k++ > 0)
     return 0;
   uint64_t base = c->n / c->nworkers, rem = c->n % c->nworkers;
@@ -53,7 +55,8 @@ static inline int claim_static_block(sharc__claim *c, uint64_t *b, uint64_t *e) 
 }
 
 /* static, chunk k: chunks dealt round-robin, chunk j to worker j % W. */
-static inline int claim_static_chunk(sharc__claim *c, uint64_t *b, uint64_t *e) {
+static inline int claim_static_chunk(sharc__claim *c, uint64_t *b,
+                                     uint64_t *e) {
   uint64_t j = c->k * c->nworkers + c->worker;
   if (j >= (c->n + c->chunk - 1) / c->chunk)
     return 0;
@@ -99,7 +102,8 @@ static inline int claim_guided(sharc__claim *c, uint64_t *b, uint64_t *e) {
   }
 }
 
-static inline int sharc__claim_next(sharc__claim *c, uint64_t *begin, uint64_t *end) {
+static inline int sharc__claim_next(sharc__claim *c, uint64_t *begin,
+                                    uint64_t *end) {
   switch (c->kind) {
   case SHARC_SCHED_STATIC:
     return c->chunk == 0 ? claim_static_block(c, begin, end)

@@ -143,6 +143,12 @@ struct sharc_pool {
   char msg[512];
 };
 
+/* Whether the coordinator shares a PU with a worker (a worker on every
+ * usable PU): then waiting processes yield rather than spin. */
+static inline int sharc__pool_shares_pu(const sharc_pool *pool) {
+  return pool->plan.nworkers >= pool->plan.npus;
+}
+
 /* Starts worker w (fork, pin, handshake). Used at creation and to replace a
  * worker that died. Returns 0 or a negative code (message in the pool). */
 int sharc__worker_start(sharc_pool *pool, unsigned w);

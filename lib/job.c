@@ -13,7 +13,8 @@
 /* The largest n: keeps the shared claim counter far from overflow. */
 #define SHARC__MAX_N (UINT64_C(1) << 62)
 /* How often the coordinator looks at the slots even without a wake-up: the
- * wake-up counter lives in the control block, which a worker may corrupt. */
+ * words that decide wake-ups (sleepers, coord_waiting) live in the control
+ * block, which a worker may corrupt. */
 #define SHARC__POLL_MS 100
 /* How long the coordinator spins for a job to finish before it sleeps. */
 #define SHARC__COORD_SPIN_NS 50000u
@@ -161,7 +162,7 @@ static int check_progress(sharc_pool *pool, const job_state *js) {
  * (measured in docs/performance.md: both beat sleeping straight away).
  * It reads only the done_seq words, which have cache lines of their own. */
 static void spin_a_little(sharc_pool *pool, const job_state *js) {
-  int share_pu = pool->plan.nworkers >= pool->plan.npus;
+  int share_pu = sharc__pool_shares_pu(pool);
   uint64_t until = sharc__now_ns() + SHARC__COORD_SPIN_NS;
   for (unsigned i = 0;; i++) {
     if (all_done(pool, js))

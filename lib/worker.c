@@ -225,7 +225,7 @@ static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
   sharc__claim c;
   sharc__claim_init(&c, job->sched_kind, job->n, job->chunk, wk->id,
                     job->nworkers, &wk->cb->next);
-  uint64_t chunks = 0, indices = 0, claims = 0, sampled = 0, claim_ns = 0;
+  uint64_t chunks = 0, indices = 0, sampled = 0, claim_ns = 0, t1 = 0;
   uint64_t b, e, start = sharc__now_ns();
   unsigned countdown = 1;
   int rc = 0;
@@ -233,12 +233,13 @@ static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
     int timed = --countdown == 0;
     uint64_t t0 = timed ? sharc__now_ns() : 0;
     int got = sharc__claim_next(&c, &b, &e);
-    uint64_t t1 = timed ? sharc__now_ns() : 0;
-    claims++;
-    sampled += (uint64_t)timed;
-    /* A claim can take less than the clock read that times it. */
-    if (t1 - t0 > wk->clock_ns)
-      claim_ns += t1 - t0 - wk->clock_ns;
+    if (timed) {
+      t1 = sharc__now_ns();
+      sampled++;
+      /* A claim can take less than the clock read that times it. */
+      if (t1 - t0 > wk->clock_ns)
+        claim_ns += t1 - t0 - wk->clock_ns;
+    }
     if (!got)
       break;
     slot->cur_begin = b;
@@ -252,6 +253,7 @@ static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
       break;
   }
   uint64_t total = sharc__now_ns() - start;
+  uint64_t claims = chunks + (rc == 0); /* the last claim found nothing */
   uint64_t claim =
       sampled ? (uint64_t)((double)claim_ns * (double)claims / (double)sampled)
               : 0;
@@ -317,9 +319,10 @@ static void run_job(worker *wk, uint32_t seq) {
 }
 
 /* Spins for a while (cheap wake-up for back-to-back jobs), then sleeps on
- * the futex. Spinning pays only when the coordinator has a PU of its own:
- * with a worker on every PU, a spinning worker keeps the coordinator from
- * running, so then workers sleep at once. The sleepers count lets the
+ * the futex. Spinning with pause pays only when the coordinator has a PU of
+ * its own: with a worker on every PU it would keep the coordinator from
+ * running, so then workers yield a bounded number of times instead. The
+ * sleepers count lets the
  * coordinator skip the wake-up system call when nobody sleeps: a worker
  * counts itself before its last look at the sequence number, the
  * coordinator looks at the count after publishing the number (both
@@ -380,9 +383,7 @@ _Noreturn void sharc__worker_main(sharc_pool *pool, unsigned w, int sock,
   wk.slot = &pool->cb->slots[w];
   wk.id = w;
   wk.sock = sock;
-  /* The coordinator needs a PU too: with a worker on every usable PU it
-   * shares one with some worker. */
-  wk.share_pu = pool->plan.nworkers >= pool->plan.npus;
+  wk.share_pu = sharc__pool_shares_pu(pool);
   pin(&wk);
   wk.clock_ns = clock_cost();
   wk.clear_refs_fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
