@@ -25,6 +25,7 @@ typedef struct sharc__job_desc {
   char kernel[SHARC_KERNEL_NAME_MAX];
   uint64_t n;
   uint64_t chunk;
+  uint64_t grain;   /* chunk boundaries are multiples of it (>= 1) */
   uint64_t post_ns; /* CLOCK_MONOTONIC when posted: shared by all processes */
   uint32_t sched_kind;
   uint32_t nworkers;

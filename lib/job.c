@@ -47,6 +47,9 @@ static int check_job(sharc_pool *pool, const char *kernel, uint64_t n,
   if ((unsigned)o->schedule.kind > SHARC_SCHED_GUIDED)
     return sharc__fail(pool, SHARC_EINVAL, "unknown schedule kind %d",
                        (int)o->schedule.kind);
+  if (o->grain > SHARC__MAX_N)
+    return sharc__fail(pool, SHARC_EINVAL, "grain %llu exceeds 2^62",
+                       (unsigned long long)o->grain);
   if (o->args_len > SHARC_MAX_ARGS || (o->args_len && o->args == NULL))
     return sharc__fail(pool, SHARC_EINVAL,
                        "argument bytes: %zu given, at most %d", o->args_len,
@@ -87,6 +90,7 @@ static void post_job(sharc_pool *pool, job_state *js,
   d->n = js->n;
   d->sched_kind = (uint32_t)o->schedule.kind;
   d->chunk = o->schedule.chunk;
+  d->grain = o->grain > 1 ? o->grain : 1;
   d->nworkers = pool->nworkers;
   d->narrays = o->narrays;
   for (unsigned i = 0; i < o->narrays; i++)

@@ -223,7 +223,10 @@ static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
                       sharc_kernel_fn fn) {
   sharc__slot *slot = wk->slot;
   sharc__claim c;
-  sharc__claim_init(&c, job->sched_kind, job->n, job->chunk, wk->id,
+  /* With a grain g the schedule deals in blocks of g indices. */
+  uint64_t grain = job->grain > 1 ? job->grain : 1;
+  uint64_t units = job->n / grain + (job->n % grain != 0);
+  sharc__claim_init(&c, job->sched_kind, units, job->chunk, wk->id,
                     job->nworkers, &wk->cb->next);
   uint64_t chunks = 0, indices = 0, sampled = 0, claim_ns = 0, t1 = 0;
   uint64_t b, e, start = sharc__now_ns();
@@ -242,6 +245,10 @@ static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
     }
     if (!got)
       break;
+    if (grain > 1) {
+      b *= grain;
+      e = e * grain < job->n ? e * grain : job->n;
+    }
     slot->cur_begin = b;
     slot->cur_end = e;
     rc = fn(t, b, e);

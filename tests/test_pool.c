@@ -409,3 +409,49 @@ Test(pool, every_schedule_and_worker_count_matches_the_sequential_loop) {
     sharc_pool_destroy(p);
   }
 }
+
+/* out[i] = 1 if index i came in a chunk whose bounds are multiples of the
+ * grain (args[0]) or end at n; 2 otherwise. */
+static int mark_grain(const sharc_task *t, uint64_t b, uint64_t e) {
+  uint8_t *out = sharc_task_array(t, 0);
+  size_t len;
+  const uint64_t *g = sharc_task_args(t, &len);
+  int aligned = b % g[0] == 0 && (e % g[0] == 0 || e == sharc_task_n(t));
+  for (uint64_t i = b; i < e; i++)
+    out[i] += aligned ? 1 : 2;
+  return 0;
+}
+SHARC_KERNEL(mark_grain)
+
+/* With a grain, every schedule cuts only at multiples of it, and still
+ * does every index once, also when n is not a multiple. */
+Test(pool, chunks_fall_on_grain_boundaries_under_every_schedule) {
+  const char *scheds[] = {"static", "static:3", "dynamic", "dynamic:2",
+                          "guided", "guided:5"};
+  const uint64_t grains[] = {1, 7, 64, 5000};
+  uint64_t n = 4099, shape[1] = {n};
+  for (unsigned nw = 1; nw <= 3; nw++) {
+    sharc_pool *p = test_pool(nw);
+    sharc_array *a;
+    cr_assert_eq(sharc_array_create(p, SHARC_U8, 1, shape, NULL, &a), 0);
+    for (size_t s = 0; s < sizeof scheds / sizeof scheds[0]; s++) {
+      for (size_t k = 0; k < sizeof grains / sizeof grains[0]; k++) {
+        sharc_job_opts o = SHARC_JOB_OPTS_INIT;
+        sharc_job_add_array(&o, a);
+        o.grain = grains[k];
+        o.args = &grains[k];
+        o.args_len = sizeof grains[k];
+        cr_assert_eq(sharc_schedule_parse(scheds[s], &o.schedule), 0);
+        memset(sharc_array_data(a), 0, n);
+        cr_assert_eq(sharc_run(p, "mark_grain", n, &o, NULL), 0, "%s",
+                     sharc_pool_errmsg(p));
+        const uint8_t *out = sharc_array_data(a);
+        for (uint64_t i = 0; i < n; i++)
+          cr_assert_eq(out[i], 1, "W=%u %s grain %llu: index %llu marked %d",
+                       nw, scheds[s], (unsigned long long)grains[k],
+                       (unsigned long long)i, out[i]);
+      }
+    }
+    sharc_pool_destroy(p);
+  }
+}

@@ -25,9 +25,14 @@ typedef struct sharc_job_opts {
   /* 1: measure per-worker CPU time and peak RSS during the job (two small
    * /proc accesses per worker per job); 0: skip, for the lowest latency. */
   int measure_rusage;
+  /* 0 or 1: chunks may start at any index. g > 1: every chunk boundary is
+   * a multiple of g (the last chunk ends at n), whatever the schedule and
+   * worker count, so a kernel can keep per-block state that does not
+   * depend on how the work was split (deterministic reductions). */
+  uint64_t grain;
 } sharc_job_opts;
 
-#define SHARC_JOB_OPTS_INIT {SHARC_SCHEDULE_DEFAULT, NULL, 0, 0, {NULL}, 1}
+#define SHARC_JOB_OPTS_INIT {SHARC_SCHEDULE_DEFAULT, NULL, 0, 0, {NULL}, 1, 0}
 
 /* Appends an array to the job; the kernel sees it as sharc_task_array(t, i)
  * where i is the returned index. Returns the index or SHARC_ERANGE. */
