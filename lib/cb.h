@@ -16,7 +16,7 @@
 #include "sharc/kernel.h"
 
 #define SHARC__CB_MAGIC UINT64_C(0x3142434352414853) /* "SHARCCB1" */
-#define SHARC__CB_VERSION 1u
+#define SHARC__CB_VERSION 2u
 /* Two cache lines: adjacent-line prefetch makes 64-byte padding leak. */
 #define SHARC__PAD 128
 
@@ -56,7 +56,17 @@ typedef struct sharc__slot {
   uint64_t private_bytes;
   uint64_t cur_begin; /* the range being processed: names the range when */
   uint64_t cur_end;   /* the worker dies or fails */
+  uint64_t steals;    /* ranges taken from other workers (auto) */
+  _Atomic uint64_t cost_bits; /* wf: this worker's measured ns per index,
+                                 a double's bits; 0 until measured */
 } sharc__slot;
+
+/* auto: the unclaimed part of a worker's range, begin << 32 | end in the
+ * job's blocks. The owner claims from the front and thieves from the back,
+ * both with compare-and-swap, so it has a line of its own. */
+typedef struct sharc__range {
+  alignas(SHARC__PAD) _Atomic uint64_t word;
+} sharc__range;
 
 typedef struct sharc__cb {
   uint64_t magic;
@@ -72,8 +82,15 @@ typedef struct sharc__cb {
   sharc__slot slots[];
 } sharc__cb;
 
+/* The slots are followed by one range word per worker. nslots must come
+ * from the coordinator's own records, never from the block itself. */
 static inline uint64_t sharc__cb_size(unsigned nslots) {
-  return sizeof(sharc__cb) + (uint64_t)nslots * sizeof(sharc__slot);
+  return sizeof(sharc__cb) +
+         (uint64_t)nslots * (sizeof(sharc__slot) + sizeof(sharc__range));
+}
+
+static inline sharc__range *sharc__cb_ranges(sharc__cb *cb, unsigned nslots) {
+  return (sharc__range *)(void *)(cb->slots + nslots);
 }
 
 #endif

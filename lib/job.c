@@ -44,7 +44,7 @@ static int check_job(sharc_pool *pool, const char *kernel, uint64_t n,
   if (n > SHARC__MAX_N)
     return sharc__fail(pool, SHARC_ERANGE, "n = %llu exceeds 2^62",
                        (unsigned long long)n);
-  if ((unsigned)o->schedule.kind > SHARC_SCHED_GUIDED)
+  if ((unsigned)o->schedule.kind > SHARC_SCHED_WF)
     return sharc__fail(pool, SHARC_EINVAL, "unknown schedule kind %d",
                        (int)o->schedule.kind);
   if (o->grain > SHARC__MAX_N)
@@ -102,6 +102,15 @@ static void post_job(sharc_pool *pool, job_state *js,
   d->mail = (uint32_t)pool->mail;
   pool->mail = 0;
   atomic_store_explicit(&cb->next, 0, memory_order_relaxed);
+  /* Every worker's range is in place before any worker can look for one
+   * to steal from; speeds measured in an earlier job do not carry over. */
+  if (o->schedule.kind == SHARC_SCHED_AUTO)
+    sharc__auto_post(sharc__cb_ranges(cb, pool->nworkers), pool->nworkers,
+                     js->n / d->grain + (js->n % d->grain != 0));
+  if (o->schedule.kind == SHARC_SCHED_WF) {
+    for (unsigned w = 0; w < pool->nworkers; w++)
+      atomic_store_explicit(&cb->slots[w].cost_bits, 0, memory_order_relaxed);
+  }
   js->post_ns = sharc__now_ns();
   d->post_ns = js->post_ns;
   js->seq = atomic_load_explicit(&cb->seq, memory_order_relaxed) + 1;
@@ -239,6 +248,8 @@ static int check_slot(sharc_pool *pool, const job_state *js, unsigned w) {
     return CORRUPT(pool, w, "index count", s->indices);
   if (s->chunks > s->indices)
     return CORRUPT(pool, w, "chunk count", s->chunks);
+  if (s->steals > js->n)
+    return CORRUPT(pool, w, "steal count", s->steals);
   if (s->cur_begin > s->cur_end || s->cur_end > js->n)
     return CORRUPT(pool, w, "current range end", s->cur_end);
   if (s->end_ns > wall)

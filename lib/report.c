@@ -15,6 +15,7 @@ static void fill_worker(const sharc_pool *pool, unsigned w,
     return; /* died during the job: its figures are unknown */
   wr->chunks = s->chunks;
   wr->indices = s->indices;
+  wr->steals = s->steals;
   wr->busy_s = (double)s->busy_ns * 1e-9;
   wr->dispatch_s = (double)(s->wake_ns + s->claim_ns) * 1e-9;
   wr->idle_s = wall - wr->busy_s - wr->dispatch_s;
@@ -58,6 +59,7 @@ static void fill_totals(sharc_report *rep) {
     rep->dispatch_s += wr->dispatch_s;
     rep->chunks += wr->chunks;
     rep->indices += wr->indices;
+    rep->steals += wr->steals;
     mem += wr->private_bytes;
   }
   double mean = rep->nworkers ? busy_sum / rep->nworkers : 0;
@@ -122,11 +124,13 @@ static void json_str(FILE *out, const char *s) {
 static void json_worker(FILE *out, const sharc_worker_report *w) {
   fprintf(out,
           "{\"worker\":%u,\"pid\":%d,\"pu\":%d,\"numa\":%d,\"chunks\":%llu,"
-          "\"indices\":%llu,\"busy_s\":%.9f,\"dispatch_s\":%.9f,"
+          "\"indices\":%llu,\"steals\":%llu,\"busy_s\":%.9f,"
+          "\"dispatch_s\":%.9f,"
           "\"idle_s\":%.9f,\"cpu_s\":%.6f,\"peak_rss\":%llu,"
           "\"private_bytes\":%llu}",
           w->worker, w->pid, w->pu, w->numa, (unsigned long long)w->chunks,
-          (unsigned long long)w->indices, w->busy_s, w->dispatch_s, w->idle_s,
+          (unsigned long long)w->indices, (unsigned long long)w->steals,
+          w->busy_s, w->dispatch_s, w->idle_s,
           w->cpu_s, (unsigned long long)w->peak_rss,
           (unsigned long long)w->private_bytes);
 }
@@ -147,12 +151,13 @@ int sharc_report_json(const sharc_report *rep, FILE *out) {
           ",\"wall_s\":%.9f,\"startup_s\":%.9f,\"dispatch_s\":%.9f,"
           "\"aggregation_s\":%.9f,\"compute_share\":%.6f,"
           "\"imbalance_pct\":%.3f,\"chunks\":%llu,\"indices\":%llu,"
+          "\"steals\":%llu,"
           "\"measured_rusage\":%s,\"mem_per_worker\":%llu,"
           "\"bytes_copied\":%llu,\"payload_bytes_copied\":%llu,\"advice\":",
           rep->wall_s, rep->startup_s, rep->dispatch_s, rep->aggregation_s,
           rep->compute_share, rep->imbalance_pct,
           (unsigned long long)rep->chunks, (unsigned long long)rep->indices,
-          rep->measured_rusage ? "true" : "false",
+          (unsigned long long)rep->steals, rep->measured_rusage ? "true" : "false",
           (unsigned long long)rep->mem_per_worker,
           (unsigned long long)rep->bytes_copied,
           (unsigned long long)rep->payload_bytes_copied);
@@ -212,9 +217,10 @@ int sharc_report_print(const sharc_report *rep, FILE *out) {
           rep->aggregation_s * 1e3);
   fprintf(out,
           "  computing %.1f%% of worker time | imbalance %.1f%% | chunks %llu "
-          "| memory/worker %s | copied %s (array payloads: 0 B)\n",
+          "| steals %llu | memory/worker %s | copied %s (array payloads: "
+          "0 B)\n",
           rep->compute_share * 100.0, rep->imbalance_pct,
-          (unsigned long long)rep->chunks,
+          (unsigned long long)rep->chunks, (unsigned long long)rep->steals,
           rep->measured_rusage ? human_bytes(rep->mem_per_worker, b1, sizeof b1)
                                : "-",
           human_bytes(rep->bytes_copied, b2, sizeof b2));

@@ -23,6 +23,7 @@ typedef struct pu_slot {
   unsigned logical; /* PU logical index: a core's PUs are contiguous in it */
   int os;
   int core;
+  int l3; /* logical index of the L3 cache above it, or -1 */
 } pu_slot;
 
 /* The usable PUs of one NUMA node, in compact order once sorted. */
@@ -86,6 +87,9 @@ static unsigned fill_node(hwloc_topology_t topo, hwloc_const_cpuset_t set,
     s->logical = pu->logical_index;
     s->os = (int)pu->os_index;
     s->core = core != NULL ? (int)core->logical_index : -1;
+    hwloc_obj_t l3 =
+        hwloc_get_ancestor_obj_by_type(topo, HWLOC_OBJ_L3CACHE, pu);
+    s->l3 = l3 != NULL ? (int)l3->logical_index : -1;
     prev_core = core;
     n++;
   }
@@ -162,7 +166,8 @@ static void fill_plan(const node_pus *nodes, unsigned nnodes, unsigned n,
     for (unsigned j = 0; j < nodes[i].share; j++, k++) {
       const pu_slot *s = &nodes[i].pus[j];
       w[k] = (sharc_placement){
-          .worker = k, .pu = s->os, .core = s->core, .numa = nodes[i].numa};
+          .worker = k, .pu = s->os, .core = s->core, .numa = nodes[i].numa,
+          .l3 = s->l3};
     }
   }
   for (; k < nworkers; k++) {

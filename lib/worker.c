@@ -210,13 +210,14 @@ static uint64_t private_bytes(worker *wk) {
 
 /* Chunks whose kernel call takes less than this are timed one in
  * SAMPLE_EVERY: two clock reads (~50 ns) would otherwise cost more than the
- * claim itself. Longer chunks are all timed. */
+ * claim itself. Longer chunks are all timed, and so is every chunk of a
+ * schedule that sizes chunks by their time. */
 #define SAMPLE_BELOW_NS 2000u
 #define SAMPLE_EVERY 256u
 
 /* The claim loop. Hot path: one claim (at most one atomic operation on the
  * control block), two stores into this worker's own slot, the kernel call;
- * no system call, lock or allocation. Claim time is measured on sampled
+ * no system call, lock or allocation. Claim time is measured on timed
  * chunks and extrapolated; the loop's total time is exact, so busy time is
  * the total less the claims. */
 static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
@@ -226,15 +227,20 @@ static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
   /* With a grain g the schedule deals in blocks of g indices. */
   uint64_t grain = job->grain > 1 ? job->grain : 1;
   uint64_t units = job->n / grain + (job->n % grain != 0);
+  sharc__claim_ctx ctx = {&wk->cb->next,
+                          sharc__cb_ranges(wk->cb, wk->pool->nworkers),
+                          wk->cb->slots, wk->pool->plan.w};
   sharc__claim_init(&c, job->sched_kind, units, job->chunk, wk->id,
-                    job->nworkers, &wk->cb->next);
-  uint64_t chunks = 0, indices = 0, sampled = 0, claim_ns = 0, t1 = 0;
-  uint64_t b, e, start = sharc__now_ns();
+                    job->nworkers, &ctx);
+  int always = sharc__claim_adapts(&c);
+  uint64_t chunks = 0, indices = 0, sampled = 0, claim_ns = 0;
+  uint64_t b, e, start = sharc__now_ns(), t0 = start, t1 = 0, t2 = 0;
   unsigned countdown = 1;
   int rc = 0;
   for (;;) {
-    int timed = --countdown == 0;
-    uint64_t t0 = timed ? sharc__now_ns() : 0;
+    int timed = always || --countdown == 0;
+    if (timed && !always)
+      t0 = sharc__now_ns();
     int got = sharc__claim_next(&c, &b, &e);
     if (timed) {
       t1 = sharc__now_ns();
@@ -252,8 +258,13 @@ static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
     slot->cur_begin = b;
     slot->cur_end = e;
     rc = fn(t, b, e);
-    if (timed)
-      countdown = sharc__now_ns() - t1 < SAMPLE_BELOW_NS ? SAMPLE_EVERY : 1;
+    if (timed) {
+      t2 = t0 = sharc__now_ns();
+      if (always)
+        sharc__claim_done(&c, t2 - t1);
+      else
+        countdown = t2 - t1 < SAMPLE_BELOW_NS ? SAMPLE_EVERY : 1;
+    }
     chunks++;
     indices += e - b;
     if (rc != 0)
@@ -266,6 +277,7 @@ static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
               : 0;
   slot->chunks = chunks;
   slot->indices = indices;
+  slot->steals = c.steals;
   slot->claim_ns = claim < total ? claim : total;
   slot->busy_ns = total - slot->claim_ns;
   return rc;
@@ -290,6 +302,7 @@ static void run_job(worker *wk, uint32_t seq) {
   uint64_t start = sharc__now_ns();
   slot->err = 0;
   slot->chunks = slot->indices = slot->claim_ns = slot->busy_ns = 0;
+  slot->steals = 0;
   slot->cur_begin = slot->cur_end = 0;
   slot->cpu_ns = slot->peak_rss = slot->private_bytes = 0;
   slot->wake_ns = start > job->post_ns ? start - job->post_ns : 0;

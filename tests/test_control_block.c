@@ -56,6 +56,7 @@ static const struct {
     {"done_seq", SLOT1(done_seq), 4, 3},
     {"index count", SLOT1(indices), 8, UINT64_C(1) << 40},
     {"chunk count", SLOT1(chunks), 8, 5},
+    {"steal count", SLOT1(steals), 8, UINT64_C(1) << 40},
     {"current range", SLOT1(cur_end), 8, UINT64_C(1) << 50},
     {"current range", SLOT1(cur_begin), 8, 5},
     {"finish time", SLOT1(end_ns), 8, UINT64_C(1) << 60},

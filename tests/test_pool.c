@@ -373,7 +373,8 @@ Test(pool, workers_do_not_hold_the_coordinators_descriptors) {
  * the sequential loop's exactly. */
 Test(pool, every_schedule_and_worker_count_matches_the_sequential_loop) {
   const char *scheds[] = {"static", "static:3", "dynamic", "dynamic:7",
-                          "guided", "guided:4"};
+                          "guided", "guided:4", "auto",      "auto:5",
+                          "fac2",   "fac2:3",   "wf",        "wf:2"};
   const uint64_t ns[] = {0, 1, 5, 1003};
   uint64_t shape[1] = {1003};
   int64_t want[1003];
@@ -427,7 +428,8 @@ SHARC_KERNEL(mark_grain)
  * does every index once, also when n is not a multiple. */
 Test(pool, chunks_fall_on_grain_boundaries_under_every_schedule) {
   const char *scheds[] = {"static", "static:3", "dynamic", "dynamic:2",
-                          "guided", "guided:5"};
+                          "guided", "guided:5", "auto",      "fac2",
+                          "wf"};
   const uint64_t grains[] = {1, 7, 64, 5000};
   uint64_t n = 4099, shape[1] = {n};
   for (unsigned nw = 1; nw <= 3; nw++) {

@@ -63,19 +63,20 @@ static void print_plan(const sharc_plan *plan) {
   if (plan->oversubscribed)
     printf("oversubscribed: %u workers share %u PUs\n", plan->nworkers,
            plan->npus);
-  printf("%8s %6s %6s %6s\n", "worker", "PU", "core", "NUMA");
+  printf("%8s %6s %6s %6s %6s\n", "worker", "PU", "core", "NUMA", "L3");
   for (unsigned i = 0; i < plan->nworkers; i++) {
     const sharc_placement *w = &plan->w[i];
-    printf("%8u %6d ", w->worker, w->pu);
-    /* -1 means "none" (no core level, no NUMA info): a dash reads better. */
-    if (w->core < 0)
-      printf("%6s ", "-");
-    else
-      printf("%6d ", w->core);
-    if (w->numa < 0)
-      printf("%6s\n", "-");
-    else
-      printf("%6d\n", w->numa);
+    printf("%8u %6d", w->worker, w->pu);
+    /* -1 means "none" (no core level, no NUMA info, no L3): a dash reads
+     * better. */
+    const int rest[3] = {w->core, w->numa, w->l3};
+    for (int k = 0; k < 3; k++) {
+      if (rest[k] < 0)
+        printf(" %6s", "-");
+      else
+        printf(" %6d", rest[k]);
+    }
+    putchar('\n');
   }
 }
 

@@ -23,6 +23,7 @@ typedef struct sharc_worker_report {
   int numa;            /* NUMA node, -1 if unknown */
   uint64_t chunks;     /* chunks claimed */
   uint64_t indices;    /* indices processed */
+  uint64_t steals;     /* ranges taken from other workers (auto) */
   double busy_s;       /* inside the kernel */
   double dispatch_s;   /* waking up and claiming chunks */
   double idle_s;       /* the rest of the job's wall time */
@@ -48,6 +49,7 @@ typedef struct sharc_report {
   double imbalance_pct;  /* (max busy / mean busy - 1) * 100 */
   uint64_t chunks;       /* summed over workers */
   uint64_t indices;      /* summed over workers; n on success */
+  uint64_t steals;       /* summed over workers */
   uint64_t mem_per_worker;      /* mean private bytes per worker */
   uint64_t bytes_copied;        /* job descriptor + argument bytes */
   uint64_t payload_bytes_copied; /* array bytes copied: always 0 */

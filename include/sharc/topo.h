@@ -27,6 +27,7 @@ typedef struct sharc_placement {
   int pu;      /* OS index of the PU (as in /proc/PID/status lists) */
   int core;    /* logical index of the core holding the PU, or -1 */
   int numa;    /* OS index of the NUMA node, or -1 if unknown */
+  int l3;      /* logical index of the L3 cache above the PU, or -1 */
 } sharc_placement;
 
 typedef struct sharc_plan {

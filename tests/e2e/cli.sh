@@ -335,9 +335,9 @@ err_has "'x'"
 
 # --- topo -------------------------------------------------------------------
 
-# table_rows: the worker table's rows, "WORKER PU CORE NUMA" per line.
+# table_rows: the worker table's rows, "WORKER PU CORE NUMA L3" per line.
 table_rows() {
-  awk 'seen && NF == 4 { print } $1 == "worker" && $2 == "PU" { seen = 1 }' "$OUT"
+  awk 'seen && NF == 5 { print } $1 == "worker" && $2 == "PU" { seen = 1 }' "$OUT"
 }
 
 check "topo on this machine" 0 "$SHARC" topo

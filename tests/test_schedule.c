@@ -1,0 +1,374 @@
+/* Schedules: the claim logic driven directly (many simulated workers in one
+ * process, any interleaving), steal order on synthetic topologies, and the
+ * same schedules in real pools with a deliberately slow worker. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "helpers.h"
+#include "internal.h"
+
+#define SIM_MAX 16
+
+/* The shared words of a simulated job, in ordinary memory. */
+typedef struct sim {
+  sharc__range ranges[SIM_MAX];
+  sharc__slot slots[SIM_MAX];
+  _Atomic uint64_t next;
+  sharc__claim c[SIM_MAX];
+} sim;
+
+static sim *sim_new(const char *sched, uint64_t n, unsigned nw,
+                    const sharc_placement *place) {
+  sim *s = aligned_alloc(SHARC__PAD, sizeof(sim));
+  cr_assert_not_null(s);
+  memset(s, 0, sizeof *s);
+  sharc_schedule sc;
+  cr_assert_eq(sharc_schedule_parse(sched, &sc), 0, "%s", sched);
+  if (sc.kind == SHARC_SCHED_AUTO)
+    sharc__auto_post(s->ranges, nw, n);
+  sharc__claim_ctx ctx = {&s->next, s->ranges, s->slots, place};
+  for (unsigned w = 0; w < nw; w++)
+    sharc__claim_init(&s->c[w], sc.kind, n, sc.chunk, w, nw, &ctx);
+  return s;
+}
+
+/* Runs a simulated job: in each round, worker w claims when round % speed[w]
+ * is 0 (speed 1: every round; a slow worker claims less often), and reports
+ * a cost of cost_ns per index to the schedules that adapt. Marks every index
+ * claimed; returns the number of claims. */
+static uint64_t sim_run(sim *s, unsigned nw, const unsigned *speed,
+                        unsigned char *seen, uint64_t n, double cost_ns) {
+  unsigned char done[SIM_MAX] = {0};
+  unsigned live = nw;
+  uint64_t claims = 0;
+  for (uint64_t round = 0; live > 0; round++) {
+    cr_assert_lt(round, 100 * n + 1000, "the job does not end");
+    for (unsigned w = 0; w < nw; w++) {
+      if (done[w] || round % speed[w] != 0)
+        continue;
+      uint64_t b, e;
+      if (!sharc__claim_next(&s->c[w], &b, &e)) {
+        done[w] = 1;
+        live--;
+        continue;
+      }
+      claims++;
+      cr_assert_lt(b, e, "empty chunk [%llu, %llu)", (unsigned long long)b,
+                   (unsigned long long)e);
+      cr_assert_leq(e, n, "chunk end %llu beyond n %llu",
+                    (unsigned long long)e, (unsigned long long)n);
+      for (uint64_t i = b; i < e; i++)
+        seen[i]++;
+      if (sharc__claim_adapts(&s->c[w]))
+        sharc__claim_done(&s->c[w],
+                          (uint64_t)(cost_ns * speed[w] * (double)(e - b)));
+    }
+  }
+  return claims;
+}
+
+static const char *all_scheds[] = {"static", "static:3", "dynamic",
+                                   "dynamic:7", "guided", "guided:4",
+                                   "auto",   "auto:5",   "fac2",
+                                   "fac2:3",  "wf",      "wf:2"};
+#define NSCHEDS (sizeof all_scheds / sizeof all_scheds[0])
+
+Test(schedule, every_index_is_claimed_exactly_once_in_any_interleaving) {
+  const uint64_t ns[] = {0, 1, 7, 1000, 100003};
+  unsigned char *seen = malloc(100003);
+  for (size_t k = 0; k < NSCHEDS; k++) {
+    for (unsigned nw = 1; nw <= 8; nw++) {
+      for (size_t j = 0; j < sizeof ns / sizeof ns[0]; j++) {
+        for (int slow = 0; slow < 2; slow++) {
+          unsigned speed[SIM_MAX];
+          for (unsigned w = 0; w < nw; w++)
+            speed[w] = 1;
+          if (slow)
+            speed[0] = 5; /* worker 0 runs at a fifth of the speed */
+          uint64_t n = ns[j];
+          memset(seen, 0, n);
+          sim *s = sim_new(all_scheds[k], n, nw, NULL);
+          sim_run(s, nw, speed, seen, n, 50.0);
+          for (uint64_t i = 0; i < n; i++)
+            cr_assert_eq(seen[i], 1, "%s W=%u n=%llu slow=%d: index %llu "
+                         "claimed %d times", all_scheds[k], nw,
+                         (unsigned long long)n, slow, (unsigned long long)i,
+                         seen[i]);
+          free(s);
+        }
+      }
+    }
+  }
+  free(seen);
+}
+
+/* Factoring as Hummel, Schonberg and Flynn define it: batch j gives every
+ * worker one chunk of ceil(R_j / 2W), R_j what was left when it began. */
+Test(schedule, fac2_chunks_follow_the_batches) {
+  sim *s = sim_new("fac2", 1000, 2, NULL);
+  const uint64_t want[][2] = {{0, 250},   {250, 500}, {500, 625}, {625, 750},
+                              {750, 813}, {813, 876}, {876, 907}, {907, 938},
+                              {938, 954}, {954, 970}, {970, 978}, {978, 986},
+                              {986, 990}, {990, 994}, {994, 996}, {996, 998},
+                              {998, 999}, {999, 1000}};
+  for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
+    uint64_t b, e;
+    cr_assert(sharc__claim_next(&s->c[k % 2], &b, &e), "chunk %zu", k);
+    cr_assert(b == want[k][0] && e == want[k][1],
+              "chunk %zu is [%llu, %llu), expected [%llu, %llu)", k,
+              (unsigned long long)b, (unsigned long long)e,
+              (unsigned long long)want[k][0], (unsigned long long)want[k][1]);
+  }
+  uint64_t b, e;
+  cr_assert_not(sharc__claim_next(&s->c[0], &b, &e));
+  cr_assert_not(sharc__claim_next(&s->c[1], &b, &e));
+  free(s);
+}
+
+/* auto sizes chunks from the measured cost: starting at one index, doubling
+ * while the chunks are shorter than the target, then holding the size that
+ * lasts SHARC_AUTO_TARGET_NS. */
+Test(schedule, auto_chunks_grow_to_the_target_time) {
+  uint64_t n = 1000000;
+  sim *s = sim_new("auto", n, 1, NULL);
+  const double cost = 100.0; /* ns per index: the target is 200 indices */
+  const uint64_t want[] = {1, 2, 4, 8, 16, 32, 64, 128, 200, 200, 200};
+  for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
+    uint64_t b, e;
+    cr_assert(sharc__claim_next(&s->c[0], &b, &e));
+    cr_assert_eq(e - b, want[k], "chunk %zu has %llu indices, expected %llu",
+                 k, (unsigned long long)(e - b), (unsigned long long)want[k]);
+    sharc__claim_done(&s->c[0], (uint64_t)(cost * (double)(e - b)));
+  }
+  /* A chunk that ran ten times longer than expected cuts the next one. */
+  uint64_t b, e;
+  cr_assert(sharc__claim_next(&s->c[0], &b, &e));
+  sharc__claim_done(&s->c[0], (uint64_t)(10 * cost * (double)(e - b)));
+  cr_assert(sharc__claim_next(&s->c[0], &b, &e));
+  cr_assert_lt(e - b, 50, "after a slow chunk the next has %llu indices",
+               (unsigned long long)(e - b));
+  free(s);
+}
+
+/* Whatever the measured cost says, an auto chunk never takes more than
+ * half of what its worker has left (one index when one is left): a thief
+ * always finds the other half. */
+Test(schedule, auto_never_takes_more_than_half_of_what_is_left) {
+  uint64_t n = 5000;
+  sim *s = sim_new("auto", n, 2, NULL);
+  uint64_t left = 2500, b, e;
+  while (sharc__claim_next(&s->c[0], &b, &e)) {
+    uint64_t got = e - b;
+    cr_assert(got <= left / 2 || (left == 1 && got == 1),
+              "took %llu of %llu left", (unsigned long long)got,
+              (unsigned long long)left);
+    cr_assert_eq(b, 2500 - left);
+    sharc__claim_done(&s->c[0], 0); /* free: the estimate never limits */
+    left -= got;
+    if (left == 0)
+      break;
+  }
+  cr_assert_eq(left, 0);
+  /* Worker 0 is out of work: it steals the upper half of worker 1's. */
+  cr_assert(sharc__claim_next(&s->c[0], &b, &e));
+  cr_assert_eq(s->c[0].victim, 1);
+  cr_assert_eq(s->c[0].steals, 1);
+  cr_assert_geq(b, 3750);
+  cr_assert_leq(e, 5000);
+  free(s);
+}
+
+/* Steal order on a synthetic machine: two packages (one NUMA node each),
+ * two L3 caches per package, two cores per L3. */
+static void set_left(sim *s, unsigned w, uint64_t lo, uint64_t left) {
+  atomic_store(&s->ranges[w].word, sharc__pack(lo, lo + left));
+}
+
+Test(schedule, thieves_prefer_the_same_cache_then_the_same_node) {
+  sharc_plan plan;
+  char msg[256];
+  cr_assert_eq(sharc_plan_make("pack:2 numa:1 l3:2 core:2 pu:1", 8, &plan,
+                               msg, sizeof msg), 0, "%s", msg);
+  cr_assert_eq(plan.w[1].l3, plan.w[0].l3);
+  cr_assert_neq(plan.w[2].l3, plan.w[0].l3);
+  cr_assert_eq(plan.w[2].numa, plan.w[0].numa);
+  cr_assert_neq(plan.w[4].numa, plan.w[0].numa);
+  sim *s = sim_new("auto", 8000, 8, plan.w);
+  for (unsigned w = 0; w < 8; w++)
+    set_left(s, w, 1000 * w, 0);
+  uint64_t word;
+  cr_assert_eq(sharc__auto_pick(&s->c[0], &word), -1, "nothing to steal");
+  /* Only a remote worker has work: take it. */
+  set_left(s, 5, 5000, 10);
+  cr_assert_eq(sharc__auto_pick(&s->c[0], &word), 5);
+  /* Same node, other cache, beats remote. */
+  set_left(s, 2, 2000, 10);
+  cr_assert_eq(sharc__auto_pick(&s->c[0], &word), 2);
+  /* Same cache beats both, while it holds at least a quarter of the most
+   * anyone has... */
+  set_left(s, 1, 1000, 3);
+  cr_assert_eq(sharc__auto_pick(&s->c[0], &word), 1);
+  cr_assert_eq(word, sharc__pack(1000, 1003));
+  /* ...but not when that would leave most of the work far away. */
+  set_left(s, 6, 6000, 900);
+  cr_assert_eq(sharc__auto_pick(&s->c[0], &word), 6);
+  set_left(s, 3, 3000, 300);
+  cr_assert_eq(sharc__auto_pick(&s->c[0], &word), 3, "same node, 300 >= 900/4");
+  /* The steal itself: the upper half, rounded up, of the victim's part. */
+  uint64_t b, e;
+  cr_assert(sharc__claim_next(&s->c[0], &b, &e));
+  cr_assert_eq(s->c[0].victim, 3);
+  cr_assert_eq(atomic_load(&s->ranges[3].word), sharc__pack(3000, 3150));
+  cr_assert_eq(b, 3150);
+  free(s);
+  sharc_plan_free(&plan);
+}
+
+/* Beyond 2^32 indices auto works in blocks, still covering [0, n) exactly:
+ * a single worker's chunks must tile the index space. */
+Test(schedule, auto_covers_huge_index_spaces_in_blocks) {
+  uint64_t n = (UINT64_C(1) << 40) + 12345;
+  sim *s = sim_new("auto", n, 3, NULL);
+  uint64_t covered = 0, b, e, scale = sharc__auto_scale(n);
+  cr_assert_eq(scale, 257);
+  /* Worker 0 alone: its own share, then everything stolen from 1 and 2.
+   * Chunks start on block boundaries and add up to n exactly. */
+  while (sharc__claim_next(&s->c[0], &b, &e)) {
+    cr_assert_lt(b, e);
+    cr_assert_leq(e, n);
+    cr_assert_eq(b % scale, 0, "chunk starts at %llu", (unsigned long long)b);
+    cr_assert(e % scale == 0 || e == n);
+    covered += e - b;
+    sharc__claim_done(&s->c[0], 0);
+  }
+  cr_assert_eq(covered, n, "chunks cover %llu of %llu",
+               (unsigned long long)covered, (unsigned long long)n);
+  cr_assert_geq(s->c[0].steals, 2);
+  free(s);
+}
+
+/* ---- real pools --------------------------------------------------------- */
+
+static void spin_ns(uint64_t ns) {
+  struct timespec t0, t;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  do
+    clock_gettime(CLOCK_MONOTONIC, &t);
+  while ((uint64_t)(t.tv_sec - t0.tv_sec) * 1000000000u +
+             (uint64_t)(t.tv_nsec - t0.tv_nsec) <
+         ns);
+}
+
+/* out[i] += 1; worker 0 takes 4x as long per index as the others. */
+static int slow_mark(const sharc_task *t, uint64_t b, uint64_t e) {
+  uint8_t *out = sharc_task_array(t, 0);
+  for (uint64_t i = b; i < e; i++) {
+    out[i]++;
+    spin_ns(sharc_task_worker(t) == 0 ? 8000 : 2000);
+  }
+  return 0;
+}
+SHARC_KERNEL(slow_mark)
+
+Test(schedule, every_schedule_with_a_slow_worker_does_each_index_once) {
+  uint64_t n = 600, shape[1] = {n};
+  for (unsigned nw = 1; nw <= 8; nw++) {
+    sharc_pool *p = test_pool(nw);
+    sharc_array *a;
+    cr_assert_eq(sharc_array_create(p, SHARC_U8, 1, shape, NULL, &a), 0);
+    for (size_t k = 0; k < NSCHEDS; k++) {
+      sharc_job_opts o = SHARC_JOB_OPTS_INIT;
+      sharc_job_add_array(&o, a);
+      cr_assert_eq(sharc_schedule_parse(all_scheds[k], &o.schedule), 0);
+      memset(sharc_array_data(a), 0, n);
+      sharc_report rep;
+      cr_assert_eq(sharc_run(p, "slow_mark", n, &o, &rep), 0, "%s",
+                   sharc_pool_errmsg(p));
+      const uint8_t *out = sharc_array_data(a);
+      for (uint64_t i = 0; i < n; i++)
+        cr_assert_eq(out[i], 1, "W=%u %s: index %llu done %d times", nw,
+                     all_scheds[k], (unsigned long long)i, out[i]);
+      cr_assert_eq(rep.indices, n);
+      /* With two or more workers the slow one's range is stolen from. */
+      if (o.schedule.kind == SHARC_SCHED_AUTO && nw >= 2)
+        cr_assert_gt(rep.steals, 0, "W=%u %s: no steals", nw, all_scheds[k]);
+      sharc_report_free(&rep);
+    }
+    sharc_pool_destroy(p);
+  }
+}
+
+/* A worker that scribbles on another worker's range word cannot make any
+ * worker run an index at or past n, and the job never reports success with
+ * an index done twice: the coordinator sees the overlap in the counts and
+ * restarts the workers. (The other worker may also undo the scribble by
+ * storing a range it stole just after: then the job is simply right.) */
+static int range_scribbler(const sharc_task *t, uint64_t b, uint64_t e) {
+  uint8_t *out = sharc_task_array(t, 0);
+  const uintptr_t *cb = sharc_task_args(t, NULL);
+  uint64_t n = sharc_task_n(t);
+  static int scribbled; /* once per worker process */
+  if (b == 0 && !scribbled++) {
+    /* whoever runs index 0 hands the other one everything again */
+    sharc__range *r = sharc__cb_ranges((sharc__cb *)cb[0], 2);
+    atomic_store(&r[1 - sharc_task_worker(t)].word,
+                 sharc__pack(0, 0xffffffffu));
+  }
+  for (uint64_t i = b; i < e && i < n + 64; i++)
+    out[i]++;
+  return 0;
+}
+SHARC_KERNEL(range_scribbler)
+
+Test(schedule, a_scribbled_range_word_never_reaches_past_n) {
+  sharc_pool *p = test_pool(2);
+  uint64_t n = 1000, shape[1] = {n + 64};
+  sharc_array *a;
+  cr_assert_eq(sharc_array_create(p, SHARC_U8, 1, shape, NULL, &a), 0);
+  uintptr_t cb = (uintptr_t)p->cb;
+  sharc_job_opts o = SHARC_JOB_OPTS_INIT;
+  sharc_job_add_array(&o, a);
+  o.schedule = (sharc_schedule){SHARC_SCHED_AUTO, 1};
+  o.args = &cb;
+  o.args_len = sizeof cb;
+  unsigned corrupt = 0;
+  for (int round = 0; round < 20; round++) {
+    memset(sharc_array_data(a), 0, n + 64);
+    int rc = sharc_run(p, "range_scribbler", n, &o, NULL);
+    cr_assert(rc == SHARC_ECORRUPT || rc == 0, "rc %d: %s", rc,
+              sharc_pool_errmsg(p));
+    const uint8_t *out = sharc_array_data(a);
+    for (uint64_t i = n; i < n + 64; i++)
+      cr_assert_eq(out[i], 0, "index %llu past n was run",
+                   (unsigned long long)i);
+    for (uint64_t i = 0; rc == 0 && i < n; i++)
+      cr_assert_eq(out[i], 1, "success reported, index %llu done %d times",
+                   (unsigned long long)i, out[i]);
+    corrupt += rc == SHARC_ECORRUPT;
+    /* Restarted workers scribble again; the same ones do not. */
+    if (rc == 0)
+      sharc__pool_restart(p);
+  }
+  cr_assert_gt(corrupt, 0, "the scribble was never seen in 20 rounds");
+  /* An honest job runs again. */
+  cr_assert_eq(sharc_run(p, "slow_mark", 10, &o, NULL), 0, "%s",
+               sharc_pool_errmsg(p));
+  sharc_pool_destroy(p);
+}
+
+Test(schedule, names_parse_and_format) {
+  const char *names[] = {"auto", "auto:8", "fac2", "fac2:2", "wf", "wf:3"};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    sharc_schedule s;
+    char buf[32];
+    cr_assert_eq(sharc_schedule_parse(names[i], &s), 0, "%s", names[i]);
+    sharc_schedule_format(s, buf, sizeof buf);
+    cr_assert_str_eq(buf, names[i]);
+  }
+  sharc_schedule s;
+  cr_assert_eq(sharc_schedule_parse("auto:0", &s), SHARC_EINVAL);
+  cr_assert_eq(sharc_schedule_parse("autox", &s), SHARC_EINVAL);
+  cr_assert_eq(sharc_schedule_parse("fac", &s), SHARC_EINVAL);
+}
