@@ -9,25 +9,16 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
 #include "npy.h"
+#include "shm.h"
 
-#define SHM_HDR_LEN 4096u
-#define SHM_MAGIC "SHARCSHM"
-
-/* The first page of a named array: what an attaching process needs. */
-typedef struct shm_header {
-  char magic[8];
-  uint32_t version;
-  uint32_t dtype;
-  uint32_t ndim;
-  uint32_t fortran_order;
-  uint64_t nbytes;
-  int64_t creator_pid;
-  uint64_t shape[SHARC_MAX_DIMS];
-} shm_header;
+#define SHM_HDR_LEN SHARC__SHM_HDR_LEN
+#define SHM_MAGIC SHARC__SHM_MAGIC
+typedef sharc__shm_header shm_header;
 
 static uint64_t page_size(void) { return (uint64_t)sysconf(_SC_PAGESIZE); }
 
@@ -231,7 +222,6 @@ static int create_shm(sharc_array *a) {
     return rc;
   }
   shm_header *h = a->base;
-  memcpy(h->magic, SHM_MAGIC, 8);
   h->version = 1;
   h->dtype = (uint32_t)a->dtype;
   h->ndim = (uint32_t)a->ndim;
@@ -239,6 +229,16 @@ static int create_shm(sharc_array *a) {
   h->nbytes = a->nbytes;
   h->creator_pid = getpid();
   memcpy(h->shape, a->shape, sizeof h->shape);
+  /* With the pid, the start time tells a dead creator from an unrelated
+   * process that got its pid later (sharc_shm_scan). 0: unknown. */
+  int zombie;
+  if (sharc__proc_start(getpid(), &h->creator_start, &zombie) != 0)
+    h->creator_start = 0;
+  h->created = (int64_t)time(NULL);
+  /* The magic last: an object whose creator died before this line has none
+   * and is known as a leftover of an unfinished creation. */
+  atomic_signal_fence(memory_order_seq_cst);
+  memcpy(h->magic, SHM_MAGIC, 8);
   a->data_off = SHM_HDR_LEN;
   return 0;
 }
