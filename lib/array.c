@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "inject.h"
 #include "internal.h"
 #include "npy.h"
 #include "shm.h"
@@ -104,7 +105,9 @@ static int array_publish(sharc_array *a, sharc_array **out) {
 
 static int map_fd(sharc_array *a, uint64_t len) {
   a->map_len = len;
-  a->base = mmap(NULL, len, a->prot, MAP_SHARED, a->fd, 0);
+  a->base = sharc__inject("mmap", ENOMEM)
+                ? MAP_FAILED
+                : mmap(NULL, len, a->prot, MAP_SHARED, a->fd, 0);
   if (a->base == MAP_FAILED)
     return -errno;
   return 0;
@@ -116,12 +119,14 @@ static int map_fd(sharc_array *a, uint64_t len) {
  * their owners would. */
 static int reserve(sharc_array *a, const char *what, uint64_t len) {
   sharc__place_pages(a->pool, a->base, len);
-  int rc = posix_fallocate(a->fd, 0, (off_t)len);
+  int rc = sharc__inject("posix_fallocate", ENOSPC)
+               ? ENOSPC
+               : posix_fallocate(a->fd, 0, (off_t)len);
   if (rc == 0)
     return 0;
   return sharc__fail(a->pool, -rc,
-                     "%s: cannot reserve %llu bytes: %s", what,
-                     (unsigned long long)len, strerror(rc));
+                     "%s: cannot reserve %llu bytes (posix_fallocate): %s",
+                     what, (unsigned long long)len, strerror(rc));
 }
 
 /* A new array around an open descriptor. On failure fd is closed and the
@@ -151,7 +156,9 @@ static int check_pool(sharc_pool *pool, sharc_array **out) {
 
 /* MemAvailable from /proc/meminfo in bytes, or UINT64_MAX if unknown. */
 static uint64_t mem_available(void) {
-  FILE *f = fopen("/proc/meminfo", "re");
+  FILE *f = sharc__inject("open /proc/meminfo", EMFILE)
+                ? NULL
+                : fopen("/proc/meminfo", "re");
   if (f == NULL)
     return UINT64_MAX;
   char line[256];
@@ -172,12 +179,14 @@ static int create_anon(sharc_array *a) {
                        "array of %llu bytes does not fit: %llu bytes of memory "
                        "available", (unsigned long long)a->nbytes,
                        (unsigned long long)avail);
-  a->fd = memfd_create("sharc-array", MFD_CLOEXEC);
+  a->fd = sharc__inject("memfd_create", EMFILE)
+              ? -1
+              : memfd_create("sharc-array", MFD_CLOEXEC);
   if (a->fd < 0)
     return sharc__fail(a->pool, -errno, "memfd_create: %s", strerror(errno));
   uint64_t len = round_up(a->nbytes ? a->nbytes : 1, page_size());
-  if (ftruncate(a->fd, (off_t)len) != 0)
-    return sharc__fail(a->pool, -errno, "array of %llu bytes: %s",
+  if (sharc__inject("ftruncate", ENOMEM) || ftruncate(a->fd, (off_t)len) != 0)
+    return sharc__fail(a->pool, -errno, "array of %llu bytes: ftruncate: %s",
                        (unsigned long long)a->nbytes, strerror(errno));
   int rc = map_fd(a, len);
   if (rc != 0)
@@ -200,17 +209,24 @@ static int create_shm(sharc_array *a) {
   int rc = random_name(name, sizeof name);
   if (rc != 0)
     return sharc__fail(a->pool, rc, "getrandom: %s", strerror(-rc));
-  a->fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  a->fd = sharc__inject("shm_open", EMFILE)
+              ? -1
+              : shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (a->fd < 0)
     return sharc__fail(a->pool, -errno, "shm_open %s: %s", name,
                        strerror(errno));
   a->name = strdup(name);
   uint64_t len = SHM_HDR_LEN + round_up(a->nbytes, page_size());
-  if (a->name == NULL || fchmod(a->fd, 0600) != 0 ||
-      ftruncate(a->fd, (off_t)len) != 0) {
-    rc = a->name ? -errno : SHARC_ENOMEM;
+  const char *op = a->name == NULL ? "strdup" : "fchmod";
+  rc = a->name == NULL ? SHARC_ENOMEM : fchmod(a->fd, 0600) != 0 ? -errno : 0;
+  if (rc == 0) {
+    op = "ftruncate";
+    if (sharc__inject(op, ENOMEM) || ftruncate(a->fd, (off_t)len) != 0)
+      rc = -errno;
+  }
+  if (rc != 0) {
     shm_unlink(name);
-    return sharc__fail(a->pool, rc, "%s: %s", name, strerror(-rc));
+    return sharc__fail(a->pool, rc, "%s: %s: %s", name, op, strerror(-rc));
   }
   rc = map_fd(a, len);
   if (rc != 0)

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "inject.h"
 #include "sharc/error.h"
 #include "shm.h"
 
@@ -23,7 +24,9 @@
 int sharc__proc_start(pid_t pid, uint64_t *start, int *zombie) {
   char path[64], buf[1024];
   snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int fd = sharc__inject("open /proc/PID/stat", EMFILE)
+               ? -1
+               : open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return -1;
   ssize_t n = read(fd, buf, sizeof buf - 1);
@@ -129,7 +132,7 @@ static int classify(int dirfd, const char *file, sharc_shm_entry *e) {
   if (complete && h.creator_pid != name_pid)
     dead = dead && (h.creator_pid <= 0 || h.creator_pid > INT32_MAX ||
                     creator_dead((pid_t)h.creator_pid, h.creator_start));
-  e->state = !dead     ? SHARC_SHM_LIVE
+  e->state = !dead      ? SHARC_SHM_LIVE
              : complete ? SHARC_SHM_STALE
                         : SHARC_SHM_INCOMPLETE;
   return 0;

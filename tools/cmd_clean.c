@@ -34,8 +34,7 @@ static const char usage_text[] =
     "exit status: 0 done, 1 a scan or removal failed, 2 usage error\n";
 
 static int usage_error(const char *what, const char *arg) {
-  fprintf(stderr, "sharc clean: %s%s (try 'sharc clean --help')\n", what,
-          arg);
+  fprintf(stderr, "sharc clean: %s%s (try 'sharc clean --help')\n", what, arg);
   return 2;
 }
 
@@ -58,11 +57,10 @@ typedef struct clean_args {
 } clean_args;
 
 static int parse(int argc, char **argv, clean_args *a) {
-  static const struct option longopts[] = {
-      {"named", no_argument, NULL, 'N'},
-      {"dry-run", no_argument, NULL, 'n'},
-      {"help", no_argument, NULL, 'h'},
-      {NULL, 0, NULL, 0}};
+  static const struct option longopts[] = {{"named", no_argument, NULL, 'N'},
+                                           {"dry-run", no_argument, NULL, 'n'},
+                                           {"help", no_argument, NULL, 'h'},
+                                           {NULL, 0, NULL, 0}};
   opterr = 0;
   optind = 0;
   int c;
@@ -119,8 +117,8 @@ int sharc_cmd_clean(int argc, char **argv) {
                    sharc_strerror(rc));
       }
     }
-    removed += strcmp(action, "removed") == 0 ||
-               strcmp(action, "would-remove") == 0;
+    removed +=
+        strcmp(action, "removed") == 0 || strcmp(action, "would-remove") == 0;
     listed += strcmp(action, "listed") == 0;
     failed += strcmp(action, "failed") == 0;
     char age[32];
