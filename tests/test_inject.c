@@ -3,6 +3,7 @@
  * that call and leaves no process, descriptor or shared object behind. */
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,4 +175,48 @@ Test(inject, only_the_arming_process_counts) {
   cr_assert_eq(waitpid(pid, &st, 0), pid);
   cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
   sharc__inject_arm(0);
+}
+
+static int noop(const sharc_task *t, uint64_t b, uint64_t e) {
+  (void)t;
+  (void)b;
+  (void)e;
+  return 0;
+}
+SHARC_KERNEL(noop)
+
+/* Replacing a dead worker starts one the same way: when that fails, the
+ * job still reports the death, later jobs are refused, and destroying the
+ * pool leaves nothing behind. */
+Test(inject, failing_worker_replacement_breaks_the_pool_cleanly) {
+  int fds = count_fds();
+  unsigned long n;
+  int broke = 0;
+  for (n = 1; n < 100; n++) {
+    sharc_pool *p = test_pool(2);
+    pid_t victim = sharc_pool_worker_pid(p, 0);
+    cr_assert_eq(kill(victim, SIGKILL), 0);
+    sharc__inject_arm(n);
+    int rc = sharc_run(p, "noop", 1000, NULL, NULL);
+    const char *failed = sharc__inject_failed();
+    sharc__inject_arm(0);
+    cr_assert_eq(rc, SHARC_EWORKER, "N=%lu: %s", n, sharc_pool_errmsg(p));
+    rc = sharc_run(p, "noop", 1000, NULL, NULL);
+    if (failed == NULL) {
+      cr_assert_eq(rc, 0, "N=%lu: %s", n, sharc_pool_errmsg(p));
+      cr_assert_neq(sharc_pool_worker_pid(p, 0), victim);
+      sharc_pool_destroy(p);
+      break;
+    }
+    broke++;
+    cr_assert_eq(rc, SHARC_ECLOSED, "N=%lu (%s): %s", n, failed,
+                 sharc_pool_errmsg(p));
+    sharc_pool_destroy(p);
+    cr_assert(no_children(), "N=%lu (%s): a worker is left", n, failed);
+    cr_assert_eq(count_fds(), fds, "N=%lu (%s): descriptors leaked", n, failed);
+  }
+  /* socketpair, fork, pidfd_open */
+  cr_assert_eq(broke, 3);
+  cr_assert(no_children());
+  cr_assert_eq(count_fds(), fds);
 }
