@@ -19,6 +19,7 @@ ERR=$TMP/stderr
 made=()      # names of the objects this script made
 live_pid=
 
+# shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
   if [ -n "$live_pid" ]; then
     kill -9 "$live_pid" 2>/dev/null
