@@ -62,11 +62,15 @@ static int set_layout(sharc_pool *pool, sharc_array *a, sharc_dtype dt,
   return 0;
 }
 
+/* A new array, or NULL when calloc fails. */
 static sharc_array *array_new(sharc_pool *pool) {
-  sharc_array *a = calloc(1, sizeof *a);
+  sharc_array *a =
+      sharc__inject("calloc", ENOMEM) ? NULL : calloc(1, sizeof *a);
   if (a == NULL)
     return NULL;
-  a->known = calloc(pool->nworkers ? pool->nworkers : 1, 1);
+  a->known = sharc__inject("calloc", ENOMEM)
+                 ? NULL
+                 : calloc(pool->nworkers ? pool->nworkers : 1, 1);
   if (a->known == NULL) {
     free(a);
     return NULL;
@@ -136,7 +140,7 @@ static int array_from_fd(sharc_pool *pool, int fd, sharc_backing backing,
   sharc_array *a = array_new(pool);
   if (a == NULL) {
     close(fd);
-    return sharc__fail(pool, SHARC_ENOMEM, "out of memory");
+    return sharc__fail(pool, SHARC_ENOMEM, "calloc of an array record failed");
   }
   a->fd = fd;
   a->backing = backing;
@@ -215,7 +219,7 @@ static int create_shm(sharc_array *a) {
   if (a->fd < 0)
     return sharc__fail(a->pool, -errno, "shm_open %s: %s", name,
                        strerror(errno));
-  a->name = strdup(name);
+  a->name = sharc__inject("strdup", ENOMEM) ? NULL : strdup(name);
   uint64_t len = SHM_HDR_LEN + round_up(a->nbytes, page_size());
   const char *op = a->name == NULL ? "strdup" : "fchmod";
   rc = a->name == NULL ? SHARC_ENOMEM : fchmod(a->fd, 0600) != 0 ? -errno : 0;
@@ -274,7 +278,7 @@ int sharc_array_create(sharc_pool *pool, sharc_dtype dt, int ndim,
                        "files are opened with sharc_array_open_npy/raw");
   sharc_array *a = array_new(pool);
   if (a == NULL)
-    return sharc__fail(pool, SHARC_ENOMEM, "out of memory");
+    return sharc__fail(pool, SHARC_ENOMEM, "calloc of an array record failed");
   a->backing = o.backing;
   a->prot = PROT_READ | PROT_WRITE;
   rc = set_layout(pool, a, dt, ndim, shape, o.fortran_order);
@@ -434,7 +438,7 @@ int sharc_array_create_npy(sharc_pool *pool, const char *path, sharc_dtype dt,
     return sharc__fail(pool, SHARC_EINVAL, "create_npy: path is NULL");
   sharc_array *a = array_new(pool);
   if (a == NULL)
-    return sharc__fail(pool, SHARC_ENOMEM, "out of memory");
+    return sharc__fail(pool, SHARC_ENOMEM, "calloc of an array record failed");
   a->backing = SHARC_BACKING_FILE;
   a->prot = PROT_READ | PROT_WRITE;
   rc = set_layout(pool, a, dt, ndim, shape, fortran_order);
@@ -531,7 +535,7 @@ int sharc_array_open_raw(sharc_pool *pool, const char *path, int flags,
                        "SHARC_RDWR|SHARC_CREATE");
   sharc_array *a = array_new(pool);
   if (a == NULL)
-    return sharc__fail(pool, SHARC_ENOMEM, "out of memory");
+    return sharc__fail(pool, SHARC_ENOMEM, "calloc of an array record failed");
   a->backing = SHARC_BACKING_FILE;
   a->prot = PROT_READ | (rw ? PROT_WRITE : 0);
   rc = set_layout(pool, a, dt, ndim, shape, 0);

@@ -283,9 +283,13 @@ static int pool_init(sharc_pool *pool) {
                    : eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (pool->evfd < 0)
     return sharc__fail(pool, -errno, "eventfd: %s", strerror(errno));
-  pool->w = calloc(pool->nworkers, sizeof *pool->w);
+  pool->w = sharc__inject("calloc", ENOMEM)
+                ? NULL
+                : calloc(pool->nworkers, sizeof *pool->w);
   if (pool->w == NULL)
-    return sharc__fail(pool, SHARC_ENOMEM, "out of memory");
+    return sharc__fail(pool, SHARC_ENOMEM,
+                       "out of memory: calloc of %u worker records",
+                       pool->nworkers);
   for (unsigned w = 0; w < pool->nworkers; w++)
     pool->w[w] = (sharc__worker){-1, -1, -1};
   for (unsigned w = 0; w < pool->nworkers; w++) {
@@ -317,9 +321,13 @@ int sharc_pool_create(sharc_pool **out, const sharc_pool_opts *opts,
                SHARC__MAX_WORKERS);
     return SHARC_EINVAL;
   }
-  sharc_pool *pool = calloc(1, sizeof *pool);
-  if (pool == NULL)
+  sharc_pool *pool =
+      sharc__inject("calloc", ENOMEM) ? NULL : calloc(1, sizeof *pool);
+  if (pool == NULL) {
+    if (msg != NULL)
+      snprintf(msg, msglen, "out of memory: calloc of the pool");
     return SHARC_ENOMEM;
+  }
   pool->opts = o;
   pool->evfd = -1;
   pool->owner_pid = getpid();

@@ -23,7 +23,8 @@ static const struct {
     {"memfd_create", SHARC_EMFILE}, {"pidfd_open", SHARC_EMFILE},
     {"socketpair", SHARC_EMFILE},   {"eventfd", SHARC_EMFILE},
     {"ftruncate", SHARC_ENOMEM},    {"posix_fallocate", SHARC_ENOSPC},
-    {"shm_open", SHARC_EMFILE},     {"open /proc/meminfo", 0},
+    {"shm_open", SHARC_EMFILE},     {"calloc", SHARC_ENOMEM},
+    {"strdup", SHARC_ENOMEM},       {"open /proc/meminfo", 0},
     {"open /proc/PID/stat", 0},
 };
 #define NCALLS (sizeof calls / sizeof calls[0])

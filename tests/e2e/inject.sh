@@ -19,7 +19,7 @@ ERR=$TMP/stderr
 
 pass=0
 fail=0
-calls="fork|mmap|memfd_create|pidfd_open|socketpair|eventfd|ftruncate|posix_fallocate|shm_open"
+calls="fork|mmap|memfd_create|pidfd_open|socketpair|eventfd|ftruncate|posix_fallocate|shm_open|calloc|strdup"
 declare -A seen=()
 last=0
 for n in $(seq 1 60); do
