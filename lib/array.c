@@ -9,25 +9,17 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "inject.h"
 #include "internal.h"
 #include "npy.h"
+#include "shm.h"
 
-#define SHM_HDR_LEN 4096u
-#define SHM_MAGIC "SHARCSHM"
-
-/* The first page of a named array: what an attaching process needs. */
-typedef struct shm_header {
-  char magic[8];
-  uint32_t version;
-  uint32_t dtype;
-  uint32_t ndim;
-  uint32_t fortran_order;
-  uint64_t nbytes;
-  int64_t creator_pid;
-  uint64_t shape[SHARC_MAX_DIMS];
-} shm_header;
+#define SHM_HDR_LEN SHARC__SHM_HDR_LEN
+#define SHM_MAGIC SHARC__SHM_MAGIC
+typedef sharc__shm_header shm_header;
 
 static uint64_t page_size(void) { return (uint64_t)sysconf(_SC_PAGESIZE); }
 
@@ -70,11 +62,15 @@ static int set_layout(sharc_pool *pool, sharc_array *a, sharc_dtype dt,
   return 0;
 }
 
+/* A new array, or NULL when calloc fails. */
 static sharc_array *array_new(sharc_pool *pool) {
-  sharc_array *a = calloc(1, sizeof *a);
+  sharc_array *a =
+      sharc__inject("calloc", ENOMEM) ? NULL : calloc(1, sizeof *a);
   if (a == NULL)
     return NULL;
-  a->known = calloc(pool->nworkers ? pool->nworkers : 1, 1);
+  a->known = sharc__inject("calloc", ENOMEM)
+                 ? NULL
+                 : calloc(pool->nworkers ? pool->nworkers : 1, 1);
   if (a->known == NULL) {
     free(a);
     return NULL;
@@ -113,7 +109,9 @@ static int array_publish(sharc_array *a, sharc_array **out) {
 
 static int map_fd(sharc_array *a, uint64_t len) {
   a->map_len = len;
-  a->base = mmap(NULL, len, a->prot, MAP_SHARED, a->fd, 0);
+  a->base = sharc__inject("mmap", ENOMEM)
+                ? MAP_FAILED
+                : mmap(NULL, len, a->prot, MAP_SHARED, a->fd, 0);
   if (a->base == MAP_FAILED)
     return -errno;
   return 0;
@@ -125,12 +123,14 @@ static int map_fd(sharc_array *a, uint64_t len) {
  * their owners would. */
 static int reserve(sharc_array *a, const char *what, uint64_t len) {
   sharc__place_pages(a->pool, a->base, len);
-  int rc = posix_fallocate(a->fd, 0, (off_t)len);
+  int rc = sharc__inject("posix_fallocate", ENOSPC)
+               ? ENOSPC
+               : posix_fallocate(a->fd, 0, (off_t)len);
   if (rc == 0)
     return 0;
   return sharc__fail(a->pool, -rc,
-                     "%s: cannot reserve %llu bytes: %s", what,
-                     (unsigned long long)len, strerror(rc));
+                     "%s: cannot reserve %llu bytes (posix_fallocate): %s",
+                     what, (unsigned long long)len, strerror(rc));
 }
 
 /* A new array around an open descriptor. On failure fd is closed and the
@@ -140,7 +140,7 @@ static int array_from_fd(sharc_pool *pool, int fd, sharc_backing backing,
   sharc_array *a = array_new(pool);
   if (a == NULL) {
     close(fd);
-    return sharc__fail(pool, SHARC_ENOMEM, "out of memory");
+    return sharc__fail(pool, SHARC_ENOMEM, "calloc of an array record failed");
   }
   a->fd = fd;
   a->backing = backing;
@@ -160,7 +160,9 @@ static int check_pool(sharc_pool *pool, sharc_array **out) {
 
 /* MemAvailable from /proc/meminfo in bytes, or UINT64_MAX if unknown. */
 static uint64_t mem_available(void) {
-  FILE *f = fopen("/proc/meminfo", "re");
+  FILE *f = sharc__inject("open /proc/meminfo", EMFILE)
+                ? NULL
+                : fopen("/proc/meminfo", "re");
   if (f == NULL)
     return UINT64_MAX;
   char line[256];
@@ -181,12 +183,14 @@ static int create_anon(sharc_array *a) {
                        "array of %llu bytes does not fit: %llu bytes of memory "
                        "available", (unsigned long long)a->nbytes,
                        (unsigned long long)avail);
-  a->fd = memfd_create("sharc-array", MFD_CLOEXEC);
+  a->fd = sharc__inject("memfd_create", EMFILE)
+              ? -1
+              : memfd_create("sharc-array", MFD_CLOEXEC);
   if (a->fd < 0)
     return sharc__fail(a->pool, -errno, "memfd_create: %s", strerror(errno));
   uint64_t len = round_up(a->nbytes ? a->nbytes : 1, page_size());
-  if (ftruncate(a->fd, (off_t)len) != 0)
-    return sharc__fail(a->pool, -errno, "array of %llu bytes: %s",
+  if (sharc__inject("ftruncate", ENOMEM) || ftruncate(a->fd, (off_t)len) != 0)
+    return sharc__fail(a->pool, -errno, "array of %llu bytes: ftruncate: %s",
                        (unsigned long long)a->nbytes, strerror(errno));
   int rc = map_fd(a, len);
   if (rc != 0)
@@ -209,17 +213,24 @@ static int create_shm(sharc_array *a) {
   int rc = random_name(name, sizeof name);
   if (rc != 0)
     return sharc__fail(a->pool, rc, "getrandom: %s", strerror(-rc));
-  a->fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  a->fd = sharc__inject("shm_open", EMFILE)
+              ? -1
+              : shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (a->fd < 0)
     return sharc__fail(a->pool, -errno, "shm_open %s: %s", name,
                        strerror(errno));
-  a->name = strdup(name);
+  a->name = sharc__inject("strdup", ENOMEM) ? NULL : strdup(name);
   uint64_t len = SHM_HDR_LEN + round_up(a->nbytes, page_size());
-  if (a->name == NULL || fchmod(a->fd, 0600) != 0 ||
-      ftruncate(a->fd, (off_t)len) != 0) {
-    rc = a->name ? -errno : SHARC_ENOMEM;
+  const char *op = a->name == NULL ? "strdup" : "fchmod";
+  rc = a->name == NULL ? SHARC_ENOMEM : fchmod(a->fd, 0600) != 0 ? -errno : 0;
+  if (rc == 0) {
+    op = "ftruncate";
+    if (sharc__inject(op, ENOMEM) || ftruncate(a->fd, (off_t)len) != 0)
+      rc = -errno;
+  }
+  if (rc != 0) {
     shm_unlink(name);
-    return sharc__fail(a->pool, rc, "%s: %s", name, strerror(-rc));
+    return sharc__fail(a->pool, rc, "%s: %s: %s", name, op, strerror(-rc));
   }
   rc = map_fd(a, len);
   if (rc != 0)
@@ -231,7 +242,6 @@ static int create_shm(sharc_array *a) {
     return rc;
   }
   shm_header *h = a->base;
-  memcpy(h->magic, SHM_MAGIC, 8);
   h->version = 1;
   h->dtype = (uint32_t)a->dtype;
   h->ndim = (uint32_t)a->ndim;
@@ -239,6 +249,16 @@ static int create_shm(sharc_array *a) {
   h->nbytes = a->nbytes;
   h->creator_pid = getpid();
   memcpy(h->shape, a->shape, sizeof h->shape);
+  /* With the pid, the start time tells a dead creator from an unrelated
+   * process that got its pid later (sharc_shm_scan). 0: unknown. */
+  int zombie;
+  if (sharc__proc_start(getpid(), &h->creator_start, &zombie) != 0)
+    h->creator_start = 0;
+  h->created = (int64_t)time(NULL);
+  /* The magic last: an object whose creator died before this line has none
+   * and is known as a leftover of an unfinished creation. */
+  atomic_signal_fence(memory_order_seq_cst);
+  memcpy(h->magic, SHM_MAGIC, 8);
   a->data_off = SHM_HDR_LEN;
   return 0;
 }
@@ -258,7 +278,7 @@ int sharc_array_create(sharc_pool *pool, sharc_dtype dt, int ndim,
                        "files are opened with sharc_array_open_npy/raw");
   sharc_array *a = array_new(pool);
   if (a == NULL)
-    return sharc__fail(pool, SHARC_ENOMEM, "out of memory");
+    return sharc__fail(pool, SHARC_ENOMEM, "calloc of an array record failed");
   a->backing = o.backing;
   a->prot = PROT_READ | PROT_WRITE;
   rc = set_layout(pool, a, dt, ndim, shape, o.fortran_order);
@@ -418,7 +438,7 @@ int sharc_array_create_npy(sharc_pool *pool, const char *path, sharc_dtype dt,
     return sharc__fail(pool, SHARC_EINVAL, "create_npy: path is NULL");
   sharc_array *a = array_new(pool);
   if (a == NULL)
-    return sharc__fail(pool, SHARC_ENOMEM, "out of memory");
+    return sharc__fail(pool, SHARC_ENOMEM, "calloc of an array record failed");
   a->backing = SHARC_BACKING_FILE;
   a->prot = PROT_READ | PROT_WRITE;
   rc = set_layout(pool, a, dt, ndim, shape, fortran_order);
@@ -515,7 +535,7 @@ int sharc_array_open_raw(sharc_pool *pool, const char *path, int flags,
                        "SHARC_RDWR|SHARC_CREATE");
   sharc_array *a = array_new(pool);
   if (a == NULL)
-    return sharc__fail(pool, SHARC_ENOMEM, "out of memory");
+    return sharc__fail(pool, SHARC_ENOMEM, "calloc of an array record failed");
   a->backing = SHARC_BACKING_FILE;
   a->prot = PROT_READ | (rw ? PROT_WRITE : 0);
   rc = set_layout(pool, a, dt, ndim, shape, 0);

@@ -4,7 +4,8 @@
  * The header is a Python dict literal. It is parsed by a small grammar of
  * its own (strings, True/False, tuples of integers, and for structured
  * dtypes nested lists and tuples), never evaluated, and every byte index is
- * bounds-checked: the parser is fuzzed by tests/test_npy.c. */
+ * bounds-checked: the parser is mutation-tested by tests/test_npy.c and
+ * fuzzed by tests/fuzz/fuzz_npy.c (through sharc__npy_parse_mem). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -109,15 +110,34 @@ static int slice_is(slice s, const char *lit) {
   return s.len == strlen(lit) && memcmp(s.p, lit, s.len) == 0;
 }
 
-/* --- reading the file ---------------------------------------------------- */
+/* --- reading the bytes --------------------------------------------------- */
 
-/* pread until len bytes are in, or fail: negated errno for I/O, EFORMAT when
- * the file ends early (it shrank since fstat). */
-static int pread_full(int fd, void *buf, size_t len, uint64_t off,
-                      const report *r) {
+/* Where the bytes come from: an open file (read with pread, never through a
+ * mapping, so a short file cannot raise SIGBUS) or a buffer in memory (the
+ * fuzzer's input). Both go through the same checks; size is what the file's
+ * fstat or the buffer's length says. */
+typedef struct source {
+  int fd;                   /* -1 for memory */
+  const unsigned char *mem; /* the whole "file" when fd < 0 */
+  uint64_t size;
+} source;
+
+/* Reads len bytes at off, or fails: negated errno for I/O, EFORMAT when
+ * the file ends early (it shrank since fstat, or a buffer is too short). */
+static int read_full(const source *src, void *buf, size_t len, uint64_t off,
+                     const report *r) {
+  if (src->fd < 0) {
+    if (off > src->size || len > src->size - off)
+      return fail(r, SHARC_EFORMAT, "file ends at byte %llu while reading",
+                  (unsigned long long)src->size);
+    if (len > 0)
+      memcpy(buf, src->mem + off, len);
+    return 0;
+  }
   size_t got = 0;
   while (got < len) {
-    ssize_t n = pread(fd, (char *)buf + got, len - got, (off_t)(off + got));
+    ssize_t n =
+        pread(src->fd, (char *)buf + got, len - got, (off_t)(off + got));
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0)
@@ -140,14 +160,14 @@ static uint32_t le32(const unsigned char *b) {
 
 /* Checks magic, version and header length; sets *prefix (10 or 12) and
  * *hlen, both already known to lie within the file. */
-static int read_prefix(int fd, const report *r, sharc_npy_info *info,
+static int read_prefix(const source *src, const report *r, sharc_npy_info *info,
                        size_t *prefix, uint32_t *hlen) {
   unsigned char b[12];
   uint64_t size = info->file_size;
   size_t have = size < sizeof b ? (size_t)size : sizeof b;
   if (have == 0)
     return fail(r, SHARC_EFORMAT, "magic: empty file, not .npy");
-  int rc = pread_full(fd, b, have, 0, r);
+  int rc = read_full(src, b, have, 0, r);
   if (rc != 0)
     return rc;
   size_t m = have < MAGIC_LEN ? have : MAGIC_LEN;
@@ -657,10 +677,12 @@ static int fill_info(const report *r, const header *h, sharc_npy_info *info) {
   return 0;
 }
 
-static int read_header(int fd, const report *r, sharc_npy_info *info) {
+static int read_header(const source *src, const report *r,
+                       sharc_npy_info *info) {
+  info->file_size = src->size;
   size_t prefix = 0;
   uint32_t hlen = 0;
-  int rc = read_prefix(fd, r, info, &prefix, &hlen);
+  int rc = read_prefix(src, r, info, &prefix, &hlen);
   if (rc != 0)
     return rc;
   info->data_offset = prefix + hlen;
@@ -668,7 +690,7 @@ static int read_header(int fd, const report *r, sharc_npy_info *info) {
   if (text == NULL)
     return fail(r, SHARC_ENOMEM, "no memory for a %u-byte header",
                 (unsigned)hlen);
-  rc = pread_full(fd, text, hlen, prefix, r);
+  rc = read_full(src, text, hlen, prefix, r);
   if (rc == 0)
     rc = check_text(r, info->version_major, text, hlen);
   header h;
@@ -696,8 +718,19 @@ int sharc__npy_read_fd(int fd, const char *path, sharc_npy_info *info,
     return fail(&r, -EISDIR, "is a directory, not a .npy file");
   if (!S_ISREG(st.st_mode))
     return fail(&r, SHARC_EFORMAT, "not a regular file");
-  info->file_size = (uint64_t)st.st_size;
-  return read_header(fd, &r, info);
+  source src = {fd, NULL, (uint64_t)st.st_size};
+  return read_header(&src, &r, info);
+}
+
+int sharc__npy_parse_mem(const void *data, size_t len, const char *name,
+                         sharc_npy_info *info, char *msg, size_t msglen) {
+  report r = {name != NULL ? name : "(memory)", msg, msglen};
+  if (info == NULL || (data == NULL && len > 0))
+    return fail(&r, SHARC_EINVAL, "no info to fill or no data");
+  memset(info, 0, sizeof *info);
+  info->dtype = SHARC_DTYPE_COUNT;
+  source src = {-1, data, (uint64_t)len};
+  return read_header(&src, &r, info);
 }
 
 int sharc_npy_probe(const char *path, sharc_npy_info *info, char *msg,

@@ -13,6 +13,12 @@
 int sharc__npy_read_fd(int fd, const char *path, sharc_npy_info *info,
                        char *msg, size_t msglen);
 
+/* The same checks on a whole file held in memory: data[0..len) is the file
+ * (len is its size), name is used in messages only. No I/O, no mapping;
+ * the fuzzer's entry point. */
+int sharc__npy_parse_mem(const void *data, size_t len, const char *name,
+                         sharc_npy_info *info, char *msg, size_t msglen);
+
 /* Writes the complete .npy prefix (magic, version, header length, header
  * dictionary, padding, newline) for an array into buf; the total length is a
  * multiple of 64. Uses version 1.0 when the header fits, else 2.0. Returns

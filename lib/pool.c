@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "inject.h"
 #include "internal.h"
 #include "topo_plan.h"
 
@@ -22,27 +23,40 @@
 #define SHARC__START_TIMEOUT_MS 10000
 
 static int pidfd_open(pid_t pid) {
+  if (sharc__inject("pidfd_open", EMFILE))
+    return -1;
   return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
 static int map_control_block(sharc_pool *pool) {
   uint64_t len = sharc__cb_size(pool->nworkers);
-  int fd = memfd_create("sharc-control", MFD_CLOEXEC);
+  int fd = sharc__inject("memfd_create", EMFILE)
+               ? -1
+               : memfd_create("sharc-control", MFD_CLOEXEC);
   if (fd < 0)
     return sharc__fail(pool, -errno, "control block: memfd_create: %s",
                        strerror(errno));
-  int rc = ftruncate(fd, (off_t)len) == 0 ? 0 : -errno;
-  if (rc == 0)
-    rc = -posix_fallocate(fd, 0, (off_t)len);
+  const char *op = "ftruncate";
+  int rc = 0;
+  if (sharc__inject(op, ENOMEM) || ftruncate(fd, (off_t)len) != 0)
+    rc = -errno;
+  if (rc == 0) {
+    op = "posix_fallocate";
+    rc = sharc__inject(op, ENOSPC) ? -ENOSPC
+                                   : -posix_fallocate(fd, 0, (off_t)len);
+  }
   void *p = MAP_FAILED;
   if (rc == 0) {
-    p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    op = "mmap";
+    p = sharc__inject(op, ENOMEM)
+            ? MAP_FAILED
+            : mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     rc = p == MAP_FAILED ? -errno : 0;
   }
   close(fd); /* the mapping keeps it; forked workers inherit the mapping */
   if (rc != 0)
-    return sharc__fail(pool, rc, "control block of %llu bytes: %s",
-                       (unsigned long long)len, strerror(-rc));
+    return sharc__fail(pool, rc, "control block of %llu bytes: %s: %s",
+                       (unsigned long long)len, op, strerror(-rc));
   pool->cb = p;
   pool->cb_len = len;
   sharc__cb *cb = pool->cb;
@@ -56,14 +70,15 @@ static int map_control_block(sharc_pool *pool) {
 int sharc__worker_start(sharc_pool *pool, unsigned w) {
   sharc__cb *cb = pool->cb;
   int sv[2];
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+  if (sharc__inject("socketpair", EMFILE) ||
+      socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
     return sharc__fail(pool, -errno, "worker %u: socketpair: %s", w,
                        strerror(errno));
   sharc__slot *slot = &cb->slots[w];
   memset((void *)slot, 0, sizeof *slot);
   uint32_t seen = atomic_load(&cb->seq);
   atomic_store(&slot->done_seq, seen);
-  pid_t pid = fork();
+  pid_t pid = sharc__inject("fork", EAGAIN) ? -1 : fork();
   if (pid == 0) {
     close(sv[0]);
     sharc__worker_main(pool, w, sv[1], seen);
@@ -263,12 +278,18 @@ static int pool_init(sharc_pool *pool) {
   rc = map_control_block(pool);
   if (rc != 0)
     return rc;
-  pool->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  pool->evfd = sharc__inject("eventfd", EMFILE)
+                   ? -1
+                   : eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (pool->evfd < 0)
     return sharc__fail(pool, -errno, "eventfd: %s", strerror(errno));
-  pool->w = calloc(pool->nworkers, sizeof *pool->w);
+  pool->w = sharc__inject("calloc", ENOMEM)
+                ? NULL
+                : calloc(pool->nworkers, sizeof *pool->w);
   if (pool->w == NULL)
-    return sharc__fail(pool, SHARC_ENOMEM, "out of memory");
+    return sharc__fail(pool, SHARC_ENOMEM,
+                       "out of memory: calloc of %u worker records",
+                       pool->nworkers);
   for (unsigned w = 0; w < pool->nworkers; w++)
     pool->w[w] = (sharc__worker){-1, -1, -1};
   for (unsigned w = 0; w < pool->nworkers; w++) {
@@ -300,9 +321,13 @@ int sharc_pool_create(sharc_pool **out, const sharc_pool_opts *opts,
                SHARC__MAX_WORKERS);
     return SHARC_EINVAL;
   }
-  sharc_pool *pool = calloc(1, sizeof *pool);
-  if (pool == NULL)
+  sharc_pool *pool =
+      sharc__inject("calloc", ENOMEM) ? NULL : calloc(1, sizeof *pool);
+  if (pool == NULL) {
+    if (msg != NULL)
+      snprintf(msg, msglen, "out of memory: calloc of the pool");
     return SHARC_ENOMEM;
+  }
   pool->opts = o;
   pool->evfd = -1;
   pool->owner_pid = getpid();

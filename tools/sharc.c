@@ -15,6 +15,7 @@ static const struct {
     {"run", sharc_cmd_run, "run a built-in kernel and print its report"},
     {"topo", sharc_cmd_topo, "show the topology and the placement plan"},
     {"info", sharc_cmd_info, "describe a NumPy .npy file"},
+    {"clean", sharc_cmd_clean, "remove what dead sharc processes left in /dev/shm"},
 };
 
 static void usage(FILE *out) {

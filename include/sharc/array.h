@@ -109,6 +109,67 @@ SHARC_API int sharc_array_attach_shm(sharc_pool *pool, const char *name,
  * valid until destroyed. */
 SHARC_API int sharc_shm_remove(const char *name);
 
+/* --- stale named objects ------------------------------------------------
+ *
+ * Every object a pool makes for itself (its control block, anonymous
+ * arrays) is a memfd: it disappears with its last mapping, even after
+ * SIGKILL, so a dead pool leaves nothing in /dev/shm. What can stay there
+ * are named arrays, "/sharc-PID-RANDOM", which outlive their creator by
+ * design, and objects whose creator died while making them. A named array
+ * records its creator's pid and start time in its header page, so a scan can
+ * tell which creators are dead. */
+
+typedef enum {
+  /* the creator is alive (or its pid is in use and it cannot be told
+   * apart): in use, never removed */
+  SHARC_SHM_LIVE = 0,
+  /* a complete named array whose creator is dead; other processes may still
+   * use it, so only an explicit request removes it */
+  SHARC_SHM_STALE = 1,
+  /* creation never finished (no valid header) and the creator is dead: a
+   * leftover nothing can attach */
+  SHARC_SHM_INCOMPLETE = 2
+} sharc_shm_state;
+
+/* One object found by sharc_shm_scan(). */
+typedef struct sharc_shm_entry {
+  char name[40];          /* "/sharc-PID-RANDOM", as sharc_shm_remove takes */
+  sharc_shm_state state;
+  int64_t creator_pid;    /* from the header, or from the name if none */
+  uint64_t size;          /* bytes of the object, its header page included */
+  int64_t created;        /* seconds since the epoch; for an incomplete
+                             object (or one made by an older sharc) the
+                             last modification */
+} sharc_shm_entry;
+
+/* Lists the sharc objects in /dev/shm that belong to the calling user (the
+ * effective uid), sorted by name. Objects of other users, names that are
+ * not sharc's, symbolic links (never followed) and anything but regular
+ * files are left out. A creator counts as dead when no process has its pid,
+ * when that process is a zombie, or when its start time differs from the
+ * one recorded (the pid was reused). A process in another pid namespace
+ * sharing /dev/shm cannot be seen: run scans in the namespace of the
+ * programs that create named arrays.
+ *
+ * On success *entries (NULL when *count is 0) is owned by the caller and
+ * released with sharc_shm_scan_free(). Returns 0 or a negated errno (from
+ * opening /dev/shm, or SHARC_ENOMEM). Reads /proc; does not block otherwise;
+ * thread-safe. */
+SHARC_API int sharc_shm_scan(sharc_shm_entry **entries, size_t *count);
+
+/* Releases what sharc_shm_scan() returned. NULL is a no-op. */
+SHARC_API void sharc_shm_scan_free(sharc_shm_entry *entries);
+
+/* Removes the sharc object name ("/sharc-PID-RANDOM") only if its creator
+ * is dead, deciding that again now, as sharc_shm_scan() does: the state a
+ * scan returned may be stale by the time of the call. Returns 0 when
+ * removed; SHARC_EBUSY when the creator is alive; SHARC_EINVAL for a name
+ * that is not sharc's; SHARC_EACCES for an object of another user or one
+ * that is not a regular file (a symbolic link is never followed);
+ * SHARC_ENOENT when it is gone; another negated errno if unlinking fails.
+ * Mappings of it stay valid. Thread-safe. */
+SHARC_API int sharc_shm_remove_dead(const char *name);
+
 /* Maps a NumPy .npy file in place (versions 1.0, 2.0, 3.0; C or Fortran
  * order). flags: SHARC_READ or SHARC_RDWR. Malformed files, object or
  * structured dtypes and non-native byte order give SHARC_EFORMAT or

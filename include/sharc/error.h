@@ -28,6 +28,7 @@ extern "C" {
   X(ENOTSUP, -ENOTSUP, "not supported")                                        \
   X(EMFILE, -EMFILE, "too many open files")                                    \
   X(EAGAIN, -EAGAIN, "resource temporarily unavailable")                       \
+  X(EBUSY, -EBUSY, "in use")                                                   \
   X(ERANGE, -ERANGE, "index or count out of range")                            \
   X(EFORMAT, -3001, "malformed file")                                          \
   X(EDTYPE, -3002, "unsupported dtype")                                        \

@@ -106,8 +106,10 @@ fi
 # into a program never collides with the program's own names.
 ARCHIVE=$(dirname "$1")/libsharc.a
 if [ -e "$ARCHIVE" ]; then
+  # AddressSanitizer adds an ODR indicator "__odr_asan.NAME" per global
+  # variable NAME: it is checked as NAME.
   globals=$(nm -g --defined-only "$ARCHIVE" 2>/dev/null |
-    awk 'NF >= 3 { print $3 }' | sort -u)
+    awk 'NF >= 3 { sub(/^__odr_asan[.]/, "", $3); print $3 }' | sort -u)
   foreign=$(grep -v '^sharc_' <<<"$globals")
   if [ -n "$globals" ] && [ -z "$foreign" ]; then
     ok
