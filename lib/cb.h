@@ -21,6 +21,14 @@
 #define SHARC__PAD 128
 
 /* The job as the coordinator posted it. Workers only read it. */
+/* One chunk in the trace buffer. */
+typedef struct sharc__trace_rec {
+  uint64_t start_ns, end_ns; /* since the job was posted */
+  uint64_t begin, end;
+  int64_t victim;            /* -1: not stolen */
+  uint64_t search_ns;
+} sharc__trace_rec;
+
 typedef struct sharc__job_desc {
   char kernel[SHARC_KERNEL_NAME_MAX];
   uint64_t n;
@@ -34,6 +42,8 @@ typedef struct sharc__job_desc {
   uint32_t args_len;
   uint32_t measure_rusage;
   uint32_t mail; /* 1: messages wait on the workers' sockets */
+  uint32_t trace_id;  /* the trace buffer's array id, 0: no trace */
+  uint64_t trace_cap; /* records per worker in it */
   alignas(16) unsigned char args[SHARC_MAX_ARGS]; /* any struct fits */
 } sharc__job_desc;
 
@@ -57,6 +67,7 @@ typedef struct sharc__slot {
   uint64_t cur_begin; /* the range being processed: names the range when */
   uint64_t cur_end;   /* the worker dies or fails */
   uint64_t steals;    /* ranges taken from other workers (auto) */
+  uint64_t traced;    /* chunks this worker recorded in the trace buffer */
   _Atomic uint64_t cost_bits; /* wf: this worker's measured ns per index,
                                  a double's bits; 0 until measured */
 } sharc__slot;

@@ -140,6 +140,8 @@ struct sharc_pool {
   double startup_s;
   int broken;          /* a worker could not be replaced: jobs refused */
   int mail;            /* messages sent to workers since the last job */
+  sharc_array *trace;  /* the trace buffer, made by the first traced job */
+  uint64_t trace_cap;  /* its records per worker */
   char msg[512];
 };
 
@@ -166,6 +168,27 @@ void sharc__worker_reap(sharc_pool *pool, unsigned w, char *buf, size_t len);
  * the worker that owns each block under a static split, so that reserving
  * them (fallocate) puts each block near its worker. No-op on one node. */
 void sharc__place_pages(sharc_pool *pool, void *addr, uint64_t len);
+
+/* --- traces -------------------------------------------------------------- */
+
+/* Makes (or reuses) the trace buffer for a job of `units` claimable units
+ * and hands it to every worker; *id and *per_worker go into the job
+ * descriptor. Returns 0 or a negative code (message in the pool). */
+int sharc__trace_prepare(sharc_pool *pool, uint64_t units, uint32_t *id,
+                         uint64_t *per_worker);
+
+typedef struct sharc__trace_info {
+  const char *kernel;
+  uint64_t n;
+  sharc_schedule schedule;
+  int status;
+  uint64_t post_ns, done_ns;
+} sharc__trace_info;
+
+/* Writes the recorded chunks to path (temporary name, then rename),
+ * checking every record. Returns 0 or a negative code. */
+int sharc__trace_write(sharc_pool *pool, const char *path,
+                       const sharc__trace_info *ti);
 
 /* The worker's main loop; never returns. */
 _Noreturn void sharc__worker_main(sharc_pool *pool, unsigned w, int sock,

@@ -28,6 +28,8 @@ typedef struct job_state {
   int first_dead;      /* lowest dead worker, or -1 */
   char dead_why[192];  /* how it died */
   uint64_t dead_range[2];
+  uint32_t trace_id; /* 0: no trace */
+  uint64_t trace_cap;
 } job_state;
 
 static int check_job(sharc_pool *pool, const char *kernel, uint64_t n,
@@ -99,6 +101,8 @@ static void post_job(sharc_pool *pool, job_state *js,
   if (o->args_len)
     memcpy(d->args, o->args, o->args_len);
   d->measure_rusage = o->measure_rusage ? 1 : 0;
+  d->trace_id = js->trace_id;
+  d->trace_cap = js->trace_cap;
   d->mail = (uint32_t)pool->mail;
   pool->mail = 0;
   atomic_store_explicit(&cb->next, 0, memory_order_relaxed);
@@ -365,10 +369,15 @@ int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
   if (pool == NULL)
     return SHARC_EINVAL;
   pool->msg[0] = '\0';
-  job_state js = {kernel, n, 0, 0, 0, 0, -1, "", {0, 0}};
+  job_state js = {kernel, n, 0, 0, 0, 0, -1, "", {0, 0}, 0, 0};
   int rc = check_job(pool, kernel, n, o);
   if (rc == 0)
     rc = deliver_arrays(pool, o);
+  if (rc == 0 && o->trace_path != NULL) {
+    uint64_t g = o->grain > 1 ? o->grain : 1;
+    rc = sharc__trace_prepare(pool, n / g + (n % g != 0), &js.trace_id,
+                              &js.trace_cap);
+  }
   if (rc != 0) {
     sharc__report_fill(pool, rep, kernel, n, o, NULL, rc);
     return rc;
@@ -382,6 +391,17 @@ int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
   if (rc == 0)
     rc = job_status(pool, &js);
   corrupt |= rc == SHARC_ECORRUPT;
+  if (o->trace_path != NULL) {
+    sharc__trace_info ti = {kernel,     n,          o->schedule,
+                            rc,         js.post_ns, js.done_ns};
+    char keep[sizeof pool->msg];
+    memcpy(keep, pool->msg, sizeof keep); /* the job's error comes first */
+    int trc = sharc__trace_write(pool, o->trace_path, &ti);
+    if (rc != 0)
+      memcpy(pool->msg, keep, sizeof keep);
+    else
+      rc = trc;
+  }
   uint64_t times[3] = {js.post_ns, js.done_ns, 0};
   sharc__report_fill(pool, rep, kernel, n, o, times, rc);
   if (corrupt)

@@ -208,6 +208,18 @@ static uint64_t private_bytes(worker *wk) {
   return (resident - shared) * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
+/* This worker's part of the job's trace buffer, or NULL. */
+static sharc__trace_rec *trace_buffer(worker *wk, const sharc__job_desc *job) {
+  if (job->trace_id == 0)
+    return NULL;
+  const sharc__wmap *m = map_find(wk, job->trace_id);
+  uint64_t need = (uint64_t)(wk->id + 1) * job->trace_cap *
+                  sizeof(sharc__trace_rec);
+  if (m == NULL || job->trace_cap == 0 || m->nbytes < need)
+    return NULL;
+  return (sharc__trace_rec *)m->data + (uint64_t)wk->id * job->trace_cap;
+}
+
 /* Chunks whose kernel call takes less than this are timed one in
  * SAMPLE_EVERY: two clock reads (~50 ns) would otherwise cost more than the
  * claim itself. Longer chunks are all timed, and so is every chunk of a
@@ -232,7 +244,10 @@ static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
                           wk->cb->slots, wk->pool->plan.w};
   sharc__claim_init(&c, job->sched_kind, units, job->chunk, wk->id,
                     job->nworkers, &ctx);
-  int always = sharc__claim_adapts(&c);
+  sharc__trace_rec *trace = trace_buffer(wk, job);
+  uint64_t traced = 0, steals_seen = 0;
+  int adapts = sharc__claim_adapts(&c);
+  int always = adapts || trace != NULL;
   uint64_t chunks = 0, indices = 0, sampled = 0, claim_ns = 0;
   uint64_t b, e, start = sharc__now_ns(), t0 = start, t1 = 0, t2 = 0;
   unsigned countdown = 1;
@@ -259,12 +274,21 @@ static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
     slot->cur_end = e;
     rc = fn(t, b, e);
     if (timed) {
-      t2 = t0 = sharc__now_ns();
-      if (always)
+      t2 = sharc__now_ns();
+      if (adapts)
         sharc__claim_done(&c, t2 - t1);
-      else
+      else if (!always)
         countdown = t2 - t1 < SAMPLE_BELOW_NS ? SAMPLE_EVERY : 1;
     }
+    if (trace != NULL) {
+      if (traced < job->trace_cap)
+        trace[traced] = (sharc__trace_rec){
+            t1 - job->post_ns, t2 - job->post_ns, b, e, c.victim,
+            c.steals != steals_seen ? t1 - t0 : 0};
+      traced++;
+      steals_seen = c.steals;
+    }
+    t0 = t2;
     chunks++;
     indices += e - b;
     if (rc != 0)
@@ -278,6 +302,7 @@ static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
   slot->chunks = chunks;
   slot->indices = indices;
   slot->steals = c.steals;
+  slot->traced = traced;
   slot->claim_ns = claim < total ? claim : total;
   slot->busy_ns = total - slot->claim_ns;
   return rc;
@@ -302,7 +327,7 @@ static void run_job(worker *wk, uint32_t seq) {
   uint64_t start = sharc__now_ns();
   slot->err = 0;
   slot->chunks = slot->indices = slot->claim_ns = slot->busy_ns = 0;
-  slot->steals = 0;
+  slot->steals = slot->traced = 0;
   slot->cur_begin = slot->cur_end = 0;
   slot->cpu_ns = slot->peak_rss = slot->private_bytes = 0;
   slot->wake_ns = start > job->post_ns ? start - job->post_ns : 0;

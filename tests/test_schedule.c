@@ -372,3 +372,94 @@ Test(schedule, names_parse_and_format) {
   cr_assert_eq(sharc_schedule_parse("autox", &s), SHARC_EINVAL);
   cr_assert_eq(sharc_schedule_parse("fac", &s), SHARC_EINVAL);
 }
+
+/* ---- traces ------------------------------------------------------------- */
+
+/* The trace names every chunk once: its lines tile [0, n) exactly, each
+ * worker's chunks agree with the report, and stolen ranges name a victim. */
+Test(schedule, a_trace_records_every_chunk) {
+  char path[] = "/tmp/sharc-trace-test-XXXXXX";
+  int fd = mkstemp(path);
+  cr_assert_geq(fd, 0);
+  close(fd);
+  uint64_t n = 3000, shape[1] = {n};
+  sharc_pool *p = test_pool(3);
+  sharc_array *a;
+  cr_assert_eq(sharc_array_create(p, SHARC_U8, 1, shape, NULL, &a), 0);
+  const char *scheds[] = {"auto", "dynamic:7", "static"};
+  for (size_t k = 0; k < 3; k++) {
+    sharc_job_opts o = SHARC_JOB_OPTS_INIT;
+    sharc_job_add_array(&o, a);
+    cr_assert_eq(sharc_schedule_parse(scheds[k], &o.schedule), 0);
+    o.trace_path = path;
+    memset(sharc_array_data(a), 0, n);
+    sharc_report rep;
+    cr_assert_eq(sharc_run(p, "slow_mark", n, &o, &rep), 0, "%s",
+                 sharc_pool_errmsg(p));
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f);
+    char line[256], sched[32] = "";
+    unsigned char *seen = calloc(n, 1);
+    uint64_t chunks[3] = {0}, stolen = 0, span = 0, dropped = 99;
+    cr_assert_not_null(fgets(line, sizeof line, f));
+    cr_assert_str_eq(line, "# sharc trace 1\n");
+    while (fgets(line, sizeof line, f) != NULL) {
+      unsigned w;
+      unsigned long long s, e, b, x, srch;
+      long long v;
+      if (sscanf(line, "schedule %31s", sched) == 1 ||
+          sscanf(line, "makespan_ns %llu", &s) == 1) {
+        if (line[0] == 'm')
+          span = s;
+        continue;
+      }
+      if (sscanf(line, "dropped %llu", &s) == 1) {
+        dropped = s;
+        continue;
+      }
+      if (line[0] != 'c')
+        continue;
+      cr_assert_eq(sscanf(line, "c %u %llu %llu %llu %llu %lld %llu", &w, &s,
+                          &e, &b, &x, &v, &srch), 7, "line '%s'", line);
+      cr_assert_lt(w, 3);
+      cr_assert_leq(s, e);
+      cr_assert_leq(e, span);
+      cr_assert_lt(b, x);
+      cr_assert_leq(x, n);
+      for (uint64_t i = b; i < x; i++)
+        seen[i]++;
+      chunks[w]++;
+      stolen += v >= 0;
+      cr_assert(v >= -1 && v < 3 && v != (long long)w);
+    }
+    fclose(f);
+    cr_assert_str_eq(sched, scheds[k]);
+    cr_assert_eq(dropped, 0);
+    for (uint64_t i = 0; i < n; i++)
+      cr_assert_eq(seen[i], 1, "%s: index %llu in %d chunks", scheds[k],
+                   (unsigned long long)i, seen[i]);
+    for (unsigned w = 0; w < 3; w++)
+      cr_assert_eq(chunks[w], rep.workers[w].chunks, "%s: worker %u",
+                   scheds[k], w);
+    /* Only auto steals; its stolen chunks come after a steal. */
+    if (k > 0 || rep.steals == 0)
+      cr_assert_eq(stolen, 0);
+    free(seen);
+    sharc_report_free(&rep);
+  }
+  unlink(path);
+  sharc_pool_destroy(p);
+}
+
+/* A trace that cannot be written fails the job that asked for it, and
+ * leaves no temporary file behind. */
+Test(schedule, an_unwritable_trace_path_is_an_error) {
+  sharc_pool *p = test_pool(2);
+  sharc_job_opts o = SHARC_JOB_OPTS_INIT;
+  o.trace_path = "/nonexistent-dir/trace.txt";
+  int rc = sharc_run(p, "slow_mark", 0, &o, NULL);
+  cr_assert_eq(rc, -ENOENT, "rc %d", rc);
+  cr_assert(strstr(sharc_pool_errmsg(p), "/nonexistent-dir/trace.txt") != NULL,
+            "%s", sharc_pool_errmsg(p));
+  sharc_pool_destroy(p);
+}

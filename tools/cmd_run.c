@@ -13,17 +13,22 @@
 static void usage(FILE *out) {
   fprintf(out,
           "usage: sharc run KERNEL [--n N] [--workers W] [--schedule S] "
-          "[-p KEY=VALUE,...] [--verify] [--json]\n\n"
+          "[-p KEY=VALUE,...] [--verify] [--json]\n"
+          "                 [--trace FILE]\n\n"
           "Runs a built-in kernel over the indices [0, N) on W pinned worker\n"
           "processes and prints its result and the job's report.\n\n"
           "  --n N           index count (default: the kernel's own; 1e6 and "
           "2^20 work)\n"
           "  --workers W     worker processes (default: one per usable PU)\n"
-          "  --schedule S    static[:K] | dynamic[:K] | guided[:K] "
-          "(default guided)\n"
+          "  --schedule S    static[:K] | dynamic[:K] | guided[:K] | auto[:K] "
+          "|\n"
+          "                  fac2[:K] | wf[:K] (default guided)\n"
           "  -p, --param P   kernel parameters, KEY=VALUE[,KEY=VALUE...]\n"
           "  --verify        recompute sequentially and compare bit for bit\n"
-          "  --json          print one JSON object instead of text\n\n"
+          "  --json          print one JSON object instead of text\n"
+          "  --trace FILE    record every chunk (worker, times, range) in "
+          "FILE;\n"
+          "                  'sharc report FILE' summarises and draws it\n\n"
           "kernels:\n");
   for (unsigned i = 0; sharc_apps[i] != NULL; i++) {
     const sharc_app *a = sharc_apps[i];
@@ -40,6 +45,7 @@ typedef struct run_args {
   unsigned workers;
   sharc_schedule schedule;
   const char *params;
+  const char *trace;
   int verify, json;
 } run_args;
 
@@ -51,6 +57,7 @@ static int parse(int argc, char **argv, run_args *r) {
       {"param", required_argument, NULL, 'p'},
       {"verify", no_argument, NULL, 'V'},
       {"json", no_argument, NULL, 'j'},
+      {"trace", required_argument, NULL, 't'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   int have_n = 0, c;
@@ -72,8 +79,8 @@ static int parse(int argc, char **argv, run_args *r) {
     case 's':
       if (sharc_schedule_parse(optarg, &r->schedule) != 0)
         return tool_fail("run", 2,
-                         "--schedule: '%s' is not static[:K], dynamic[:K] "
-                         "or guided[:K]", optarg);
+                         "--schedule: '%s' is not static[:K], dynamic[:K], "
+                         "guided[:K], auto[:K], fac2[:K] or wf[:K]", optarg);
       break;
     case 'p':
       r->params = optarg;
@@ -83,6 +90,9 @@ static int parse(int argc, char **argv, run_args *r) {
       break;
     case 'j':
       r->json = 1;
+      break;
+    case 't':
+      r->trace = optarg;
       break;
     case 'h':
       usage(stdout);
@@ -123,6 +133,7 @@ static int run_job(const run_args *r, sharc_pool *pool) {
   char msg[512];
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
   o.schedule = r->schedule;
+  o.trace_path = r->trace;
   void *state = NULL;
   int rc = r->app->setup(pool, r->n, r->params, &o, &state, msg, sizeof msg);
   if (rc != 0)
@@ -143,7 +154,7 @@ static int run_job(const run_args *r, sharc_pool *pool) {
 }
 
 int sharc_cmd_run(int argc, char **argv) {
-  run_args r = {NULL, 0, 0, SHARC_SCHEDULE_DEFAULT, NULL, 0, 0};
+  run_args r = {NULL, 0, 0, SHARC_SCHEDULE_DEFAULT, NULL, NULL, 0, 0};
   int rc = parse(argc, argv, &r);
   if (rc != 0)
     return rc < 0 ? 0 : rc;

@@ -30,9 +30,35 @@ typedef struct sharc_job_opts {
    * worker count, so a kernel can keep per-block state that does not
    * depend on how the work was split (deterministic reductions). */
   uint64_t grain;
+  /* A file to write the job's trace to: every chunk with its worker, start
+   * and end time and index range, and for stolen ranges whom they came
+   * from (format below). Written after the job, also after a failure, under
+   * a temporary name renamed into place. NULL: no trace. Tracing times
+   * every chunk (two clock reads each) and records at most
+   * SHARC_TRACE_MAX_RECORDS chunks in all (at least 4096 per worker); the
+   * rest are counted as dropped. */
+  const char *trace_path;
 } sharc_job_opts;
 
-#define SHARC_JOB_OPTS_INIT {SHARC_SCHEDULE_DEFAULT, NULL, 0, 0, {NULL}, 1, 0}
+#define SHARC_JOB_OPTS_INIT                                                    \
+  {SHARC_SCHEDULE_DEFAULT, NULL, 0, 0, {NULL}, 1, 0, NULL}
+
+/* The trace format, one text line per item:
+ *   # sharc trace 1
+ *   kernel NAME
+ *   n N
+ *   workers W
+ *   schedule SCHED
+ *   status NAME          (ok, or the error's name)
+ *   makespan_ns T        (from posting the job to its last worker's end)
+ *   dropped D            (chunks not recorded)
+ *   c WORKER START_NS END_NS BEGIN END VICTIM SEARCH_NS
+ * one c line per chunk: times in ns since the job was posted, the index
+ * range [BEGIN, END), VICTIM the worker its range was stolen from or -1,
+ * SEARCH_NS the time spent finding it (stealing) just before the chunk.
+ * Lines starting with # are comments; readers ignore keys they do not
+ * know. `sharc report FILE` summarises and draws it. */
+#define SHARC_TRACE_MAX_RECORDS (UINT64_C(1) << 20)
 
 /* Appends an array to the job; the kernel sees it as sharc_task_array(t, i)
  * where i is the returned index. Returns the index or SHARC_ERANGE. */
