@@ -107,6 +107,11 @@ static inline void sharc_mandelbrot_pixels(uint64_t width, uint64_t height,
 
 /* --- triad ---------------------------------------------------------------- */
 
+/* The triad kernel's argument bytes. */
+typedef struct sharc_triad_args {
+  double scalar;
+} sharc_triad_args;
+
 static inline double sharc_triad_at(double b, double c, double s) {
   double sc = s * c;
   return b + sc;

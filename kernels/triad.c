@@ -9,9 +9,7 @@
 #include "apps.h"
 #include "ranges.h"
 
-typedef struct triad_args {
-  double scalar;
-} triad_args;
+typedef sharc_triad_args triad_args;
 
 typedef struct triad_state {
   triad_args args; /* the job's argument bytes point here */
