@@ -15,12 +15,14 @@ static const struct {
     {"run", sharc_cmd_run, "run a built-in kernel and print its report"},
     {"topo", sharc_cmd_topo, "show the topology and the placement plan"},
     {"info", sharc_cmd_info, "describe a NumPy .npy file"},
+    {"report", sharc_cmd_report, "summarize or draw a job's chunk trace"},
 };
 
 static void usage(FILE *out) {
-  fprintf(out, "usage: sharc COMMAND [OPTIONS]\n\n"
-               "sharc %s — shared-array compute on pinned worker processes\n\n"
-               "commands:\n",
+  fprintf(out,
+          "usage: sharc COMMAND [OPTIONS]\n\n"
+          "sharc %s — shared-array compute on pinned worker processes\n\n"
+          "commands:\n",
           sharc_version());
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
     fprintf(out, "  %-6s %s\n", commands[i].name, commands[i].summary);
