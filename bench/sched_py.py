@@ -27,6 +27,9 @@ from multiprocessing import Pool, Value, shared_memory
 
 import numpy as np
 
+# The worker id the sequential loop runs as: never the slow one.
+NOT_SLOW = 2**64 - 2
+
 # --- in each pool process -----------------------------------------------------
 
 _lib = None
@@ -116,8 +119,25 @@ def _imbalance(busy):
     return (mx - sum(busy) / len(busy)) / mx * 100.0 if mx > 0 else 0.0
 
 
+def expected(lib, w, views):
+    """The result array as the sequential loop computes it, in this process."""
+    ref = np.zeros_like(views[0])
+    n, k = w["n"], w["kernel"]
+    if k == "synthetic":
+        if lib.sched_synthetic_init(w["params"].encode(), n) != 0:
+            raise RuntimeError("bad synthetic parameters " + w["params"])
+        lib.sched_synthetic(_ptr(ref), 0, n, NOT_SLOW)
+    elif k == "mandelbrot":
+        lib.sched_mandel_rows(_ptr(ref), w["width"], w["height"], w["maxiter"], 0, n)
+    elif k == "bench_mandelbrot_pixels":
+        lib.sched_mandel_pixels(_ptr(ref), w["width"], w["height"], w["maxiter"], 0, n)
+    else:
+        lib.sched_triad(_ptr(ref), _ptr(views[1]), _ptr(views[2]), w["scalar"], 0, n)
+    return ref
+
+
 def run_workload(args, w, workers, pus, repeats):
-    shms, names = [], []
+    shms, names, views = [], [], []
     try:
         for dtype, count, fill in _arrays(w):
             size = max(1, count * np.dtype(dtype).itemsize)
@@ -127,7 +147,8 @@ def run_workload(args, w, workers, pus, repeats):
             view[:] = 0
             if fill is not None:
                 fill(view)
-            del view
+            views.append(view)
+            view = None
             names.append((shm.name, dtype, count))
         n = w["n"]
         grain = max(1, math.ceil(n / (64 * workers)))
@@ -135,8 +156,12 @@ def run_workload(args, w, workers, pus, repeats):
         counter = Value("i", 0)
         with Pool(workers, initializer=_init,
                   initargs=(args.lib, counter, pus, w, names)) as pool:
-            # Untimed: every process started, attached and warm.
+            # Untimed: every process started, attached and warm, and the
+            # result checked bit for bit against the sequential loop's.
             pool.map(_task, tasks)
+            if not np.array_equal(views[0], expected(_load(args.lib), w, views)):
+                raise SystemExit("sched_py: %s: the pool's result differs from "
+                                 "the sequential loop's" % w["name"])
             rows = {"map": ([], []), "imap_unordered": ([], [])}
             for _ in range(repeats):
                 for how in ("map", "imap_unordered"):
@@ -155,6 +180,7 @@ def run_workload(args, w, workers, pus, repeats):
                  "makespan_s": ms, "imbalance_pct": imb}
                 for how, (ms, imb) in rows.items()]
     finally:
+        del views[:]  # no view may outlive the mapping it points into
         for shm in shms:
             shm.close()
             shm.unlink()

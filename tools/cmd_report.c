@@ -94,7 +94,7 @@ static int fail_at(const trace *t, uint64_t line, const char *fmt, ...) {
   return 1;
 }
 
-/* --- reading ------------------------------------------------------------- */
+/* --- reading -------------------------------------------------------------- */
 
 /* A decimal number with no sign, at most max. */
 static int parse_num(const char *s, uint64_t max, uint64_t *out) {
@@ -300,8 +300,7 @@ static int read_trace(trace *t) {
   return rc == 0 ? check_trace(t, line) : rc;
 }
 
-/* --- the summary ------------------------------------------------------------
- */
+/* --- the summary ---------------------------------------------------------- */
 
 static lane *make_lanes(const trace *t) {
   lane *l = calloc(t->workers, sizeof *l);
@@ -363,8 +362,7 @@ static void print_summary(const trace *t, const lane *l) {
   }
 }
 
-/* --- Chrome trace events
- * ------------------------------------------------------ */
+/* --- Chrome trace events -------------------------------------------------- */
 
 /* ns as microseconds with three decimals, exactly. */
 static void put_us(FILE *f, uint64_t ns) {
@@ -418,8 +416,7 @@ static void write_chrome(const trace *t, FILE *f) {
   fprintf(f, "]}\n");
 }
 
-/* --- SVG
- * ---------------------------------------------------------------------- */
+/* --- SVG ------------------------------------------------------------------ */
 
 #define SVG_WIDTH 1200.0
 #define SVG_LEFT 70.0
@@ -618,8 +615,7 @@ static void write_svg(trace *t, const lane *l, FILE *f) {
   fprintf(f, "</svg>\n");
 }
 
-/* --- the command
- * ----------------------------------------------------------------- */
+/* --- the command ---------------------------------------------------------- */
 
 static int write_file(const char *path, trace *t, const lane *l,
                       void (*fn)(trace *, const lane *, FILE *)) {

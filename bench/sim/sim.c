@@ -277,8 +277,7 @@ static params parse_args(int argc, char **argv) {
   return p;
 }
 
-/* --- the work
- * ------------------------------------------------------------------ */
+/* --- the work ------------------------------------------------------------- */
 
 typedef struct work {
   const char *name;
@@ -292,8 +291,7 @@ static double range_ns(const work *wk, uint64_t b, uint64_t e) {
   return wk->prefix[e] - wk->prefix[b];
 }
 
-/* --- the simulation
- * -------------------------------------------------------------- */
+/* --- the simulation ------------------------------------------------------- */
 
 typedef enum { S_STATIC, S_DYNAMIC, S_GUIDED, S_FAC2, S_WF, S_AUTO } sched_kind;
 
@@ -570,8 +568,7 @@ static outcome simulate(const params *p, const work *wk, const sched *sc,
   return o;
 }
 
-/* --- main
- * ------------------------------------------------------------------------ */
+/* --- main ----------------------------------------------------------------- */
 
 static int selected(const params *p, const char *name) {
   if (p->only == NULL)
