@@ -168,6 +168,24 @@ static uint64_t parse_u64(const char *opt, const char *text, uint64_t lo,
   return v;
 }
 
+/* Every name in the --workloads list must be one of the suite's. */
+static void check_workloads(const char *list) {
+  char buf[1024], *save = NULL;
+  if (list == NULL)
+    return;
+  snprintf(buf, sizeof buf, "%s", list);
+  for (char *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+    size_t i = 0;
+    while (i < NWORKLOADS && strcmp(all_workloads[i].name, w) != 0)
+      i++;
+    if (i == NWORKLOADS) {
+      fprintf(stderr,
+              "bench_sched: --workloads: no workload '%s' (see --help)\n", w);
+      exit(2);
+    }
+  }
+}
+
 static args parse_args(int argc, char **argv) {
   static const struct option longs[] = {
       {"workers", required_argument, NULL, 'w'},
@@ -217,6 +235,7 @@ static args parse_args(int argc, char **argv) {
     usage(stderr);
     exit(2);
   }
+  check_workloads(a.only);
   return a;
 }
 

@@ -281,7 +281,9 @@ static int read_trace(trace *t) {
     if ((size_t)len != strlen(text)) {
       rc = fail_at(t, line, "a NUL byte in the line: not a text trace");
     } else if (line == 1) {
-      text[strcspn(text, "\r\n")] = '\0';
+      size_t end = strlen(text);
+      while (end > 0 && strchr(" \t\r\n", text[end - 1]) != NULL)
+        text[--end] = '\0';
       if (strcmp(text, TRACE_MAGIC) != 0)
         rc = fail_at(t, line, "not a sharc trace: the first line must be '%s'",
                      TRACE_MAGIC);

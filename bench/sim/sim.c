@@ -143,6 +143,26 @@ static unsigned parse_list(const char *opt, const char *text, uint64_t *out,
   return count;
 }
 
+/* Every name in the --workloads list must be DIST or DIST+slow. */
+static void check_workloads(const char *list) {
+  char buf[1024], *save = NULL;
+  if (list == NULL)
+    return;
+  snprintf(buf, sizeof buf, "%s", list);
+  for (char *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+    char *plus = strchr(w, '+');
+    int ok = plus == NULL || strcmp(plus, "+slow") == 0;
+    if (plus != NULL)
+      *plus = '\0';
+    unsigned d = 0;
+    while (d < SHARC_SYNTH_COUNT && strcmp(sharc_synthetic_dist_name(d), w))
+      d++;
+    if (!ok || d == SHARC_SYNTH_COUNT)
+      die(2, "--workloads: no workload '%s%s' (see --help)", w,
+          plus != NULL ? "+..." : "");
+  }
+}
+
 static params parse_args(int argc, char **argv) {
   enum {
     O_WORKERS = 256,
@@ -270,6 +290,7 @@ static params parse_args(int argc, char **argv) {
     usage(stderr);
     exit(2);
   }
+  check_workloads(p.only);
   if (p.steal_numa_ns < 0)
     p.steal_numa_ns = 2 * p.steal_ns;
   if (p.steal_remote_ns < 0)
