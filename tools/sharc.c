@@ -19,10 +19,9 @@ static const struct {
 };
 
 static void usage(FILE *out) {
-  fprintf(out,
-          "usage: sharc COMMAND [OPTIONS]\n\n"
-          "sharc %s — shared-array compute on pinned worker processes\n\n"
-          "commands:\n",
+  fprintf(out, "usage: sharc COMMAND [OPTIONS]\n\n"
+               "sharc %s — shared-array compute on pinned worker processes\n\n"
+               "commands:\n",
           sharc_version());
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
     fprintf(out, "  %-6s %s\n", commands[i].name, commands[i].summary);
