@@ -15,7 +15,7 @@ trap 'rm -rf "$TMP"' EXIT
 import json, sys
 d = json.load(open(sys.argv[1]))
 r = {(x["workload"], x["schedule"], x["workers"]): x for x in d["results"]}
-scheds = ["static", "dynamic,1", "dynamic,16", "dynamic,256", "guided", "fac2", "wf", "auto"]
+scheds = ["static", "dynamic,1", "dynamic,16", "dynamic,256", "guided", "fac2", "wf", "auto", "tbb-like"]
 loads = [a + b for b in ("", "+slow") for a in
          ("uniform", "exponential", "pareto", "ramp_up", "ramp_down", "hot_band")]
 for l in loads:

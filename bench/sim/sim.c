@@ -29,6 +29,9 @@
  *                 remaining count when the batch starts
  *   wf            weighted factoring: fac2's chunk times the claimer's
  *                 relative speed (known exactly here, as WF assumes)
+ *   tbb-like      a simplified oneTBB auto_partitioner with random work
+ *                 stealing (see simulate_tbb); spawning a task costs
+ *                 --spawn-ns [20]
  *   auto          sharc's adaptive schedule as designed: each worker owns
  *                 n/W contiguous indices and claims from them locally; its
  *                 first chunk is a probe of --probe [8] indices, later ones
@@ -65,6 +68,7 @@ typedef struct params {
   uint64_t n, work, seed;
   double alpha, ns_per_iter;
   double dispatch_ns, local_ns, steal_ns, steal_numa_ns, steal_remote_ns;
+  double spawn_ns;
   unsigned l3, numa;
   double target_ns;
   uint64_t probe;
@@ -95,27 +99,23 @@ static void usage(FILE *out) {
   fprintf(out,
           "usage: bench_sim [--workers LIST] [--n N] [--work ITERS] "
           "[--ns-per-iter X]\n"
-          "                 [--dispatch-ns X] [--local-ns X] [--steal-ns X]\n"
+          "                 [--dispatch-ns X] [--local-ns X] [--spawn-ns X] "
+          "[--steal-ns X]\n"
           "                 [--steal-numa-ns X] [--steal-remote-ns X] [--l3 K] "
           "[--numa K]\n"
           "                 [--target-us X] [--probe K] [--chunks LIST] "
           "[--workloads LIST]\n"
           "                 [--json FILE]\n\n"
-          "Simulates static, dynamic,k, guided, fac2, wf and sharc's auto on "
-          "the\n"
-          "synthetic cost distributions and prints makespan / ideal. "
-          "Defaults:\n"
-          "workers 16,64,256,1024; n 2^20; work 1000 iterations of 1 ns; "
-          "dispatch 15 ns\n"
-          "per shared-counter claim (claims queue on the counter); local "
-          "claim 3 ns;\n"
-          "steal 200 ns in an L3 group of 8, 400 ns in a NUMA node of 64, "
-          "800 ns\n"
-          "beyond; auto: probe 8 indices, then chunks of 20 us; dynamic,k "
-          "for k in\n"
-          "1,16,256. Workloads: uniform exponential pareto ramp_up ramp_down "
-          "hot_band,\n"
-          "each also +slow (worker 0 at half speed).\n");
+          "Simulates static, dynamic,k, guided, fac2, wf, sharc's auto and a\n"
+          "oneTBB-like auto partitioner on the synthetic cost distributions\n"
+          "and prints makespan / ideal. Defaults: workers 16,64,256,1024;\n"
+          "n 2^20; work 1000 iterations of 1 ns; 15 ns per shared-counter\n"
+          "claim (claims queue on the counter); local claim 3 ns; spawning a\n"
+          "task (tbb-like) 20 ns; steal 200 ns in an L3 group of 8, 400 ns in\n"
+          "a NUMA node of 64, 800 ns beyond; auto: probe 8 indices, then\n"
+          "chunks of 20 us; dynamic,k for k in 1,16,256. Workloads: uniform\n"
+          "exponential pareto ramp_up ramp_down hot_band, each also +slow\n"
+          "(worker 0 at half speed).\n");
 }
 
 static double parse_num(const char *opt, const char *text, double lo,
@@ -181,7 +181,8 @@ static params parse_args(int argc, char **argv) {
     O_CHUNKS,
     O_ONLY,
     O_JSON,
-    O_SEED
+    O_SEED,
+    O_SPAWN
   };
   static const struct option longs[] = {
       {"workers", required_argument, NULL, O_WORKERS},
@@ -191,6 +192,7 @@ static params parse_args(int argc, char **argv) {
       {"ns-per-iter", required_argument, NULL, O_NSI},
       {"dispatch-ns", required_argument, NULL, O_DISPATCH},
       {"local-ns", required_argument, NULL, O_LOCAL},
+      {"spawn-ns", required_argument, NULL, O_SPAWN},
       {"steal-ns", required_argument, NULL, O_STEAL},
       {"steal-numa-ns", required_argument, NULL, O_STEAL_NUMA},
       {"steal-remote-ns", required_argument, NULL, O_STEAL_REMOTE},
@@ -214,6 +216,7 @@ static params parse_args(int argc, char **argv) {
               .ns_per_iter = 1.0,
               .dispatch_ns = 15,
               .local_ns = 3,
+              .spawn_ns = 20,
               .steal_ns = 200,
               .steal_numa_ns = -1,
               .steal_remote_ns = -1,
@@ -247,6 +250,9 @@ static params parse_args(int argc, char **argv) {
       break;
     case O_LOCAL:
       p.local_ns = parse_num("--local-ns", optarg, 0, 1e9);
+      break;
+    case O_SPAWN:
+      p.spawn_ns = parse_num("--spawn-ns", optarg, 0, 1e9);
       break;
     case O_STEAL:
       p.steal_ns = parse_num("--steal-ns", optarg, 0, 1e9);
@@ -314,7 +320,15 @@ static double range_ns(const work *wk, uint64_t b, uint64_t e) {
 
 /* --- the simulation ------------------------------------------------------- */
 
-typedef enum { S_STATIC, S_DYNAMIC, S_GUIDED, S_FAC2, S_WF, S_AUTO } sched_kind;
+typedef enum {
+  S_STATIC,
+  S_DYNAMIC,
+  S_GUIDED,
+  S_FAC2,
+  S_WF,
+  S_AUTO,
+  S_TBB
+} sched_kind;
 
 typedef struct sched {
   sched_kind kind;
@@ -432,12 +446,16 @@ static uint64_t central_chunk(sim *s, unsigned w) {
 }
 
 /* The steal level of victim v for thief w: 0 same L3, 1 same NUMA, 2 other. */
-static int level_of(const sim *s, unsigned w, unsigned v) {
-  if (w / s->p->l3 == v / s->p->l3)
+static int level_of_p(const params *p, unsigned w, unsigned v) {
+  if (w / p->l3 == v / p->l3)
     return 0;
-  if (w / s->p->numa == v / s->p->numa)
+  if (w / p->numa == v / p->numa)
     return 1;
   return 2;
+}
+
+static int level_of(const sim *s, unsigned w, unsigned v) {
+  return level_of_p(s->p, w, v);
 }
 
 /* auto: worker w's own range is empty. Finds the victim with the most left,
@@ -551,8 +569,220 @@ typedef struct outcome {
   double search_ns;
 } outcome;
 
+/* --- a oneTBB-like auto partitioner ------------------------------------- */
+
+/* A simplified model of oneTBB's parallel_for with auto_partitioner
+ * (include/oneapi/tbb/partitioner.h), with random work stealing:
+ *  - the range starts on worker 0 and is halved, each right half spawned
+ *    onto the splitter's deque, until 2W leaves (a divisor of 2W halved at
+ *    every split);
+ *  - a leaf runs its range through a pool of at most 8 pieces, split down to
+ *    a relative depth of 5 (so 1/32 of the leaf per body call), leftmost
+ *    piece first;
+ *  - while another worker is looking for work and its own deque is empty, a
+ *    worker offers its pool's largest piece (spawns it) and may split one
+ *    level deeper (the "demand" that TBB detects through a stolen sibling);
+ *    a stolen task may also split one level deeper;
+ *  - an idle worker steals the oldest task of a random victim, paying the
+ *    steal cost of the victim's level (L3, NUMA, remote), found or not.
+ * Spawning costs --spawn-ns, a body call --local-ns. Not modelled: TBB's
+ * affinity, its exact demand test (a stolen sibling, not any idle worker),
+ * the wait at the end of the loop. */
+
+#define TBB_POOL 8
+#define TBB_INIT_DEPTH 5
+
+typedef struct tbb_task {
+  uint64_t b, e, divisor;
+  unsigned depth; /* how much deeper than the leaf it may split */
+  int stolen;
+} tbb_task;
+
+typedef struct tbb_piece {
+  uint64_t b, e;
+  unsigned depth;
+} tbb_piece;
+
+typedef struct tbb_worker {
+  tbb_task *dq; /* deque: thieves take dq[head], the owner dq[tail - 1] */
+  size_t head, tail, cap;
+  tbb_piece pool[TBB_POOL]; /* pool[0] front (largest), pool[n-1] back */
+  unsigned npool, max_depth;
+  int searching;
+  uint64_t rng;
+} tbb_worker;
+
+typedef struct tbb_sim {
+  const params *p;
+  const work *wk;
+  unsigned W;
+  tbb_worker *w;
+  double *speed;
+  uint64_t unclaimed; /* indices in deques and pools, not yet run */
+  unsigned searching;
+  uint64_t claims, steals;
+  double search_ns, last_end;
+} tbb_sim;
+
+static void tbb_push(tbb_worker *w, tbb_task t) {
+  if (w->tail == w->cap) {
+    if (w->head > 0) { /* slide down before growing */
+      memmove(w->dq, w->dq + w->head, (w->tail - w->head) * sizeof *w->dq);
+      w->tail -= w->head;
+      w->head = 0;
+    }
+    if (w->tail == w->cap) {
+      w->cap = w->cap ? 2 * w->cap : 16;
+      w->dq = realloc(w->dq, w->cap * sizeof *w->dq);
+      if (w->dq == NULL)
+        die(1, "out of memory");
+    }
+  }
+  w->dq[w->tail++] = t;
+}
+
+static uint64_t tbb_rand(tbb_worker *w) {
+  w->rng ^= w->rng << 13;
+  w->rng ^= w->rng >> 7;
+  w->rng ^= w->rng << 17;
+  return w->rng;
+}
+
+/* Starts task t on worker me: the initial halving, then its piece pool. */
+static double tbb_start(tbb_sim *s, unsigned me, tbb_task t) {
+  tbb_worker *w = &s->w[me];
+  double spent = 0;
+  unsigned depth = TBB_INIT_DEPTH + t.depth + (t.stolen ? 1 : 0);
+  while (t.e - t.b > 1 && t.divisor > 1) {
+    uint64_t mid = t.b + (t.e - t.b) / 2;
+    t.divisor /= 2;
+    tbb_push(w, (tbb_task){mid, t.e, t.divisor, t.depth, 0});
+    t.e = mid;
+    spent += s->p->spawn_ns;
+  }
+  w->pool[0] = (tbb_piece){t.b, t.e, 0};
+  w->npool = 1;
+  w->max_depth = depth;
+  return spent;
+}
+
+/* Splits the back piece until the pool is full or at the depth limit. */
+static void tbb_fill(tbb_worker *w) {
+  while (w->npool < TBB_POOL) {
+    tbb_piece *back = &w->pool[w->npool - 1];
+    if (back->e - back->b < 2 || back->depth >= w->max_depth)
+      return;
+    uint64_t mid = back->b + (back->e - back->b) / 2;
+    tbb_piece right = {mid, back->e, back->depth + 1};
+    back->e = mid;
+    back->depth++;
+    /* the right half goes in front of the left, which stays the back */
+    w->pool[w->npool] = *back;
+    w->pool[w->npool - 1] = right;
+    w->npool++;
+  }
+}
+
+/* One step of worker me at time *t. Returns 0 when it is done for good. */
+static int tbb_step(tbb_sim *s, unsigned me, double *t) {
+  tbb_worker *w = &s->w[me];
+  if (w->npool == 0 && w->tail > w->head) { /* own deque, newest first */
+    *t += tbb_start(s, me, w->dq[--w->tail]);
+    return 1;
+  }
+  if (w->npool == 0) { /* steal */
+    if (s->unclaimed == 0)
+      return 0;
+    if (!w->searching) {
+      w->searching = 1;
+      s->searching++;
+    }
+    unsigned v = s->W > 1 ? (unsigned)(tbb_rand(w) % (s->W - 1)) : 0;
+    v += v >= me; /* anyone but me */
+    int level = s->W > 1 ? level_of_p(s->p, me, v) : 0;
+    double cost = level == 0   ? s->p->steal_ns
+                  : level == 1 ? s->p->steal_numa_ns
+                               : s->p->steal_remote_ns;
+    cost = cost > 1 ? cost : 1; /* time must pass between attempts */
+    *t += cost;
+    s->search_ns += cost;
+    tbb_worker *vic = &s->w[v];
+    if (s->W > 1 && vic->tail > vic->head) {
+      tbb_task task = vic->dq[vic->head++];
+      task.stolen = 1;
+      s->steals++;
+      w->searching = 0;
+      s->searching--;
+      *t += tbb_start(s, me, task);
+    }
+    return 1;
+  }
+  tbb_fill(w);
+  /* Demand: someone looks for work and my deque has none to give. */
+  if (s->searching > 0 && w->tail == w->head) {
+    if (w->npool > 1) {
+      tbb_piece front = w->pool[0];
+      memmove(w->pool, w->pool + 1, (w->npool - 1) * sizeof *w->pool);
+      w->npool--;
+      tbb_push(w, (tbb_task){front.b, front.e, 1, front.depth, 0});
+      w->max_depth++;
+      *t += s->p->spawn_ns;
+      return 1;
+    }
+    if (w->pool[0].e - w->pool[0].b > 1) {
+      w->max_depth = w->pool[0].depth + 1;
+      return 1; /* split it further on the next step */
+    }
+  }
+  tbb_piece run = w->pool[--w->npool];
+  double ns = range_ns(s->wk, run.b, run.e) / s->speed[me];
+  *t += s->p->local_ns + ns;
+  s->unclaimed -= run.e - run.b;
+  s->claims++;
+  s->last_end = *t > s->last_end ? *t : s->last_end;
+  return 1;
+}
+
+static outcome simulate_tbb(const params *p, const work *wk, unsigned W) {
+  tbb_sim s = {.p = p, .wk = wk, .W = W, .unclaimed = wk->n};
+  s.w = xcalloc(W, sizeof *s.w);
+  s.speed = xcalloc(W, sizeof *s.speed);
+  double speed_sum = 0;
+  for (unsigned i = 0; i < W; i++) {
+    s.speed[i] = wk->slow && i == 0 ? 0.5 : 1.0;
+    speed_sum += s.speed[i];
+    s.w[i].rng = 0x9e3779b97f4a7c15ull ^ ((uint64_t)i * 0xbf58476d1ce4e5b9ull);
+    if (s.w[i].rng == 0)
+      s.w[i].rng = 1;
+  }
+  tbb_push(&s.w[0], (tbb_task){0, wk->n, 2 * (uint64_t)W, 0, 0});
+  event *heap = xcalloc(W, sizeof *heap);
+  unsigned len = 0;
+  for (unsigned i = 0; i < W; i++)
+    heap_push(heap, &len, (event){0.0, i});
+  while (len > 0) {
+    event ev = heap_pop(heap, &len);
+    double t = ev.t;
+    if (tbb_step(&s, ev.w, &t))
+      heap_push(heap, &len, (event){t, ev.w});
+  }
+  if (s.unclaimed != 0)
+    die(1, "tbb-like model: %" PRIu64 " indices never ran", s.unclaimed);
+  outcome o = {s.last_end, 0, s.claims, s.steals, s.search_ns};
+  double fair = wk->prefix[wk->n] / speed_sum;
+  o.ideal = fair > wk->max_index_ns ? fair : wk->max_index_ns;
+  for (unsigned i = 0; i < W; i++)
+    free(s.w[i].dq);
+  free(s.w);
+  free(s.speed);
+  free(heap);
+  return o;
+}
+
 static outcome simulate(const params *p, const work *wk, const sched *sc,
                         unsigned W) {
+  if (sc->kind == S_TBB)
+    return simulate_tbb(p, wk, W);
   sim s = {.p = p, .wk = wk, .s = sc, .W = W, .remaining = wk->n};
   s.w = xcalloc(W, sizeof *s.w);
   for (unsigned i = 0; i < W; i++) {
@@ -640,6 +870,7 @@ static unsigned make_scheds(const params *p, sched *out) {
   out[count++] = (sched){S_FAC2, 0, "fac2"};
   out[count++] = (sched){S_WF, 0, "wf"};
   out[count++] = (sched){S_AUTO, 0, "auto"};
+  out[count++] = (sched){S_TBB, 0, "tbb-like"};
   return count;
 }
 
@@ -647,12 +878,12 @@ static void json_params(FILE *f, const params *p) {
   fprintf(f,
           "{\"model\":\"bench_sim\",\"n\":%" PRIu64 ",\"work\":%" PRIu64
           ",\"seed\":%" PRIu64 ",\"alpha\":%g,\"ns_per_iter\":%g"
-          ",\"dispatch_ns\":%g,\"local_ns\":%g,\"steal_ns\":%g"
+          ",\"dispatch_ns\":%g,\"local_ns\":%g,\"spawn_ns\":%g,\"steal_ns\":%g"
           ",\"steal_numa_ns\":%g,\"steal_remote_ns\":%g,\"l3\":%u,\"numa\":%u"
           ",\"target_ns\":%g,\"probe\":%" PRIu64 ",\"results\":[",
           p->n, p->work, p->seed, p->alpha, p->ns_per_iter, p->dispatch_ns,
-          p->local_ns, p->steal_ns, p->steal_numa_ns, p->steal_remote_ns, p->l3,
-          p->numa, p->target_ns, p->probe);
+          p->local_ns, p->spawn_ns, p->steal_ns, p->steal_numa_ns,
+          p->steal_remote_ns, p->l3, p->numa, p->target_ns, p->probe);
 }
 
 int main(int argc, char **argv) {
