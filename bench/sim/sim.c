@@ -577,8 +577,8 @@ typedef struct outcome {
  *    onto the splitter's deque, until 2W leaves (a divisor of 2W halved at
  *    every split);
  *  - a leaf runs its range through a pool of at most 8 pieces, split down to
- *    a relative depth of 5 (so 1/32 of the leaf per body call), leftmost
- *    piece first;
+ *    a depth of 5 below the leaf (1/32 of the leaf per body call),
+ *    leftmost piece first; an offered piece keeps its depth and the limit;
  *  - while another worker is looking for work and its own deque is empty, a
  *    worker offers its pool's largest piece (spawns it) and may split one
  *    level deeper (the "demand" that TBB detects through a stolen sibling);
@@ -594,7 +594,8 @@ typedef struct outcome {
 
 typedef struct tbb_task {
   uint64_t b, e, divisor;
-  unsigned depth; /* how much deeper than the leaf it may split */
+  unsigned depth;     /* its depth below the leaf it came from */
+  unsigned max_depth; /* the depth its pieces may reach */
   int stolen;
 } tbb_task;
 
@@ -652,17 +653,17 @@ static uint64_t tbb_rand(tbb_worker *w) {
 static double tbb_start(tbb_sim *s, unsigned me, tbb_task t) {
   tbb_worker *w = &s->w[me];
   double spent = 0;
-  unsigned depth = TBB_INIT_DEPTH + t.depth + (t.stolen ? 1 : 0);
   while (t.e - t.b > 1 && t.divisor > 1) {
     uint64_t mid = t.b + (t.e - t.b) / 2;
     t.divisor /= 2;
-    tbb_push(w, (tbb_task){mid, t.e, t.divisor, t.depth, 0});
+    tbb_push(w, (tbb_task){mid, t.e, t.divisor, t.depth, t.max_depth, 0});
     t.e = mid;
     spent += s->p->spawn_ns;
   }
-  w->pool[0] = (tbb_piece){t.b, t.e, 0};
+  w->pool[0] = (tbb_piece){t.b, t.e, t.depth};
   w->npool = 1;
-  w->max_depth = depth;
+  /* a stolen task may split one level deeper (TBB: demand depth add) */
+  w->max_depth = t.max_depth + (t.stolen ? 1 : 0);
   return spent;
 }
 
@@ -724,7 +725,8 @@ static int tbb_step(tbb_sim *s, unsigned me, double *t) {
       tbb_piece front = w->pool[0];
       memmove(w->pool, w->pool + 1, (w->npool - 1) * sizeof *w->pool);
       w->npool--;
-      tbb_push(w, (tbb_task){front.b, front.e, 1, front.depth, 0});
+      tbb_push(w,
+               (tbb_task){front.b, front.e, 1, front.depth, w->max_depth, 0});
       w->max_depth++;
       *t += s->p->spawn_ns;
       return 1;
@@ -755,7 +757,8 @@ static outcome simulate_tbb(const params *p, const work *wk, unsigned W) {
     if (s.w[i].rng == 0)
       s.w[i].rng = 1;
   }
-  tbb_push(&s.w[0], (tbb_task){0, wk->n, 2 * (uint64_t)W, 0, 0});
+  tbb_push(&s.w[0],
+           (tbb_task){0, wk->n, 2 * (uint64_t)W, 0, TBB_INIT_DEPTH, 0});
   event *heap = xcalloc(W, sizeof *heap);
   unsigned len = 0;
   for (unsigned i = 0; i < W; i++)
