@@ -8,49 +8,20 @@
 #include <string.h>
 
 #include "apps.h"
+#include "ranges.h"
 
-typedef struct mandel_args {
-  uint64_t width;
-  uint64_t maxiter;
-  uint64_t height; /* = n; the pixel grid depends on it */
-} mandel_args;
+typedef sharc_mandelbrot_args mandel_args;
 
 typedef struct mandel_state {
   mandel_args args;   /* the job's argument bytes point here */
   sharc_array *image; /* uint32 [height x width] */
 } mandel_state;
 
-/* Every product and sum below is its own statement so that no compiler may
- * fuse a multiply-add into an FMA in the kernel's copy of this code and not
- * in verify()'s: the counts must agree bit for bit. */
-static uint32_t mandel_point(double cr, double ci, uint32_t maxiter) {
-  double zr = 0.0, zi = 0.0;
-  uint32_t k = 0;
-  for (; k < maxiter; k++) {
-    double zr2 = zr * zr;
-    double zi2 = zi * zi;
-    double mag = zr2 + zi2;
-    if (mag > 4.0)
-      break;
-    double zrzi = zr * zi;
-    double re = zr2 - zi2;
-    double im = zrzi + zrzi;
-    zr = re + cr;
-    zi = im + ci;
-  }
-  return k;
-}
-
 /* The per-index computation, shared by the kernel and verify(). */
 static void mandel_row(const mandel_args *a, uint64_t y, uint32_t *row) {
-  const double dx = 3.0 / (double)a->width;
-  const double dy = 3.0 / (double)a->height;
-  const double fy = (double)y * dy;
-  const double ci = fy - 1.5;
-  for (uint64_t x = 0; x < a->width; x++) {
-    double fx = (double)x * dx;
-    row[x] = mandel_point(fx - 2.0, ci, (uint32_t)a->maxiter);
-  }
+  for (uint64_t x = 0; x < a->width; x++)
+    row[x] =
+        sharc_mandelbrot_pixel(a->width, a->height, (uint32_t)a->maxiter, x, y);
 }
 
 static int mandel_shape_ok(const sharc_task *t, const mandel_args *a,
@@ -67,8 +38,8 @@ static int mandel_kernel(const sharc_task *t, uint64_t begin, uint64_t end) {
   if (sharc_app_task_args(t, &a, sizeof a) || !image ||
       !mandel_shape_ok(t, &a, end))
     return SHARC_EINVAL;
-  for (uint64_t y = begin; y < end; y++)
-    mandel_row(&a, y, image + y * a.width);
+  sharc_mandelbrot_rows(a.width, a.height, (uint32_t)a.maxiter, image, begin,
+                        end);
   return 0;
 }
 SHARC_KERNEL_NAMED("mandelbrot", mandel_kernel)

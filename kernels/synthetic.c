@@ -12,6 +12,7 @@
 #include <Random123/philox.h>
 
 #include "apps.h"
+#include "ranges.h"
 #include "synthetic.h"
 
 /* Pareto factors above this are cut (see synthetic.h). */
@@ -106,17 +107,6 @@ uint64_t sharc_synthetic_total(const sharc_synthetic_args *a) {
   return total;
 }
 
-/* The per-index computation, shared by the kernel and verify(). The start
- * is read through a volatile so that a second call with the same arguments
- * (the slow worker's) cannot be merged with the first: it really runs. */
-static double synth_chain(uint64_t i, uint64_t iters) {
-  volatile double start = 1.0 + (double)(i & 0xffff) * 0x1p-16; /* exact */
-  double x = start;
-  for (uint64_t k = 0; k < iters; k++)
-    x += 0x1p-20; /* no -ffast-math: the additions stay a serial chain */
-  return x;
-}
-
 /* Hot path: one call per chunk; no allocation or system call. */
 static int synthetic_kernel(const sharc_task *t, uint64_t begin, uint64_t end) {
   sharc_synthetic_args a;
@@ -124,12 +114,7 @@ static int synthetic_kernel(const sharc_task *t, uint64_t begin, uint64_t end) {
   if (sharc_app_task_args(t, &a, sizeof a) || !out ||
       end > sharc_task_array_size(t, 0) || end > a.n)
     return SHARC_EINVAL;
-  unsigned reps = a.slow == sharc_task_worker(t) ? 2 : 1;
-  for (uint64_t i = begin; i < end; i++) {
-    uint64_t cost = sharc_synthetic_cost(&a, i);
-    for (unsigned r = 0; r < reps; r++)
-      out[i] = synth_chain(i, cost);
-  }
+  sharc_synthetic_range(&a, out, begin, end, sharc_task_worker(t));
   return 0;
 }
 SHARC_KERNEL_NAMED("synthetic", synthetic_kernel)
@@ -241,7 +226,7 @@ static int synth_verify(void *state, char *msg, size_t msglen) {
   const synth_state *s = state;
   const double *out = sharc_array_data(s->out);
   for (uint64_t i = 0; i < s->args.n; i++) {
-    double want = synth_chain(i, sharc_synthetic_cost(&s->args, i));
+    double want = sharc_synthetic_chain(i, sharc_synthetic_cost(&s->args, i));
     if (memcmp(&out[i], &want, sizeof want) != 0) {
       sharc_app_msg(msg, msglen,
                     "synthetic: out[%" PRIu64 "] is %.17g, expected %.17g", i,

@@ -7,24 +7,15 @@
 #include <string.h>
 
 #include "apps.h"
+#include "ranges.h"
 
-typedef struct triad_args {
-  double scalar;
-} triad_args;
+typedef sharc_triad_args triad_args;
 
 typedef struct triad_state {
   triad_args args; /* the job's argument bytes point here */
   uint64_t n;
   sharc_array *a, *b, *c; /* job arrays 0, 1, 2 */
 } triad_state;
-
-/* The per-index computation, shared by the kernel and verify(). The product
- * is its own statement so no compiler may contract it into an FMA in one
- * copy and not the other. */
-static inline double triad_at(double b, double c, double s) {
-  double sc = s * c;
-  return b + sc;
-}
 
 /* Hot path: one call per chunk; no allocation or system call. */
 static int triad_kernel(const sharc_task *t, uint64_t begin, uint64_t end) {
@@ -37,9 +28,7 @@ static int triad_kernel(const sharc_task *t, uint64_t begin, uint64_t end) {
   if (end > sharc_task_array_size(t, 0) || end > sharc_task_array_size(t, 1) ||
       end > sharc_task_array_size(t, 2))
     return SHARC_EINVAL;
-  const double s = args.scalar;
-  for (uint64_t i = begin; i < end; i++)
-    a[i] = triad_at(b[i], c[i], s);
+  sharc_triad_range(a, b, c, args.scalar, begin, end);
   return 0;
 }
 SHARC_KERNEL_NAMED("triad", triad_kernel)
@@ -132,7 +121,7 @@ static int triad_verify(void *state, char *msg, size_t msglen) {
   const triad_state *s = state;
   const double *a = sharc_array_data(s->a);
   for (uint64_t i = 0; i < s->n; i++) {
-    double want = triad_at(triad_b(i), triad_c(i), s->args.scalar);
+    double want = sharc_triad_at(triad_b(i), triad_c(i), s->args.scalar);
     if (memcmp(&a[i], &want, sizeof want) != 0) {
       sharc_app_msg(msg, msglen,
                     "triad: a[%" PRIu64 "] is %.17g, expected %.17g", i, a[i],

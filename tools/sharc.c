@@ -15,7 +15,9 @@ static const struct {
     {"run", sharc_cmd_run, "run a built-in kernel and print its report"},
     {"topo", sharc_cmd_topo, "show the topology and the placement plan"},
     {"info", sharc_cmd_info, "describe a NumPy .npy file"},
-    {"clean", sharc_cmd_clean, "remove what dead sharc processes left in /dev/shm"},
+    {"clean", sharc_cmd_clean,
+     "remove what dead sharc processes left in /dev/shm"},
+    {"report", sharc_cmd_report, "summarize or draw a job's chunk trace"},
 };
 
 static void usage(FILE *out) {
