@@ -9,7 +9,8 @@
  *   sharc/schedule.h  static, dynamic and guided schedules
  *   sharc/job.h       running a kernel over [0, n)
  *   sharc/report.h    what a job did and what it cost
- *   sharc/topo.h      topology and placement plans */
+ *   sharc/topo.h      topology and placement plans
+ *   sharc/rng.h       counter-based random streams (Philox4x32-10) */
 #ifndef SHARC_H
 #define SHARC_H
 
@@ -23,5 +24,6 @@
 #include "sharc/job.h"
 #include "sharc/pool.h"
 #include "sharc/topo.h"
+#include "sharc/rng.h"
 
 #endif
