@@ -14,6 +14,7 @@
 
 #include "sharc/job.h"
 #include "sharc/kernel.h"
+#include "reduce_int.h"
 
 #define SHARC__CB_MAGIC UINT64_C(0x3142434352414853) /* "SHARCCB1" */
 #define SHARC__CB_VERSION 1u
@@ -34,6 +35,7 @@ typedef struct sharc__job_desc {
   uint32_t args_len;
   uint32_t measure_rusage;
   uint32_t mail; /* 1: messages wait on the workers' sockets */
+  sharc__reduce_desc reduce; /* the job's reductions (reduce.c) */
   alignas(16) unsigned char args[SHARC_MAX_ARGS]; /* any struct fits */
 } sharc__job_desc;
 

@@ -251,6 +251,7 @@ static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
     }
     slot->cur_begin = b;
     slot->cur_end = e;
+    sharc__reduce_chunk(t, job, b, e);
     rc = fn(t, b, e);
     if (timed)
       countdown = sharc__now_ns() - t1 < SAMPLE_BELOW_NS ? SAMPLE_EVERY : 1;

@@ -6,6 +6,7 @@
 #define SHARC_JOB_H
 
 #include "array.h"
+#include "reduce.h"
 #include "report.h"
 #include "schedule.h"
 
@@ -30,9 +31,16 @@ typedef struct sharc_job_opts {
    * worker count, so a kernel can keep per-block state that does not
    * depend on how the work was split (deterministic reductions). */
   uint64_t grain;
+  /* Reductions (sharc/reduce.h), declared with sharc_job_reduce(). */
+  unsigned nreduce;
+  sharc_reduce_spec reduce[SHARC_MAX_JOB_REDUCTIONS];
+  sharc_reduce_result *reduce_out[SHARC_MAX_JOB_REDUCTIONS];
+  uint64_t reduce_block; /* 0: the default block size (sharc/reduce.h) */
 } sharc_job_opts;
 
-#define SHARC_JOB_OPTS_INIT {SHARC_SCHEDULE_DEFAULT, NULL, 0, 0, {NULL}, 1, 0}
+#define SHARC_JOB_OPTS_INIT                                                    \
+  {SHARC_SCHEDULE_DEFAULT, NULL, 0, 0, {NULL}, 1, 0, 0,                        \
+   {SHARC_REDUCE_SPEC_INIT(0)}, {NULL}, 0}
 
 /* Appends an array to the job; the kernel sees it as sharc_task_array(t, i)
  * where i is the returned index. Returns the index or SHARC_ERANGE. */
