@@ -9,5 +9,6 @@ int sharc_cmd_topo(int argc, char **argv);
 int sharc_cmd_info(int argc, char **argv);
 int sharc_cmd_run(int argc, char **argv);
 int sharc_cmd_demo(int argc, char **argv);
+int sharc_cmd_mc(int argc, char **argv);
 
 #endif
