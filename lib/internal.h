@@ -144,6 +144,7 @@ struct sharc_pool {
   double startup_s;
   int broken;          /* a worker could not be replaced: jobs refused */
   int mail;            /* messages sent to workers since the last job */
+  sharc_array *red_partials; /* reduce.c: kept for the next job's partials */
   char msg[512];
 };
 

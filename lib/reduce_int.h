@@ -56,7 +56,7 @@ typedef struct sharc__red_hist {
 
 /* What the coordinator keeps of a job's reductions. */
 typedef struct sharc__reduce_job {
-  sharc_array *arr; /* the partials; NULL: none */
+  sharc_array *arr; /* the partials (pool->red_partials); NULL: none */
   sharc__reduce_desc d;
   uint64_t n;
   sharc_reduce_result *out[SHARC_MAX_JOB_REDUCTIONS];
@@ -74,8 +74,8 @@ int sharc__reduce_prepare(sharc_pool *pool, const sharc_job_opts *o,
 
 /* Coordinator, after the job: when rc is 0, checks every block's partial
  * and combines them into the results (SHARC_ECORRUPT names a bad block);
- * otherwise leaves the results zeroed. Destroys the partials. Returns the
- * job's status. */
+ * otherwise leaves the results zeroed. Keeps the partials for the next job
+ * unless they are large. Returns the job's status. */
 int sharc__reduce_finish(sharc_pool *pool, sharc__reduce_job *rj, int rc);
 
 /* Worker, as each chunk [b, e) begins, before the kernel: points the task

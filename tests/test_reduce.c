@@ -440,3 +440,18 @@ Test(reduce, scribbled_partials_fail_the_job_naming_the_block) {
   cr_assert_eq(run_all(pool, 4000, "dynamic", 256, &args, &res), 0);
   sharc_pool_destroy(pool);
 }
+
+Test(reduce, partials_kept_from_an_earlier_job_do_not_leak_into_the_next) {
+  /* The pool keeps its partials between jobs: a larger job first leaves
+   * stale blocks behind, which the next, smaller job must not see. */
+  red_args big = {5, 0, 0}, small = {6, 0, 0};
+  results res;
+  expect e;
+  sharc_pool *pool = test_pool(2);
+  cr_assert_eq(run_all(pool, 9000, "guided", 128, &big, &res), 0);
+  cr_assert_eq(run_all(pool, 3000, "dynamic:2", 128, &small, &res), 0, "%s",
+               sharc_pool_errmsg(pool));
+  expected(6, 3000, 128, &e);
+  check_expected(&res, &e, "second job on a pool");
+  sharc_pool_destroy(pool);
+}
