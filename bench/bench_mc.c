@@ -42,8 +42,8 @@ static int plain_kernel(const sharc_task *t, uint64_t begin, uint64_t end) {
   const plain_args *p = sharc_task_args(t, NULL);
   double *slots = sharc_task_array(t, 0);
   unsigned w = sharc_task_worker(t);
-  if (p == NULL || slots == NULL || (uint64_t)(w + 1) * SLOT >
-                                        sharc_task_array_size(t, 0))
+  if (p == NULL || slots == NULL ||
+      (uint64_t)(w + 1) * SLOT > sharc_task_array_size(t, 0))
     return SHARC_EINVAL;
   double s = 0, s2 = 0;
   for (uint64_t i = begin; i < end; i++) {
@@ -170,11 +170,12 @@ static double median(double *v, unsigned n) {
 int main(int argc, char **argv) {
   uint64_t n = UINT64_C(1) << 21;
   unsigned repeats = 5, maxw = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
-  static const struct option longs[] = {{"paths", required_argument, NULL, 'n'},
-                                        {"repeats", required_argument, NULL, 'r'},
-                                        {"workers", required_argument, NULL, 'w'},
-                                        {"help", no_argument, NULL, 'h'},
-                                        {NULL, 0, NULL, 0}};
+  static const struct option longs[] = {
+      {"paths", required_argument, NULL, 'n'},
+      {"repeats", required_argument, NULL, 'r'},
+      {"workers", required_argument, NULL, 'w'},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0}};
   int c;
   while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
     if (c == 'n')
@@ -238,7 +239,8 @@ int main(int argc, char **argv) {
 
   double s = median(seq, repeats);
   printf("European call, %llu paths, medians of %u repeats; paths/s in "
-         "millions\n", (unsigned long long)n, repeats);
+         "millions\n",
+         (unsigned long long)n, repeats);
   printf("sequential: %.2f M paths/s\n\n", (double)n / s / 1e6);
   printf("%3s %10s %10s %10s %10s %10s %10s\n", "W", "sharc det", "plain",
          "OpenMP", "det/OpenMP", "det/plain", "det speed-up");
@@ -258,12 +260,12 @@ int main(int argc, char **argv) {
     same &= memcmp(&det_mean[w], &det_mean[1], sizeof(double)) == 0;
     /* Rates: above 1 means sharc det is faster. */
     printf("%3u %10.2f %10.2f %10.2f %10.3f %10.3f %10.2f\n", w,
-           (double)n / d / 1e6, (double)n / p / 1e6, (double)n / o / 1e6,
-           o / d, p / d, det1 / d);
+           (double)n / d / 1e6, (double)n / p / 1e6, (double)n / o / 1e6, o / d,
+           p / d, det1 / d);
   }
   printf("\nrate ratios: det/OpenMP and det/plain above 1 mean sharc det is "
-         "faster\ndeterministic mean, all W: %.12f (%s bits)\n", det_mean[1],
-         same ? "the same" : "DIFFERENT");
+         "faster\ndeterministic mean, all W: %.12f (%s bits)\n",
+         det_mean[1], same ? "the same" : "DIFFERENT");
   for (unsigned w = 1; w <= maxw; w++)
     sharc_pool_destroy(pools[w]);
   free(seq);

@@ -7,7 +7,8 @@
 #include "apps.h"
 #include "mc.h"
 
-/* --- closed forms ------------------------------------------------------------- */
+/* --- closed forms
+ * ------------------------------------------------------------- */
 
 static double norm_cdf(double x) { return 0.5 * erfc(-x / sqrt(2.0)); }
 
@@ -55,7 +56,8 @@ double mc_walk_var_steps_symmetric(const mc_walk_args *a) {
   return k * (n - k) / 3 * ((n - k) * (n - k) + k * k - 2);
 }
 
-/* --- kernels ------------------------------------------------------------------ */
+/* --- kernels
+ * ------------------------------------------------------------------ */
 
 /* Hot path: per path, its draws and one reduction update. */
 static int european_kernel(const sharc_task *t, uint64_t begin, uint64_t end) {
@@ -101,7 +103,8 @@ static int walk_kernel(const sharc_task *t, uint64_t begin, uint64_t end) {
 }
 SHARC_KERNEL_NAMED("mc_walk", walk_kernel)
 
-/* --- parameters ----------------------------------------------------------------- */
+/* --- parameters
+ * ----------------------------------------------------------------- */
 
 static int option_parse(const char *name, int asian, const char *text,
                         uint64_t seed, void *out, char *msg, size_t msglen) {
@@ -128,18 +131,19 @@ static int option_parse(const char *name, int asian, const char *text,
   if (a.control && a.average != MC_AVG_ARITH) {
     sharc_app_msg(msg, msglen,
                   "%s: control=1 needs average=arith (the control is the "
-                  "geometric average)", name);
+                  "geometric average)",
+                  name);
     return SHARC_EINVAL;
   }
   if (a.control)
-    a.control_price = mc_geometric_asian_call(a.s0, a.k, a.r, a.sigma, a.t,
-                                              a.steps);
+    a.control_price =
+        mc_geometric_asian_call(a.s0, a.k, a.r, a.sigma, a.t, a.steps);
   memcpy(out, &a, sizeof a);
   return 0;
 }
 
-static int european_parse(const char *text, uint64_t seed, void *out,
-                          char *msg, size_t msglen) {
+static int european_parse(const char *text, uint64_t seed, void *out, char *msg,
+                          size_t msglen) {
   return option_parse("european", 0, text, seed, out, msg, msglen);
 }
 
@@ -159,16 +163,18 @@ static int walk_parse(const char *text, uint64_t seed, void *out, char *msg,
   if (rc)
     return rc;
   if (a.start >= a.barrier) {
-    sharc_app_msg(msg, msglen, "walk: start (%llu) must lie below barrier "
-                  "(%llu)", (unsigned long long)a.start,
-                  (unsigned long long)a.barrier);
+    sharc_app_msg(msg, msglen,
+                  "walk: start (%llu) must lie below barrier "
+                  "(%llu)",
+                  (unsigned long long)a.start, (unsigned long long)a.barrier);
     return SHARC_EINVAL;
   }
   memcpy(out, &a, sizeof a);
   return 0;
 }
 
-/* --- references and descriptions ------------------------------------------------- */
+/* --- references and descriptions
+ * ------------------------------------------------- */
 
 static int european_ref(const void *args, unsigned q, double *v,
                         const char **source) {
@@ -221,7 +227,8 @@ static void walk_describe(const void *args, char *buf, size_t len) {
            (unsigned long long)a->start, (unsigned long long)a->barrier, a->p);
 }
 
-/* --- the table ---------------------------------------------------------------------- */
+/* --- the table
+ * ---------------------------------------------------------------------- */
 
 static const mc_model european = {
     "european",
@@ -251,19 +258,19 @@ static const mc_model asian = {
     asian_ref,
     asian_describe};
 
-static const mc_model walk = {
-    "walk",
-    "mc_walk",
-    "random walk from start to absorption at 0 or barrier (cost varies per path)",
-    "start=10,barrier=40,p=0.5",
-    UINT64_C(1) << 16,
-    sizeof(mc_walk_args),
-    2,
-    {"steps", "P(barrier)"},
-    1,
-    walk_parse,
-    walk_ref,
-    walk_describe};
+static const mc_model walk = {"walk",
+                              "mc_walk",
+                              "random walk from start to absorption at 0 or "
+                              "barrier (cost varies per path)",
+                              "start=10,barrier=40,p=0.5",
+                              UINT64_C(1) << 16,
+                              sizeof(mc_walk_args),
+                              2,
+                              {"steps", "P(barrier)"},
+                              1,
+                              walk_parse,
+                              walk_ref,
+                              walk_describe};
 
 const mc_model *const mc_models[] = {&european, &asian, &walk, NULL};
 

@@ -17,7 +17,8 @@
 #define RED_KEEP_MIN (UINT64_C(64) << 10)
 #define RED_NONE UINT64_MAX
 
-/* --- declaration ------------------------------------------------------------ */
+/* --- declaration ------------------------------------------------------------
+ */
 
 static int spec_ok(const sharc_reduce_spec *s) {
   if (s->kind < SHARC_REDUCE_SUM || s->kind > SHARC_REDUCE_MEANVAR)
@@ -67,7 +68,8 @@ static uint32_t state_bytes(uint32_t kind, uint32_t nbins) {
   return 0;
 }
 
-/* --- coordinator: before the job -------------------------------------------- */
+/* --- coordinator: before the job --------------------------------------------
+ */
 
 static int plan(sharc_pool *pool, const sharc_job_opts *o, uint64_t n,
                 sharc__reduce_desc *d) {
@@ -85,7 +87,8 @@ static int plan(sharc_pool *pool, const sharc_job_opts *o, uint64_t n,
     if (!spec_ok(s) || o->reduce_out[r] == NULL)
       return sharc__fail(pool, SHARC_EINVAL,
                          "reduction %u: bad kind, histogram bins or range, or "
-                         "no result", r);
+                         "no result",
+                         r);
     sharc__red *rd = &d->red[r];
     rd->kind = (uint32_t)s->kind;
     rd->off = off;
@@ -108,8 +111,8 @@ static int plan(sharc_pool *pool, const sharc_job_opts *o, uint64_t n,
   } else if (block % g != 0 || block > (UINT64_C(1) << 62)) {
     return sharc__fail(pool, SHARC_EINVAL,
                        "reduction block %llu is not a multiple of the grain "
-                       "%llu", (unsigned long long)block,
-                       (unsigned long long)g);
+                       "%llu",
+                       (unsigned long long)block, (unsigned long long)g);
   }
   d->block = block;
   d->shift = (block & (block - 1)) == 0 ? (uint32_t)__builtin_ctzll(block) : 64;
@@ -143,9 +146,8 @@ static int partials(sharc_pool *pool, uint64_t bytes, sharc_array **out) {
   return rc;
 }
 
-int sharc__reduce_prepare(sharc_pool *pool, const sharc_job_opts *o,
-                          uint64_t n, sharc_job_opts *with,
-                          sharc__reduce_job *rj) {
+int sharc__reduce_prepare(sharc_pool *pool, const sharc_job_opts *o, uint64_t n,
+                          sharc_job_opts *with, sharc__reduce_job *rj) {
   memset(rj, 0, sizeof *rj);
   *with = *o;
   memset(&pool->cb->job.reduce, 0, sizeof pool->cb->job.reduce);
@@ -170,7 +172,8 @@ int sharc__reduce_prepare(sharc_pool *pool, const sharc_job_opts *o,
   return 0;
 }
 
-/* --- worker: per chunk and per value ----------------------------------------- */
+/* --- worker: per chunk and per value -----------------------------------------
+ */
 
 /* The description comes from the control block, which any worker could
  * have scribbled on: check it against the mapping before writing. */
@@ -215,14 +218,14 @@ void sharc__reduce_chunk(sharc_task *t, const sharc__job_desc *job, uint64_t b,
       slot >= SHARC_MAX_JOB_ARRAYS || slot + 1 != job->narrays ||
       slot > t->narrays)
     return;
-  memcpy(&t->red, d, offsetof(sharc__reduce_desc, red) +
-                         nred * sizeof(sharc__red));
+  memcpy(&t->red, d,
+         offsetof(sharc__reduce_desc, red) + nred * sizeof(sharc__red));
   const sharc__wmap *m = t->arrays[slot];
   if (!desc_ok(&t->red, m))
     return;
   t->narrays = slot; /* the kernel does not see the partials */
-  uint64_t first = b / t->red.block, last = e / t->red.block +
-                                            (e % t->red.block != 0);
+  uint64_t first = b / t->red.block,
+           last = e / t->red.block + (e % t->red.block != 0);
   if (b > e || last > t->red.nblocks)
     return;
   unsigned char *base = m->data;
@@ -259,16 +262,23 @@ static void add_ext(const sharc__red *rd, sharc__red_ext *s, uint64_t i,
   }
 }
 
-/* Hot path: the state of reduction r for index i, after the checks. */
+/* Whether a typed call (want: 0 for any kind; MIN for MIN or MAX) may
+ * update a reduction of this kind. */
+static int kind_fits(int want, uint32_t kind) {
+  if (want == 0)
+    return 1;
+  if (want == SHARC_REDUCE_MIN)
+    return kind == SHARC_REDUCE_MIN || kind == SHARC_REDUCE_MAX;
+  return kind == (uint32_t)want;
+}
+
+/* Hot path: updates the state of reduction r for index i, after checks. */
 static int add(const sharc_task *t, unsigned r, uint64_t i, double x,
                uint64_t k, int want) {
   if (t == NULL || t->partials == NULL || r >= t->red.nred)
     return SHARC_EINVAL;
   const sharc__red *rd = &t->red.red[r];
-  if (want != 0 && (want == SHARC_REDUCE_MIN
-                        ? rd->kind != SHARC_REDUCE_MIN &&
-                              rd->kind != SHARC_REDUCE_MAX
-                        : rd->kind != (uint32_t)want))
+  if (!kind_fits(want, rd->kind))
     return SHARC_EINVAL;
   if (i < t->red_begin || i >= t->red_end)
     return SHARC_ERANGE;
@@ -322,7 +332,8 @@ int sharc_task_count(const sharc_task *t, unsigned r, uint64_t i, uint64_t k) {
   return add(t, r, i, 0.0, k, SHARC_REDUCE_COUNT);
 }
 
-/* --- coordinator: after the job ------------------------------------------------ */
+/* --- coordinator: after the job
+ * ------------------------------------------------ */
 
 typedef struct combine {
   sharc_pool *pool;
@@ -339,8 +350,8 @@ static int bad_block(const combine *c, uint64_t blk, unsigned r,
   uint64_t lo = blk * c->rj->d.block, hi = lo + c->rj->d.block;
   return sharc__fail(c->pool, SHARC_ECORRUPT,
                      "reduction %u: the partial of block %llu (indices "
-                     "[%llu, %llu)) %s", r, (unsigned long long)blk,
-                     (unsigned long long)lo,
+                     "[%llu, %llu)) %s",
+                     r, (unsigned long long)blk, (unsigned long long)lo,
                      (unsigned long long)(hi < c->rj->n ? hi : c->rj->n), what);
 }
 
@@ -403,7 +414,7 @@ static int take_block(const combine *c, unsigned r, uint64_t blk,
         x->index >= c->rj->n || isnan(x->value) || x->count == 0)
       return bad_block(c, blk, r, "names an index outside the block");
     int better = rd->kind == SHARC_REDUCE_MIN ? x->value < res->value
-                                               : x->value > res->value;
+                                              : x->value > res->value;
     if (res->index == RED_NONE || better) { /* ties: the earlier block */
       res->value = x->value;
       res->index = x->index;

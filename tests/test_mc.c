@@ -8,9 +8,9 @@
  *   asset values", J. Banking & Finance 14 (1990) 113-129.
  * - Arithmetic-average Asian call: V. Linetsky, "Spectral expansions for
  *   Asian (average price) options", Operations Research 52(6) (2004)
- *   856-867, the first of its seven test cases: S0 = 2, K = 2, r = 0.02, sigma = 0.1, T = 1,
- *   continuous averaging, price 0.0559860415. The kernel monitors at 250
- *   dates, which biases the price by about as much as it biases the
+ *   856-867, the first of its seven test cases: S0 = 2, K = 2, r = 0.02, sigma
+ * = 0.1, T = 1, continuous averaging, price 0.0559860415. The kernel monitors
+ * at 250 dates, which biases the price by about as much as it biases the
  *   geometric-average price, whose discrete and continuous values are both
  *   exact here; the tolerance is 4 standard errors plus that whole bias.
  * - Random walk to absorption (gambler's ruin): the probability of ending
@@ -53,8 +53,8 @@ static void assert_inside(const sharc_reduce_result *r, double exact,
   cr_assert_gt(r->sem, 0.0, "%s: no spread", what);
   cr_assert_leq(fabs(r->mean - exact), nsem * r->sem,
                 "%s: estimate %.10g, exact %.10g, %.3g standard errors off "
-                "(sem %.3g)", what, r->mean, exact,
-                fabs(r->mean - exact) / r->sem, r->sem);
+                "(sem %.3g)",
+                what, r->mean, exact, fabs(r->mean - exact) / r->sem, r->sem);
 }
 
 Test(mc, european_call_interval_holds_black_scholes_and_is_tight) {
@@ -99,12 +99,12 @@ Test(mc, estimates_are_bit_identical_for_every_worker_count_and_schedule) {
         have = 1;
       }
       for (int q = 0; q < 4; q++) {
-        cr_assert(memcmp(&e.q[q].mean, &first.q[q].mean, sizeof(double)) == 0 &&
-                      memcmp(&e.q[q].m2, &first.q[q].m2, sizeof(double)) == 0 &&
-                      memcmp(&e.q[q].value, &first.q[q].value, sizeof(double)) ==
-                          0 &&
-                      e.q[q].index == first.q[q].index,
-                  "%u workers, %s: quantity %d differs", workers, scheds[s], q);
+        cr_assert(
+            memcmp(&e.q[q].mean, &first.q[q].mean, sizeof(double)) == 0 &&
+                memcmp(&e.q[q].m2, &first.q[q].m2, sizeof(double)) == 0 &&
+                memcmp(&e.q[q].value, &first.q[q].value, sizeof(double)) == 0 &&
+                e.q[q].index == first.q[q].index,
+            "%u workers, %s: quantity %d differs", workers, scheds[s], q);
       }
     }
     sharc_pool_destroy(pool);

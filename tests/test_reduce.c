@@ -54,7 +54,8 @@ static void scribble(const sharc_task *t, uint64_t begin, uint32_t what) {
   if (what == 2)
     ((sharc__red_hist *)(void *)(p + d->red[R_HIST].off))->bins[3] += 1;
   if (what == 3)
-    ((sharc__red_ext *)(void *)(p + d->red[R_MIN].off))->index = begin + d->block;
+    ((sharc__red_ext *)(void *)(p + d->red[R_MIN].off))->index =
+        begin + d->block;
   if (what == 4)
     ((sharc__red_mv *)(void *)(p + d->red[R_MV].off))->m2 = -1.0;
 }
@@ -114,14 +115,16 @@ static int run_all(sharc_pool *pool, uint64_t n, const char *sched,
 
 static int same_result(const sharc_reduce_result *a,
                        const sharc_reduce_result *b) {
-  return a->kind == b->kind && a->count == b->count && SAME_BITS(a->sum, b->sum) &&
-         SAME_BITS(a->value, b->value) && a->index == b->index &&
-         SAME_BITS(a->mean, b->mean) && SAME_BITS(a->m2, b->m2) &&
-         SAME_BITS(a->var, b->var) && SAME_BITS(a->sem, b->sem) &&
-         a->under == b->under && a->over == b->over && a->nan == b->nan;
+  return a->kind == b->kind && a->count == b->count &&
+         SAME_BITS(a->sum, b->sum) && SAME_BITS(a->value, b->value) &&
+         a->index == b->index && SAME_BITS(a->mean, b->mean) &&
+         SAME_BITS(a->m2, b->m2) && SAME_BITS(a->var, b->var) &&
+         SAME_BITS(a->sem, b->sem) && a->under == b->under &&
+         a->over == b->over && a->nan == b->nan;
 }
 
-/* --- the documented algorithm, sequentially ---------------------------------- */
+/* --- the documented algorithm, sequentially ----------------------------------
+ */
 
 typedef struct mv {
   uint64_t n;
@@ -212,8 +215,8 @@ static void expected(uint64_t seed, uint64_t n, uint64_t block, expect *e) {
 static void check_expected(const results *res, const expect *e,
                            const char *what) {
   const sharc_reduce_result *r = res->r;
-  cr_assert(SAME_BITS(r[R_SUM].sum, e->tree_sum), "%s: sum %.17g, expected %.17g",
-            what, r[R_SUM].sum, e->tree_sum);
+  cr_assert(SAME_BITS(r[R_SUM].sum, e->tree_sum),
+            "%s: sum %.17g, expected %.17g", what, r[R_SUM].sum, e->tree_sum);
   cr_assert_eq(r[R_SUM].count, e->count, "%s", what);
   cr_assert_leq(fabs(r[R_SUM].sum - e->plain_sum), 1e-13 * e->abs_sum, "%s",
                 what);
@@ -231,8 +234,8 @@ static void check_expected(const results *res, const expect *e,
   cr_assert_eq(r[R_MV].count, e->count, "%s", what);
   cr_assert(SAME_BITS(r[R_MV].mean, e->tree_mv.mean) &&
                 SAME_BITS(r[R_MV].m2, e->tree_mv.m2),
-            "%s: mean %.17g m2 %.17g, expected %.17g %.17g", what,
-            r[R_MV].mean, r[R_MV].m2, e->tree_mv.mean, e->tree_mv.m2);
+            "%s: mean %.17g m2 %.17g, expected %.17g %.17g", what, r[R_MV].mean,
+            r[R_MV].m2, e->tree_mv.mean, e->tree_mv.m2);
   double var = e->tree_mv.m2 / (double)(e->count - 1);
   cr_assert(SAME_BITS(r[R_MV].var, var), "%s", what);
   double sem = sqrt(var / (double)e->count);
@@ -241,7 +244,8 @@ static void check_expected(const results *res, const expect *e,
                 1e-12 * e->abs_sum / (double)e->count, "%s", what);
 }
 
-/* --- tests --------------------------------------------------------------------- */
+/* --- tests
+ * --------------------------------------------------------------------- */
 
 Test(reduce, every_kind_is_bit_identical_for_1_to_8_workers_and_6_schedules) {
   static const char *const scheds[] = {"static",    "static:3", "dynamic",
@@ -254,7 +258,8 @@ Test(reduce, every_kind_is_bit_identical_for_1_to_8_workers_and_6_schedules) {
    * differ, so equal bits across splits are not an accident. */
   cr_assert(!SAME_BITS(e.plain_sum, e.plain_sum_backwards),
             "the test data sum to the same bits in both orders");
-  cr_assert(e.under > 0 && e.over > 0 && e.positive > 0 && e.positive < e.count);
+  cr_assert(e.under > 0 && e.over > 0 && e.positive > 0 &&
+            e.positive < e.count);
   results first, res;
   int have = 0;
   for (unsigned w = 1; w <= 8; w++) {
@@ -316,9 +321,10 @@ Test(reduce, default_block_is_the_smallest_power_of_two_within_the_limits) {
       cr_assert_leq(nb, 65536);
       cr_assert_leq(nb * bytes[b], UINT64_C(64) << 20);
       uint64_t half = blk / 2, nh = (n + half - 1) / half;
-      cr_assert(blk == 1024 || nh > 65536 || nh * bytes[b] > (UINT64_C(64) << 20),
-                "n %llu: block %llu is not the smallest",
-                (unsigned long long)n, (unsigned long long)blk);
+      cr_assert(blk == 1024 || nh > 65536 ||
+                    nh * bytes[b] > (UINT64_C(64) << 20),
+                "n %llu: block %llu is not the smallest", (unsigned long long)n,
+                (unsigned long long)blk);
     }
   }
   cr_assert_eq(sharc_reduce_default_block(UINT64_C(1) << 30, 128), 16384);
@@ -379,13 +385,13 @@ Test(reduce, declarations_are_checked) {
 /* Misuse from inside a kernel: each call must give the documented code. */
 static int misuse_kernel(const sharc_task *t, uint64_t begin, uint64_t end) {
   int bad = 0;
-  bad |= sharc_task_sum(t, 0, end, 1.0) != SHARC_ERANGE;      /* past it */
+  bad |= sharc_task_sum(t, 0, end, 1.0) != SHARC_ERANGE; /* past it */
   bad |= begin > 0 && sharc_task_sum(t, 0, begin - 1, 1.0) != SHARC_ERANGE;
-  bad |= sharc_task_sum(t, 2, begin, 1.0) != SHARC_EINVAL;    /* no such r */
+  bad |= sharc_task_sum(t, 2, begin, 1.0) != SHARC_EINVAL;     /* no such r */
   bad |= sharc_task_welford(t, 0, begin, 1.0) != SHARC_EINVAL; /* kind */
   bad |= sharc_task_hist(t, 1, begin, 1.0) != SHARC_EINVAL;
   bad |= sharc_task_count(t, 0, begin, 1) != SHARC_EINVAL;
-  bad |= sharc_task_minmax(t, 1, begin, 1.0) != 0;            /* MAX is ok */
+  bad |= sharc_task_minmax(t, 1, begin, 1.0) != 0; /* MAX is ok */
   for (uint64_t i = begin; i < end; i++)
     bad |= sharc_task_reduce(t, 0, i, 1.0) != 0;
   return bad ? SHARC_EKERNEL : 0;
@@ -395,7 +401,8 @@ SHARC_KERNEL_NAMED("test_reduce_misuse", misuse_kernel)
 static int no_reduction_kernel(const sharc_task *t, uint64_t begin,
                                uint64_t end) {
   (void)end;
-  return sharc_task_reduce(t, 0, begin, 1.0) == SHARC_EINVAL ? 0 : SHARC_EKERNEL;
+  return sharc_task_reduce(t, 0, begin, 1.0) == SHARC_EINVAL ? 0
+                                                             : SHARC_EKERNEL;
 }
 SHARC_KERNEL_NAMED("test_reduce_none", no_reduction_kernel)
 
@@ -422,8 +429,8 @@ Test(reduce, misuse_in_the_kernel_is_refused_and_adds_nothing) {
 
 Test(reduce, scribbled_partials_fail_the_job_naming_the_block) {
   sharc_pool *pool = test_pool(2);
-  const char *want[] = {NULL, "not reset", "do not add up",
-                        "outside the block", "impossible mean"};
+  const char *want[] = {NULL, "not reset", "do not add up", "outside the block",
+                        "impossible mean"};
   for (uint32_t what = 1; what <= 4; what++) {
     red_args args = {3, what, 0};
     results res;

@@ -21,11 +21,12 @@
 
 #define NSAMPLES (1u << 20)
 
-/* --- the generator --------------------------------------------------------- */
+/* --- the generator ---------------------------------------------------------
+ */
 
-static void kat(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3,
-                uint32_t k0, uint32_t k1, uint32_t r0, uint32_t r1,
-                uint32_t r2, uint32_t r3) {
+static void kat(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3, uint32_t k0,
+                uint32_t k1, uint32_t r0, uint32_t r1, uint32_t r2,
+                uint32_t r3) {
   const uint32_t ctr[4] = {c0, c1, c2, c3}, key[2] = {k0, k1};
   uint32_t out[4];
   sharc_philox4x32(ctr, key, out);
@@ -56,8 +57,8 @@ Test(rng, philox_equals_random123_philox4x32_on_100000_inputs) {
   uint64_t s = 1;
   for (int i = 0; i < 100000; i++) {
     uint64_t a = splitmix(&s), b = splitmix(&s), k = splitmix(&s);
-    philox4x32_ctr_t c = {{(uint32_t)a, (uint32_t)(a >> 32), (uint32_t)b,
-                           (uint32_t)(b >> 32)}};
+    philox4x32_ctr_t c = {
+        {(uint32_t)a, (uint32_t)(a >> 32), (uint32_t)b, (uint32_t)(b >> 32)}};
     philox4x32_key_t key = {{(uint32_t)k, (uint32_t)(k >> 32)}};
     philox4x32_ctr_t want = philox4x32(c, key);
     uint32_t got[4];
@@ -70,8 +71,7 @@ Test(rng, stream_words_are_philox_blocks_of_seed_stream_index_and_block) {
   uint64_t seed = UINT64_C(0x0123456789abcdef), index = UINT64_C(0xfeedface42);
   sharc_rng r = sharc_rng_at(seed, 7, index);
   for (uint32_t blk = 0; blk < 3; blk++) {
-    philox4x32_ctr_t c = {
-        {(uint32_t)index, (uint32_t)(index >> 32), 7, blk}};
+    philox4x32_ctr_t c = {{(uint32_t)index, (uint32_t)(index >> 32), 7, blk}};
     philox4x32_key_t k = {{(uint32_t)seed, (uint32_t)(seed >> 32)}};
     philox4x32_ctr_t want = philox4x32(c, k);
     for (int w = 0; w < 4; w++)
@@ -111,14 +111,16 @@ Test(rng, normal_pairs_come_from_one_block_and_the_second_is_kept) {
   double z0, z1;
   sharc_rng_normal2(&a, &z0, &z1);
   double y0 = sharc_rng_normal(&b), y1 = sharc_rng_normal(&b);
-  cr_assert(memcmp(&z0, &y0, sizeof z0) == 0 && memcmp(&z1, &y1, sizeof z1) == 0);
+  cr_assert(memcmp(&z0, &y0, sizeof z0) == 0 &&
+            memcmp(&z1, &y1, sizeof z1) == 0);
   /* The pair used exactly one block: the next word is block 1's first. */
   sharc_rng c = sharc_rng_at(5, 0, 6);
   sharc_rng_seek(&c, 1);
   cr_assert_eq(sharc_rng_u32(&a), sharc_rng_u32(&c));
 }
 
-/* --- the intervals --------------------------------------------------------- */
+/* --- the intervals ---------------------------------------------------------
+ */
 
 Test(rng, uniform_is_in_0_1_and_uniform_pos_in_0_1_exactly_at_the_edges) {
   cr_assert_eq(sharc_rng_bits_to_unit(0), 0.0);
@@ -134,7 +136,8 @@ Test(rng, uniform_is_in_0_1_and_uniform_pos_in_0_1_exactly_at_the_edges) {
   cr_assert_eq(-log(sharc_rng_bits_to_unit_pos(UINT64_MAX)), 0.0);
 }
 
-/* --- distributions ----------------------------------------------------------- */
+/* --- distributions -----------------------------------------------------------
+ */
 
 typedef double (*draw_fn)(sharc_rng *r);
 typedef double (*cdf_fn)(double x);
@@ -150,7 +153,9 @@ static double d_uniform(sharc_rng *r) { return sharc_rng_uniform(r); }
 static double d_uniform_pos(sharc_rng *r) { return sharc_rng_uniform_pos(r); }
 static double d_normal(sharc_rng *r) { return sharc_rng_normal(r); }
 static double d_exp(sharc_rng *r) { return sharc_rng_exponential(r, 1.0); }
-static double d_exp4(sharc_rng *r) { return 4.0 * sharc_rng_exponential(r, 4.0); }
+static double d_exp4(sharc_rng *r) {
+  return 4.0 * sharc_rng_exponential(r, 4.0);
+}
 static double c_uniform(double x) { return x < 0 ? 0 : x > 1 ? 1 : x; }
 static double c_normal(double x) { return 0.5 * erfc(-x / sqrt(2.0)); }
 static double c_exp(double x) { return x < 0 ? 0 : -expm1(-x); }
@@ -164,15 +169,15 @@ static double d_normal_shifted(sharc_rng *r) {
   return sharc_rng_normal(r) + 0.01;
 }
 
-static const dist k_uniform = {
-    "uniform", d_uniform, c_uniform,
-    {1, 1.0 / 2, 1.0 / 3, 1.0 / 4, 1.0 / 5, 1.0 / 6, 1.0 / 7, 1.0 / 8, 1.0 / 9}};
-static const dist k_normal = {"normal", d_normal, c_normal,
-                              {1, 0, 1, 0, 3, 0, 15, 0, 105}};
-static const dist k_exp = {"exponential",
-                           d_exp,
-                           c_exp,
-                           {1, 1, 2, 6, 24, 120, 720, 5040, 40320}};
+static const dist k_uniform = {"uniform",
+                               d_uniform,
+                               c_uniform,
+                               {1, 1.0 / 2, 1.0 / 3, 1.0 / 4, 1.0 / 5, 1.0 / 6,
+                                1.0 / 7, 1.0 / 8, 1.0 / 9}};
+static const dist k_normal = {
+    "normal", d_normal, c_normal, {1, 0, 1, 0, 3, 0, 15, 0, 105}};
+static const dist k_exp = {
+    "exponential", d_exp, c_exp, {1, 1, 2, 6, 24, 120, 720, 5040, 40320}};
 
 static int cmp(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;

@@ -94,7 +94,8 @@ static int parse(int argc, char **argv, mc_opts *m) {
       if (sharc_schedule_parse(optarg, &m->schedule) != 0)
         return tool_fail("mc", 2,
                          "--schedule: '%s' is not static[:K], dynamic[:K] "
-                         "or guided[:K]", optarg);
+                         "or guided[:K]",
+                         optarg);
       break;
     case 'p':
       m->params = optarg;
@@ -126,8 +127,8 @@ static int parse(int argc, char **argv, mc_opts *m) {
   return 0;
 }
 
-static void print_quantity(const mc_model *model, const void *args,
-                           unsigned q, const sharc_reduce_result *r) {
+static void print_quantity(const mc_model *model, const void *args, unsigned q,
+                           const sharc_reduce_result *r) {
   double half = SHARC_Z95 * r->sem;
   printf("%-12s %.12g  stderr %.6g  95%% CI [%.10g, %.10g]\n",
          model->quantity[q], r->mean, r->sem, r->mean - half, r->mean + half);
@@ -136,9 +137,9 @@ static void print_quantity(const mc_model *model, const void *args,
   if (!model->reference(args, q, &exact, &source))
     return;
   double off = r->sem > 0 ? (r->mean - exact) / r->sem : 0.0;
-  printf("  %s %.12g: %s the interval (%+.2f standard errors)\n", source,
-         exact, r->mean - half <= exact && exact <= r->mean + half ? "inside"
-                                                                   : "outside",
+  printf("  %s %.12g: %s the interval (%+.2f standard errors)\n", source, exact,
+         r->mean - half <= exact && exact <= r->mean + half ? "inside"
+                                                            : "outside",
          off);
 }
 
@@ -154,8 +155,7 @@ static int run_model(const mc_opts *m, sharc_pool *pool) {
   o.measure_rusage = 0;
   sharc_reduce_result res[MC_MAX_QUANTITIES + 1];
   if (mc_model_declare(model, &o, res) != 0)
-    return tool_fail("mc", 1, "%s: cannot declare its reductions",
-                     model->name);
+    return tool_fail("mc", 1, "%s: cannot declare its reductions", model->name);
   sharc_report rep;
   int rc = sharc_run(pool, model->kernel, m->paths, &o, &rep);
   if (rc != 0) {

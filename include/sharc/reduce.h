@@ -80,26 +80,27 @@ typedef enum {
 /* A reduction's declaration. */
 typedef struct sharc_reduce_spec {
   sharc_reduce_kind kind;
-  unsigned nbins;  /* HIST: 1..SHARC_REDUCE_MAX_BINS */
-  double lo, hi;   /* HIST: finite, lo < hi */
-  uint64_t *bins;  /* HIST: nbins counts written after the job (caller's) */
+  unsigned nbins; /* HIST: 1..SHARC_REDUCE_MAX_BINS */
+  double lo, hi;  /* HIST: finite, lo < hi */
+  uint64_t *bins; /* HIST: nbins counts written after the job (caller's) */
 } sharc_reduce_spec;
 
-#define SHARC_REDUCE_SPEC_INIT(kind) {(kind), 0, 0.0, 0.0, NULL}
+#define SHARC_REDUCE_SPEC_INIT(kind)                                           \
+  { (kind), 0, 0.0, 0.0, NULL }
 
 /* What a reduction gave; fields that do not apply to its kind are 0.
  * NaN values: counted in `count`; a sum or mean they reach is NaN; MIN and
  * MAX skip them; HIST counts them in `nan`. */
 typedef struct sharc_reduce_result {
   sharc_reduce_kind kind;
-  uint64_t count;  /* values added (COUNT: those not zero) */
-  double sum;      /* SUM */
-  double value;    /* MIN, MAX: the extreme; NaN when no value qualified */
-  uint64_t index;  /* MIN, MAX: its lowest index; UINT64_MAX when none */
-  double mean;     /* MEANVAR */
-  double m2;       /* MEANVAR: sum of squared deviations from the mean */
-  double var;      /* MEANVAR: sample variance m2 / (count - 1); 0 if < 2 */
-  double sem;      /* MEANVAR: standard error of the mean sqrt(var / count) */
+  uint64_t count; /* values added (COUNT: those not zero) */
+  double sum;     /* SUM */
+  double value;   /* MIN, MAX: the extreme; NaN when no value qualified */
+  uint64_t index; /* MIN, MAX: its lowest index; UINT64_MAX when none */
+  double mean;    /* MEANVAR */
+  double m2;      /* MEANVAR: sum of squared deviations from the mean */
+  double var;     /* MEANVAR: sample variance m2 / (count - 1); 0 if < 2 */
+  double sem;     /* MEANVAR: standard error of the mean sqrt(var / count) */
   uint64_t under, over, nan; /* HIST: below lo, at or above hi, NaN */
 } sharc_reduce_result;
 
