@@ -27,7 +27,8 @@ static int spec_ok(const sharc_reduce_spec *s) {
     return 1;
   return s->nbins >= 1 && s->nbins <= SHARC_REDUCE_MAX_BINS &&
          s->bins != NULL && isfinite(s->lo) && isfinite(s->hi) &&
-         s->lo < s->hi && isfinite(s->nbins / (s->hi - s->lo));
+         s->lo < s->hi && isfinite(s->hi - s->lo) &&
+         isfinite(s->nbins / (s->hi - s->lo));
 }
 
 int sharc_job_reduce(sharc_job_opts *o, const sharc_reduce_spec *spec,

@@ -352,7 +352,9 @@ Test(reduce, declarations_are_checked) {
   cr_assert_eq(sharc_job_reduce(&o, &h, &out), SHARC_EINVAL);
   h.lo = NAN;
   cr_assert_eq(sharc_job_reduce(&o, &h, &out), SHARC_EINVAL);
-  h.lo = 0.0, h.bins = NULL;
+  h.lo = -1e308, h.hi = 1e308; /* the width overflows */
+  cr_assert_eq(sharc_job_reduce(&o, &h, &out), SHARC_EINVAL);
+  h.lo = 0.0, h.hi = 1.0, h.bins = NULL;
   cr_assert_eq(sharc_job_reduce(&o, &h, &out), SHARC_EINVAL);
   s.kind = SHARC_REDUCE_MEANVAR;
   for (int r = 1; r < SHARC_MAX_JOB_REDUCTIONS; r++)

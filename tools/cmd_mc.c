@@ -183,7 +183,8 @@ static int run_model(const mc_opts *m, sharc_pool *pool) {
 }
 
 int sharc_cmd_mc(int argc, char **argv) {
-  static mc_opts m; /* zeroed; holds the model's argument bytes */
+  mc_opts m;
+  memset(&m, 0, sizeof m);
   m.seed = 42;
   m.schedule = (sharc_schedule)SHARC_SCHEDULE_DEFAULT;
   int rc = parse(argc, argv, &m);
