@@ -5,6 +5,7 @@
  * misuse is refused; partials a worker scribbled on are caught. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -462,5 +463,97 @@ Test(reduce, partials_kept_from_an_earlier_job_do_not_leak_into_the_next) {
                sharc_pool_errmsg(pool));
   expected(6, 3000, 128, &e);
   check_expected(&res, &e, "second job on a pool");
+  sharc_pool_destroy(pool);
+}
+
+/* The reset rule, driven by hand as the worker drives it: a chunk done a
+ * second time (as after a retry) starts from clean partials, touches only
+ * its own blocks, and a description that does not fit the mapping turns
+ * the reductions off instead of writing past it. */
+Test(reduce, a_chunk_done_again_starts_from_clean_partials) {
+  static sharc__job_desc job;
+  static unsigned char part[4 * 128] __attribute__((aligned(128)));
+  memset(&job, 0, sizeof job);
+  memset(part, 0, sizeof part);
+  job.n = 256;
+  job.narrays = 1;
+  sharc__reduce_desc *d = &job.reduce;
+  d->nred = 1;
+  d->slot = 0;
+  d->block = 64;
+  d->shift = 6;
+  d->nblocks = 4;
+  d->stride = 128;
+  d->stamp = 77;
+  d->red[0].kind = SHARC_REDUCE_SUM;
+  d->red[0].off = sizeof(sharc__red_head);
+  sharc__wmap m;
+  memset(&m, 0, sizeof m);
+  m.data = part;
+  m.nbytes = m.size = sizeof part;
+  sharc_task t;
+  memset(&t, 0, sizeof t);
+  t.job = &job;
+  t.narrays = 1;
+  t.arrays[0] = &m;
+  const sharc__red_sum *sum[4];
+  const sharc__red_head *head[4];
+  for (int b = 0; b < 4; b++) {
+    head[b] = (const sharc__red_head *)(const void *)(part + 128 * b);
+    sum[b] = (const sharc__red_sum *)(const void *)(part + 128 * b + 16);
+  }
+
+  sharc__reduce_chunk(&t, &job, 64, 192);
+  cr_assert_eq(t.narrays, 0, "the kernel must not see the partials");
+  for (uint64_t i = 64; i < 192; i++)
+    cr_assert_eq(sharc_task_sum(&t, 0, i, 1.0), 0);
+  cr_assert_eq(sharc_task_sum(&t, 0, 63, 1.0), SHARC_ERANGE);
+  cr_assert_eq(sharc_task_sum(&t, 0, 192, 1.0), SHARC_ERANGE);
+  cr_assert(sum[1]->sum == 64 && sum[2]->sum == 64 && sum[1]->count == 64);
+  cr_assert(head[1]->stamp == 77 && head[2]->stamp == 77);
+  cr_assert(head[0]->stamp == 0 && head[3]->stamp == 0, "other blocks touched");
+
+  sharc__reduce_chunk(&t, &job, 64, 192); /* the same chunk, again */
+  cr_assert(sum[1]->sum == 0 && sum[1]->count == 0 && sum[2]->sum == 0);
+  for (uint64_t i = 64; i < 128; i++)
+    cr_assert_eq(sharc_task_sum(&t, 0, i, 2.0), 0);
+  cr_assert(sum[1]->sum == 128 && sum[1]->count == 64 && sum[2]->count == 0);
+
+  d->nblocks = 5; /* more blocks than the mapping holds */
+  t.narrays = 1;
+  sharc__reduce_chunk(&t, &job, 0, 64);
+  cr_assert_eq(sharc_task_sum(&t, 0, 0, 1.0), SHARC_EINVAL);
+  cr_assert_eq(head[0]->stamp, 0, "wrote with a description that does not fit");
+}
+
+static int die_kernel(const sharc_task *t, uint64_t begin, uint64_t end) {
+  const red_args *a = sharc_task_args(t, NULL);
+  if (a->scribble == 9 && begin <= 100 && 100 < end)
+    raise(SIGKILL);
+  return reduce_all_kernel(t, begin, end);
+}
+SHARC_KERNEL_NAMED("test_reduce_die", die_kernel)
+
+Test(reduce, a_worker_dying_fails_the_job_and_leaves_no_results) {
+  sharc_pool *pool = test_pool(2);
+  red_args args = {8, 9, 0};
+  results res;
+  sharc_job_opts o = SHARC_JOB_OPTS_INIT;
+  o.args = &args;
+  o.args_len = sizeof args;
+  declare(&o, &res);
+  cr_assert_eq(sharc_run(pool, "test_reduce_die", 3000, &o, NULL),
+               SHARC_EWORKER);
+  for (int r = 0; r < NRED; r++)
+    cr_assert_eq(res.r[r].count, 0);
+  /* The replaced worker gets the kept partials too; results are right. */
+  args.scribble = 0;
+  for (int k = 0; k < 2; k++) {
+    cr_assert_eq(sharc_run(pool, "test_reduce_die", 3000, &o, NULL), 0, "%s",
+                 sharc_pool_errmsg(pool));
+    expect e;
+    expected(8, 3000, 1024, &e);
+    check_expected(&res, &e, "after a death");
+  }
   sharc_pool_destroy(pool);
 }
