@@ -7,8 +7,7 @@
 #include "apps.h"
 #include "mc.h"
 
-/* --- closed forms
- * ------------------------------------------------------------- */
+/* --- closed forms -------------------------------------------------------- */
 
 static double norm_cdf(double x) { return 0.5 * erfc(-x / sqrt(2.0)); }
 
@@ -56,8 +55,7 @@ double mc_walk_var_steps_symmetric(const mc_walk_args *a) {
   return k * (n - k) / 3 * ((n - k) * (n - k) + k * k - 2);
 }
 
-/* --- kernels
- * ------------------------------------------------------------------ */
+/* --- kernels ------------------------------------------------------------- */
 
 /* Hot path: per path, its draws and one reduction update. */
 static int european_kernel(const sharc_task *t, uint64_t begin, uint64_t end) {
@@ -103,8 +101,7 @@ static int walk_kernel(const sharc_task *t, uint64_t begin, uint64_t end) {
 }
 SHARC_KERNEL_NAMED("mc_walk", walk_kernel)
 
-/* --- parameters
- * ----------------------------------------------------------------- */
+/* --- parameters ---------------------------------------------------------- */
 
 static int option_parse(const char *name, int asian, const char *text,
                         uint64_t seed, void *out, char *msg, size_t msglen) {
@@ -173,8 +170,7 @@ static int walk_parse(const char *text, uint64_t seed, void *out, char *msg,
   return 0;
 }
 
-/* --- references and descriptions
- * ------------------------------------------------- */
+/* --- references and descriptions ----------------------------------------- */
 
 static int european_ref(const void *args, unsigned q, double *v,
                         const char **source) {
@@ -227,8 +223,7 @@ static void walk_describe(const void *args, char *buf, size_t len) {
            (unsigned long long)a->start, (unsigned long long)a->barrier, a->p);
 }
 
-/* --- the table
- * ---------------------------------------------------------------------- */
+/* --- the table ----------------------------------------------------------- */
 
 static const mc_model european = {
     "european",

@@ -15,8 +15,7 @@
 
 #include <sharc.h>
 
-/* --- options under GBM: dS = r S dt + sigma S dW -----------------------------
- */
+/* --- options under GBM: dS = r S dt + sigma S dW ------------------------- */
 
 enum { MC_AVG_ARITH = 0, MC_AVG_GEOM = 1 };
 
@@ -77,8 +76,7 @@ double mc_black_scholes_call(double s0, double k, double r, double sigma,
 double mc_geometric_asian_call(double s0, double k, double r, double sigma,
                                double t, uint64_t m);
 
-/* --- a random walk to absorption --------------------------------------------
- */
+/* --- a random walk to absorption ----------------------------------------- */
 
 /* Argument bytes of the "mc_walk" kernel: a walk from `start` that steps +1
  * with probability p and -1 otherwise until it reaches 0 or `barrier`. */
@@ -114,8 +112,7 @@ double mc_walk_p_barrier(const mc_walk_args *a);
 double mc_walk_mean_steps(const mc_walk_args *a);
 double mc_walk_var_steps_symmetric(const mc_walk_args *a);
 
-/* --- the models as the tool runs them ----------------------------------------
- */
+/* --- the models as the tool runs them ------------------------------------ */
 
 #define MC_MAX_QUANTITIES 3
 

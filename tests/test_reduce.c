@@ -124,8 +124,7 @@ static int same_result(const sharc_reduce_result *a,
          a->over == b->over && a->nan == b->nan;
 }
 
-/* --- the documented algorithm, sequentially ----------------------------------
- */
+/* --- the documented algorithm, sequentially ------------------------------ */
 
 typedef struct mv {
   uint64_t n;
@@ -245,8 +244,7 @@ static void check_expected(const results *res, const expect *e,
                 1e-12 * e->abs_sum / (double)e->count, "%s", what);
 }
 
-/* --- tests
- * --------------------------------------------------------------------- */
+/* --- tests --------------------------------------------------------------- */
 
 Test(reduce, every_kind_is_bit_identical_for_1_to_8_workers_and_6_schedules) {
   static const char *const scheds[] = {"static",    "static:3", "dynamic",

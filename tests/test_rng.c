@@ -21,8 +21,7 @@
 
 #define NSAMPLES (1u << 20)
 
-/* --- the generator ---------------------------------------------------------
- */
+/* --- the generator ------------------------------------------------------- */
 
 static void kat(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3, uint32_t k0,
                 uint32_t k1, uint32_t r0, uint32_t r1, uint32_t r2,
@@ -119,8 +118,7 @@ Test(rng, normal_pairs_come_from_one_block_and_the_second_is_kept) {
   cr_assert_eq(sharc_rng_u32(&a), sharc_rng_u32(&c));
 }
 
-/* --- the intervals ---------------------------------------------------------
- */
+/* --- the intervals ------------------------------------------------------- */
 
 Test(rng, uniform_is_in_0_1_and_uniform_pos_in_0_1_exactly_at_the_edges) {
   cr_assert_eq(sharc_rng_bits_to_unit(0), 0.0);
@@ -136,8 +134,7 @@ Test(rng, uniform_is_in_0_1_and_uniform_pos_in_0_1_exactly_at_the_edges) {
   cr_assert_eq(-log(sharc_rng_bits_to_unit_pos(UINT64_MAX)), 0.0);
 }
 
-/* --- distributions -----------------------------------------------------------
- */
+/* --- distributions ------------------------------------------------------- */
 
 typedef double (*draw_fn)(sharc_rng *r);
 typedef double (*cdf_fn)(double x);
