@@ -555,3 +555,40 @@ Test(reduce, a_worker_dying_fails_the_job_and_leaves_no_results) {
   }
   sharc_pool_destroy(pool);
 }
+
+/* Index i adds i, except that every index divisible by 10 adds NaN. */
+static int nan_kernel(const sharc_task *t, uint64_t begin, uint64_t end) {
+  int rc = 0;
+  for (uint64_t i = begin; i < end; i++) {
+    double x = i % 10 == 0 ? NAN : (double)i;
+    for (unsigned r = 0; r < 5; r++)
+      rc |= sharc_task_reduce(t, r, i, x);
+  }
+  return rc ? SHARC_EINVAL : 0;
+}
+SHARC_KERNEL_NAMED("test_reduce_nan", nan_kernel)
+
+Test(reduce, nan_values_are_counted_skipped_by_min_max_and_binned_apart) {
+  sharc_pool *pool = test_pool(2);
+  sharc_job_opts o = SHARC_JOB_OPTS_INIT;
+  uint64_t bins[2];
+  sharc_reduce_spec specs[5] = {SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_SUM),
+                                SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_MIN),
+                                SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_MAX),
+                                {SHARC_REDUCE_HIST, 2, 0.0, 1000.0, bins},
+                                SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_COUNT)};
+  sharc_reduce_result res[5];
+  for (int r = 0; r < 5; r++)
+    cr_assert_eq(sharc_job_reduce(&o, &specs[r], &res[r]), r);
+  o.reduce_block = 16;
+  cr_assert_eq(sharc_run(pool, "test_reduce_nan", 2000, &o, NULL), 0, "%s",
+               sharc_pool_errmsg(pool));
+  cr_assert(isnan(res[0].sum) && res[0].count == 2000);
+  cr_assert(res[1].value == 1.0 && res[1].index == 1 && res[1].count == 2000);
+  cr_assert(res[2].value == 1999.0 && res[2].index == 1999);
+  cr_assert(res[3].nan == 200 && res[3].count == 2000 && res[3].over == 900);
+  cr_assert(bins[0] == 450 && bins[1] == 450, "%llu %llu",
+            (unsigned long long)bins[0], (unsigned long long)bins[1]);
+  cr_assert_eq(res[4].count, 2000, "COUNT counts NaN as not zero");
+  sharc_pool_destroy(pool);
+}
