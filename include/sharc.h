@@ -8,8 +8,10 @@
  *   sharc/kernel.h    kernels, their registry and the task handle
  *   sharc/schedule.h  static, dynamic and guided schedules
  *   sharc/job.h       running a kernel over [0, n)
+ *   sharc/reduce.h    deterministic reductions declared per job
  *   sharc/report.h    what a job did and what it cost
- *   sharc/topo.h      topology and placement plans */
+ *   sharc/topo.h      topology and placement plans
+ *   sharc/rng.h       counter-based random streams (Philox4x32-10) */
 #ifndef SHARC_H
 #define SHARC_H
 
@@ -20,8 +22,10 @@
 #include "sharc/kernel.h"
 #include "sharc/schedule.h"
 #include "sharc/report.h"
+#include "sharc/reduce.h"
 #include "sharc/job.h"
 #include "sharc/pool.h"
 #include "sharc/topo.h"
+#include "sharc/rng.h"
 
 #endif

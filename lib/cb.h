@@ -14,6 +14,7 @@
 
 #include "sharc/job.h"
 #include "sharc/kernel.h"
+#include "reduce_int.h"
 
 #define SHARC__CB_MAGIC UINT64_C(0x3142434352414853) /* "SHARCCB1" */
 #define SHARC__CB_VERSION 2u
@@ -44,6 +45,7 @@ typedef struct sharc__job_desc {
   uint32_t mail; /* 1: messages wait on the workers' sockets */
   uint32_t trace_id;  /* the trace buffer's array id, 0: no trace */
   uint64_t trace_cap; /* records per worker in it */
+  sharc__reduce_desc reduce; /* the job's reductions (reduce.c) */
   alignas(16) unsigned char args[SHARC_MAX_ARGS]; /* any struct fits */
 } sharc__job_desc;
 

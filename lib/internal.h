@@ -110,6 +110,10 @@ struct sharc_task {
   int numa;
   unsigned narrays;
   const sharc__wmap *arrays[SHARC_MAX_JOB_ARRAYS];
+  /* The job's reductions, set per chunk by sharc__reduce_chunk(). */
+  unsigned char *partials; /* NULL: the job has none */
+  uint64_t red_begin, red_end; /* the chunk: the indices it may add to */
+  sharc__reduce_desc red;      /* a private copy of the job's */
 };
 
 /* Far more workers than any machine has PUs makes no sense and would make
@@ -142,6 +146,7 @@ struct sharc_pool {
   int mail;            /* messages sent to workers since the last job */
   sharc_array *trace;  /* the trace buffer, made by the first traced job */
   uint64_t trace_cap;  /* its records per worker */
+  sharc_array *red_partials; /* reduce.c: kept for the next job's partials */
   char msg[512];
 };
 

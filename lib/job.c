@@ -370,7 +370,12 @@ int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
     return SHARC_EINVAL;
   pool->msg[0] = '\0';
   job_state js = {kernel, n, 0, 0, 0, 0, -1, "", {0, 0}, 0, 0};
+  sharc_job_opts with_red; /* o plus its reductions' partials (reduce.c) */
+  sharc__reduce_job rj;
+  memset(&rj, 0, sizeof rj);
   int rc = check_job(pool, kernel, n, o);
+  if (rc == 0 && (rc = sharc__reduce_prepare(pool, o, n, &with_red, &rj)) == 0)
+    o = &with_red;
   if (rc == 0)
     rc = deliver_arrays(pool, o);
   if (rc == 0 && o->trace_path != NULL) {
@@ -379,6 +384,7 @@ int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
                               &js.trace_cap);
   }
   if (rc != 0) {
+    rc = sharc__reduce_finish(pool, &rj, rc);
     sharc__report_fill(pool, rep, kernel, n, o, NULL, rc);
     return rc;
   }
@@ -391,6 +397,7 @@ int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
   if (rc == 0)
     rc = job_status(pool, &js);
   corrupt |= rc == SHARC_ECORRUPT;
+  rc = sharc__reduce_finish(pool, &rj, rc);
   if (o->trace_path != NULL) {
     sharc__trace_info ti = {kernel,     n,          o->schedule,
                             rc,         js.post_ns, js.done_ns};

@@ -272,6 +272,7 @@ static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
     }
     slot->cur_begin = b;
     slot->cur_end = e;
+    sharc__reduce_chunk(t, job, b, e);
     rc = fn(t, b, e);
     if (timed) {
       t2 = sharc__now_ns();

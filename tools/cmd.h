@@ -11,5 +11,6 @@ int sharc_cmd_run(int argc, char **argv);
 int sharc_cmd_demo(int argc, char **argv);
 int sharc_cmd_clean(int argc, char **argv);
 int sharc_cmd_report(int argc, char **argv);
+int sharc_cmd_mc(int argc, char **argv);
 
 #endif

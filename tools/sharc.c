@@ -13,6 +13,7 @@ static const struct {
 } commands[] = {
     {"demo", sharc_cmd_demo, "run the built-in Monte Carlo and STREAM jobs"},
     {"run", sharc_cmd_run, "run a built-in kernel and print its report"},
+    {"mc", sharc_cmd_mc, "run a Monte Carlo model: estimate, interval, exact value"},
     {"topo", sharc_cmd_topo, "show the topology and the placement plan"},
     {"info", sharc_cmd_info, "describe a NumPy .npy file"},
     {"clean", sharc_cmd_clean,

@@ -6,6 +6,7 @@
 #define SHARC_JOB_H
 
 #include "array.h"
+#include "reduce.h"
 #include "report.h"
 #include "schedule.h"
 
@@ -30,6 +31,11 @@ typedef struct sharc_job_opts {
    * worker count, so a kernel can keep per-block state that does not
    * depend on how the work was split (deterministic reductions). */
   uint64_t grain;
+  /* Reductions (sharc/reduce.h), declared with sharc_job_reduce(). */
+  unsigned nreduce;
+  sharc_reduce_spec reduce[SHARC_MAX_JOB_REDUCTIONS];
+  sharc_reduce_result *reduce_out[SHARC_MAX_JOB_REDUCTIONS];
+  uint64_t reduce_block; /* 0: the default block size (sharc/reduce.h) */
   /* A file to write the job's trace to: every chunk with its worker, start
    * and end time and index range, and for stolen ranges whom they came
    * from (format below). Written after the job, also after a failure, under
@@ -41,7 +47,8 @@ typedef struct sharc_job_opts {
 } sharc_job_opts;
 
 #define SHARC_JOB_OPTS_INIT                                                    \
-  {SHARC_SCHEDULE_DEFAULT, NULL, 0, 0, {NULL}, 1, 0, NULL}
+  {SHARC_SCHEDULE_DEFAULT, NULL, 0, 0, {NULL}, 1, 0, 0,                        \
+   {SHARC_REDUCE_SPEC_INIT(0)}, {NULL}, 0, NULL}
 
 /* The trace format, one text line per item:
  *   # sharc trace 1
