@@ -38,6 +38,12 @@ if [ ! -x "$bench" ]; then
   exit 1
 fi
 mkdir -p "$out"
+# Idle OpenMP threads spin for a while after each parallel region (libgomp's
+# default); in one process that interleaves runtimes they would take CPU
+# from the next runtime's run. Passive waiting only changes how OpenMP's
+# threads idle between regions, not the loops being timed. Override by
+# setting OMP_WAIT_POLICY yourself.
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
 "$bench" $quick --json "$out/raw_c.json" "$@"
 pyargs=
 if [ -n "$python" ]; then
