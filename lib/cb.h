@@ -22,6 +22,14 @@
 #define SHARC__PAD 128
 
 /* The job as the coordinator posted it. Workers only read it. */
+/* A retry pass runs items instead of a schedule: item k stands for the
+ * ranges [begin + i stride, min(end + i stride, n)) for i < count, run in
+ * that order by the worker that claims k. */
+#define SHARC__SCHED_ITEMS 100u
+typedef struct sharc__item {
+  uint64_t begin, end, stride, count;
+} sharc__item;
+
 /* One chunk in the trace buffer. */
 typedef struct sharc__trace_rec {
   uint64_t start_ns, end_ns; /* since the job was posted */
@@ -43,6 +51,8 @@ typedef struct sharc__job_desc {
   uint32_t args_len;
   uint32_t measure_rusage;
   uint32_t mail; /* 1: messages wait on the workers' sockets */
+  uint32_t items_id;  /* retry passes: the items' array id */
+  uint64_t nitems;    /* retry passes: how many items */
   uint32_t trace_id;  /* the trace buffer's array id, 0: no trace */
   uint64_t trace_cap; /* records per worker in it */
   sharc__reduce_desc reduce; /* the job's reductions (reduce.c) */
@@ -68,6 +78,9 @@ typedef struct sharc__slot {
   uint64_t private_bytes;
   uint64_t cur_begin; /* the range being processed: names the range when */
   uint64_t cur_end;   /* the worker dies or fails */
+  _Atomic uint32_t claiming; /* 1 from just before a claim until cur_* name
+                                what it took: a death then leaves it unknown */
+  uint32_t started_seq;      /* the job this worker last began */
   uint64_t steals;    /* ranges taken from other workers (auto) */
   uint64_t traced;    /* chunks this worker recorded in the trace buffer */
   _Atomic uint64_t cost_bits; /* wf: this worker's measured ns per index,

@@ -144,6 +144,7 @@ struct sharc_pool {
   double startup_s;
   int broken;          /* a worker could not be replaced: jobs refused */
   int mail;            /* messages sent to workers since the last job */
+  sharc_array *items;  /* retry passes' items, made by the first retry */
   sharc_array *trace;  /* the trace buffer, made by the first traced job */
   uint64_t trace_cap;  /* its records per worker */
   sharc_array *red_partials; /* reduce.c: kept for the next job's partials */
@@ -166,8 +167,9 @@ void sharc__worker_kill(sharc_pool *pool, unsigned w);
 /* Kills and restarts every worker, resetting the control block. */
 int sharc__pool_restart(sharc_pool *pool);
 /* Reaps worker w after its pidfd became readable; describes how it died
- * into buf ("killed by signal 9 (Killed)", "exited with status 3"). */
-void sharc__worker_reap(sharc_pool *pool, unsigned w, char *buf, size_t len);
+ * into buf ("killed by signal 9 (Killed)", "exited with status 3").
+ * Returns the signal that killed it, or 0. */
+int sharc__worker_reap(sharc_pool *pool, unsigned w, char *buf, size_t len);
 
 /* Binds the pages of [addr, addr+len) block by block to the NUMA node of
  * the worker that owns each block under a static split, so that reserving

@@ -2,11 +2,13 @@
  * they wrote, and report. */
 #include <poll.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "internal.h"
 #include "report_int.h"
 
@@ -30,7 +32,14 @@ typedef struct job_state {
   uint64_t dead_range[2];
   uint32_t trace_id; /* 0: no trace */
   uint64_t trace_cap;
+  uint32_t items_id; /* retry passes: the items array, else 0 */
+  uint64_t nitems;
+  sharc__wstate *ws; /* with a fault policy: who died, and how */
 } job_state;
+
+/* A job gives up on retrying after this many passes (each pass halves the
+ * failing ranges, so a poison index is isolated in about 64). */
+#define SHARC__MAX_PASSES 1000
 
 static int check_job(sharc_pool *pool, const char *kernel, uint64_t n,
                      const sharc_job_opts *o) {
@@ -69,13 +78,32 @@ static int check_job(sharc_pool *pool, const char *kernel, uint64_t n,
 
 /* Arrays made after a worker started reach it now, before the job is
  * posted, so they are waiting in its socket when it wakes. */
-static int deliver_arrays(sharc_pool *pool, const sharc_job_opts *o) {
+/* Sends array a to worker w. With a fault policy, a worker whose socket is
+ * gone (it died since the last look) is reaped and counted as dead
+ * instead: the pass runs without it and it is replaced after. */
+static int send_array(sharc_pool *pool, job_state *js, sharc_array *a,
+                      unsigned w) {
+  if (pool->w[w].pid <= 0)
+    return 0;
+  int rc = sharc__array_send(pool, a, w);
+  if (rc == 0 || js->ws == NULL)
+    return rc;
+  sharc__worker_kill(pool, w);
+  js->ndead++;
+  js->ws[w].died = 1;
+  js->ws[w].signal = SIGKILL;
+  pool->msg[0] = '\0';
+  return 0;
+}
+
+static int deliver_arrays(sharc_pool *pool, job_state *js,
+                          const sharc_job_opts *o) {
   for (unsigned i = 0; i < o->narrays; i++) {
     sharc_array *a = o->arrays[i];
     for (unsigned w = 0; w < pool->nworkers; w++) {
       if (a->known[w])
         continue;
-      int rc = sharc__array_send(pool, a, w);
+      int rc = send_array(pool, js, a, w);
       if (rc != 0)
         return rc;
     }
@@ -90,7 +118,9 @@ static void post_job(sharc_pool *pool, job_state *js,
   memset(d->kernel, 0, sizeof d->kernel);
   strcpy(d->kernel, js->kernel);
   d->n = js->n;
-  d->sched_kind = (uint32_t)o->schedule.kind;
+  d->sched_kind = js->items_id ? SHARC__SCHED_ITEMS : (uint32_t)o->schedule.kind;
+  d->items_id = js->items_id;
+  d->nitems = js->nitems;
   d->chunk = o->schedule.chunk;
   d->grain = o->grain > 1 ? o->grain : 1;
   d->nworkers = pool->nworkers;
@@ -108,7 +138,7 @@ static void post_job(sharc_pool *pool, job_state *js,
   atomic_store_explicit(&cb->next, 0, memory_order_relaxed);
   /* Every worker's range is in place before any worker can look for one
    * to steal from; speeds measured in an earlier job do not carry over. */
-  if (o->schedule.kind == SHARC_SCHED_AUTO)
+  if (js->items_id == 0 && o->schedule.kind == SHARC_SCHED_AUTO)
     sharc__auto_post(sharc__cb_ranges(cb, pool->nworkers), pool->nworkers,
                      js->n / d->grain + (js->n % d->grain != 0));
   if (o->schedule.kind == SHARC_SCHED_WF) {
@@ -140,8 +170,12 @@ static void record_death(sharc_pool *pool, job_state *js, unsigned w) {
   uint64_t b = slot->cur_begin, e = slot->cur_end;
   char why[128];
   pid_t pid = pool->w[w].pid;
-  sharc__worker_reap(pool, w, why, sizeof why);
+  int sig = sharc__worker_reap(pool, w, why, sizeof why);
   js->ndead++;
+  if (js->ws != NULL) {
+    js->ws[w].died = 1;
+    js->ws[w].signal = sig;
+  }
   if (js->first_dead < 0) {
     js->first_dead = (int)w;
     snprintf(js->dead_why, sizeof js->dead_why, "(pid %d) %s", (int)pid, why);
@@ -345,19 +379,262 @@ static int job_status(sharc_pool *pool, const job_state *js) {
   return 0;
 }
 
+/* Starts a fresh worker in place of each dead one. A replacement that dies
+ * while starting is started again, up to SHARC__REPLACE_TRIES times. */
+#define SHARC__REPLACE_TRIES 10
 static void replace_dead(sharc_pool *pool) {
-  unsigned started = 0;
-  for (unsigned w = 0; w < pool->nworkers; w++) {
-    if (pool->w[w].pid > 0)
-      continue;
-    if (sharc__worker_start(pool, w) != 0) {
-      pool->broken = 1;
-      return;
+  for (int attempt = 0; attempt < SHARC__REPLACE_TRIES; attempt++) {
+    unsigned started = 0;
+    for (unsigned w = 0; w < pool->nworkers; w++) {
+      if (pool->w[w].pid > 0)
+        continue;
+      if (sharc__worker_start(pool, w) != 0) {
+        pool->broken = 1;
+        return;
+      }
+      started++;
     }
-    started++;
+    if (started == 0 ||
+        sharc__workers_wait_ready(pool, 0, pool->nworkers) == 0)
+      return;
   }
-  if (started && sharc__workers_wait_ready(pool, 0, pool->nworkers) != 0)
-    pool->broken = 1;
+  pool->broken = 1;
+}
+
+/* --- fault policy: retry passes ------------------------------------------ */
+
+/* What the slots say about the pass just run, for each worker that died or
+ * whose kernel failed. */
+static int collect(sharc_pool *pool, job_state *js, sharc__faults *f,
+                   const sharc_job_opts *o, int first) {
+  for (unsigned w = 0; w < pool->nworkers; w++) {
+    const sharc__slot *sl = &pool->cb->slots[w];
+    sharc__wstate st = js->ws[w];
+    st.worker = w;
+    if (!st.died) {
+      if (sl->err == 0)
+        continue;
+      if (sl->err == SHARC_ENOKERNEL)
+        return sharc__fail(pool, SHARC_ENOKERNEL,
+                           "worker %u does not know kernel '%s'", w,
+                           js->kernel);
+      st.code = sl->err;
+    }
+    st.started = sl->started_seq == js->seq;
+    st.claiming = atomic_load(&sl->claiming) != 0;
+    st.cur_begin = sl->cur_begin;
+    st.cur_end = sl->cur_end;
+    if (first)
+      sharc__faults_first(f, (uint32_t)o->schedule.kind, o->schedule.chunk,
+                          &st);
+    else
+      sharc__faults_retry(f, &st);
+  }
+  return f->nomem ? sharc__fail(pool, SHARC_ENOMEM, "retry list: out of memory")
+                  : 0;
+}
+
+/* What no worker claimed in the pass just run: a shared schedule leaves
+ * work unclaimed only when every worker died before the end, but then it
+ * must not be lost. The counter and range words come from the control
+ * block: clamped, they can only make the next pass larger. */
+static void unclaimed(sharc_pool *pool, const job_state *js, sharc__faults *f,
+                      const sharc_job_opts *o, int first) {
+  sharc__cb *cb = pool->cb;
+  uint64_t next = atomic_load(&cb->next), g = f->grain, U = f->units;
+  if (!first) {
+    for (uint64_t k = next; k < f->nitems; k++) {
+      const sharc__item *it = &f->items[k].it;
+      for (uint64_t i = 0; i < it->count; i++)
+        sharc__faults_unclaimed(f, it->begin + i * it->stride,
+                                it->end + i * it->stride);
+    }
+    return;
+  }
+  switch (o->schedule.kind) {
+  case SHARC_SCHED_DYNAMIC:
+  case SHARC_SCHED_GUIDED:
+  case SHARC_SCHED_WF:
+    if (next < U)
+      sharc__faults_unclaimed(f, next * g, js->n);
+    break;
+  case SHARC_SCHED_FAC2: {
+    sharc__claim c;
+    sharc__claim_ctx ctx = {&cb->next, NULL, NULL, NULL};
+    sharc__claim_init(&c, SHARC_SCHED_FAC2, U, o->schedule.chunk, 0,
+                      pool->nworkers, &ctx);
+    uint64_t j = next / pool->nworkers;
+    if (j < c.nbatches) {
+      uint64_t start = c.bstart[j] + (next % pool->nworkers) * c.bchunk[j];
+      if (start < U)
+        sharc__faults_unclaimed(f, start * g, js->n);
+    }
+    break;
+  }
+  case SHARC_SCHED_AUTO: {
+    uint64_t scale = sharc__auto_scale(U);
+    uint64_t blocks = U / scale + (U % scale != 0);
+    sharc__range *r = sharc__cb_ranges(cb, pool->nworkers);
+    for (unsigned w = 0; w < pool->nworkers; w++) {
+      uint64_t word = atomic_load(&r[w].word);
+      uint64_t lo = word >> 32, hi = word & 0xffffffffu;
+      if (hi > blocks)
+        hi = blocks;
+      if (lo < hi)
+        sharc__faults_unclaimed(f, lo * scale * g, hi * scale * g);
+    }
+    break;
+  }
+  default:
+    break; /* static: what dead workers did not reach is counted per worker */
+  }
+}
+
+/* Hands the pass's items to the workers in a shared array, kept in the pool
+ * for later passes and jobs while it is large enough. */
+static int post_items(sharc_pool *pool, job_state *js,
+                      const sharc__faults *f) {
+  uint64_t need = f->nitems * (sizeof(sharc__item) / 8);
+  if (pool->items == NULL || sharc_array_size(pool->items) < need) {
+    sharc_array_destroy(pool->items);
+    pool->items = NULL;
+    uint64_t shape[1] = {need < 1024 ? 1024 : 2 * need};
+    int rc = sharc_array_create(pool, SHARC_U64, 1, shape, NULL, &pool->items);
+    if (rc != 0)
+      return sharc__fail(pool, rc, "retry items: %s", sharc_strerror(rc));
+  }
+  sharc__item *dst = sharc_array_data(pool->items);
+  for (size_t k = 0; k < f->nitems; k++)
+    dst[k] = f->items[k].it;
+  for (unsigned w = 0; w < pool->nworkers; w++) {
+    if (!pool->items->known[w]) {
+      int rc = send_array(pool, js, pool->items, w);
+      if (rc != 0)
+        return rc;
+    }
+  }
+  js->items_id = pool->items->id;
+  js->nitems = f->nitems;
+  return 0;
+}
+
+typedef struct fault_run {
+  unsigned passes, deaths, kernel_errors;
+  uint64_t retried;
+  double replace_s;
+  unsigned replaced;
+} fault_run;
+
+static int count_failures(sharc_pool *pool, const job_state *js,
+                          fault_run *fr) {
+  for (unsigned w = 0; w < pool->nworkers; w++) {
+    if (js->ws[w].died)
+      fr->deaths++;
+    else if (pool->cb->slots[w].err != 0)
+      fr->kernel_errors++;
+  }
+  return 0;
+}
+
+static void replace_timed(sharc_pool *pool, const job_state *js,
+                          fault_run *fr) {
+  if (js->ndead == 0)
+    return;
+  uint64_t t0 = sharc__now_ns();
+  replace_dead(pool);
+  fr->replace_s += (double)(sharc__now_ns() - t0) * 1e-9;
+  fr->replaced += js->ndead;
+}
+
+/* After the first pass: run the failed and unreached ranges again until
+ * none is left, or a poison index stops the job. */
+static int fault_passes(sharc_pool *pool, job_state *js,
+                        const sharc_job_opts *o, sharc__faults *f,
+                        fault_run *fr) {
+  count_failures(pool, js, fr);
+  int rc = collect(pool, js, f, o, 1);
+  unclaimed(pool, js, f, o, 1);
+  size_t left = rc == 0 ? sharc__faults_advance(f, 1) : 0;
+  fr->passes = 1;
+  while (rc == 0 && left > 0) {
+    replace_timed(pool, js, fr);
+    if (pool->broken)
+      return sharc__fail(pool, SHARC_ECLOSED,
+                         "a worker died and could not be replaced");
+    if (fr->passes >= SHARC__MAX_PASSES)
+      return sharc__fail(pool, SHARC_EWORKER,
+                         "'%s': still failing after %u passes", js->kernel,
+                         fr->passes);
+    rc = post_items(pool, js, f);
+    if (rc != 0)
+      return rc;
+    fr->retried += f->nitems;
+    memset(js->ws, 0, pool->nworkers * sizeof *js->ws);
+    js->ndead = 0;
+    js->first_dead = -1;
+    post_job(pool, js, o);
+    rc = wait_job(pool, js);
+    js->done_ns = sharc__now_ns();
+    if (rc == 0)
+      rc = check_all(pool, js);
+    if (rc != 0)
+      return rc;
+    count_failures(pool, js, fr);
+    rc = collect(pool, js, f, o, 0);
+    unclaimed(pool, js, f, o, 0);
+    left = rc == 0 ? sharc__faults_advance(f, 0) : 0;
+    fr->passes++;
+  }
+  replace_timed(pool, js, fr);
+  js->ndead = 0;
+  if (rc != 0)
+    return rc;
+  if (f->nq == 0)
+    return 0;
+  const sharc_quarantined *q = &f->q[0];
+  char what[64];
+  if (q->signal)
+    snprintf(what, sizeof what, "killed its worker by signal %d (%s)",
+             q->signal, strsignal(q->signal));
+  else
+    snprintf(what, sizeof what, "returned %d (%s)", q->code,
+             sharc_strerror(q->code));
+  if (f->poisoned)
+    return sharc__fail(pool, q->signal ? SHARC_EWORKER : SHARC_EKERNEL,
+                       "'%s' on indices [%llu, %llu) %s %u times; job "
+                       "stopped (fault policy)", js->kernel,
+                       (unsigned long long)q->begin,
+                       (unsigned long long)q->end, what, q->attempts);
+  return sharc__fail(pool, SHARC_EQUARANTINED,
+                     "'%s': %zu range(s) quarantined, the first [%llu, "
+                     "%llu) %s %u times; every other index was computed",
+                     js->kernel, f->nq, (unsigned long long)q->begin,
+                     (unsigned long long)q->end, what, q->attempts);
+}
+
+static void report_faults(sharc_report *rep, const sharc__faults *f,
+                          const fault_run *fr, int rc, const char *msg) {
+  if (rep == NULL)
+    return;
+  rep->status = rc;
+  snprintf(rep->error, sizeof rep->error, "%s", rc ? msg : "");
+  rep->deaths = fr->deaths;
+  rep->kernel_errors = fr->kernel_errors;
+  rep->passes = fr->passes;
+  rep->retried = fr->retried;
+  rep->replace_s = fr->replaced ? fr->replace_s / fr->replaced : 0;
+  uint64_t left_out = 0;
+  if (f->nq > 0) {
+    rep->quarantined = malloc(f->nq * sizeof *rep->quarantined);
+    if (rep->quarantined != NULL) {
+      memcpy(rep->quarantined, f->q, f->nq * sizeof *f->q);
+      rep->nquarantined = (unsigned)f->nq;
+    }
+    for (size_t k = 0; k < f->nq; k++)
+      left_out += f->q[k].end - f->q[k].begin;
+  }
+  if (rc == 0 || rc == SHARC_EQUARANTINED)
+    rep->indices = rep->n - left_out;
 }
 
 int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
@@ -369,15 +646,25 @@ int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
   if (pool == NULL)
     return SHARC_EINVAL;
   pool->msg[0] = '\0';
-  job_state js = {kernel, n, 0, 0, 0, 0, -1, "", {0, 0}, 0, 0};
+  job_state js = {kernel, n, 0, 0, 0, 0, -1, "", {0, 0}, 0, 0, 0, 0, NULL};
+  sharc__faults faults;
+  fault_run fr = {0, 0, 0, 0, 0, 0};
+  int retrying = o->fault.retries > 0;
   sharc_job_opts with_red; /* o plus its reductions' partials (reduce.c) */
   sharc__reduce_job rj;
   memset(&rj, 0, sizeof rj);
   int rc = check_job(pool, kernel, n, o);
   if (rc == 0 && (rc = sharc__reduce_prepare(pool, o, n, &with_red, &rj)) == 0)
     o = &with_red;
+  if (retrying) {
+    sharc__faults_init(&faults, n, o->grain, pool->nworkers, o->fault.retries,
+                       o->fault.on_poison == SHARC_POISON_STOP);
+    js.ws = calloc(pool->nworkers, sizeof *js.ws);
+    if (js.ws == NULL && rc == 0)
+      rc = sharc__fail(pool, SHARC_ENOMEM, "fault policy: out of memory");
+  }
   if (rc == 0)
-    rc = deliver_arrays(pool, o);
+    rc = deliver_arrays(pool, &js, o);
   if (rc == 0 && o->trace_path != NULL) {
     uint64_t g = o->grain > 1 ? o->grain : 1;
     rc = sharc__trace_prepare(pool, n / g + (n % g != 0), &js.trace_id,
@@ -386,6 +673,9 @@ int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
   if (rc != 0) {
     rc = sharc__reduce_finish(pool, &rj, rc);
     sharc__report_fill(pool, rep, kernel, n, o, NULL, rc);
+    if (retrying)
+      sharc__faults_free(&faults);
+    free(js.ws);
     return rc;
   }
   post_job(pool, &js, o);
@@ -394,10 +684,11 @@ int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
   if (rc == 0)
     rc = check_all(pool, &js);
   int corrupt = rc == SHARC_ECORRUPT;
-  if (rc == 0)
+  if (rc == 0 && !retrying)
     rc = job_status(pool, &js);
   corrupt |= rc == SHARC_ECORRUPT;
-  rc = sharc__reduce_finish(pool, &rj, rc);
+  if (!retrying)
+    rc = sharc__reduce_finish(pool, &rj, rc);
   if (o->trace_path != NULL) {
     sharc__trace_info ti = {kernel,     n,          o->schedule,
                             rc,         js.post_ns, js.done_ns};
@@ -411,6 +702,16 @@ int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
   }
   uint64_t times[3] = {js.post_ns, js.done_ns, 0};
   sharc__report_fill(pool, rep, kernel, n, o, times, rc);
+  if (retrying) {
+    if (rc == 0)
+      rc = fault_passes(pool, &js, o, &faults, &fr);
+    corrupt |= rc == SHARC_ECORRUPT;
+    rc = sharc__reduce_finish(pool, &rj, rc);
+    report_faults(rep, &faults, &fr, rc, pool->msg);
+    sharc__faults_free(&faults);
+    free(js.ws);
+    js.ws = NULL;
+  }
   if (corrupt)
     (void)sharc__pool_restart(pool);
   else if (js.ndead > 0)

@@ -103,20 +103,23 @@ int sharc__worker_start(sharc_pool *pool, unsigned w) {
   return 0;
 }
 
-void sharc__worker_reap(sharc_pool *pool, unsigned w, char *buf, size_t len) {
+int sharc__worker_reap(sharc_pool *pool, unsigned w, char *buf, size_t len) {
   siginfo_t si;
+  int sig = 0;
   memset(&si, 0, sizeof si);
   if (waitid((idtype_t)P_PIDFD, (id_t)pool->w[w].pidfd, &si, WEXITED) != 0) {
     snprintf(buf, len, "ended (waitid: %s)", strerror(errno));
   } else if (si.si_code == CLD_EXITED) {
     snprintf(buf, len, "exited with status %d", si.si_status);
   } else {
+    sig = si.si_status;
     snprintf(buf, len, "was killed by signal %d (%s)", si.si_status,
              strsignal(si.si_status));
   }
   close(pool->w[w].pidfd);
   close(pool->w[w].sock);
   pool->w[w] = (sharc__worker){-1, -1, -1};
+  return sig;
 }
 
 void sharc__worker_kill(sharc_pool *pool, unsigned w) {

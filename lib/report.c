@@ -88,6 +88,7 @@ void sharc__report_fill(sharc_pool *pool, sharc_report *rep,
   if (times == NULL || status == SHARC_ECORRUPT)
     return;
   rep->measured_rusage = o->measure_rusage != 0;
+  rep->passes = 1;
   rep->wall_s = (double)(times[1] - times[0]) * 1e-9;
   rep->workers = calloc(pool->nworkers, sizeof *rep->workers);
   if (rep->workers == NULL)
@@ -103,6 +104,7 @@ void sharc_report_free(sharc_report *rep) {
   if (rep == NULL)
     return;
   free(rep->workers);
+  free(rep->quarantined);
   memset(rep, 0, sizeof *rep);
 }
 
@@ -162,7 +164,21 @@ int sharc_report_json(const sharc_report *rep, FILE *out) {
           (unsigned long long)rep->bytes_copied,
           (unsigned long long)rep->payload_bytes_copied);
   json_str(out, rep->advice);
-  fputs(",\"per_worker\":[", out);
+  fprintf(out,
+          ",\"deaths\":%u,\"kernel_errors\":%u,\"passes\":%u,"
+          "\"retried\":%llu,\"replace_s\":%.6f,\"quarantined\":[",
+          rep->deaths, rep->kernel_errors, rep->passes,
+          (unsigned long long)rep->retried, rep->replace_s);
+  for (unsigned i = 0; rep->quarantined != NULL && i < rep->nquarantined;
+       i++) {
+    const sharc_quarantined *q = &rep->quarantined[i];
+    fprintf(out,
+            "%s{\"begin\":%llu,\"end\":%llu,\"signal\":%d,\"code\":%d,"
+            "\"attempts\":%u}",
+            i ? "," : "", (unsigned long long)q->begin,
+            (unsigned long long)q->end, q->signal, q->code, q->attempts);
+  }
+  fputs("],\"per_worker\":[", out);
   for (unsigned w = 0; rep->workers != NULL && w < rep->nworkers; w++) {
     if (w > 0)
       fputc(',', out);
@@ -224,6 +240,27 @@ int sharc_report_print(const sharc_report *rep, FILE *out) {
           rep->measured_rusage ? human_bytes(rep->mem_per_worker, b1, sizeof b1)
                                : "-",
           human_bytes(rep->bytes_copied, b2, sizeof b2));
+  if (rep->deaths || rep->kernel_errors || rep->passes > 1)
+    fprintf(out,
+            "  faults: %u worker death(s), %u kernel error(s), %u pass(es), "
+            "%llu range(s) retried, %.3f ms per replacement\n",
+            rep->deaths, rep->kernel_errors, rep->passes,
+            (unsigned long long)rep->retried, rep->replace_s * 1e3);
+  for (unsigned i = 0; rep->quarantined != NULL && i < rep->nquarantined;
+       i++) {
+    const sharc_quarantined *q = &rep->quarantined[i];
+    if (q->end - q->begin == 1)
+      fprintf(out, "  quarantined: index %llu", (unsigned long long)q->begin);
+    else
+      fprintf(out, "  quarantined: indices [%llu, %llu)",
+              (unsigned long long)q->begin, (unsigned long long)q->end);
+    if (q->signal)
+      fprintf(out, " (signal %d, %s; %u attempts)\n", q->signal,
+              strsignal(q->signal), q->attempts);
+    else
+      fprintf(out, " (kernel returned %d, %s; %u attempts)\n", q->code,
+              sharc_strerror(q->code), q->attempts);
+  }
   if (rep->advice[0])
     fprintf(out, "  note: %s\n", rep->advice);
   return ferror(out) ? -EIO : 0;

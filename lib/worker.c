@@ -232,8 +232,55 @@ static sharc__trace_rec *trace_buffer(worker *wk, const sharc__job_desc *job) {
  * no system call, lock or allocation. Claim time is measured on timed
  * chunks and extrapolated; the loop's total time is exact, so busy time is
  * the total less the claims. */
+/* A retry pass: claim items one at a time from the shared counter and run
+ * each item's ranges in order (see sharc__item). */
+static int run_items(worker *wk, const sharc__job_desc *job, sharc_task *t,
+                     sharc_kernel_fn fn) {
+  sharc__slot *slot = wk->slot;
+  const sharc__wmap *m = map_find(wk, job->items_id);
+  if (m == NULL || job->nitems > m->nbytes / sizeof(sharc__item))
+    return SHARC_EINVAL;
+  const sharc__item *items = m->data;
+  uint64_t chunks = 0, indices = 0, start = sharc__now_ns();
+  int rc = 0;
+  while (rc == 0) {
+    atomic_store_explicit(&slot->claiming, 1, memory_order_relaxed);
+    atomic_signal_fence(memory_order_seq_cst);
+    uint64_t k =
+        atomic_fetch_add_explicit(&wk->cb->next, 1, memory_order_relaxed);
+    if (k >= job->nitems) {
+      atomic_store_explicit(&slot->claiming, 0, memory_order_relaxed);
+      break;
+    }
+    sharc__item it = items[k];
+    for (uint64_t i = 0; i < it.count && rc == 0; i++) {
+      uint64_t b = it.begin + i * it.stride, e = it.end + i * it.stride;
+      if (e > job->n)
+        e = job->n;
+      if (b >= e)
+        break;
+      slot->cur_begin = b;
+      slot->cur_end = e;
+      atomic_signal_fence(memory_order_seq_cst);
+      atomic_store_explicit(&slot->claiming, 0, memory_order_relaxed);
+      sharc__reduce_chunk(t, job, b, e);
+      rc = fn(t, b, e);
+      chunks++;
+      indices += e - b;
+    }
+    atomic_store_explicit(&slot->claiming, 0, memory_order_relaxed);
+  }
+  slot->chunks = chunks;
+  slot->indices = indices;
+  slot->claim_ns = 0;
+  slot->busy_ns = sharc__now_ns() - start;
+  return rc;
+}
+
 static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
                       sharc_kernel_fn fn) {
+  if (job->sched_kind == SHARC__SCHED_ITEMS)
+    return run_items(wk, job, t, fn);
   sharc__slot *slot = wk->slot;
   sharc__claim c;
   /* With a grain g the schedule deals in blocks of g indices. */
@@ -256,6 +303,12 @@ static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
     int timed = always || --countdown == 0;
     if (timed && !always)
       t0 = sharc__now_ns();
+    /* A death from here until cur_* are written leaves unknown what this
+     * claim took (fault.h: the pass is then run again whole). Compiler
+     * fences suffice: the stores of a killed process that executed are not
+     * lost, only a compiler could move them past the claim. */
+    atomic_store_explicit(&slot->claiming, 1, memory_order_relaxed);
+    atomic_signal_fence(memory_order_seq_cst);
     int got = sharc__claim_next(&c, &b, &e);
     if (timed) {
       t1 = sharc__now_ns();
@@ -264,14 +317,18 @@ static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
       if (t1 - t0 > wk->clock_ns)
         claim_ns += t1 - t0 - wk->clock_ns;
     }
-    if (!got)
+    if (!got) {
+      atomic_store_explicit(&slot->claiming, 0, memory_order_relaxed);
       break;
+    }
     if (grain > 1) {
       b *= grain;
       e = e * grain < job->n ? e * grain : job->n;
     }
     slot->cur_begin = b;
     slot->cur_end = e;
+    atomic_signal_fence(memory_order_seq_cst);
+    atomic_store_explicit(&slot->claiming, 0, memory_order_relaxed);
     sharc__reduce_chunk(t, job, b, e);
     rc = fn(t, b, e);
     if (timed) {
@@ -330,6 +387,8 @@ static void run_job(worker *wk, uint32_t seq) {
   slot->chunks = slot->indices = slot->claim_ns = slot->busy_ns = 0;
   slot->steals = slot->traced = 0;
   slot->cur_begin = slot->cur_end = 0;
+  atomic_store_explicit(&slot->claiming, 0, memory_order_relaxed);
+  slot->started_seq = seq;
   slot->cpu_ns = slot->peak_rss = slot->private_bytes = 0;
   slot->wake_ns = start > job->post_ns ? start - job->post_ns : 0;
   int measure = job->measure_rusage && wk->statm_fd >= 0;

@@ -17,6 +17,29 @@ extern "C" {
 #define SHARC_MAX_JOB_ARRAYS 16
 #define SHARC_MAX_ARGS 4096
 
+/* What to do with an index that keeps failing once retries are used up. */
+typedef enum {
+  SHARC_POISON_QUARANTINE = 0, /* leave it out, finish the rest, report it */
+  SHARC_POISON_STOP = 1        /* fail the job, naming it */
+} sharc_poison_action;
+
+/* Fault policy. retries = 0 (the default): a worker that dies or a kernel
+ * that returns an error fails the job (SHARC_EWORKER, SHARC_EKERNEL).
+ * retries = r > 0, for kernels that may run an index again with the same
+ * effect (idempotent): a range whose worker died (its claimed range and, for
+ * static schedules, what it had not reached) or whose kernel call returned
+ * an error is run again after the pass, on fresh workers; a failing range
+ * of more than one index is split in halves, so repeated failures narrow
+ * down to the exact indices; an index that fails alone r + 1 times is
+ * poison, handled by on_poison. With a grain g, ranges split down to g
+ * indices and a block of g is quarantined whole. */
+typedef struct sharc_fault_policy {
+  unsigned retries;
+  sharc_poison_action on_poison;
+} sharc_fault_policy;
+
+#define SHARC_FAULT_POLICY_INIT {0, SHARC_POISON_QUARANTINE}
+
 typedef struct sharc_job_opts {
   sharc_schedule schedule;
   const void *args; /* argument bytes for the kernel, copied once per job */
@@ -44,11 +67,12 @@ typedef struct sharc_job_opts {
    * SHARC_TRACE_MAX_RECORDS chunks in all (at least 4096 per worker); the
    * rest are counted as dropped. */
   const char *trace_path;
+  sharc_fault_policy fault; /* retries, poison (above) */
 } sharc_job_opts;
 
 #define SHARC_JOB_OPTS_INIT                                                    \
   {SHARC_SCHEDULE_DEFAULT, NULL, 0, 0, {NULL}, 1, 0, 0,                        \
-   {SHARC_REDUCE_SPEC_INIT(0)}, {NULL}, 0, NULL}
+   {SHARC_REDUCE_SPEC_INIT(0)}, {NULL}, 0, NULL, SHARC_FAULT_POLICY_INIT}
 
 /* The trace format, one text line per item:
  *   # sharc trace 1
@@ -76,7 +100,9 @@ SHARC_API int sharc_job_add_array(sharc_job_opts *o, sharc_array *a);
  * on failure, as far as the job got) and must be released with
  * sharc_report_free().
  *
- * Returns 0 when every index was processed and every kernel call returned 0.
+ * Returns 0 when every index was processed and every kernel call returned 0
+ * (after retries, when the fault policy allows them). SHARC_EQUARANTINED:
+ * the job finished but the report's quarantined ranges were left out.
  * Errors: SHARC_ENOKERNEL (no such kernel; nothing runs), SHARC_EINVAL,
  * SHARC_EKERNEL (a kernel returned an error: the message names the worker,
  * range and code), SHARC_EWORKER (a worker died: the message names it, its

@@ -32,6 +32,14 @@ typedef struct sharc_worker_report {
   uint64_t private_bytes; /* private (anonymous) resident bytes at job end */
 } sharc_worker_report;
 
+/* Indices left out of a job by its fault policy. */
+typedef struct sharc_quarantined {
+  uint64_t begin, end; /* [begin, end): one index, or one grain block */
+  int signal;          /* the signal that killed the worker, or 0 */
+  int code;            /* what the kernel returned, or 0 */
+  unsigned attempts;   /* times it was run alone */
+} sharc_quarantined;
+
 typedef struct sharc_report {
   char kernel[64];
   uint64_t n;
@@ -54,6 +62,16 @@ typedef struct sharc_report {
   uint64_t bytes_copied;        /* job descriptor + argument bytes */
   uint64_t payload_bytes_copied; /* array bytes copied: always 0 */
   char advice[256];      /* a sentence when the job did not pay off, or "" */
+
+  /* Faults (sharc_job_opts.fault). Per-worker figures cover the first
+   * pass; retry passes are counted here. */
+  unsigned deaths;       /* workers that died during the job (replaced) */
+  unsigned kernel_errors; /* kernel calls that returned an error */
+  unsigned passes;       /* 1, plus one per retry pass */
+  uint64_t retried;      /* ranges run again */
+  double replace_s;      /* mean time to start a replacement worker */
+  unsigned nquarantined;
+  sharc_quarantined *quarantined; /* owned by the report */
 
   sharc_worker_report *workers; /* nworkers entries, owned by the report */
 } sharc_report;

@@ -1,0 +1,222 @@
+/* Fault policy bookkeeping: failed and unreached ranges become the next
+ * pass's items; failing blocks are narrowed by bisection and quarantined. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fault.h"
+#include "sharc/schedule.h"
+
+void sharc__faults_init(sharc__faults *f, uint64_t n, uint64_t grain,
+                        unsigned nworkers, unsigned retries, int stop) {
+  memset(f, 0, sizeof *f);
+  f->n = n;
+  f->grain = grain > 1 ? grain : 1;
+  f->units = n / f->grain + (n % f->grain != 0);
+  f->nworkers = nworkers ? nworkers : 1;
+  f->retries = retries;
+  f->stop = stop;
+}
+
+void sharc__faults_free(sharc__faults *f) {
+  free(f->items);
+  free(f->next);
+  free(f->q);
+  memset(f, 0, sizeof *f);
+}
+
+static void push(sharc__faults *f, sharc__fitem fi) {
+  if (fi.it.count == 0 || fi.it.begin >= fi.it.end || fi.it.begin >= f->n)
+    return;
+  if (f->nnext == f->capnext) {
+    size_t cap = f->capnext ? 2 * f->capnext : 16;
+    sharc__fitem *p = realloc(f->next, cap * sizeof *p);
+    if (p == NULL) {
+      f->nomem = 1;
+      return;
+    }
+    f->next = p;
+    f->capnext = cap;
+  }
+  f->next[f->nnext++] = fi;
+}
+
+static sharc__fitem range_item(uint64_t b, uint64_t e) {
+  return (sharc__fitem){{b, e, 0, 1}, 0, 0, 0};
+}
+
+static void quarantine(sharc__faults *f, uint64_t b, uint64_t e,
+                       unsigned fails, int signal, int code) {
+  if (f->nq == f->capq) {
+    size_t cap = f->capq ? 2 * f->capq : 8;
+    sharc_quarantined *p = realloc(f->q, cap * sizeof *p);
+    if (p == NULL) {
+      f->nomem = 1;
+      return;
+    }
+    f->q = p;
+    f->capq = cap;
+  }
+  f->q[f->nq++] = (sharc_quarantined){b, e, signal, code, fails};
+  if (f->stop)
+    f->poisoned = 1;
+}
+
+/* A range that failed: split it, retry its one block, or give up on it.
+ * fails: how often this very block failed alone before. */
+static void failed(sharc__faults *f, uint64_t b, uint64_t e, unsigned fails,
+                   int signal, int code) {
+  if (e > f->n)
+    e = f->n;
+  if (b >= e)
+    return;
+  uint64_t blocks = (e - b) / f->grain + ((e - b) % f->grain != 0);
+  if (blocks > 1) {
+    uint64_t m = b + blocks / 2 * f->grain;
+    sharc__fitem lo = range_item(b, m), hi = range_item(m, e);
+    lo.signal = hi.signal = signal;
+    lo.code = hi.code = code;
+    push(f, lo);
+    push(f, hi);
+    return;
+  }
+  if (fails + 1 > f->retries) {
+    quarantine(f, b, e, fails + 1, signal, code);
+    return;
+  }
+  sharc__fitem one = range_item(b, e);
+  one.fails = fails + 1;
+  one.signal = signal;
+  one.code = code;
+  push(f, one);
+}
+
+/* static and static:k: the ranges of worker w that it never reached, after
+ * the chunk [cur_begin, cur_end) (or all of them if it ran none). Returns 0
+ * if the slot's range is not one of w's chunks. */
+static int static_rest(sharc__faults *f, uint64_t chunk,
+                       const sharc__wstate *s, int ran) {
+  uint64_t g = f->grain, U = f->units, W = f->nworkers, w = s->worker;
+  if (chunk == 0) {
+    uint64_t base = U / W, rem = U % W;
+    uint64_t lo = w * base + (w < rem ? w : rem);
+    uint64_t hi = lo + base + (w < rem ? 1 : 0);
+    if (ran)
+      return s->cur_begin == lo * g; /* the block is one chunk: it ran */
+    push(f, range_item(lo * g, hi * g < f->n ? hi * g : f->n));
+    return 1;
+  }
+  uint64_t nchunks = U / chunk + (U % chunk != 0), j = w;
+  if (ran) {
+    if (s->cur_begin % (chunk * g) != 0)
+      return 0;
+    j = s->cur_begin / (chunk * g);
+    if (j % W != w)
+      return 0;
+    j += W;
+  }
+  if (j >= nchunks)
+    return 1;
+  sharc__fitem rest = {{j * chunk * g, (j + 1) * chunk * g, W * chunk * g,
+                        (nchunks - 1 - j) / W + 1},
+                       0, 0, 0};
+  push(f, rest);
+  return 1;
+}
+
+void sharc__faults_first(sharc__faults *f, uint32_t kind, uint64_t chunk,
+                         const sharc__wstate *s) {
+  int is_static = kind == SHARC_SCHED_STATIC;
+  int sane = s->cur_begin < s->cur_end && s->cur_end <= f->n;
+  /* Shared schedules: a claim cut short took something nobody recorded. */
+  if (s->died && s->claiming && !is_static && s->started) {
+    f->redo = 1;
+    return;
+  }
+  int ran = s->started && sane;
+  if (ran)
+    failed(f, s->cur_begin, s->cur_end, 0, s->signal, s->code);
+  if (is_static && (s->started || s->died) && !static_rest(f, chunk, s, ran))
+    f->redo = 1; /* the slot names a range that is not this worker's */
+}
+
+void sharc__faults_unclaimed(sharc__faults *f, uint64_t b, uint64_t e) {
+  push(f, range_item(b, e < f->n ? e : f->n));
+}
+
+/* The item of the current pass holding the range that starts at b, and its
+ * place in that item. */
+static const sharc__fitem *find_item(const sharc__faults *f, uint64_t b,
+                                     uint64_t *i) {
+  for (size_t k = 0; k < f->nitems; k++) {
+    const sharc__item *it = &f->items[k].it;
+    if (b < it->begin)
+      continue;
+    uint64_t d = b - it->begin;
+    uint64_t pos = it->stride ? d / it->stride : 0;
+    if (pos < it->count && pos * it->stride == d) {
+      *i = pos;
+      return &f->items[k];
+    }
+  }
+  return NULL;
+}
+
+void sharc__faults_retry(sharc__faults *f, const sharc__wstate *s) {
+  if (s->died && s->claiming) {
+    f->redo = 1;
+    return;
+  }
+  if (!s->started || !(s->cur_begin < s->cur_end && s->cur_end <= f->n))
+    return;
+  uint64_t i;
+  const sharc__fitem *fi = find_item(f, s->cur_begin, &i);
+  if (fi == NULL) {
+    f->redo = 1;
+    return;
+  }
+  /* A one-block item failing again carries its count on. */
+  int same = fi->it.count == 1 && fi->it.end - fi->it.begin <= f->grain;
+  failed(f, s->cur_begin, s->cur_end, same ? fi->fails : 0, s->signal,
+         s->code);
+  if (i + 1 < fi->it.count) {
+    sharc__fitem rest = *fi;
+    rest.it.begin += (i + 1) * fi->it.stride;
+    rest.it.end += (i + 1) * fi->it.stride;
+    rest.it.count -= i + 1;
+    push(f, rest);
+  }
+}
+
+/* The whole pass again: the first pass's index space in pieces, or the
+ * retry pass's items as they were. */
+static void redo_pass(sharc__faults *f, int first) {
+  f->nnext = 0;
+  if (!first) {
+    for (size_t k = 0; k < f->nitems; k++)
+      push(f, f->items[k]);
+    return;
+  }
+  uint64_t pieces = 4 * (uint64_t)f->nworkers;
+  uint64_t per = f->units / pieces + (f->units % pieces != 0);
+  for (uint64_t u = 0; u < f->units; u += per) {
+    uint64_t e = (u + per) * f->grain;
+    push(f, range_item(u * f->grain, e < f->n ? e : f->n));
+  }
+}
+
+size_t sharc__faults_advance(sharc__faults *f, int first) {
+  if (f->redo && !f->poisoned) {
+    f->redos++;
+    redo_pass(f, first);
+  }
+  f->redo = 0;
+  sharc__fitem *t = f->items;
+  size_t cap = f->capitems;
+  f->items = f->next;
+  f->nitems = f->nnext;
+  f->capitems = f->capnext;
+  f->next = t;
+  f->capnext = cap;
+  f->nnext = 0;
+  return f->poisoned ? 0 : f->nitems;
+}

@@ -1,0 +1,382 @@
+/* Fault policy: crashing, failing and randomly killed workers cost a retry,
+ * never the job. Every fault here is caused for real: kernels segfault,
+ * abort and return errors on chosen indices, and a thread SIGKILLs random
+ * workers during long jobs. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fault.h"
+#include "helpers.h"
+
+/* Under AddressSanitizer a segfault would be caught and reported as a bug;
+ * here it is the fault under test, so let it kill the worker as it would
+ * without the sanitizer. Other reports still fail the suite. */
+__attribute__((visibility("default"), used)) const char *
+__asan_default_options(void);
+const char *__asan_default_options(void) { return "handle_segv=0"; }
+
+/* out[i] = mix(i); indices 137 and 4242 crash the worker (SIGSEGV and
+ * SIGABRT), index 77 returns -EIO when args[0] says so. */
+static uint64_t mix(uint64_t i) {
+  i ^= i >> 31;
+  i *= UINT64_C(0x7fb5d329728ea185);
+  return i ^ (i >> 27);
+}
+
+typedef struct poison_args {
+  int crash;    /* 137 segfaults, 4242 aborts */
+  int fail_77;  /* 77 returns -EIO */
+} poison_args;
+
+static int poison(const sharc_task *t, uint64_t b, uint64_t e) {
+  uint64_t *out = sharc_task_array(t, 0);
+  const poison_args *a = sharc_task_args(t, NULL);
+  for (uint64_t i = b; i < e; i++) {
+    if (a->crash && i == 137)
+      raise(SIGSEGV);
+    if (a->crash && i == 4242)
+      abort();
+    if (a->fail_77 && i == 77)
+      return -EIO;
+  }
+  for (uint64_t i = b; i < e; i++)
+    out[i] = mix(i);
+  return 0;
+}
+SHARC_KERNEL(poison)
+
+static const char *scheds[] = {"static", "static:3", "dynamic:7", "guided",
+                               "auto",   "fac2",     "wf"};
+
+static sharc_report run_poison(sharc_pool *p, sharc_array *a, const char *s,
+                               poison_args *pa, unsigned retries, int stop,
+                               int *rc) {
+  uint64_t n = sharc_array_size(a);
+  uint64_t *out = sharc_array_data(a);
+  for (uint64_t i = 0; i < n; i++)
+    out[i] = 0;
+  sharc_job_opts o = SHARC_JOB_OPTS_INIT;
+  sharc_job_add_array(&o, a);
+  cr_assert_eq(sharc_schedule_parse(s, &o.schedule), 0);
+  o.args = pa;
+  o.args_len = sizeof *pa;
+  o.fault.retries = retries;
+  o.fault.on_poison = stop ? SHARC_POISON_STOP : SHARC_POISON_QUARANTINE;
+  sharc_report rep;
+  *rc = sharc_run(p, "poison", n, &o, &rep);
+  return rep;
+}
+
+Test(fault, crashing_indices_are_quarantined_and_everything_else_computed) {
+  uint64_t n = 10000, shape[1] = {n};
+  for (unsigned nw = 2; nw <= 3; nw++) {
+    sharc_pool *p = test_pool(nw);
+    sharc_array *a;
+    cr_assert_eq(sharc_array_create(p, SHARC_U64, 1, shape, NULL, &a), 0);
+    for (size_t s = 0; s < sizeof scheds / sizeof scheds[0]; s++) {
+      poison_args pa = {1, 0};
+      int rc;
+      sharc_report rep = run_poison(p, a, scheds[s], &pa, 2, 0, &rc);
+      cr_assert_eq(rc, SHARC_EQUARANTINED, "W=%u %s: rc %d (%s)", nw,
+                   scheds[s], rc, sharc_pool_errmsg(p));
+      cr_assert_eq(rep.nquarantined, 2, "W=%u %s: %u quarantined", nw,
+                   scheds[s], rep.nquarantined);
+      /* In index order: the report lists what the passes found. */
+      const sharc_quarantined *q = rep.quarantined;
+      int first = q[0].begin == 137 ? 0 : 1;
+      cr_assert_eq(q[first].begin, 137);
+      cr_assert_eq(q[first].end, 138);
+      cr_assert_eq(q[first].signal, SIGSEGV);
+      cr_assert_eq(q[first].attempts, 3);
+      cr_assert_eq(q[1 - first].begin, 4242);
+      cr_assert_eq(q[1 - first].end, 4243);
+      cr_assert_eq(q[1 - first].signal, SIGABRT);
+      cr_assert_eq(q[1 - first].attempts, 3);
+      cr_assert_geq(rep.deaths, 6, "W=%u %s: %u deaths", nw, scheds[s],
+                    rep.deaths);
+      cr_assert_eq(rep.indices, n - 2);
+      const uint64_t *out = sharc_array_data(a);
+      for (uint64_t i = 0; i < n; i++) {
+        uint64_t want = (i == 137 || i == 4242) ? 0 : mix(i);
+        cr_assert_eq(out[i], want, "W=%u %s: index %llu", nw, scheds[s],
+                     (unsigned long long)i);
+      }
+      sharc_report_free(&rep);
+    }
+    /* The pool is whole again: a clean job runs. */
+    poison_args clean = {0, 0};
+    int rc;
+    sharc_report rep = run_poison(p, a, "dynamic:7", &clean, 0, 0, &rc);
+    cr_assert_eq(rc, 0, "%s", sharc_pool_errmsg(p));
+    sharc_report_free(&rep);
+    sharc_pool_destroy(p);
+  }
+}
+
+Test(fault, a_failing_record_is_reported_with_its_index_and_code) {
+  uint64_t n = 1000, shape[1] = {n};
+  sharc_pool *p = test_pool(2);
+  sharc_array *a;
+  cr_assert_eq(sharc_array_create(p, SHARC_U64, 1, shape, NULL, &a), 0);
+  for (size_t s = 0; s < sizeof scheds / sizeof scheds[0]; s++) {
+    poison_args pa = {0, 1};
+    int rc;
+    sharc_report rep = run_poison(p, a, scheds[s], &pa, 1, 0, &rc);
+    cr_assert_eq(rc, SHARC_EQUARANTINED, "%s: rc %d (%s)", scheds[s], rc,
+                 sharc_pool_errmsg(p));
+    cr_assert_eq(rep.nquarantined, 1);
+    cr_assert_eq(rep.quarantined[0].begin, 77);
+    cr_assert_eq(rep.quarantined[0].end, 78);
+    cr_assert_eq(rep.quarantined[0].code, -EIO);
+    cr_assert_eq(rep.quarantined[0].signal, 0);
+    cr_assert_eq(rep.quarantined[0].attempts, 2);
+    cr_assert_eq(rep.deaths, 0, "no worker died for a returned error");
+    cr_assert(strstr(sharc_pool_errmsg(p), "[77, 78)") != NULL, "%s",
+              sharc_pool_errmsg(p));
+    const uint64_t *out = sharc_array_data(a);
+    for (uint64_t i = 0; i < n; i++)
+      cr_assert_eq(out[i], i == 77 ? 0 : mix(i), "%s: index %llu",
+                   scheds[s], (unsigned long long)i);
+    sharc_report_free(&rep);
+  }
+  sharc_pool_destroy(p);
+}
+
+Test(fault, the_stop_policy_fails_the_job_naming_the_index) {
+  uint64_t n = 5000, shape[1] = {n};
+  sharc_pool *p = test_pool(2);
+  sharc_array *a;
+  cr_assert_eq(sharc_array_create(p, SHARC_U64, 1, shape, NULL, &a), 0);
+  poison_args pa = {1, 0};
+  int rc;
+  sharc_report rep = run_poison(p, a, "dynamic:64", &pa, 1, 1, &rc);
+  cr_assert_eq(rc, SHARC_EWORKER, "rc %d (%s)", rc, sharc_pool_errmsg(p));
+  /* Whichever poison index is isolated first stops the job. */
+  const char *m = sharc_pool_errmsg(p);
+  cr_assert((strstr(m, "[137, 138)") && strstr(m, "signal 11")) ||
+                (strstr(m, "[4242, 4243)") && strstr(m, "signal 6")),
+            "%s", m);
+  cr_assert_eq(rep.status, SHARC_EWORKER);
+  sharc_report_free(&rep);
+  /* Without a policy the first death fails the job, as before. */
+  rep = run_poison(p, a, "dynamic:64", &pa, 0, 0, &rc);
+  cr_assert_eq(rc, SHARC_EWORKER, "rc %d", rc);
+  sharc_report_free(&rep);
+  sharc_pool_destroy(p);
+}
+
+/* ---- chaos: random SIGKILLs throughout long jobs ------------------------ */
+
+typedef struct chaos {
+  sharc_pool *pool;
+  atomic_int stop;
+  atomic_uint kills;
+  unsigned seed;
+} chaos;
+
+static void *killer(void *arg) {
+  chaos *c = arg;
+  while (!atomic_load(&c->stop)) {
+    struct timespec ts = {0, 2000000 + rand_r(&c->seed) % 3000000};
+    nanosleep(&ts, NULL);
+    unsigned w = (unsigned)rand_r(&c->seed) % sharc_pool_size(c->pool);
+    int pid = sharc_pool_worker_pid(c->pool, w);
+    if (pid > 0 && kill(pid, SIGKILL) == 0)
+      atomic_fetch_add(&c->kills, 1);
+  }
+  return NULL;
+}
+
+/* out[i] = mix(i) after about 2 us of work, so a job lasts about 40 ms on
+ * three workers and random kills land inside claims, chunks and
+ * start-ups. */
+static int slow_mix(const sharc_task *t, uint64_t b, uint64_t e) {
+  uint64_t *out = sharc_task_array(t, 0);
+  for (uint64_t i = b; i < e; i++) {
+    uint64_t x = i;
+    for (int k = 0; k < 200; k++)
+      x = mix(x + (uint64_t)k);
+    out[i] = x;
+  }
+  return 0;
+}
+SHARC_KERNEL(slow_mix)
+
+Test(fault, chaos_every_run_completes_with_identical_output, .timeout = 280) {
+  uint64_t n = 60000, shape[1] = {n};
+  sharc_pool *p = test_pool(3);
+  sharc_array *a;
+  cr_assert_eq(sharc_array_create(p, SHARC_U64, 1, shape, NULL, &a), 0);
+  sharc_job_opts o = SHARC_JOB_OPTS_INIT;
+  sharc_job_add_array(&o, a);
+  cr_assert_eq(sharc_run(p, "slow_mix", n, &o, NULL), 0);
+  uint64_t *clean = malloc(n * sizeof *clean);
+  memcpy(clean, sharc_array_data(a), n * sizeof *clean);
+  unsigned runs = 0, deaths = 0, passes = 0;
+  chaos c = {p, 0, 0, 12345};
+  for (unsigned run = 0; run < 60; run++) {
+    memset(sharc_array_data(a), 0, n * sizeof *clean);
+    sharc_job_opts co = SHARC_JOB_OPTS_INIT;
+    sharc_job_add_array(&co, a);
+    cr_assert_eq(sharc_schedule_parse(scheds[run % 7], &co.schedule), 0);
+    co.fault.retries = 20;
+    atomic_store(&c.stop, 0);
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, killer, &c), 0);
+    sharc_report rep;
+    int rc = sharc_run(p, "slow_mix", n, &co, &rep);
+    atomic_store(&c.stop, 1);
+    pthread_join(th, NULL);
+    cr_assert_eq(rc, 0, "run %u (%s): rc %d (%s)", run, scheds[run % 7], rc,
+                 sharc_pool_errmsg(p));
+    cr_assert_eq(memcmp(sharc_array_data(a), clean, n * sizeof *clean), 0,
+                 "run %u (%s): output differs from the clean run", run,
+                 scheds[run % 7]);
+    runs++;
+    deaths += rep.deaths;
+    passes += rep.passes;
+    sharc_report_free(&rep);
+    /* Kills between jobs leave dead workers for the next job to find:
+     * a clean job with no policy may fail, so look before each run. */
+    sharc_job_opts probe = SHARC_JOB_OPTS_INIT;
+    probe.fault.retries = 20;
+    cr_assert_eq(sharc_run(p, "slow_mix", 0, &probe, NULL), 0, "%s",
+                 sharc_pool_errmsg(p));
+  }
+  cr_log_info("chaos: %u runs, %u kills, %u deaths seen in jobs, %u passes",
+              runs, atomic_load(&c.kills), deaths, passes);
+  cr_assert_eq(runs, 60);
+  cr_assert_gt(deaths, 20, "only %u deaths: the chaos did not bite", deaths);
+  free(clean);
+  sharc_pool_destroy(p);
+}
+
+/* ---- the bookkeeping on its own ------------------------------------------ */
+
+Test(fault, bisection_narrows_a_range_to_its_poison_block) {
+  sharc__faults f;
+  sharc__faults_init(&f, 1000, 1, 4, 2, 0);
+  /* pass 1: worker 1 died on [0, 256) under dynamic:256 */
+  sharc__wstate s = {1, 1, 1, 0, SIGSEGV, 0, 0, 256};
+  sharc__faults_first(&f, SHARC_SCHED_DYNAMIC, 256, &s);
+  cr_assert_eq(sharc__faults_advance(&f, 1), 2);
+  cr_assert_eq(f.items[0].it.begin, 0);
+  cr_assert_eq(f.items[0].it.end, 128);
+  cr_assert_eq(f.items[1].it.begin, 128);
+  cr_assert_eq(f.items[1].it.end, 256);
+  /* The poison is index 100: each pass halves the range holding it. */
+  uint64_t b = 0, e = 128, passes = 1;
+  while (e - b > 1) {
+    s = (sharc__wstate){0, 1, 1, 0, SIGSEGV, 0, b, e};
+    sharc__faults_retry(&f, &s);
+    size_t k = sharc__faults_advance(&f, 0);
+    cr_assert_eq(k, 2, "pass %llu: %zu items", (unsigned long long)passes, k);
+    uint64_t m = b + (e - b) / 2;
+    if (100 < m)
+      e = m;
+    else
+      b = m;
+    passes++;
+  }
+  cr_assert_eq(b, 100);
+  /* Now alone: two more failures are retried, the third quarantines. */
+  for (unsigned fail = 1; fail <= 3; fail++) {
+    s = (sharc__wstate){0, 1, 1, 0, SIGSEGV, 0, 100, 101};
+    sharc__faults_retry(&f, &s);
+    size_t k = sharc__faults_advance(&f, 0);
+    cr_assert_eq(k, fail < 3 ? 1 : 0, "failure %u: %zu items", fail, k);
+    if (fail < 3)
+      cr_assert_eq(f.items[0].fails, fail);
+  }
+  cr_assert_eq(f.nq, 1);
+  cr_assert_eq(f.q[0].begin, 100);
+  cr_assert_eq(f.q[0].attempts, 3);
+  cr_assert_eq(f.q[0].signal, SIGSEGV);
+  sharc__faults_free(&f);
+}
+
+Test(fault, a_dead_static_worker_leaves_the_rest_of_its_chunks) {
+  sharc__faults f;
+  /* static:10 over 100 indices, 3 workers: worker 1 runs chunks 1, 4, 7
+   * and died in chunk 4 ([40, 50)). */
+  sharc__faults_init(&f, 100, 1, 3, 1, 0);
+  sharc__wstate s = {1, 1, 1, 0, SIGKILL, 0, 40, 50};
+  sharc__faults_first(&f, SHARC_SCHED_STATIC, 10, &s);
+  cr_assert_eq(sharc__faults_advance(&f, 1), 3);
+  /* [40, 45) and [45, 50) (the failed chunk, split), then chunk 7 */
+  cr_assert_eq(f.items[0].it.begin, 40);
+  cr_assert_eq(f.items[0].it.end, 45);
+  cr_assert_eq(f.items[1].it.begin, 45);
+  cr_assert_eq(f.items[2].it.begin, 70);
+  cr_assert_eq(f.items[2].it.end, 80);
+  cr_assert_eq(f.items[2].it.count, 1);
+  sharc__faults_free(&f);
+  /* A worker that died before its first chunk leaves its whole share. */
+  sharc__faults_init(&f, 100, 1, 3, 1, 0);
+  s = (sharc__wstate){2, 0, 1, 0, SIGKILL, 0, 0, 0};
+  sharc__faults_first(&f, SHARC_SCHED_STATIC, 0, &s);
+  cr_assert_eq(sharc__faults_advance(&f, 1), 1);
+  cr_assert_eq(f.items[0].it.begin, 67);
+  cr_assert_eq(f.items[0].it.end, 100);
+  sharc__faults_free(&f);
+  /* A death in the middle of a shared claim: the pass is run again. */
+  sharc__faults_init(&f, 100, 1, 3, 1, 0);
+  s = (sharc__wstate){0, 1, 1, 1, SIGKILL, 0, 0, 5};
+  sharc__faults_first(&f, SHARC_SCHED_DYNAMIC, 5, &s);
+  cr_assert_eq(sharc__faults_advance(&f, 1), 12);
+  uint64_t covered = 0;
+  for (size_t k = 0; k < f.nitems; k++)
+    covered += f.items[k].it.end - f.items[k].it.begin;
+  cr_assert_eq(covered, 100);
+  sharc__faults_free(&f);
+}
+
+/* ---- reductions survive crashes bit for bit ----------------------------- */
+
+/* Sums 1 / (i + 1); the first time any worker reaches index 5000 it is
+ * killed (a flag in a shared array records that it happened). */
+static int crash_once_sum(const sharc_task *t, uint64_t b, uint64_t e) {
+  _Atomic uint32_t *flag = sharc_task_array(t, 0);
+  for (uint64_t i = b; i < e; i++) {
+    if (i == 5000 && atomic_exchange(flag, 1) == 0)
+      raise(SIGKILL);
+    sharc_task_sum(t, 0, i, 1.0 / (double)(i + 1));
+  }
+  return 0;
+}
+SHARC_KERNEL(crash_once_sum)
+
+Test(fault, a_reduction_is_bit_identical_across_a_crash) {
+  uint64_t n = 100000, one[1] = {1};
+  double want = 0;
+  for (unsigned nw = 1; nw <= 3; nw++) {
+    sharc_pool *p = test_pool(nw);
+    sharc_array *flag;
+    cr_assert_eq(sharc_array_create(p, SHARC_U32, 1, one, NULL, &flag), 0);
+    for (int crash = 0; crash < 2; crash++) {
+      *(uint32_t *)sharc_array_data(flag) = crash ? 0 : 1;
+      sharc_job_opts o = SHARC_JOB_OPTS_INIT;
+      sharc_job_add_array(&o, flag);
+      o.schedule = (sharc_schedule){SHARC_SCHED_AUTO, 1};
+      o.fault.retries = 1;
+      sharc_reduce_spec spec = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_SUM);
+      sharc_reduce_result res;
+      cr_assert_eq(sharc_job_reduce(&o, &spec, &res), 0);
+      sharc_report rep;
+      cr_assert_eq(sharc_run(p, "crash_once_sum", n, &o, &rep), 0,
+                   "W=%u crash=%d: %s", nw, crash, sharc_pool_errmsg(p));
+      cr_assert_eq(rep.deaths, (unsigned)crash, "W=%u", nw);
+      if (nw == 1 && crash == 0)
+        want = res.sum;
+      cr_assert(memcmp(&res.sum, &want, sizeof want) == 0,
+                "W=%u crash=%d: %.17g != %.17g", nw, crash, res.sum, want);
+      sharc_report_free(&rep);
+    }
+    sharc_pool_destroy(p);
+  }
+}
