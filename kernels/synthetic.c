@@ -114,6 +114,8 @@ static int synthetic_kernel(const sharc_task *t, uint64_t begin, uint64_t end) {
   if (sharc_app_task_args(t, &a, sizeof a) || !out ||
       end > sharc_task_array_size(t, 0) || end > a.n)
     return SHARC_EINVAL;
+  if (a.abort_at >= begin && a.abort_at < end)
+    abort();
   sharc_synthetic_range(&a, out, begin, end, sharc_task_worker(t));
   return 0;
 }
@@ -130,12 +132,15 @@ int sharc_synthetic_args_parse(const char *params, uint64_t n,
   a.alpha = 1.5;
   a.seed = 42;
   a.slow = SHARC_SYNTHETIC_NO_SLOW;
+  a.abort_at = UINT64_MAX;
   const sharc_app_param spec[] = {
       {"dist", SHARC_APP_PARAM_CHOICE, &a.dist, 0, 0, synth_dist_names, NULL},
       {"work", SHARC_APP_PARAM_U64, &a.work, 0, SYNTH_WORK_MAX, NULL, NULL},
       {"alpha", SHARC_APP_PARAM_F64, &a.alpha, 1.01, 100.0, NULL, NULL},
       {"seed", SHARC_APP_PARAM_U64, &a.seed, 0, 0x1p64, NULL, NULL},
-      {"slow", SHARC_APP_PARAM_U64, &a.slow, 0, 65535, NULL, "none"}};
+      {"slow", SHARC_APP_PARAM_U64, &a.slow, 0, 65535, NULL, "none"},
+      {"abort_at", SHARC_APP_PARAM_U64, &a.abort_at, 0, 0x1p62, NULL,
+       "none"}};
   int rc = sharc_app_params_parse("synthetic", params, spec,
                                   sizeof spec / sizeof spec[0], msg, msglen);
   if (rc)
@@ -226,6 +231,8 @@ static int synth_verify(void *state, char *msg, size_t msglen) {
   const synth_state *s = state;
   const double *out = sharc_array_data(s->out);
   for (uint64_t i = 0; i < s->args.n; i++) {
+    if (i == s->args.abort_at)
+      continue; /* never computed: quarantined, or the job failed */
     double want = sharc_synthetic_chain(i, sharc_synthetic_cost(&s->args, i));
     if (memcmp(&out[i], &want, sizeof want) != 0) {
       sharc_app_msg(msg, msglen,
@@ -244,7 +251,8 @@ const sharc_app sharc_app_synthetic = {
     .params = "dist=uniform|exponential|pareto|ramp_up|ramp_down|hot_band "
               "(default uniform), work=MEAN iterations per index (default "
               "1000), alpha=A (pareto, default 1.5), seed=S (default 42), "
-              "slow=WORKER|none (that worker runs at half speed)",
+              "slow=WORKER|none (that worker runs at half speed), "
+              "abort_at=INDEX|none (the worker reaching it aborts)",
     .default_n = UINT64_C(1) << 20,
     .setup = synth_setup,
     .result = synth_result,

@@ -47,12 +47,15 @@ typedef struct sharc_synthetic_args {
   uint64_t seed;
   uint64_t slow; /* this worker repeats every chain (half speed), or
                     SHARC_SYNTHETIC_NO_SLOW */
+  uint64_t abort_at; /* the worker that reaches this index aborts (a poison
+                        index, for fault-policy tests), or UINT64_MAX */
 } sharc_synthetic_args;
 
 /* The distribution's parameter name ("pareto"), or NULL. */
 const char *sharc_synthetic_dist_name(unsigned dist);
 
-/* Fills *out from "dist=D,work=W,alpha=A,seed=S,slow=K|none" (NULL or ""
+/* Fills *out from "dist=D,work=W,alpha=A,seed=S,slow=K|none,abort_at=I|none"
+ * (NULL or ""
  * gives the defaults: uniform, 1000, 1.5, 42, none) for n indices.
  * Returns 0, or SHARC_EINVAL with a message naming the key. */
 int sharc_synthetic_args_parse(const char *params, uint64_t n,

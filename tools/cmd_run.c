@@ -14,7 +14,8 @@ static void usage(FILE *out) {
   fprintf(out,
           "usage: sharc run KERNEL [--n N] [--workers W] [--schedule S] "
           "[-p KEY=VALUE,...] [--verify] [--json]\n"
-          "                 [--trace FILE]\n\n"
+          "                 [--trace FILE] [--retries R [--on-poison "
+          "quarantine|stop]]\n\n"
           "Runs a built-in kernel over the indices [0, N) on W pinned worker\n"
           "processes and prints its result and the job's report.\n\n"
           "  --n N           index count (default: the kernel's own; 1e6 and "
@@ -28,7 +29,18 @@ static void usage(FILE *out) {
           "  --json          print one JSON object instead of text\n"
           "  --trace FILE    record every chunk (worker, times, range) in "
           "FILE;\n"
-          "                  'sharc report FILE' summarises and draws it\n\n"
+          "                  'sharc report FILE' summarises and draws it\n"
+          "  --retries R     run ranges whose worker died or whose kernel "
+          "failed\n"
+          "                  again (the kernel must be idempotent), narrowing "
+          "them\n"
+          "                  down to the failing indices; an index failing "
+          "alone R+1\n"
+          "                  times is poison (default 0: the first failure "
+          "fails)\n"
+          "  --on-poison A   quarantine (leave it out, finish, exit 1 listing "
+          "it;\n"
+          "                  the default) or stop (fail at once, naming it)\n\n"
           "kernels:\n");
   for (unsigned i = 0; sharc_apps[i] != NULL; i++) {
     const sharc_app *a = sharc_apps[i];
@@ -47,6 +59,7 @@ typedef struct run_args {
   const char *params;
   const char *trace;
   int verify, json;
+  sharc_fault_policy fault;
 } run_args;
 
 static int parse(int argc, char **argv, run_args *r) {
@@ -58,6 +71,8 @@ static int parse(int argc, char **argv, run_args *r) {
       {"verify", no_argument, NULL, 'V'},
       {"json", no_argument, NULL, 'j'},
       {"trace", required_argument, NULL, 't'},
+      {"retries", required_argument, NULL, 'r'},
+      {"on-poison", required_argument, NULL, 'P'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   int have_n = 0, c;
@@ -93,6 +108,20 @@ static int parse(int argc, char **argv, run_args *r) {
       break;
     case 't':
       r->trace = optarg;
+      break;
+    case 'r':
+      if (tool_parse_u64(optarg, &v) != 0 || v > 1000)
+        return tool_fail("run", 2, "--retries: '%s' is not 0..1000", optarg);
+      r->fault.retries = (unsigned)v;
+      break;
+    case 'P':
+      if (!strcmp(optarg, "quarantine"))
+        r->fault.on_poison = SHARC_POISON_QUARANTINE;
+      else if (!strcmp(optarg, "stop"))
+        r->fault.on_poison = SHARC_POISON_STOP;
+      else
+        return tool_fail("run", 2,
+                         "--on-poison: '%s' is not quarantine or stop", optarg);
       break;
     case 'h':
       usage(stdout);
@@ -134,6 +163,7 @@ static int run_job(const run_args *r, sharc_pool *pool) {
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
   o.schedule = r->schedule;
   o.trace_path = r->trace;
+  o.fault = r->fault;
   void *state = NULL;
   int rc = r->app->setup(pool, r->n, r->params, &o, &state, msg, sizeof msg);
   if (rc != 0)
@@ -141,7 +171,11 @@ static int run_job(const run_args *r, sharc_pool *pool) {
   sharc_report rep;
   rc = sharc_run(pool, r->app->kernel, r->n, &o, &rep);
   int status = 0;
-  if (rc != 0) {
+  if (rc == SHARC_EQUARANTINED) {
+    /* Finished, less the poison: show what was computed, then say so. */
+    output(r, state, &rep);
+    status = tool_fail("run", 1, "%s", sharc_pool_errmsg(pool));
+  } else if (rc != 0) {
     status = tool_fail("run", 1, "%s", sharc_pool_errmsg(pool));
   } else if (r->verify && r->app->verify(state, msg, sizeof msg) != 0) {
     status = tool_fail("run", 1, "verification failed: %s", msg);
@@ -154,7 +188,8 @@ static int run_job(const run_args *r, sharc_pool *pool) {
 }
 
 int sharc_cmd_run(int argc, char **argv) {
-  run_args r = {NULL, 0, 0, SHARC_SCHEDULE_DEFAULT, NULL, NULL, 0, 0};
+  run_args r = {NULL, 0,    0, SHARC_SCHEDULE_DEFAULT, NULL,
+                NULL, 0, 0, SHARC_FAULT_POLICY_INIT};
   int rc = parse(argc, argv, &r);
   if (rc != 0)
     return rc < 0 ? 0 : rc;

@@ -519,5 +519,32 @@ fails "demo --repeats 1000" 2 demo --repeats 1000
 fails "demo --pi-n abc" 2 demo --pi-n abc
 fails "demo stray argument" 2 demo extra
 
+# --- fault policy -----------------------------------------------------------
+
+for sched in static dynamic:16 auto; do
+  check "run --retries with a poison index ($sched)" 1 "$SHARC" run synthetic --n 20000 --workers 2 --schedule "$sched" -p abort_at=12345,work=50 --retries 2 --verify
+  out_has "quarantined: index 12345 (signal 6, Aborted; 3 attempts)"
+  out_has "verified: identical to a sequential run"
+  err_one_line "sharc run: "
+  err_has "1 range(s) quarantined, the first [12345, 12346)"
+done
+check "run --retries --json lists the quarantined index" 1 "$SHARC" run synthetic --n 5000 --workers 2 -p abort_at=77,work=50 --retries 1 --json
+pycheck "quarantined in JSON" -c 'import json,sys
+r = json.load(open(sys.argv[1]))["report"]
+q = r["quarantined"]
+assert r["status_name"] == "SHARC_EQUARANTINED", r["status_name"]
+assert [(x["begin"], x["end"], x["signal"], x["attempts"]) for x in q] == [(77, 78, 6, 2)], q
+assert r["deaths"] >= 2 and r["passes"] >= 2, (r["deaths"], r["passes"])
+assert r["indices"] == 4999, r["indices"]' "$OUT"
+check "run --on-poison stop" 1 "$SHARC" run synthetic --n 5000 --workers 2 -p abort_at=77,work=50 --retries 1 --on-poison stop
+err_one_line "sharc run: "
+err_has "[77, 78)"
+err_has "job stopped"
+check "run without retries fails at the first death" 1 "$SHARC" run synthetic --n 5000 --workers 2 -p abort_at=77,work=50
+err_has "signal 6"
+fails "run --retries bad" 2 run synthetic --retries many
+fails "run --on-poison bad" 2 run synthetic --retries 1 --on-poison ignore
+fails "run abort_at out of range" 1 run synthetic -p abort_at=-1
+
 echo "$pass passed, $fail failed"
 exit $((fail > 0))
