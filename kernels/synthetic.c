@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <Random123/philox.h>
 
@@ -116,6 +117,9 @@ static int synthetic_kernel(const sharc_task *t, uint64_t begin, uint64_t end) {
     return SHARC_EINVAL;
   if (a.abort_at >= begin && a.abort_at < end)
     abort();
+  if (a.hang_at >= begin && a.hang_at < end)
+    for (;;)
+      pause();
   sharc_synthetic_range(&a, out, begin, end, sharc_task_worker(t));
   return 0;
 }
@@ -132,7 +136,7 @@ int sharc_synthetic_args_parse(const char *params, uint64_t n,
   a.alpha = 1.5;
   a.seed = 42;
   a.slow = SHARC_SYNTHETIC_NO_SLOW;
-  a.abort_at = UINT64_MAX;
+  a.abort_at = a.hang_at = UINT64_MAX;
   const sharc_app_param spec[] = {
       {"dist", SHARC_APP_PARAM_CHOICE, &a.dist, 0, 0, synth_dist_names, NULL},
       {"work", SHARC_APP_PARAM_U64, &a.work, 0, SYNTH_WORK_MAX, NULL, NULL},
@@ -140,7 +144,8 @@ int sharc_synthetic_args_parse(const char *params, uint64_t n,
       {"seed", SHARC_APP_PARAM_U64, &a.seed, 0, 0x1p64, NULL, NULL},
       {"slow", SHARC_APP_PARAM_U64, &a.slow, 0, 65535, NULL, "none"},
       {"abort_at", SHARC_APP_PARAM_U64, &a.abort_at, 0, 0x1p62, NULL,
-       "none"}};
+       "none"},
+      {"hang_at", SHARC_APP_PARAM_U64, &a.hang_at, 0, 0x1p62, NULL, "none"}};
   int rc = sharc_app_params_parse("synthetic", params, spec,
                                   sizeof spec / sizeof spec[0], msg, msglen);
   if (rc)
@@ -231,7 +236,7 @@ static int synth_verify(void *state, char *msg, size_t msglen) {
   const synth_state *s = state;
   const double *out = sharc_array_data(s->out);
   for (uint64_t i = 0; i < s->args.n; i++) {
-    if (i == s->args.abort_at)
+    if (i == s->args.abort_at || i == s->args.hang_at)
       continue; /* never computed: quarantined, or the job failed */
     double want = sharc_synthetic_chain(i, sharc_synthetic_cost(&s->args, i));
     if (memcmp(&out[i], &want, sizeof want) != 0) {
@@ -252,7 +257,8 @@ const sharc_app sharc_app_synthetic = {
               "(default uniform), work=MEAN iterations per index (default "
               "1000), alpha=A (pareto, default 1.5), seed=S (default 42), "
               "slow=WORKER|none (that worker runs at half speed), "
-              "abort_at=INDEX|none (the worker reaching it aborts)",
+              "abort_at=INDEX|none (the worker reaching it aborts), "
+              "hang_at=INDEX|none (the worker reaching it hangs)",
     .default_n = UINT64_C(1) << 20,
     .setup = synth_setup,
     .result = synth_result,

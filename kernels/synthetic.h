@@ -49,12 +49,15 @@ typedef struct sharc_synthetic_args {
                     SHARC_SYNTHETIC_NO_SLOW */
   uint64_t abort_at; /* the worker that reaches this index aborts (a poison
                         index, for fault-policy tests), or UINT64_MAX */
+  uint64_t hang_at;  /* the worker that reaches this index hangs (for
+                        timeout tests), or UINT64_MAX */
 } sharc_synthetic_args;
 
 /* The distribution's parameter name ("pareto"), or NULL. */
 const char *sharc_synthetic_dist_name(unsigned dist);
 
-/* Fills *out from "dist=D,work=W,alpha=A,seed=S,slow=K|none,abort_at=I|none"
+/* Fills *out from "dist=D,work=W,alpha=A,seed=S,slow=K|none,abort_at=I|none,
+ * hang_at=I|none"
  * (NULL or ""
  * gives the defaults: uniform, 1000, 1.5, 42, none) for n indices.
  * Returns 0, or SHARC_EINVAL with a message naming the key. */

@@ -51,6 +51,7 @@ typedef struct sharc__job_desc {
   uint32_t args_len;
   uint32_t measure_rusage;
   uint32_t mail; /* 1: messages wait on the workers' sockets */
+  uint32_t watch;     /* 1: publish chunk start times and medians */
   uint32_t items_id;  /* retry passes: the items' array id */
   uint64_t nitems;    /* retry passes: how many items */
   uint32_t trace_id;  /* the trace buffer's array id, 0: no trace */
@@ -81,6 +82,10 @@ typedef struct sharc__slot {
   _Atomic uint32_t claiming; /* 1 from just before a claim until cur_* name
                                 what it took: a death then leaves it unknown */
   uint32_t started_seq;      /* the job this worker last began */
+  _Atomic uint64_t chunk_start_ns; /* watched jobs: when the running chunk
+                                      began (CLOCK_MONOTONIC), 0 between */
+  _Atomic uint64_t chunk_median_ns; /* watched jobs: running median of its
+                                       chunk times, 0 until one ended */
   uint64_t steals;    /* ranges taken from other workers (auto) */
   uint64_t traced;    /* chunks this worker recorded in the trace buffer */
   _Atomic uint64_t cost_bits; /* wf: this worker's measured ns per index,

@@ -41,11 +41,11 @@ static void push(sharc__faults *f, sharc__fitem fi) {
 }
 
 static sharc__fitem range_item(uint64_t b, uint64_t e) {
-  return (sharc__fitem){{b, e, 0, 1}, 0, 0, 0};
+  return (sharc__fitem){{b, e, 0, 1}, 0, 0, 0, 0};
 }
 
 static void quarantine(sharc__faults *f, uint64_t b, uint64_t e,
-                       unsigned fails, int signal, int code) {
+                       unsigned fails, int signal, int code, int timed_out) {
   if (f->nq == f->capq) {
     size_t cap = f->capq ? 2 * f->capq : 8;
     sharc_quarantined *p = realloc(f->q, cap * sizeof *p);
@@ -56,7 +56,7 @@ static void quarantine(sharc__faults *f, uint64_t b, uint64_t e,
     f->q = p;
     f->capq = cap;
   }
-  f->q[f->nq++] = (sharc_quarantined){b, e, signal, code, fails};
+  f->q[f->nq++] = (sharc_quarantined){b, e, signal, code, fails, timed_out};
   if (f->stop)
     f->poisoned = 1;
 }
@@ -64,7 +64,8 @@ static void quarantine(sharc__faults *f, uint64_t b, uint64_t e,
 /* A range that failed: split it, retry its one block, or give up on it.
  * fails: how often this very block failed alone before. */
 static void failed(sharc__faults *f, uint64_t b, uint64_t e, unsigned fails,
-                   int signal, int code) {
+                   const sharc__wstate *s) {
+  int signal = s->signal, code = s->code;
   if (e > f->n)
     e = f->n;
   if (b >= e)
@@ -75,18 +76,20 @@ static void failed(sharc__faults *f, uint64_t b, uint64_t e, unsigned fails,
     sharc__fitem lo = range_item(b, m), hi = range_item(m, e);
     lo.signal = hi.signal = signal;
     lo.code = hi.code = code;
+    lo.timed_out = hi.timed_out = s->timed_out;
     push(f, lo);
     push(f, hi);
     return;
   }
   if (fails + 1 > f->retries) {
-    quarantine(f, b, e, fails + 1, signal, code);
+    quarantine(f, b, e, fails + 1, signal, code, s->timed_out);
     return;
   }
   sharc__fitem one = range_item(b, e);
   one.fails = fails + 1;
   one.signal = signal;
   one.code = code;
+  one.timed_out = s->timed_out;
   push(f, one);
 }
 
@@ -118,7 +121,7 @@ static int static_rest(sharc__faults *f, uint64_t chunk,
     return 1;
   sharc__fitem rest = {{j * chunk * g, (j + 1) * chunk * g, W * chunk * g,
                         (nchunks - 1 - j) / W + 1},
-                       0, 0, 0};
+                       0, 0, 0, 0};
   push(f, rest);
   return 1;
 }
@@ -134,7 +137,7 @@ void sharc__faults_first(sharc__faults *f, uint32_t kind, uint64_t chunk,
   }
   int ran = s->started && sane;
   if (ran)
-    failed(f, s->cur_begin, s->cur_end, 0, s->signal, s->code);
+    failed(f, s->cur_begin, s->cur_end, 0, s);
   if (is_static && (s->started || s->died) && !static_rest(f, chunk, s, ran))
     f->redo = 1; /* the slot names a range that is not this worker's */
 }
@@ -176,8 +179,7 @@ void sharc__faults_retry(sharc__faults *f, const sharc__wstate *s) {
   }
   /* A one-block item failing again carries its count on. */
   int same = fi->it.count == 1 && fi->it.end - fi->it.begin <= f->grain;
-  failed(f, s->cur_begin, s->cur_end, same ? fi->fails : 0, s->signal,
-         s->code);
+  failed(f, s->cur_begin, s->cur_end, same ? fi->fails : 0, s);
   if (i + 1 < fi->it.count) {
     sharc__fitem rest = *fi;
     rest.it.begin += (i + 1) * fi->it.stride;

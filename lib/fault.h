@@ -18,6 +18,7 @@ typedef struct sharc__fitem {
   sharc__item it;
   unsigned fails; /* times this very block failed alone (one-block items) */
   int signal, code;
+  int timed_out;
 } sharc__fitem;
 
 typedef struct sharc__faults {
@@ -44,6 +45,7 @@ typedef struct sharc__wstate {
   int died;      /* it died during the pass */
   int claiming;  /* it died between a claim and recording what it took */
   int signal;    /* what killed it, or 0 */
+  int timed_out; /* it was killed for running too long */
   int code;      /* what its kernel returned, or 0 */
   uint64_t cur_begin, cur_end; /* its last range, as the slot says */
 } sharc__wstate;

@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,13 +29,23 @@ typedef struct job_state {
   uint64_t post_ns, done_ns;
   unsigned ndead;
   int first_dead;      /* lowest dead worker, or -1 */
-  char dead_why[192];  /* how it died */
+  char dead_why[224];  /* how it died */
   uint64_t dead_range[2];
   uint32_t trace_id; /* 0: no trace */
   uint64_t trace_cap;
   uint32_t items_id; /* retry passes: the items array, else 0 */
   uint64_t nitems;
   sharc__wstate *ws; /* with a fault policy: who died, and how */
+  /* Timeouts (fault.timeout_s / timeout_x): NULL when not watching. */
+  struct watch {
+    uint64_t start;   /* the chunk start the signals were for */
+    uint64_t term_ns; /* when SIGTERM went, 0: not yet */
+    uint64_t limit;   /* the limit it broke */
+    int timed_out;
+  } *watch;
+  double timeout_s, timeout_x;
+  uint64_t typical_ns; /* the last typical chunk time seen in this job */
+  int poll_ms;
 } job_state;
 
 /* A job gives up on retrying after this many passes (each pass halves the
@@ -58,6 +69,12 @@ static int check_job(sharc_pool *pool, const char *kernel, uint64_t n,
   if ((unsigned)o->schedule.kind > SHARC_SCHED_WF)
     return sharc__fail(pool, SHARC_EINVAL, "unknown schedule kind %d",
                        (int)o->schedule.kind);
+  if (!(o->fault.timeout_s >= 0 && o->fault.timeout_s < 1e9) ||
+      !(o->fault.timeout_x >= 0 && o->fault.timeout_x < 1e12) ||
+      (unsigned)o->fault.on_poison > SHARC_POISON_STOP)
+    return sharc__fail(pool, SHARC_EINVAL,
+                       "fault policy: timeouts must be >= 0 and finite, "
+                       "on_poison quarantine or stop");
   if (o->grain > SHARC__MAX_N)
     return sharc__fail(pool, SHARC_EINVAL, "grain %llu exceeds 2^62",
                        (unsigned long long)o->grain);
@@ -119,6 +136,7 @@ static void post_job(sharc_pool *pool, job_state *js,
   strcpy(d->kernel, js->kernel);
   d->n = js->n;
   d->sched_kind = js->items_id ? SHARC__SCHED_ITEMS : (uint32_t)o->schedule.kind;
+  d->watch = js->watch != NULL;
   d->items_id = js->items_id;
   d->nitems = js->nitems;
   d->chunk = o->schedule.chunk;
@@ -168,9 +186,16 @@ static int all_done(sharc_pool *pool, const job_state *js) {
 static void record_death(sharc_pool *pool, job_state *js, unsigned w) {
   sharc__slot *slot = &pool->cb->slots[w];
   uint64_t b = slot->cur_begin, e = slot->cur_end;
-  char why[128];
+  char plain[128], why[192];
   pid_t pid = pool->w[w].pid;
-  int sig = sharc__worker_reap(pool, w, why, sizeof why);
+  int sig = sharc__worker_reap(pool, w, plain, sizeof plain);
+  snprintf(why, sizeof why, "%s", plain);
+  if (js->watch != NULL && js->watch[w].timed_out) {
+    snprintf(why, sizeof why, "ran one chunk longer than %.0f ms (timeout) "
+             "and %s", (double)js->watch[w].limit * 1e-6, plain);
+    if (js->ws != NULL)
+      js->ws[w].timed_out = 1;
+  }
   js->ndead++;
   if (js->ws != NULL) {
     js->ws[w].died = 1;
@@ -230,6 +255,81 @@ static void spin_a_little(sharc_pool *pool, const job_state *js) {
   }
 }
 
+static int cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* The typical chunk time: the median of the live workers' running medians
+ * (0 while no chunk has ended). */
+static uint64_t typical_chunk_ns(sharc_pool *pool) {
+  uint64_t m[SHARC__MAX_WORKERS];
+  unsigned k = 0;
+  for (unsigned w = 0; w < pool->nworkers; w++) {
+    uint64_t v = atomic_load_explicit(&pool->cb->slots[w].chunk_median_ns,
+                                      memory_order_relaxed);
+    if (pool->w[w].pid > 0 && v > 0 && v < (UINT64_C(1) << 50))
+      m[k++] = v;
+  }
+  if (k == 0)
+    return 0;
+  qsort(m, k, sizeof m[0], cmp_u64);
+  return m[k / 2];
+}
+
+static void signal_worker(sharc_pool *pool, unsigned w, int sig) {
+  if (pool->w[w].pid > 0)
+    (void)syscall(SYS_pidfd_send_signal, pool->w[w].pidfd, sig, NULL, 0);
+}
+
+/* A chunk running past the limit gets its worker SIGTERM, and SIGKILL a
+ * grace period later; the death is then handled like any other. The
+ * start times come from the control block: a scribbled one can at worst
+ * get a worker killed, which the fault policy survives. */
+#define SHARC__TIMEOUT_FLOOR_NS 10000000u /* limits from timeout_x */
+#define SHARC__GRACE_MIN_NS 50000000u
+static void watchdog(sharc_pool *pool, job_state *js) {
+  uint64_t now = sharc__now_ns(), limit = UINT64_MAX;
+  if (js->timeout_s > 0)
+    limit = (uint64_t)(js->timeout_s * 1e9);
+  if (js->timeout_x > 0) {
+    /* Kept across passes: a retry pass may run one chunk in all. */
+    uint64_t typ = typical_chunk_ns(pool);
+    if (typ > 0)
+      js->typical_ns = typ;
+    typ = js->typical_ns;
+    if (typ > 0) {
+      double x = js->timeout_x * (double)typ;
+      uint64_t lx = x > 1e18 ? UINT64_MAX : (uint64_t)x;
+      if (lx < SHARC__TIMEOUT_FLOOR_NS)
+        lx = SHARC__TIMEOUT_FLOOR_NS;
+      limit = lx < limit ? lx : limit;
+    }
+  }
+  for (unsigned w = 0; w < pool->nworkers; w++) {
+    struct watch *wt = &js->watch[w];
+    uint64_t start = atomic_load_explicit(&pool->cb->slots[w].chunk_start_ns,
+                                          memory_order_relaxed);
+    if (pool->w[w].pid <= 0)
+      continue;
+    if (wt->term_ns != 0) {
+      uint64_t grace = wt->limit / 10 > SHARC__GRACE_MIN_NS
+                           ? wt->limit / 10
+                           : SHARC__GRACE_MIN_NS;
+      if (now - wt->term_ns > grace)
+        signal_worker(pool, w, SIGKILL);
+      continue;
+    }
+    if (start == 0 || start > now || now - start <= limit)
+      continue;
+    wt->start = start;
+    wt->term_ns = now;
+    wt->limit = limit;
+    wt->timed_out = 1;
+    signal_worker(pool, w, SIGTERM);
+  }
+}
+
 /* Sleeps in poll() on the eventfd and the workers' pidfds until every live
  * worker finished the job, so a worker that dies is seen at once and never
  * waited for. */
@@ -245,7 +345,7 @@ static int sleep_until_done(sharc_pool *pool, job_state *js) {
     pfd[n++] = (struct pollfd){pool->evfd, POLLIN, 0};
     for (unsigned w = 0; w < pool->nworkers; w++)
       pfd[n++] = (struct pollfd){pool->w[w].pidfd, POLLIN, 0};
-    int ready = poll(pfd, n, SHARC__POLL_MS);
+    int ready = poll(pfd, n, js->poll_ms ? js->poll_ms : SHARC__POLL_MS);
     if (ready < 0 && errno != EINTR)
       return sharc__fail(pool, -errno, "poll: %s", strerror(errno));
     /* Nothing for a while: in case a scribbled sleepers count made the post
@@ -261,6 +361,8 @@ static int sleep_until_done(sharc_pool *pool, job_state *js) {
       if (pfd[w + 1].fd >= 0 && (pfd[w + 1].revents & (POLLIN | POLLHUP)))
         record_death(pool, js, w);
     }
+    if (js->watch != NULL)
+      watchdog(pool, js);
   }
 }
 
@@ -570,6 +672,8 @@ static int fault_passes(sharc_pool *pool, job_state *js,
       return rc;
     fr->retried += f->nitems;
     memset(js->ws, 0, pool->nworkers * sizeof *js->ws);
+    if (js->watch != NULL)
+      memset(js->watch, 0, pool->nworkers * sizeof *js->watch);
     js->ndead = 0;
     js->first_dead = -1;
     post_job(pool, js, o);
@@ -646,7 +750,8 @@ int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
   if (pool == NULL)
     return SHARC_EINVAL;
   pool->msg[0] = '\0';
-  job_state js = {kernel, n, 0, 0, 0, 0, -1, "", {0, 0}, 0, 0, 0, 0, NULL};
+  job_state js = {kernel, n,    0,    0, 0, 0, -1, "", {0, 0}, 0,
+                  0,      0,    0,    NULL, NULL, 0, 0, 0, 0};
   sharc__faults faults;
   fault_run fr = {0, 0, 0, 0, 0, 0};
   int retrying = o->fault.retries > 0;
@@ -656,6 +761,15 @@ int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
   int rc = check_job(pool, kernel, n, o);
   if (rc == 0 && (rc = sharc__reduce_prepare(pool, o, n, &with_red, &rj)) == 0)
     o = &with_red;
+  if (o->fault.timeout_s > 0 || o->fault.timeout_x > 0) {
+    js.watch = calloc(pool->nworkers, sizeof *js.watch);
+    if (js.watch == NULL && rc == 0)
+      rc = sharc__fail(pool, SHARC_ENOMEM, "timeouts: out of memory");
+    js.timeout_s = o->fault.timeout_s;
+    js.timeout_x = o->fault.timeout_x;
+    double q = o->fault.timeout_x > 0 ? 10.0 : o->fault.timeout_s * 250.0;
+    js.poll_ms = q < 1 ? 1 : q > SHARC__POLL_MS ? SHARC__POLL_MS : (int)q;
+  }
   if (retrying) {
     sharc__faults_init(&faults, n, o->grain, pool->nworkers, o->fault.retries,
                        o->fault.on_poison == SHARC_POISON_STOP);
@@ -676,6 +790,7 @@ int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
     if (retrying)
       sharc__faults_free(&faults);
     free(js.ws);
+    free(js.watch);
     return rc;
   }
   post_job(pool, &js, o);
@@ -712,6 +827,7 @@ int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
     free(js.ws);
     js.ws = NULL;
   }
+  free(js.watch);
   if (corrupt)
     (void)sharc__pool_restart(pool);
   else if (js.ndead > 0)

@@ -232,6 +232,28 @@ static sharc__trace_rec *trace_buffer(worker *wk, const sharc__job_desc *job) {
  * no system call, lock or allocation. Claim time is measured on timed
  * chunks and extrapolated; the loop's total time is exact, so busy time is
  * the total less the claims. */
+/* Watched jobs (fault.timeout_*): the coordinator sees when the running
+ * chunk began, and each worker's running median of its chunk times
+ * (Frugal-style: a step of 1/32 of the estimate towards each sample). */
+static inline void watch_begin(sharc__slot *slot, uint64_t t) {
+  atomic_store_explicit(&slot->chunk_start_ns, t ? t : 1,
+                        memory_order_relaxed);
+}
+
+static inline void watch_end(sharc__slot *slot, double *median, uint64_t ns) {
+  atomic_store_explicit(&slot->chunk_start_ns, 0, memory_order_relaxed);
+  double m = *median, step = m / 32;
+  if (m == 0)
+    m = (double)ns;
+  else if ((double)ns > m)
+    m += step;
+  else if ((double)ns < m)
+    m -= step;
+  *median = m;
+  atomic_store_explicit(&slot->chunk_median_ns, (uint64_t)m + 1,
+                        memory_order_relaxed);
+}
+
 /* A retry pass: claim items one at a time from the shared counter and run
  * each item's ranges in order (see sharc__item). */
 static int run_items(worker *wk, const sharc__job_desc *job, sharc_task *t,
@@ -242,6 +264,7 @@ static int run_items(worker *wk, const sharc__job_desc *job, sharc_task *t,
     return SHARC_EINVAL;
   const sharc__item *items = m->data;
   uint64_t chunks = 0, indices = 0, start = sharc__now_ns();
+  double median = 0;
   int rc = 0;
   while (rc == 0) {
     atomic_store_explicit(&slot->claiming, 1, memory_order_relaxed);
@@ -264,7 +287,12 @@ static int run_items(worker *wk, const sharc__job_desc *job, sharc_task *t,
       atomic_signal_fence(memory_order_seq_cst);
       atomic_store_explicit(&slot->claiming, 0, memory_order_relaxed);
       sharc__reduce_chunk(t, job, b, e);
+      uint64_t t0 = job->watch ? sharc__now_ns() : 0;
+      if (job->watch)
+        watch_begin(slot, t0);
       rc = fn(t, b, e);
+      if (job->watch)
+        watch_end(slot, &median, sharc__now_ns() - t0);
       chunks++;
       indices += e - b;
     }
@@ -294,7 +322,8 @@ static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
   sharc__trace_rec *trace = trace_buffer(wk, job);
   uint64_t traced = 0, steals_seen = 0;
   int adapts = sharc__claim_adapts(&c);
-  int always = adapts || trace != NULL;
+  int always = adapts || trace != NULL || job->watch;
+  double median = 0;
   uint64_t chunks = 0, indices = 0, sampled = 0, claim_ns = 0;
   uint64_t b, e, start = sharc__now_ns(), t0 = start, t1 = 0, t2 = 0;
   unsigned countdown = 1;
@@ -330,9 +359,13 @@ static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
     atomic_signal_fence(memory_order_seq_cst);
     atomic_store_explicit(&slot->claiming, 0, memory_order_relaxed);
     sharc__reduce_chunk(t, job, b, e);
+    if (job->watch)
+      watch_begin(slot, t1);
     rc = fn(t, b, e);
     if (timed) {
       t2 = sharc__now_ns();
+      if (job->watch)
+        watch_end(slot, &median, t2 - t1);
       if (adapts)
         sharc__claim_done(&c, t2 - t1);
       else if (!always)
@@ -386,6 +419,8 @@ static void run_job(worker *wk, uint32_t seq) {
   slot->err = 0;
   slot->chunks = slot->indices = slot->claim_ns = slot->busy_ns = 0;
   slot->steals = slot->traced = 0;
+  atomic_store_explicit(&slot->chunk_start_ns, 0, memory_order_relaxed);
+  atomic_store_explicit(&slot->chunk_median_ns, 0, memory_order_relaxed);
   slot->cur_begin = slot->cur_end = 0;
   atomic_store_explicit(&slot->claiming, 0, memory_order_relaxed);
   slot->started_seq = seq;

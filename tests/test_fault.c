@@ -262,7 +262,7 @@ Test(fault, bisection_narrows_a_range_to_its_poison_block) {
   sharc__faults f;
   sharc__faults_init(&f, 1000, 1, 4, 2, 0);
   /* pass 1: worker 1 died on [0, 256) under dynamic:256 */
-  sharc__wstate s = {1, 1, 1, 0, SIGSEGV, 0, 0, 256};
+  sharc__wstate s = {1, 1, 1, 0, SIGSEGV, 0, 0, 0, 256};
   sharc__faults_first(&f, SHARC_SCHED_DYNAMIC, 256, &s);
   cr_assert_eq(sharc__faults_advance(&f, 1), 2);
   cr_assert_eq(f.items[0].it.begin, 0);
@@ -272,7 +272,7 @@ Test(fault, bisection_narrows_a_range_to_its_poison_block) {
   /* The poison is index 100: each pass halves the range holding it. */
   uint64_t b = 0, e = 128, passes = 1;
   while (e - b > 1) {
-    s = (sharc__wstate){0, 1, 1, 0, SIGSEGV, 0, b, e};
+    s = (sharc__wstate){0, 1, 1, 0, SIGSEGV, 0, 0, b, e};
     sharc__faults_retry(&f, &s);
     size_t k = sharc__faults_advance(&f, 0);
     cr_assert_eq(k, 2, "pass %llu: %zu items", (unsigned long long)passes, k);
@@ -286,7 +286,7 @@ Test(fault, bisection_narrows_a_range_to_its_poison_block) {
   cr_assert_eq(b, 100);
   /* Now alone: two more failures are retried, the third quarantines. */
   for (unsigned fail = 1; fail <= 3; fail++) {
-    s = (sharc__wstate){0, 1, 1, 0, SIGSEGV, 0, 100, 101};
+    s = (sharc__wstate){0, 1, 1, 0, SIGSEGV, 0, 0, 100, 101};
     sharc__faults_retry(&f, &s);
     size_t k = sharc__faults_advance(&f, 0);
     cr_assert_eq(k, fail < 3 ? 1 : 0, "failure %u: %zu items", fail, k);
@@ -305,7 +305,7 @@ Test(fault, a_dead_static_worker_leaves_the_rest_of_its_chunks) {
   /* static:10 over 100 indices, 3 workers: worker 1 runs chunks 1, 4, 7
    * and died in chunk 4 ([40, 50)). */
   sharc__faults_init(&f, 100, 1, 3, 1, 0);
-  sharc__wstate s = {1, 1, 1, 0, SIGKILL, 0, 40, 50};
+  sharc__wstate s = {1, 1, 1, 0, SIGKILL, 0, 0, 40, 50};
   sharc__faults_first(&f, SHARC_SCHED_STATIC, 10, &s);
   cr_assert_eq(sharc__faults_advance(&f, 1), 3);
   /* [40, 45) and [45, 50) (the failed chunk, split), then chunk 7 */
@@ -318,7 +318,7 @@ Test(fault, a_dead_static_worker_leaves_the_rest_of_its_chunks) {
   sharc__faults_free(&f);
   /* A worker that died before its first chunk leaves its whole share. */
   sharc__faults_init(&f, 100, 1, 3, 1, 0);
-  s = (sharc__wstate){2, 0, 1, 0, SIGKILL, 0, 0, 0};
+  s = (sharc__wstate){2, 0, 1, 0, SIGKILL, 0, 0, 0, 0};
   sharc__faults_first(&f, SHARC_SCHED_STATIC, 0, &s);
   cr_assert_eq(sharc__faults_advance(&f, 1), 1);
   cr_assert_eq(f.items[0].it.begin, 67);
@@ -326,7 +326,7 @@ Test(fault, a_dead_static_worker_leaves_the_rest_of_its_chunks) {
   sharc__faults_free(&f);
   /* A death in the middle of a shared claim: the pass is run again. */
   sharc__faults_init(&f, 100, 1, 3, 1, 0);
-  s = (sharc__wstate){0, 1, 1, 1, SIGKILL, 0, 0, 5};
+  s = (sharc__wstate){0, 1, 1, 1, SIGKILL, 0, 0, 0, 5};
   sharc__faults_first(&f, SHARC_SCHED_DYNAMIC, 5, &s);
   cr_assert_eq(sharc__faults_advance(&f, 1), 12);
   uint64_t covered = 0;
@@ -379,4 +379,92 @@ Test(fault, a_reduction_is_bit_identical_across_a_crash) {
     }
     sharc_pool_destroy(p);
   }
+}
+
+/* ---- hangs ----------------------------------------------------------------- */
+
+/* out[i] = mix(i) after ~20 us; index 321 hangs (ignoring SIGTERM when
+ * args[0] says so). */
+static int hang_at(const sharc_task *t, uint64_t b, uint64_t e) {
+  uint64_t *out = sharc_task_array(t, 0);
+  const int *ignore_term = sharc_task_args(t, NULL);
+  for (uint64_t i = b; i < e; i++) {
+    if (i == 321) {
+      if (*ignore_term)
+        signal(SIGTERM, SIG_IGN);
+      for (;;)
+        pause();
+    }
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do
+      clock_gettime(CLOCK_MONOTONIC, &now);
+    while ((now.tv_sec - t0.tv_sec) * 1000000000L + now.tv_nsec - t0.tv_nsec <
+           20000);
+    out[i] = mix(i);
+  }
+  return 0;
+}
+SHARC_KERNEL(hang_at)
+
+static int run_hang(sharc_pool *p, sharc_array *a, int ignore_term,
+                    double timeout_s, double timeout_x, unsigned retries,
+                    sharc_report *rep) {
+  uint64_t n = sharc_array_size(a);
+  memset(sharc_array_data(a), 0, n * sizeof(uint64_t));
+  sharc_job_opts o = SHARC_JOB_OPTS_INIT;
+  sharc_job_add_array(&o, a);
+  o.schedule = (sharc_schedule){SHARC_SCHED_DYNAMIC, 16};
+  o.args = &ignore_term;
+  o.args_len = sizeof ignore_term;
+  o.fault.retries = retries;
+  o.fault.timeout_s = timeout_s;
+  o.fault.timeout_x = timeout_x;
+  return sharc_run(p, "hang_at", n, &o, rep);
+}
+
+static void expect_hang_quarantined(sharc_pool *p, sharc_array *a, int rc,
+                                    const sharc_report *rep, int sig) {
+  cr_assert_eq(rc, SHARC_EQUARANTINED, "rc %d: %s", rc, sharc_pool_errmsg(p));
+  cr_assert_eq(rep->nquarantined, 1);
+  const sharc_quarantined *q = &rep->quarantined[0];
+  cr_assert_eq(q->begin, 321);
+  cr_assert_eq(q->end, 322);
+  cr_assert_eq(q->timed_out, 1);
+  cr_assert_eq(q->signal, sig, "signal %d, expected %d", q->signal, sig);
+  cr_assert_eq(q->attempts, 2);
+  const uint64_t *out = sharc_array_data(a);
+  for (uint64_t i = 0; i < sharc_array_size(a); i++)
+    cr_assert_eq(out[i], i == 321 ? 0 : mix(i), "index %llu",
+                 (unsigned long long)i);
+}
+
+Test(fault, a_hanging_chunk_is_terminated_and_narrowed_down) {
+  uint64_t shape[1] = {2000};
+  sharc_pool *p = test_pool(2);
+  sharc_array *a;
+  cr_assert_eq(sharc_array_create(p, SHARC_U64, 1, shape, NULL, &a), 0);
+  sharc_report rep;
+  int rc = run_hang(p, a, 0, 0.1, 0, 1, &rep);
+  expect_hang_quarantined(p, a, rc, &rep, SIGTERM);
+  sharc_report_free(&rep);
+  /* A kernel that ignores SIGTERM gets SIGKILL after the grace period. */
+  rc = run_hang(p, a, 1, 0.1, 0, 1, &rep);
+  expect_hang_quarantined(p, a, rc, &rep, SIGKILL);
+  sharc_report_free(&rep);
+  /* Relative to the typical chunk (~0.3 ms here): 30x, floored at 10 ms. */
+  rc = run_hang(p, a, 0, 0, 30, 1, &rep);
+  expect_hang_quarantined(p, a, rc, &rep, SIGTERM);
+  sharc_report_free(&rep);
+  /* Without retries the job fails, saying why. */
+  rc = run_hang(p, a, 0, 0.1, 0, 0, &rep);
+  cr_assert_eq(rc, SHARC_EWORKER, "rc %d", rc);
+  cr_assert(strstr(sharc_pool_errmsg(p), "(timeout)") != NULL, "%s",
+            sharc_pool_errmsg(p));
+  sharc_report_free(&rep);
+  /* Bad limits are refused. */
+  sharc_job_opts o = SHARC_JOB_OPTS_INIT;
+  o.fault.timeout_s = -1;
+  cr_assert_eq(sharc_run(p, "hang_at", 0, &o, NULL), SHARC_EINVAL);
+  sharc_pool_destroy(p);
 }

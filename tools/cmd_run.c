@@ -14,8 +14,9 @@ static void usage(FILE *out) {
   fprintf(out,
           "usage: sharc run KERNEL [--n N] [--workers W] [--schedule S] "
           "[-p KEY=VALUE,...] [--verify] [--json]\n"
-          "                 [--trace FILE] [--retries R [--on-poison "
-          "quarantine|stop]]\n\n"
+          "                 [--trace FILE] [--retries R] [--on-poison "
+          "quarantine|stop]\n"
+          "                 [--timeout S] [--timeout-x X]\n\n"
           "Runs a built-in kernel over the indices [0, N) on W pinned worker\n"
           "processes and prints its result and the job's report.\n\n"
           "  --n N           index count (default: the kernel's own; 1e6 and "
@@ -40,7 +41,12 @@ static void usage(FILE *out) {
           "fails)\n"
           "  --on-poison A   quarantine (leave it out, finish, exit 1 listing "
           "it;\n"
-          "                  the default) or stop (fail at once, naming it)\n\n"
+          "                  the default) or stop (fail at once, naming it)\n"
+          "  --timeout S     a chunk running over S seconds gets its worker "
+          "SIGTERM,\n"
+          "                  then SIGKILL, and counts as failed\n"
+          "  --timeout-x X   the same over X times the typical chunk time "
+          "(>= 10 ms)\n\n"
           "kernels:\n");
   for (unsigned i = 0; sharc_apps[i] != NULL; i++) {
     const sharc_app *a = sharc_apps[i];
@@ -73,6 +79,8 @@ static int parse(int argc, char **argv, run_args *r) {
       {"trace", required_argument, NULL, 't'},
       {"retries", required_argument, NULL, 'r'},
       {"on-poison", required_argument, NULL, 'P'},
+      {"timeout", required_argument, NULL, 'T'},
+      {"timeout-x", required_argument, NULL, 'X'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   int have_n = 0, c;
@@ -114,6 +122,19 @@ static int parse(int argc, char **argv, run_args *r) {
         return tool_fail("run", 2, "--retries: '%s' is not 0..1000", optarg);
       r->fault.retries = (unsigned)v;
       break;
+    case 'T':
+    case 'X': {
+      char *end = NULL;
+      double d = strtod(optarg, &end);
+      if (end == optarg || *end != '\0' || !(d > 0 && d < 1e9))
+        return tool_fail("run", 2, "%s: '%s' is not a positive number",
+                         c == 'T' ? "--timeout" : "--timeout-x", optarg);
+      if (c == 'T')
+        r->fault.timeout_s = d;
+      else
+        r->fault.timeout_x = d;
+      break;
+    }
     case 'P':
       if (!strcmp(optarg, "quarantine"))
         r->fault.on_poison = SHARC_POISON_QUARANTINE;

@@ -36,9 +36,22 @@ typedef enum {
 typedef struct sharc_fault_policy {
   unsigned retries;
   sharc_poison_action on_poison;
+  /* Per-chunk timeouts for kernels that hang: a chunk running longer than
+   * timeout_s seconds (0: no limit), or longer than timeout_x times the
+   * typical chunk time of the job so far (the median of the workers'
+   * running medians, never below 10 ms; it applies once some chunk of the
+   * job has ended, so give timeout_s too for a hard limit on the very
+   * first chunks; 0: no limit), gets its worker SIGTERM, then SIGKILL
+   * after a grace of a tenth of the limit (at least 50 ms); the chunk then
+   * counts as failed, like a crash (retried and narrowed down with
+   * retries > 0, else the job fails with SHARC_EWORKER). Watching costs a
+   * clock read per chunk and a look at the slots every quarter of the
+   * limit (at most every 100 ms). */
+  double timeout_s;
+  double timeout_x;
 } sharc_fault_policy;
 
-#define SHARC_FAULT_POLICY_INIT {0, SHARC_POISON_QUARANTINE}
+#define SHARC_FAULT_POLICY_INIT {0, SHARC_POISON_QUARANTINE, 0.0, 0.0}
 
 typedef struct sharc_job_opts {
   sharc_schedule schedule;

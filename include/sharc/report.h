@@ -38,6 +38,7 @@ typedef struct sharc_quarantined {
   int signal;          /* the signal that killed the worker, or 0 */
   int code;            /* what the kernel returned, or 0 */
   unsigned attempts;   /* times it was run alone */
+  int timed_out;       /* 1: its worker was killed for running too long */
 } sharc_quarantined;
 
 typedef struct sharc_report {

@@ -542,6 +542,13 @@ err_has "[77, 78)"
 err_has "job stopped"
 check "run without retries fails at the first death" 1 "$SHARC" run synthetic --n 5000 --workers 2 -p abort_at=77,work=50
 err_has "signal 6"
+check "run --timeout with a hanging index" 1 "$SHARC" run synthetic --n 3000 --workers 2 --schedule dynamic:32 -p hang_at=2999,work=50 --retries 1 --timeout 0.2
+out_has "quarantined: index 2999 (signal 15, Terminated; 2 attempts)"
+err_has "[2999, 3000)"
+check "run --timeout without retries" 1 "$SHARC" run synthetic --n 3000 --workers 2 -p hang_at=5,work=50 --timeout 0.2
+err_has "(timeout)"
+fails "run --timeout bad" 2 run synthetic --timeout -3
+fails "run --timeout-x bad" 2 run synthetic --timeout-x abc
 fails "run --retries bad" 2 run synthetic --retries many
 fails "run --on-poison bad" 2 run synthetic --retries 1 --on-poison ignore
 fails "run abort_at out of range" 1 run synthetic -p abort_at=-1
