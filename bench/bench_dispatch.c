@@ -27,6 +27,9 @@
 
 #include <sharc.h>
 
+#define BENCH_NAME "bench_dispatch"
+#include "bench_util.h"
+
 #define DEFAULT_N 2000000u
 #define DEFAULT_JOBS 20000u
 #define DEFAULT_REPEATS 9u
@@ -100,12 +103,6 @@ static void check_run(sharc_pool *pool, int rc, const char *what) {
   exit(1);
 }
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* --- options -------------------------------------------------------------- */
 
 static void usage(FILE *out) {
@@ -124,22 +121,6 @@ static void usage(FILE *out) {
           DEFAULT_N, DEFAULT_JOBS, DEFAULT_REPEATS, MIN_REPEATS);
 }
 
-static uint64_t parse_u64(const char *opt, const char *text, uint64_t lo,
-                          uint64_t hi) {
-  char *end = NULL;
-  errno = 0;
-  unsigned long long v = strtoull(text, &end, 10);
-  if (errno || end == text || *end != '\0' || text[0] == '-' || v < lo ||
-      v > hi) {
-    fprintf(stderr,
-            "bench_dispatch: %s: '%s' is not a whole number in [%" PRIu64
-            ", %" PRIu64 "]\n",
-            opt, text, lo, hi);
-    exit(2);
-  }
-  return v;
-}
-
 static args parse_args(int argc, char **argv) {
   static const struct option longs[] = {
       {"workers", required_argument, NULL, 'w'},
@@ -154,17 +135,17 @@ static args parse_args(int argc, char **argv) {
   while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
     switch (c) {
     case 'w':
-      a.workers = (unsigned)parse_u64("--workers", optarg, 1, 4096);
+      a.workers = (unsigned)bench_parse_u64("--workers", optarg, 1, 4096);
       break;
     case 'n':
-      a.n = parse_u64("--n", optarg, 1, UINT64_C(1) << 40);
+      a.n = bench_parse_u64("--n", optarg, 1, UINT64_C(1) << 40);
       break;
     case 'j':
-      a.jobs = (unsigned)parse_u64("--jobs", optarg, 1, 100000000);
+      a.jobs = (unsigned)bench_parse_u64("--jobs", optarg, 1, 100000000);
       break;
     case 'r':
       a.repeats =
-          (unsigned)parse_u64("--repeats", optarg, MIN_REPEATS, MAX_REPEATS);
+          (unsigned)bench_parse_u64("--repeats", optarg, MIN_REPEATS, MAX_REPEATS);
       break;
     case 'o':
       a.json = optarg;
@@ -186,69 +167,6 @@ static args parse_args(int argc, char **argv) {
 
 /* --- placement ------------------------------------------------------------ */
 
-static void set_affinity(const cpu_set_t *set) {
-  if (sched_setaffinity(0, sizeof *set, set) != 0)
-    die("sched_setaffinity: %s", strerror(errno));
-}
-
-/* Pins OpenMP thread t to the PU of sharc worker t, so both runtimes run on
- * the same PUs. Not OMP_PROC_BIND/OMP_PLACES: libgomp reads those in a
- * constructor, before main, and pins the whole process to place 0 there;
- * the pool would then see one usable PU. */
-static void pin_omp_threads(bench *b) {
-  const sharc_plan *plan = sharc_pool_plan(b->pool);
-  unsigned bad = 0;
-#pragma omp parallel reduction(+ : bad)
-  {
-    unsigned t = (unsigned)omp_get_thread_num();
-    int pu = plan->w[t].pu;
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(pu, &set);
-    bad += (unsigned)omp_get_num_threads() != b->w || pu < 0 ||
-           sched_setaffinity(0, sizeof set, &set) != 0;
-  }
-  if (bad)
-    die("cannot run and pin one OpenMP thread per sharc worker");
-  if (sched_getaffinity(0, sizeof b->master_set, &b->master_set) != 0)
-    die("sched_getaffinity: %s", strerror(errno));
-}
-
-/* 1 if the task whose stat file is at path is running or runnable. */
-static int task_running(const char *path) {
-  char buf[512];
-  FILE *f = fopen(path, "r");
-  if (f == NULL)
-    return 0; /* gone: not running */
-  size_t got = fread(buf, 1, sizeof buf - 1, f);
-  fclose(f);
-  buf[got] = '\0';
-  const char *paren = strrchr(buf, ')'); /* the name may hold spaces */
-  return paren != NULL && paren[1] == ' ' && paren[2] == 'R';
-}
-
-/* 1 while an OpenMP thread (any thread of this process but the caller) or
- * a sharc worker is still on a CPU. */
-static int others_running(const bench *b) {
-  char path[64];
-  int busy = 0;
-  DIR *d = opendir("/proc/self/task");
-  for (struct dirent *e; d != NULL && !busy && (e = readdir(d)) != NULL;) {
-    if (e->d_name[0] == '.' || atoi(e->d_name) == (int)gettid())
-      continue;
-    snprintf(path, sizeof path, "/proc/self/task/%.16s/stat", e->d_name);
-    busy = task_running(path);
-  }
-  if (d != NULL)
-    closedir(d);
-  for (unsigned w = 0; w < b->w && !busy; w++) {
-    snprintf(path, sizeof path, "/proc/%d/stat",
-             sharc_pool_worker_pid(b->pool, w));
-    busy = task_running(path);
-  }
-  return busy;
-}
-
 static void settle(const bench *b) {
   static int warned;
   struct timespec nap = {0, SETTLE_NAP_NS};
@@ -256,7 +174,7 @@ static void settle(const bench *b) {
   do {
     nanosleep(&nap, NULL);
     waited += SETTLE_NAP_NS;
-  } while (others_running(b) && waited < SETTLE_MAX_NS);
+  } while (bench_others_running(b->pool) && waited < SETTLE_MAX_NS);
   if (waited >= SETTLE_MAX_NS && !warned) {
     warned = 1;
     fprintf(stderr, "bench_dispatch: warning: threads still spin after "
@@ -268,7 +186,7 @@ static void settle(const bench *b) {
  * get it (sharc leaves its coordinator unpinned; OpenMP's master computes,
  * pinned like its other threads), then quiet CPUs. */
 static void enter_phase(const bench *b, int omp) {
-  set_affinity(omp ? &b->master_set : &b->free_set);
+  bench_set_affinity(omp ? &b->master_set : &b->free_set);
   settle(b);
 }
 
@@ -280,9 +198,9 @@ static double sharc_dispatch(const bench *b, uint64_t n) {
   o.schedule = (sharc_schedule){SHARC_SCHED_DYNAMIC, 1};
   o.measure_rusage = 0;
   sharc_report rep;
-  double t0 = now_s();
+  double t0 = bench_now_s();
   int rc = sharc_run(b->pool, "empty", n, &o, &rep);
-  double wall = now_s() - t0;
+  double wall = bench_now_s() - t0;
   check_run(b->pool, rc, "dispatch job");
   /* Proves the schedule really cut n chunks of one index. */
   if (rep.chunks != n || rep.indices != n)
@@ -293,11 +211,11 @@ static double sharc_dispatch(const bench *b, uint64_t n) {
 
 static double omp_dispatch(const bench *b, uint64_t n) {
   unsigned errs = 0;
-  double t0 = now_s();
+  double t0 = bench_now_s();
 #pragma omp parallel for schedule(dynamic, 1) reduction(+ : errs)
   for (uint64_t i = 0; i < n; i++)
     errs += empty_fn(NULL, i, i + 1) != 0;
-  double wall = now_s() - t0;
+  double wall = bench_now_s() - t0;
   if (errs)
     die("OpenMP dispatch: the empty kernel failed");
   return wall * b->w / (double)n;
@@ -310,11 +228,11 @@ static double sharc_round_trip(const bench *b, unsigned jobs, int rusage) {
   o.measure_rusage = rusage;
   for (unsigned j = 0; j < WARMUP_JOBS; j++)
     check_run(b->pool, sharc_run(b->pool, "empty", b->w, &o, NULL), "warm-up");
-  double t0 = now_s();
+  double t0 = bench_now_s();
   for (unsigned j = 0; j < jobs; j++)
     check_run(b->pool, sharc_run(b->pool, "empty", b->w, &o, NULL),
               "round-trip job");
-  return (now_s() - t0) / jobs;
+  return (bench_now_s() - t0) / jobs;
 }
 
 static unsigned omp_regions(unsigned count) {
@@ -331,9 +249,9 @@ static unsigned omp_regions(unsigned count) {
 
 static double omp_round_trip(unsigned jobs) {
   unsigned errs = omp_regions(WARMUP_JOBS);
-  double t0 = now_s();
+  double t0 = bench_now_s();
   errs += omp_regions(jobs);
-  double wall = now_s() - t0;
+  double wall = bench_now_s() - t0;
   if (errs)
     die("OpenMP round trip: the empty kernel failed");
   return wall / jobs;
@@ -353,13 +271,13 @@ static double pu_round_trip(const bench *b) {
   atomic_store(&ball, 0);
 #pragma omp parallel num_threads(2)
   if (omp_get_num_threads() == 2 && omp_get_thread_num() == 0) {
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (unsigned v = 0; v < 2 * BOUNCES; v += 2) {
       atomic_store_explicit(&ball, v + 1, memory_order_release);
       while (atomic_load_explicit(&ball, memory_order_acquire) != v + 2)
         ;
     }
-    per = (now_s() - t0) / BOUNCES;
+    per = (bench_now_s() - t0) / BOUNCES;
   } else if (omp_get_num_threads() == 2) {
     for (unsigned v = 1; v < 2 * BOUNCES; v += 2) {
       while (atomic_load_explicit(&ball, memory_order_acquire) != v)
@@ -391,11 +309,6 @@ static void run_repeat(bench *b, unsigned r) {
 
 /* --- statistics and output ------------------------------------------------ */
 
-static int cmp_double(const void *x, const void *y) {
-  double a = *(const double *)x, b = *(const double *)y;
-  return (a > b) - (a < b);
-}
-
 typedef struct stats {
   double median, min, max;
 } stats;
@@ -405,7 +318,7 @@ static stats stats_of(const double *v, unsigned count) {
   if (s == NULL)
     die("out of memory");
   memcpy(s, v, count * sizeof *s);
-  qsort(s, count, sizeof *s, cmp_double);
+  qsort(s, count, sizeof *s, bench_cmp_double);
   stats st = {count % 2 ? s[count / 2] : (s[count / 2 - 1] + s[count / 2]) / 2,
               s[0], s[count - 1]};
   free(s);
@@ -516,14 +429,6 @@ static void json_string(FILE *f, const char *s) {
   fputc('"', f);
 }
 
-static void json_samples(FILE *f, const char *key, const double *v,
-                         unsigned count) {
-  fprintf(f, "\"%s\":[", key);
-  for (unsigned r = 0; r < count; r++)
-    fprintf(f, "%s%.9g", r ? "," : "", v[r]);
-  fputc(']', f);
-}
-
 /* Every sample in seconds (per chunk or per job), so a later script can
  * recompute any statistic without rerunning. */
 static void write_json(const bench *b, int argc, char **argv) {
@@ -554,16 +459,16 @@ static void write_json(const bench *b, int argc, char **argv) {
     fprintf(f, "%s{\"name\":", i ? "," : "");
     json_string(f, rw->name);
     fputc(',', f);
-    json_samples(f, "sharc", rw->sharc, R);
+    bench_json_samples(f, "sharc", rw->sharc, R);
     fputc(',', f);
-    json_samples(f, "openmp", rw->omp, R);
+    bench_json_samples(f, "openmp", rw->omp, R);
     fprintf(f,
             ",\"sharc_median\":%.9g,\"openmp_median\":%.9g,\"ratio\":%.6g"
             ",\"paired_ratio\":%.6g}",
             s.median, o.median, s.median / o.median, paired_ratio(rw, R));
   }
   fprintf(f, "],");
-  json_samples(f, "pu_round_trip", b->bounce, R);
+  bench_json_samples(f, "pu_round_trip", b->bounce, R);
   fprintf(f, "}\n");
   if (fclose(f) != 0)
     die("cannot write the JSON file: %s", strerror(errno));
@@ -624,7 +529,16 @@ int main(int argc, char **argv) {
   make_pool(&b);
   omp_set_dynamic(0);
   omp_set_num_threads((int)b.w);
-  pin_omp_threads(&b);
+  {
+    const sharc_plan *plan = sharc_pool_plan(b.pool);
+    int *pus = calloc(b.w, sizeof *pus);
+    if (pus == NULL)
+      die("out of memory");
+    for (unsigned w = 0; w < b.w; w++)
+      pus[w] = plan->w[w].pu;
+    bench_pin_omp_threads(pus, b.w, &b.master_set);
+    free(pus);
+  }
   make_rows(&b);
   print_header(&b, argc, argv);
 

@@ -30,6 +30,9 @@
 
 #include <sharc.h>
 
+#define BENCH_NAME "bench_sched"
+#include "bench_util.h"
+
 #include "sched_work.h"
 
 #define DEFAULT_REPEATS 5u
@@ -118,12 +121,6 @@ static void *xcalloc(size_t count, size_t size) {
   return p;
 }
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static void usage(FILE *out) {
   fprintf(out,
           "usage: bench_sched [--workers W] [--repeats R] [--quick]\n"
@@ -150,22 +147,6 @@ static void usage(FILE *out) {
   for (size_t i = 0; i < NWORKLOADS; i++)
     fprintf(out, " %s", all_workloads[i].name);
   fputc('\n', out);
-}
-
-static uint64_t parse_u64(const char *opt, const char *text, uint64_t lo,
-                          uint64_t hi) {
-  char *end = NULL;
-  errno = 0;
-  unsigned long long v = strtoull(text, &end, 10);
-  if (errno || end == text || *end != '\0' || text[0] == '-' || v < lo ||
-      v > hi) {
-    fprintf(stderr,
-            "bench_sched: %s: '%s' is not a whole number in [%" PRIu64
-            ", %" PRIu64 "]\n",
-            opt, text, lo, hi);
-    exit(2);
-  }
-  return v;
 }
 
 /* Every name in the --workloads list must be one of the suite's. */
@@ -203,10 +184,10 @@ static args parse_args(int argc, char **argv) {
   while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
     switch (c) {
     case 'w':
-      a.workers = (unsigned)parse_u64("--workers", optarg, 1, 4096);
+      a.workers = (unsigned)bench_parse_u64("--workers", optarg, 1, 4096);
       break;
     case 'r':
-      a.repeats = (unsigned)parse_u64("--repeats", optarg, 1, MAX_REPEATS);
+      a.repeats = (unsigned)bench_parse_u64("--repeats", optarg, 1, MAX_REPEATS);
       break;
     case 'q':
       a.quick = 1;
@@ -328,7 +309,7 @@ static void make_variants(bench *b) {
   unsigned ns = split_list(sched_text, scheds, MAX_SCHEDS, "--schedules");
   uint64_t ks[MAX_CHUNKS];
   for (unsigned i = 0; i < nk; i++)
-    ks[i] = parse_u64("--chunks", chunks[i], 1, 1u << 30);
+    ks[i] = bench_parse_u64("--chunks", chunks[i], 1, 1u << 30);
   for (unsigned i = 0; i < ns; i++) {
     if (strcmp(scheds[i], "dynamic:K") != 0) {
       add_sharc(b, scheds[i], 0);
@@ -360,72 +341,17 @@ static void make_variants(bench *b) {
 
 /* --- placement and quiet -------------------------------------------------- */
 
-static void set_affinity(const cpu_set_t *set) {
-  if (sched_setaffinity(0, sizeof *set, set) != 0)
-    die("sched_setaffinity: %s", strerror(errno));
-}
-
-/* 1 if the task whose stat file is at path is running or runnable. */
-static int task_running(const char *path) {
-  char buf[512];
-  FILE *f = fopen(path, "r");
-  if (f == NULL)
-    return 0;
-  size_t got = fread(buf, 1, sizeof buf - 1, f);
-  fclose(f);
-  buf[got] = '\0';
-  const char *paren = strrchr(buf, ')');
-  return paren != NULL && paren[1] == ' ' && paren[2] == 'R';
-}
-
-static int others_running(const bench *b) {
-  char path[64];
-  int busy = 0;
-  DIR *d = opendir("/proc/self/task");
-  for (struct dirent *e; d != NULL && !busy && (e = readdir(d)) != NULL;) {
-    if (e->d_name[0] == '.' || atoi(e->d_name) == (int)gettid())
-      continue;
-    snprintf(path, sizeof path, "/proc/self/task/%.16s/stat", e->d_name);
-    busy = task_running(path);
-  }
-  if (d != NULL)
-    closedir(d);
-  for (unsigned w = 0; w < b->w && !busy; w++) {
-    snprintf(path, sizeof path, "/proc/%d/stat",
-             sharc_pool_worker_pid(b->pool, w));
-    busy = task_running(path);
-  }
-  return busy;
-}
-
 /* Before each run: the calling thread placed as each runtime's users get it
  * (sharc's coordinator unpinned; OpenMP's master and TBB's caller work, so
  * they sit on worker 0's PU), then quiet CPUs. */
 static void enter_phase(const bench *b, runtime rt) {
-  set_affinity(rt == RT_SHARC ? &b->free_set : &b->master_set);
+  bench_set_affinity(rt == RT_SHARC ? &b->free_set : &b->master_set);
   struct timespec nap = {0, SETTLE_NAP_NS};
   long waited = 0;
   do {
     nanosleep(&nap, NULL);
     waited += SETTLE_NAP_NS;
-  } while (others_running(b) && waited < SETTLE_MAX_NS);
-}
-
-static void pin_omp_threads(bench *b) {
-  unsigned bad = 0;
-#pragma omp parallel reduction(+ : bad)
-  {
-    unsigned t = (unsigned)omp_get_thread_num();
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(b->pus[t], &set);
-    bad += (unsigned)omp_get_num_threads() != b->w || b->pus[t] < 0 ||
-           sched_setaffinity(0, sizeof set, &set) != 0;
-  }
-  if (bad)
-    die("cannot run and pin one OpenMP thread per sharc worker");
-  if (sched_getaffinity(0, sizeof b->master_set, &b->master_set) != 0)
-    die("sched_getaffinity: %s", strerror(errno));
+  } while (bench_others_running(b->pool) && waited < SETTLE_MAX_NS);
 }
 
 /* --- one workload's data -------------------------------------------------- */
@@ -591,9 +517,9 @@ static double imbalance_pct(const double *busy, unsigned w) {
 static double run_sharc(bench *b, loaded *l, const variant *v) {
   l->o.schedule = v->sched;
   sharc_report rep;
-  double t0 = now_s();
+  double t0 = bench_now_s();
   int rc = sharc_run(b->pool, l->kernel, l->work.n, &l->o, &rep);
-  double wall = now_s() - t0;
+  double wall = bench_now_s() - t0;
   if (rc != 0)
     die("%s, sharc %s: %s: %s", l->spec->name, v->label, sharc_strerror(rc),
         sharc_pool_errmsg(b->pool));
@@ -615,7 +541,7 @@ static double run_sharc(bench *b, loaded *l, const variant *v) {
                                                        i++) {                  \
         BODY;                                                                  \
       }                                                                        \
-      finish[tid] = now_s() - t0;                                              \
+      finish[tid] = bench_now_s() - t0;                                              \
     }                                                                          \
   } while (0)
 
@@ -624,7 +550,7 @@ static double run_omp(bench *b, loaded *l, const variant *v) {
   const sched_work *w = &l->work;
   const uint64_t n = w->n;
   double *finish = b->busy;
-  double t0 = now_s();
+  double t0 = bench_now_s();
   switch (w->kind) {
   case SCHED_WORK_SYNTHETIC:
     OMP_LOOP(sharc_synthetic_range(&w->syn, w->out, i, i + 1, tid));
@@ -646,7 +572,7 @@ static double run_omp(bench *b, loaded *l, const variant *v) {
              (void)tid);
     break;
   }
-  return now_s() - t0;
+  return bench_now_s() - t0;
 }
 
 static double run_tbb(bench *b, loaded *l) {
@@ -657,9 +583,9 @@ static double run_tbb(bench *b, loaded *l) {
 }
 
 static double run_seq(bench *b, loaded *l) {
-  double t0 = now_s();
+  double t0 = bench_now_s();
   sched_work_range(&l->work, 0, l->work.n, SCHED_NOT_SLOW);
-  double t = now_s() - t0;
+  double t = bench_now_s() - t0;
   for (unsigned w = 0; w < b->w; w++)
     b->busy[w] = w == 0 ? t : 0;
   return t;
@@ -698,26 +624,13 @@ static void check_variant(bench *b, loaded *l, const variant *v, samples *s) {
 
 /* --- output --------------------------------------------------------------- */
 
-static int cmp_double(const void *x, const void *y) {
-  double a = *(const double *)x, b = *(const double *)y;
-  return (a > b) - (a < b);
-}
-
 static double median(const double *v, unsigned count) {
   double *s = xcalloc(count, sizeof *s);
   memcpy(s, v, count * sizeof *s);
-  qsort(s, count, sizeof *s, cmp_double);
+  qsort(s, count, sizeof *s, bench_cmp_double);
   double m = count % 2 ? s[count / 2] : (s[count / 2 - 1] + s[count / 2]) / 2;
   free(s);
   return m;
-}
-
-static void json_samples(FILE *f, const char *key, const double *v,
-                         unsigned count) {
-  fprintf(f, "\"%s\":[", key);
-  for (unsigned r = 0; r < count; r++)
-    fprintf(f, "%s%.9g", r ? "," : "", v[r]);
-  fputc(']', f);
 }
 
 /* The workload, its ideal and every sample, as one JSON object. The ideal
@@ -763,9 +676,9 @@ static void json_workload(FILE *f, const bench *b, const loaded *l,
     if (var->sweep_chunk)
       fprintf(f, ",\"sweep_chunk\":%" PRIu64, var->sweep_chunk);
     fputc(',', f);
-    json_samples(f, "makespan_s", res[v].makespan, b->a.repeats);
+    bench_json_samples(f, "makespan_s", res[v].makespan, b->a.repeats);
     fputc(',', f);
-    json_samples(f, "imbalance_pct", res[v].imbalance, b->a.repeats);
+    bench_json_samples(f, "imbalance_pct", res[v].imbalance, b->a.repeats);
     fputc('}', f);
   }
   fprintf(f, "]}");
@@ -836,7 +749,7 @@ int main(int argc, char **argv) {
   make_variants(&b);
   omp_set_dynamic(0);
   omp_set_num_threads((int)b.w);
-  pin_omp_threads(&b);
+  bench_pin_omp_threads(b.pus, b.w, &b.master_set);
   if (sched_tbb_available() && sched_tbb_init(b.w, b.pus) != 0)
     die("cannot set up the oneTBB arena");
 
@@ -865,7 +778,7 @@ int main(int argc, char **argv) {
       continue;
     loaded l;
     load(&b, &all_workloads[k], &l);
-    double t0 = now_s();
+    double t0 = bench_now_s();
     /* Untimed: threads started, caches warm, and every runtime's result
      * checked bit for bit against the sequential loop's, so no row can be
      * fast by skipping work. */
@@ -876,7 +789,7 @@ int main(int argc, char **argv) {
       for (unsigned v = 0; v < b.nvars; v++)
         run_one(&b, &l, &b.vars[v], &res[v], r);
     fprintf(stderr, "bench_sched: %-16s n %-9" PRIu64 " %.1f s\n", l.spec->name,
-            l.work.n, now_s() - t0);
+            l.work.n, bench_now_s() - t0);
     if (json)
       json_workload(json, &b, &l, res, first);
     first = 0;

@@ -52,6 +52,7 @@ typedef struct sharc__job_desc {
   uint32_t measure_rusage;
   uint32_t mail; /* 1: messages wait on the workers' sockets */
   uint32_t watch;     /* 1: publish chunk start times and medians */
+  uint32_t retrying;  /* 1: mark claims in progress (fault policy) */
   uint32_t items_id;  /* retry passes: the items' array id */
   uint64_t nitems;    /* retry passes: how many items */
   uint32_t trace_id;  /* the trace buffer's array id, 0: no trace */

@@ -137,6 +137,7 @@ static void post_job(sharc_pool *pool, job_state *js,
   d->n = js->n;
   d->sched_kind = js->items_id ? SHARC__SCHED_ITEMS : (uint32_t)o->schedule.kind;
   d->watch = js->watch != NULL;
+  d->retrying = js->ws != NULL;
   d->items_id = js->items_id;
   d->nitems = js->nitems;
   d->chunk = o->schedule.chunk;

@@ -323,6 +323,8 @@ static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
   uint64_t traced = 0, steals_seen = 0;
   int adapts = sharc__claim_adapts(&c);
   int always = adapts || trace != NULL || job->watch;
+  /* Only a fault policy needs to know what a claim cut short took. */
+  int marks = job->retrying != 0;
   double median = 0;
   uint64_t chunks = 0, indices = 0, sampled = 0, claim_ns = 0;
   uint64_t b, e, start = sharc__now_ns(), t0 = start, t1 = 0, t2 = 0;
@@ -333,11 +335,13 @@ static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
     if (timed && !always)
       t0 = sharc__now_ns();
     /* A death from here until cur_* are written leaves unknown what this
-     * claim took (fault.h: the pass is then run again whole). Compiler
+     * claim took (fault.c: the pass is then run again whole). Compiler
      * fences suffice: the stores of a killed process that executed are not
      * lost, only a compiler could move them past the claim. */
-    atomic_store_explicit(&slot->claiming, 1, memory_order_relaxed);
-    atomic_signal_fence(memory_order_seq_cst);
+    if (marks) {
+      atomic_store_explicit(&slot->claiming, 1, memory_order_relaxed);
+      atomic_signal_fence(memory_order_seq_cst);
+    }
     int got = sharc__claim_next(&c, &b, &e);
     if (timed) {
       t1 = sharc__now_ns();
@@ -347,7 +351,8 @@ static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
         claim_ns += t1 - t0 - wk->clock_ns;
     }
     if (!got) {
-      atomic_store_explicit(&slot->claiming, 0, memory_order_relaxed);
+      if (marks)
+        atomic_store_explicit(&slot->claiming, 0, memory_order_relaxed);
       break;
     }
     if (grain > 1) {
@@ -356,8 +361,10 @@ static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
     }
     slot->cur_begin = b;
     slot->cur_end = e;
-    atomic_signal_fence(memory_order_seq_cst);
-    atomic_store_explicit(&slot->claiming, 0, memory_order_relaxed);
+    if (marks) {
+      atomic_signal_fence(memory_order_seq_cst);
+      atomic_store_explicit(&slot->claiming, 0, memory_order_relaxed);
+    }
     sharc__reduce_chunk(t, job, b, e);
     if (job->watch)
       watch_begin(slot, t1);

@@ -13,9 +13,9 @@ if [ $# -ne 1 ]; then
 fi
 SHARC=$1
 HELPER=$(dirname "$1")/shm_helper
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/sharc-clean.XXXXXX") || exit 1
-OUT=$TMP/stdout
-ERR=$TMP/stderr
+# shellcheck source=tests/e2e/harness.bash
+. "$(dirname "$0")/harness.bash"
+e2e_tmp clean
 made=()      # names of the objects this script made
 live_pid=
 
@@ -31,45 +31,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# --- harness (as in cli.sh) -------------------------------------------------
-pass=0
-fail=0
-NAME=
-STATUS=
-ok() { pass=$((pass + 1)); }
-bad() {
-  fail=$((fail + 1))
-  {
-    echo "FAIL: $NAME: $1"
-    echo "    status:  $STATUS"
-    sed -n '1,12s/^/    stdout| /p' "$OUT" 2>/dev/null
-    sed -n '1,8s/^/    stderr| /p' "$ERR" 2>/dev/null
-  } >&2
-}
-check() {
-  NAME=$1
-  local want=$2
-  shift 2
-  "$@" >"$OUT" 2>"$ERR" </dev/null
-  STATUS=$?
-  if [ "$STATUS" -eq "$want" ]; then ok; else bad "exit status $STATUS, expected $want"; fi
-}
-out_has() { if grep -qF -- "$1" "$OUT"; then ok; else bad "stdout lacks '$1'"; fi; }
 out_line() { if grep -qE -- "$1" "$OUT"; then ok; else bad "no stdout line matches '$1'"; fi; }
 out_lacks() { if ! grep -qF -- "$1" "$OUT"; then ok; else bad "stdout mentions '$1'"; fi; }
-err_empty() { if [ ! -s "$ERR" ]; then ok; else bad "stderr is not empty"; fi; }
-out_empty() { if [ ! -s "$OUT" ]; then ok; else bad "stdout is not empty"; fi; }
-err_one_line() {
-  if [ "$(wc -l <"$ERR")" -eq 1 ] && grep -q "^$1." "$ERR"; then ok; else
-    bad "stderr is not one line starting with '$1'"
-  fi
-}
 present() { if [ -e "/dev/shm$1" ]; then ok; else bad "$1 was removed"; fi; }
 absent() { if [ ! -e "/dev/shm$1" ]; then ok; else bad "$1 is still there"; fi; }
-finish() {
-  echo "$pass passed, $fail failed"
-  exit $((fail > 0))
-}
 
 # spawn ARGS...: starts shm_helper ARGS in the background and waits for the
 # name it prints; sets HPID and HNAME.

@@ -12,101 +12,10 @@ if [ $# -ne 1 ]; then
   exit 2
 fi
 SHARC=$1
-PY=/usr/bin/python3
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/sharc-cli.XXXXXX") || exit 1
-trap 'rm -rf "$TMP"' EXIT
-OUT=$TMP/stdout
-ERR=$TMP/stderr
-
-# --- harness ----------------------------------------------------------------
-# check NAME STATUS CMD... runs CMD once, keeps its stdout and stderr in
-# $OUT and $ERR, and asserts its exit status; the helpers after it assert on
-# that same run. Every assertion counts as one pass or one failure.
-
-pass=0
-fail=0
-NAME=
-STATUS=
-
-ok() { pass=$((pass + 1)); }
-
-# bad WHAT: records a failure of the current run with its output, so that a
-# failing ctest log says what the tool printed.
-bad() {
-  fail=$((fail + 1))
-  {
-    echo "FAIL: $NAME: $1"
-    echo "    command: ${CMDLINE:-}"
-    echo "    status:  $STATUS"
-    sed -n '1,8s/^/    stdout| /p' "$OUT" 2>/dev/null
-    sed -n '1,8s/^/    stderr| /p' "$ERR" 2>/dev/null
-  } >&2
-}
-
-check() {
-  NAME=$1
-  local want=$2
-  shift 2
-  CMDLINE="$*"
-  "$@" >"$OUT" 2>"$ERR" </dev/null
-  STATUS=$?
-  if [ "$STATUS" -eq "$want" ]; then ok; else bad "exit status $STATUS, expected $want"; fi
-}
-
-out_has() {
-  if grep -qF -- "$1" "$OUT"; then ok; else bad "stdout lacks '$1'"; fi
-}
-
-err_has() {
-  if grep -qF -- "$1" "$ERR"; then ok; else bad "stderr lacks '$1'"; fi
-}
-
-out_empty() {
-  if [ ! -s "$OUT" ]; then ok; else bad "stdout is not empty"; fi
-}
-
-err_empty() {
-  if [ ! -s "$ERR" ]; then ok; else bad "stderr is not empty"; fi
-}
-
-# out_count STRING COUNT: STRING is on exactly COUNT lines of stdout.
-out_count() {
-  local n
-  n=$(grep -cF -- "$1" "$OUT")
-  if [ "$n" -eq "$2" ]; then ok; else bad "'$1' on $n lines of stdout, expected $2"; fi
-}
-
-# err_one_line PREFIX: stderr is exactly one newline-terminated line that
-# starts with PREFIX and says something after it.
-err_one_line() {
-  local lines text
-  lines=$(wc -l <"$ERR")
-  text=$(cat "$ERR")
-  if [ "$lines" -eq 1 ] && [ "$(tail -c 1 "$ERR" | od -An -c | tr -d ' ')" = '\n' ] &&
-    [[ $text == "$1"?* ]]; then
-    ok
-  else
-    bad "stderr is not one line starting with '$1'"
-  fi
-}
-
-# fails NAME STATUS CMDWORD ARGS...: `sharc CMDWORD ARGS...` exits with
-# STATUS, prints one "sharc CMDWORD: " line on stderr and nothing on stdout.
-fails() {
-  local name=$1 want=$2 cmd=$3
-  shift 3
-  check "$name" "$want" "$SHARC" "$cmd" "$@"
-  err_one_line "sharc $cmd: "
-  out_empty
-}
-
-# pycheck WHAT PYTHON-ARGS...: a /usr/bin/python3 check passes when it exits
-# 0; what it printed is the reason it failed.
-pycheck() {
-  local what=$1 msg
-  shift
-  if msg=$("$PY" "$@" 2>&1); then ok; else bad "$what: $msg"; fi
-}
+# shellcheck source=tests/e2e/harness.bash
+. "$(dirname "$0")/harness.bash"
+e2e_tmp cli
+trap e2e_cleanup EXIT
 
 if ! "$PY" -c 'import json, numpy' 2>/dev/null; then
   NAME=setup
@@ -553,5 +462,4 @@ fails "run --retries bad" 2 run synthetic --retries many
 fails "run --on-poison bad" 2 run synthetic --retries 1 --on-poison ignore
 fails "run abort_at out of range" 1 run synthetic -p abort_at=-1
 
-echo "$pass passed, $fail failed"
-exit $((fail > 0))
+finish

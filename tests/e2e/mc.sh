@@ -13,51 +13,14 @@ if [ $# -ne 1 ]; then
   exit 2
 fi
 SHARC=$1
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/sharc-mc.XXXXXX") || exit 1
-trap 'rm -rf "$TMP"' EXIT
-OUT=$TMP/stdout
-ERR=$TMP/stderr
+# shellcheck source=tests/e2e/harness.bash
+. "$(dirname "$0")/harness.bash"
+e2e_tmp mc
+trap e2e_cleanup EXIT
 
-pass=0
-fail=0
-NAME=
-STATUS=
-ok() { pass=$((pass + 1)); }
-bad() {
-  fail=$((fail + 1))
-  {
-    echo "FAIL: $NAME: $1"
-    echo "    command: ${CMDLINE:-}"
-    echo "    status:  $STATUS"
-    sed -n '1,12s/^/    stdout| /p' "$OUT" 2>/dev/null
-    sed -n '1,8s/^/    stderr| /p' "$ERR" 2>/dev/null
-  } >&2
-}
-
-check() {
-  NAME=$1
-  local want=$2
-  shift 2
-  CMDLINE="$*"
-  "$@" >"$OUT" 2>"$ERR" </dev/null
-  STATUS=$?
-  if [ "$STATUS" -eq "$want" ]; then ok; else bad "exit status $STATUS, expected $want"; fi
-}
-out_has() { if grep -qF -- "$1" "$OUT"; then ok; else bad "stdout lacks '$1'"; fi; }
-err_has() { if grep -qF -- "$1" "$ERR"; then ok; else bad "stderr lacks '$1'"; fi; }
-err_empty() { if [ ! -s "$ERR" ]; then ok; else bad "stderr is not empty"; fi; }
-out_empty() { if [ ! -s "$OUT" ]; then ok; else bad "stdout is not empty"; fi; }
-err_one_line() {
-  if [ "$(wc -l <"$ERR")" -eq 1 ] && [[ $(cat "$ERR") == "$1"?* ]]; then
-    ok
-  else
-    bad "stderr is not one line starting with '$1'"
-  fi
-}
-
-# fails NAME STATUS WORDS...: exit STATUS, one "sharc mc: " line naming
-# WORDS' culprit (given as NEEDLE in $NEEDLE), nothing on stdout.
-fails() {
+# mc_fails NAME STATUS NEEDLE ARGS...: `sharc mc ARGS` exits STATUS with one
+# "sharc mc: " line naming NEEDLE, and nothing on stdout.
+mc_fails() {
   local name=$1 want=$2 needle=$3
   shift 3
   check "$name" "$want" "$SHARC" mc "$@"
@@ -133,20 +96,20 @@ out_has "paths 5000  seed 42"
 
 # --- errors ----------------------------------------------------------------------
 
-fails "no model" 2 "expected one MODEL"
-fails "unknown model" 2 "frobnicate" frobnicate
-fails "unknown option" 2 "--frobnicate" european --frobnicate
-fails "--paths 0" 2 "--paths" european --paths 0
-fails "--paths text" 2 "--paths" european --paths many
-fails "--seed text" 2 "--seed" european --seed -1
-fails "--workers 0" 2 "--workers" european --workers 0
-fails "--schedule bogus" 2 "--schedule" european --schedule sometimes
-fails "--block 0" 2 "--block" european --block 0
-fails "unknown parameter" 2 "unknown parameter 'steps'" european -p steps=3
-fails "bad parameter value" 2 "sigma" european -p sigma=-0.2
-fails "control needs arith" 2 "control" asian -p average=geom,control=1
-fails "walk start at barrier" 2 "barrier" walk -p start=40,barrier=40
-fails "partials too large" 1 "larger block" european --paths 2^40 --block 1 \
+mc_fails "no model" 2 "expected one MODEL"
+mc_fails "unknown model" 2 "frobnicate" frobnicate
+mc_fails "unknown option" 2 "--frobnicate" european --frobnicate
+mc_fails "--paths 0" 2 "--paths" european --paths 0
+mc_fails "--paths text" 2 "--paths" european --paths many
+mc_fails "--seed text" 2 "--seed" european --seed -1
+mc_fails "--workers 0" 2 "--workers" european --workers 0
+mc_fails "--schedule bogus" 2 "--schedule" european --schedule sometimes
+mc_fails "--block 0" 2 "--block" european --block 0
+mc_fails "unknown parameter" 2 "unknown parameter 'steps'" european -p steps=3
+mc_fails "bad parameter value" 2 "sigma" european -p sigma=-0.2
+mc_fails "control needs arith" 2 "control" asian -p average=geom,control=1
+mc_fails "walk start at barrier" 2 "barrier" walk -p start=40,barrier=40
+mc_fails "partials too large" 1 "larger block" european --paths 2^40 --block 1 \
   --workers 1
 
 echo "$pass passed, $fail failed"

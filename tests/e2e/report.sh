@@ -14,47 +14,13 @@ if [ $# -ne 1 ]; then
   exit 2
 fi
 SHARC=$1
-PY=/usr/bin/python3
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/sharc-report.XXXXXX") || exit 1
-trap 'rm -rf "$TMP"' EXIT
-OUT=$TMP/stdout
-ERR=$TMP/stderr
+# shellcheck source=tests/e2e/harness.bash
+. "$(dirname "$0")/harness.bash"
+e2e_tmp report
+trap e2e_cleanup EXIT
 
-pass=0
-fail=0
-NAME=
-STATUS=
-ok() { pass=$((pass + 1)); }
-bad() {
-  fail=$((fail + 1))
-  {
-    echo "FAIL: $NAME: $1"
-    echo "    command: ${CMDLINE:-}"
-    echo "    status:  $STATUS"
-    sed -n '1,12s/^/    stdout| /p' "$OUT" 2>/dev/null
-    sed -n '1,8s/^/    stderr| /p' "$ERR" 2>/dev/null
-  } >&2
-}
-check() {
-  NAME=$1
-  local want=$2
-  shift 2
-  CMDLINE="$*"
-  "$@" >"$OUT" 2>"$ERR" </dev/null
-  STATUS=$?
-  if [ "$STATUS" -eq "$want" ]; then ok; else bad "exit status $STATUS, expected $want"; fi
-}
 out_line() { # the exact line is on stdout
   if grep -qxF -- "$1" "$OUT"; then ok; else bad "stdout lacks the line '$1'"; fi
-}
-out_has() {
-  if grep -qF -- "$1" "$OUT"; then ok; else bad "stdout lacks '$1'"; fi
-}
-out_empty() {
-  if [ ! -s "$OUT" ]; then ok; else bad "stdout is not empty"; fi
-}
-err_empty() {
-  if [ ! -s "$ERR" ]; then ok; else bad "stderr is not empty"; fi
 }
 # err_is TEXT: stderr is exactly one line, and it is TEXT.
 err_is() {
@@ -69,11 +35,6 @@ err_starts() {
   if [ "$(wc -l <"$ERR")" -eq 1 ] && [[ $text == "$1"* ]]; then ok; else
     bad "stderr is not one line starting with '$1'"
   fi
-}
-pycheck() {
-  local what=$1 msg
-  shift
-  if msg=$("$PY" "$@" 2>&1); then ok; else bad "$what: $msg"; fi
 }
 
 # --- a hand-made trace --------------------------------------------------------
