@@ -87,6 +87,9 @@ typedef struct sharc__slot {
                                       began (CLOCK_MONOTONIC), 0 between */
   _Atomic uint64_t chunk_median_ns; /* watched jobs: running median of its
                                        chunk times, 0 until one ended */
+  uint32_t bus_seen;   /* 1: it took SIGBUS inside an array's mapping */
+  uint32_t bus_array;  /* that array's id */
+  uint64_t bus_offset; /* the byte of the mapping it touched */
   uint64_t steals;    /* ranges taken from other workers (auto) */
   uint64_t traced;    /* chunks this worker recorded in the trace buffer */
   _Atomic uint64_t cost_bits; /* wf: this worker's measured ns per index,

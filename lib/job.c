@@ -29,7 +29,7 @@ typedef struct job_state {
   uint64_t post_ns, done_ns;
   unsigned ndead;
   int first_dead;      /* lowest dead worker, or -1 */
-  char dead_why[224];  /* how it died */
+  char dead_why[352];  /* how it died */
   uint64_t dead_range[2];
   uint32_t trace_id; /* 0: no trace */
   uint64_t trace_cap;
@@ -187,10 +187,25 @@ static int all_done(sharc_pool *pool, const job_state *js) {
 static void record_death(sharc_pool *pool, job_state *js, unsigned w) {
   sharc__slot *slot = &pool->cb->slots[w];
   uint64_t b = slot->cur_begin, e = slot->cur_end;
-  char plain[128], why[192];
+  char plain[128], why[320];
   pid_t pid = pool->w[w].pid;
   int sig = sharc__worker_reap(pool, w, plain, sizeof plain);
   snprintf(why, sizeof why, "%s", plain);
+  if (sig == SIGBUS && slot->bus_seen) {
+    const sharc_array *a = pool->arrays;
+    while (a != NULL && a->id != slot->bus_array)
+      a = a->next;
+    const char *what = a == NULL ? "an array"
+                       : a->path  ? a->path
+                       : a->name  ? a->name
+                                  : "an anonymous array";
+    if (snprintf(why, sizeof why, "%s: input truncated: %s has no data at "
+                 "byte %llu of its mapping (the file shrank while mapped)",
+                 plain, what, (unsigned long long)slot->bus_offset) >=
+        (int)sizeof why) {
+      /* a very long path: the message is cut, still naming the cause */
+    }
+  }
   if (js->watch != NULL && js->watch[w].timed_out) {
     snprintf(why, sizeof why, "ran one chunk longer than %.0f ms (timeout) "
              "and %s", (double)js->watch[w].limit * 1e-6, plain);

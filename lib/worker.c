@@ -55,6 +55,41 @@ static void reset_signals(void) {
     signal(sigs[i], SIG_DFL);
 }
 
+/* SIGBUS inside a mapped array means its file shrank under the mapping (a
+ * truncated input). The handler notes which array and where in the slot,
+ * then returns: SA_RESETHAND has restored the default action, so the
+ * faulting access repeats and the worker dies of SIGBUS, which the
+ * coordinator reports as a truncated input. Only async-signal-safe work
+ * here: reads of the worker's map list and stores into its slot. */
+static worker *bus_worker;
+
+static void on_sigbus(int sig, siginfo_t *si, void *ctx) {
+  (void)sig, (void)ctx;
+  worker *wk = bus_worker;
+  if (wk == NULL || si == NULL)
+    return;
+  uintptr_t addr = (uintptr_t)si->si_addr;
+  for (unsigned i = 0; i < wk->nmaps; i++) {
+    uintptr_t base = (uintptr_t)wk->maps[i].base;
+    if (addr >= base && addr - base < wk->maps[i].map_len) {
+      wk->slot->bus_array = wk->maps[i].id;
+      wk->slot->bus_offset = addr - base;
+      wk->slot->bus_seen = 1;
+      return;
+    }
+  }
+}
+
+static void catch_sigbus(worker *wk) {
+  bus_worker = wk;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_sigbus;
+  sa.sa_flags = SA_SIGINFO | SA_RESETHAND;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGBUS, &sa, NULL);
+}
+
 static void pin(worker *wk) {
   sharc_pool *pool = wk->pool;
   int pu = pool->plan.w[wk->id].pu;
@@ -429,6 +464,7 @@ static void run_job(worker *wk, uint32_t seq) {
   atomic_store_explicit(&slot->chunk_start_ns, 0, memory_order_relaxed);
   atomic_store_explicit(&slot->chunk_median_ns, 0, memory_order_relaxed);
   slot->cur_begin = slot->cur_end = 0;
+  slot->bus_seen = 0;
   atomic_store_explicit(&slot->claiming, 0, memory_order_relaxed);
   slot->started_seq = seq;
   slot->cpu_ns = slot->peak_rss = slot->private_bytes = 0;
@@ -531,6 +567,7 @@ _Noreturn void sharc__worker_main(sharc_pool *pool, unsigned w, int sock,
   wk.id = w;
   wk.sock = sock;
   wk.share_pu = sharc__pool_shares_pu(pool);
+  catch_sigbus(&wk);
   pin(&wk);
   wk.clock_ns = clock_cost();
   wk.clear_refs_fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);

@@ -468,3 +468,48 @@ Test(fault, a_hanging_chunk_is_terminated_and_narrowed_down) {
   cr_assert_eq(sharc_run(p, "hang_at", 0, &o, NULL), SHARC_EINVAL);
   sharc_pool_destroy(p);
 }
+
+/* ---- inputs truncated under the mapping ------------------------------------ */
+
+static int sum_input(const sharc_task *t, uint64_t b, uint64_t e) {
+  const double *in = sharc_task_array(t, 0);
+  double *out = sharc_task_array(t, 1);
+  for (uint64_t i = b; i < e; i++)
+    out[i] = in[i] * 2;
+  return 0;
+}
+SHARC_KERNEL(sum_input)
+
+Test(fault, a_file_truncated_while_mapped_is_reported_as_such) {
+  char path[] = "/tmp/sharc-trunc-XXXXXX";
+  int fd = mkstemp(path);
+  cr_assert_geq(fd, 0);
+  close(fd);
+  unlink(path); /* sharc_array_open_raw creates it, exclusively */
+  sharc_pool *p = test_pool(2);
+  uint64_t n = 1 << 16, shape[1] = {n};
+  sharc_array *in, *out;
+  cr_assert_eq(sharc_array_open_raw(p, path, SHARC_RDWR | SHARC_CREATE,
+                                    SHARC_F64, 1, shape, 0, &in),
+               0, "%s", sharc_pool_errmsg(p));
+  cr_assert_eq(sharc_array_create(p, SHARC_F64, 1, shape, NULL, &out), 0);
+  sharc_job_opts o = SHARC_JOB_OPTS_INIT;
+  sharc_job_add_array(&o, in);
+  sharc_job_add_array(&o, out);
+  cr_assert_eq(sharc_run(p, "sum_input", n, &o, NULL), 0, "%s",
+               sharc_pool_errmsg(p));
+  /* Another program cuts the file to a quarter while it is mapped. */
+  cr_assert_eq(truncate(path, (off_t)(n / 4 * sizeof(double))), 0);
+  int rc = sharc_run(p, "sum_input", n, &o, NULL);
+  cr_assert_eq(rc, SHARC_EWORKER, "rc %d: %s", rc, sharc_pool_errmsg(p));
+  const char *m = sharc_pool_errmsg(p);
+  cr_assert(strstr(m, "input truncated") != NULL, "%s", m);
+  cr_assert(strstr(m, path) != NULL, "%s", m);
+  cr_assert(strstr(m, "signal 7") != NULL, "%s", m);
+  sharc_array_destroy(in);
+  unlink(path);
+  /* The pool works on. */
+  sharc_job_opts o2 = SHARC_JOB_OPTS_INIT;
+  cr_assert_eq(sharc_run(p, "hang_at", 0, &o2, NULL), 0);
+  sharc_pool_destroy(p);
+}
