@@ -110,6 +110,7 @@ typedef struct sharc__cb {
   uint64_t size;
   alignas(SHARC__PAD) _Atomic uint32_t seq; /* futex word: job sequence */
   _Atomic uint32_t shutdown;
+  _Atomic uint32_t cancel; /* 1: stop claiming (sharc_pool_cancel) */
   _Atomic uint32_t sleepers; /* workers in (or entering) FUTEX_WAIT */
   alignas(SHARC__PAD) _Atomic uint64_t next; /* the shared claim counter */
   alignas(SHARC__PAD) _Atomic uint32_t coord_waiting; /* 1: it sleeps */

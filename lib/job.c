@@ -46,7 +46,12 @@ typedef struct job_state {
   double timeout_s, timeout_x;
   uint64_t typical_ns; /* the last typical chunk time seen in this job */
   int poll_ms;
+  uint64_t cancel_at; /* a cancel was seen: in-flight chunks end by then */
+  int canceled;
 } job_state;
+
+/* How long chunks already running may go on after a cancel. */
+#define SHARC__CANCEL_GRACE_NS 100000000u
 
 /* A job gives up on retrying after this many passes (each pass halves the
  * failing ranges, so a poison index is isolated in about 64). */
@@ -361,7 +366,27 @@ static int sleep_until_done(sharc_pool *pool, job_state *js) {
     pfd[n++] = (struct pollfd){pool->evfd, POLLIN, 0};
     for (unsigned w = 0; w < pool->nworkers; w++)
       pfd[n++] = (struct pollfd){pool->w[w].pidfd, POLLIN, 0};
-    int ready = poll(pfd, n, js->poll_ms ? js->poll_ms : SHARC__POLL_MS);
+    int timeout = js->poll_ms ? js->poll_ms : SHARC__POLL_MS;
+    if (atomic_load(&pool->cb->cancel) && !js->canceled) {
+      js->canceled = 1;
+      js->cancel_at = sharc__now_ns() + SHARC__CANCEL_GRACE_NS;
+    }
+    if (js->canceled) {
+      uint64_t now = sharc__now_ns();
+      if (now >= js->cancel_at) {
+        /* Chunks still running after the grace: their workers go. */
+        for (unsigned w = 0; w < pool->nworkers; w++) {
+          if (pool->w[w].pid > 0 &&
+              atomic_load(&pool->cb->slots[w].done_seq) != js->seq)
+            signal_worker(pool, w, SIGKILL);
+        }
+        timeout = SHARC__POLL_MS;
+      } else {
+        int ms = (int)((js->cancel_at - now) / 1000000u) + 1;
+        timeout = ms < timeout ? ms : timeout;
+      }
+    }
+    int ready = poll(pfd, n, timeout);
     if (ready < 0 && errno != EINTR)
       return sharc__fail(pool, -errno, "poll: %s", strerror(errno));
     /* Nothing for a while: in case a scribbled sleepers count made the post
@@ -517,6 +542,23 @@ static void replace_dead(sharc_pool *pool) {
       return;
   }
   pool->broken = 1;
+}
+
+/* A cancelled job: the flag is consumed, the error says how far it got. */
+static int cancelled(sharc_pool *pool, job_state *js) {
+  atomic_store(&pool->cb->cancel, 0);
+  uint64_t done = 0;
+  for (unsigned w = 0; w < pool->nworkers; w++) {
+    if (pool->w[w].pid > 0 && pool->cb->slots[w].indices <= js->n)
+      done += pool->cb->slots[w].indices;
+  }
+  return sharc__fail(pool, SHARC_ECANCELED,
+                     "'%s' cancelled: %llu of %llu indices done%s",
+                     js->kernel, (unsigned long long)(done < js->n ? done : js->n),
+                     (unsigned long long)js->n,
+                     js->ndead ? "; workers still running a chunk after "
+                                 "100 ms were killed and replaced"
+                               : "");
 }
 
 /* --- fault policy: retry passes ------------------------------------------ */
@@ -697,6 +739,8 @@ static int fault_passes(sharc_pool *pool, job_state *js,
     js->done_ns = sharc__now_ns();
     if (rc == 0)
       rc = check_all(pool, js);
+    if (rc == 0 && js->canceled)
+      rc = cancelled(pool, js);
     if (rc != 0)
       return rc;
     count_failures(pool, js, fr);
@@ -766,8 +810,8 @@ int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
   if (pool == NULL)
     return SHARC_EINVAL;
   pool->msg[0] = '\0';
-  job_state js = {kernel, n,    0,    0, 0, 0, -1, "", {0, 0}, 0,
-                  0,      0,    0,    NULL, NULL, 0, 0, 0, 0};
+  job_state js = {kernel, n, 0,    0,    0, 0, -1, "", {0, 0}, 0, 0,
+                  0,      0, NULL, NULL, 0, 0, 0, 0, 0, 0};
   sharc__faults faults;
   fault_run fr = {0, 0, 0, 0, 0, 0};
   int retrying = o->fault.retries > 0;
@@ -775,6 +819,11 @@ int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
   sharc__reduce_job rj;
   memset(&rj, 0, sizeof rj);
   int rc = check_job(pool, kernel, n, o);
+  if (rc == 0 && atomic_load(&pool->cb->cancel)) {
+    atomic_store(&pool->cb->cancel, 0);
+    rc = sharc__fail(pool, SHARC_ECANCELED,
+                     "'%s' cancelled before it started", kernel);
+  }
   if (rc == 0 && (rc = sharc__reduce_prepare(pool, o, n, &with_red, &rj)) == 0)
     o = &with_red;
   if (o->fault.timeout_s > 0 || o->fault.timeout_x > 0) {
@@ -815,6 +864,8 @@ int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
   if (rc == 0)
     rc = check_all(pool, &js);
   int corrupt = rc == SHARC_ECORRUPT;
+  if (rc == 0 && js.canceled)
+    rc = cancelled(pool, &js);
   if (rc == 0 && !retrying)
     rc = job_status(pool, &js);
   corrupt |= rc == SHARC_ECORRUPT;

@@ -373,3 +373,14 @@ double sharc_pool_startup_seconds(const sharc_pool *pool) {
 const char *sharc_pool_errmsg(const sharc_pool *pool) {
   return pool ? pool->msg : "";
 }
+
+int sharc_pool_cancel(sharc_pool *pool) {
+  if (pool == NULL || pool->cb == NULL)
+    return SHARC_EINVAL;
+  atomic_store(&pool->cb->cancel, 1);
+  uint64_t one = 1;
+  if (write(pool->evfd, &one, sizeof one) < 0) {
+    /* the coordinator looks at the flag every poll timeout regardless */
+  }
+  return 0;
+}

@@ -301,7 +301,8 @@ static int run_items(worker *wk, const sharc__job_desc *job, sharc_task *t,
   uint64_t chunks = 0, indices = 0, start = sharc__now_ns();
   double median = 0;
   int rc = 0;
-  while (rc == 0) {
+  while (rc == 0 &&
+         !atomic_load_explicit(&wk->cb->cancel, memory_order_relaxed)) {
     atomic_store_explicit(&slot->claiming, 1, memory_order_relaxed);
     atomic_signal_fence(memory_order_seq_cst);
     uint64_t k =
@@ -366,6 +367,9 @@ static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
   unsigned countdown = 1;
   int rc = 0;
   for (;;) {
+    /* A read-mostly line: in every worker's cache until a cancel. */
+    if (atomic_load_explicit(&wk->cb->cancel, memory_order_relaxed))
+      break;
     int timed = always || --countdown == 0;
     if (timed && !always)
       t0 = sharc__now_ns();

@@ -513,3 +513,75 @@ Test(fault, a_file_truncated_while_mapped_is_reported_as_such) {
   cr_assert_eq(sharc_run(p, "hang_at", 0, &o2, NULL), 0);
   sharc_pool_destroy(p);
 }
+
+/* ---- cancellation ----------------------------------------------------------- */
+
+typedef struct canceller {
+  sharc_pool *pool;
+  unsigned delay_ms;
+  double at; /* CLOCK_MONOTONIC seconds when it cancelled */
+} canceller;
+
+static double mono_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void *cancel_later(void *arg) {
+  canceller *c = arg;
+  struct timespec ts = {c->delay_ms / 1000, (long)(c->delay_ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+  c->at = mono_s();
+  sharc_pool_cancel(c->pool);
+  return NULL;
+}
+
+Test(fault, a_cancelled_job_stops_within_100_ms_and_the_pool_works_on) {
+  uint64_t n = 2000000, shape[1] = {n};
+  sharc_pool *p = test_pool(2);
+  sharc_array *a;
+  cr_assert_eq(sharc_array_create(p, SHARC_U64, 1, shape, NULL, &a), 0);
+  /* Short chunks (auto): workers stop at their next claim. A chunk of a
+   * million indices (static): its worker is killed after the grace. */
+  const char *scheds[] = {"auto", "static"};
+  for (int k = 0; k < 2; k++) {
+    sharc_job_opts o = SHARC_JOB_OPTS_INIT;
+    sharc_job_add_array(&o, a);
+    cr_assert_eq(sharc_schedule_parse(scheds[k], &o.schedule), 0);
+    canceller c = {p, 100, 0};
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, cancel_later, &c), 0);
+    sharc_report rep;
+    int rc = sharc_run(p, "slow_mix", n, &o, &rep);
+    double ended = mono_s();
+    pthread_join(th, NULL);
+    cr_assert_eq(rc, SHARC_ECANCELED, "%s: rc %d (%s)", scheds[k], rc,
+                 sharc_pool_errmsg(p));
+    cr_assert_eq(rep.status, SHARC_ECANCELED);
+    cr_assert_lt(ended - c.at, 0.25, "%s: returned %.3f s after the cancel",
+                 scheds[k], ended - c.at);
+    cr_assert_lt(rep.indices, n);
+    /* What the report counts as done really was. */
+    const uint64_t *out = sharc_array_data(a);
+    uint64_t done = 0;
+    for (uint64_t i = 0; i < n; i++)
+      done += out[i] != 0;
+    cr_assert_geq(done, rep.indices, "%s", scheds[k]);
+    sharc_report_free(&rep);
+    memset(sharc_array_data(a), 0, n * sizeof(uint64_t));
+    /* The next job runs in full. */
+    sharc_job_opts ok = SHARC_JOB_OPTS_INIT;
+    sharc_job_add_array(&ok, a);
+    cr_assert_eq(sharc_run(p, "slow_mix", 1000, &ok, NULL), 0, "%s",
+                 sharc_pool_errmsg(p));
+  }
+  /* A cancel with no job running cancels the next one, once. */
+  cr_assert_eq(sharc_pool_cancel(p), 0);
+  cr_assert_eq(sharc_run(p, "slow_mix", 10, NULL, NULL), SHARC_ECANCELED);
+  sharc_job_opts ok = SHARC_JOB_OPTS_INIT;
+  sharc_job_add_array(&ok, a);
+  cr_assert_eq(sharc_run(p, "slow_mix", 10, &ok, NULL), 0);
+  cr_assert_eq(sharc_pool_cancel(NULL), SHARC_EINVAL);
+  sharc_pool_destroy(p);
+}

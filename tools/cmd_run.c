@@ -1,5 +1,6 @@
 /* sharc run: a built-in kernel over [0, n) with its report. */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,6 +180,30 @@ static int output(const run_args *r, void *state, const sharc_report *rep) {
   return 0;
 }
 
+/* Ctrl-C or SIGTERM cancels the job (sharc_pool_cancel is
+ * async-signal-safe): workers stop claiming, the partial report is printed
+ * and the tool exits 128 + the signal. A second signal kills the tool at
+ * once (SA_RESETHAND). */
+static sharc_pool *volatile interrupted_pool;
+static volatile sig_atomic_t interrupted_by;
+
+static void on_interrupt(int sig) {
+  interrupted_by = sig;
+  if (interrupted_pool != NULL)
+    sharc_pool_cancel(interrupted_pool);
+}
+
+static void catch_interrupts(sharc_pool *pool) {
+  interrupted_pool = pool;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_interrupt;
+  sa.sa_flags = SA_RESETHAND;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+}
+
 static int run_job(const run_args *r, sharc_pool *pool) {
   char msg[512];
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
@@ -192,7 +217,14 @@ static int run_job(const run_args *r, sharc_pool *pool) {
   sharc_report rep;
   rc = sharc_run(pool, r->app->kernel, r->n, &o, &rep);
   int status = 0;
-  if (rc == SHARC_EQUARANTINED) {
+  if (rc == SHARC_ECANCELED) {
+    /* What was done is worth seeing; the result is not complete. */
+    sharc_report_print(&rep, stdout);
+    fflush(stdout);
+    tool_fail("run", 1, "interrupted by signal %d: %s", (int)interrupted_by,
+              sharc_pool_errmsg(pool));
+    status = 128 + (interrupted_by ? (int)interrupted_by : SIGINT);
+  } else if (rc == SHARC_EQUARANTINED) {
     /* Finished, less the poison: show what was computed, then say so. */
     output(r, state, &rep);
     status = tool_fail("run", 1, "%s", sharc_pool_errmsg(pool));
@@ -221,7 +253,9 @@ int sharc_cmd_run(int argc, char **argv) {
   rc = sharc_pool_create(&pool, &po, msg, sizeof msg);
   if (rc != 0)
     return tool_fail("run", 1, "cannot start workers: %s", msg);
+  catch_interrupts(pool);
   int status = run_job(&r, pool);
+  interrupted_pool = NULL;
   sharc_pool_destroy(pool);
   return status;
 }

@@ -37,7 +37,8 @@ extern "C" {
   X(ECORRUPT, -3005, "control block corrupted")                                \
   X(EKERNEL, -3006, "kernel returned an error")                                \
   X(ECLOSED, -3007, "pool is shut down")                                       \
-  X(EQUARANTINED, -3008, "job finished, some indices quarantined")
+  X(EQUARANTINED, -3008, "job finished, some indices quarantined")           \
+  X(ECANCELED, -3009, "job cancelled")
 
 typedef enum {
 #define SHARC__ERR_ENUM(name, value, msg) SHARC_##name = (value),

@@ -57,6 +57,14 @@ SHARC_API int sharc_pool_worker_pid(const sharc_pool *pool, unsigned w);
 SHARC_API const sharc_plan *sharc_pool_plan(const sharc_pool *pool);
 /* Seconds sharc_pool_create() took to start every worker. */
 SHARC_API double sharc_pool_startup_seconds(const sharc_pool *pool);
+/* Cancels the pool's running job, or the next one if none runs: workers
+ * stop claiming chunks, chunks already running get 100 ms to finish before
+ * their workers are killed (and replaced), and sharc_run() returns
+ * SHARC_ECANCELED with the report of what was done. Async-signal-safe: call
+ * it from a SIGINT or SIGTERM handler (sharc run does). Returns 0, or
+ * SHARC_EINVAL for NULL. */
+SHARC_API int sharc_pool_cancel(sharc_pool *pool);
+
 /* The message for the last failing call on this pool, or "". */
 SHARC_API const char *sharc_pool_errmsg(const sharc_pool *pool);
 

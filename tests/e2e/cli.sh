@@ -458,6 +458,30 @@ check "run --timeout without retries" 1 "$SHARC" run synthetic --n 3000 --worker
 err_has "(timeout)"
 fails "run --timeout bad" 2 run synthetic --timeout -3
 fails "run --timeout-x bad" 2 run synthetic --timeout-x abc
+# Ctrl-C and SIGTERM: the job stops within 100 ms of the signal (plus the
+# tool's exit), the partial report is printed, the exit status is 128+SIG.
+for sig in INT TERM; do
+  NAME="run interrupted by SIG$sig"
+  CMDLINE="sharc run synthetic --n 4000000 --schedule auto (SIG$sig after 0.5 s)"
+  "$SHARC" run synthetic --n 4000000 --workers 2 --schedule auto >"$OUT" 2>"$ERR" </dev/null &
+  pid=$!
+  sleep 0.5
+  t0=$(date +%s%N)
+  kill "-$sig" "$pid"
+  wait "$pid"
+  STATUS=$?
+  ms=$((($(date +%s%N) - t0) / 1000000))
+  want=$((128 + $(kill -l "$sig")))
+  if [ "$STATUS" -eq "$want" ]; then ok; else bad "exit status $STATUS, expected $want"; fi
+  if [ "$ms" -lt 500 ]; then ok; else bad "took $ms ms to stop"; fi
+  out_has "SHARC_ECANCELED"
+  err_one_line "sharc run: interrupted by signal $(kill -l "$sig")"
+  left=
+  for wpid in $(awk '$1 ~ /^[0-9]+$/ && $2 ~ /^[0-9]+$/ && $2 > 0 { print $2 }' "$OUT"); do
+    [ -e "/proc/$wpid" ] && left="$left $wpid"
+  done
+  if [ -z "$left" ]; then ok; else bad "workers outlived the tool:$left"; fi
+done
 fails "run --retries bad" 2 run synthetic --retries many
 fails "run --on-poison bad" 2 run synthetic --retries 1 --on-poison ignore
 fails "run abort_at out of range" 1 run synthetic -p abort_at=-1
