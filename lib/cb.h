@@ -26,6 +26,8 @@
  * ranges [begin + i stride, min(end + i stride, n)) for i < count, run in
  * that order by the worker that claims k. */
 #define SHARC__SCHED_ITEMS 100u
+/* A worker that recycles itself exits with this status. */
+#define SHARC__EXIT_RECYCLE 75
 typedef struct sharc__item {
   uint64_t begin, end, stride, count;
 } sharc__item;
@@ -53,6 +55,8 @@ typedef struct sharc__job_desc {
   uint32_t mail; /* 1: messages wait on the workers' sockets */
   uint32_t watch;     /* 1: publish chunk start times and medians */
   uint32_t retrying;  /* 1: mark claims in progress (fault policy) */
+  uint64_t recycle_chunks; /* fault policy: see sharc_fault_policy */
+  uint64_t recycle_rss;
   uint32_t items_id;  /* retry passes: the items' array id */
   uint64_t nitems;    /* retry passes: how many items */
   uint32_t trace_id;  /* the trace buffer's array id, 0: no trace */
@@ -87,6 +91,7 @@ typedef struct sharc__slot {
                                       began (CLOCK_MONOTONIC), 0 between */
   _Atomic uint64_t chunk_median_ns; /* watched jobs: running median of its
                                        chunk times, 0 until one ended */
+  uint32_t recycled;   /* 1: it exited to be recycled, not from a fault */
   uint32_t bus_seen;   /* 1: it took SIGBUS inside an array's mapping */
   uint32_t bus_array;  /* that array's id */
   uint64_t bus_offset; /* the byte of the mapping it touched */

@@ -44,6 +44,33 @@ static sharc__fitem range_item(uint64_t b, uint64_t e) {
   return (sharc__fitem){{b, e, 0, 1}, 0, 0, 0, 0};
 }
 
+/* Work that did not fail but was not done: in up to 4W pieces so that the
+ * next pass runs them in parallel, each piece a run of chunks of about a
+ * sixteenth of it (recycling and cancelling act between chunks; a failure
+ * names one chunk, not the piece). */
+static void push_lost(sharc__faults *f, uint64_t b, uint64_t e) {
+  if (e > f->n)
+    e = f->n;
+  if (b >= e)
+    return;
+  uint64_t g = f->grain;
+  uint64_t blocks = (e - b) / g + ((e - b) % g != 0);
+  uint64_t pieces = 4 * (uint64_t)f->nworkers;
+  if (pieces > blocks)
+    pieces = blocks;
+  uint64_t per = (blocks / pieces + (blocks % pieces != 0)) * g;
+  for (uint64_t pb = b; pb < e; pb += per) {
+    uint64_t pe = e - pb > per ? pb + per : e;
+    uint64_t pblocks = (pe - pb) / g;
+    uint64_t c = (pblocks / 16 > 1 ? pblocks / 16 : 1) * g;
+    uint64_t full = (pe - pb) / c;
+    if (full > 0)
+      push(f, (sharc__fitem){{pb, pb + c, c, full}, 0, 0, 0, 0});
+    if (pb + full * c < pe)
+      push(f, range_item(pb + full * c, pe));
+  }
+}
+
 static void quarantine(sharc__faults *f, uint64_t b, uint64_t e,
                        unsigned fails, int signal, int code, int timed_out) {
   if (f->nq == f->capq) {
@@ -105,7 +132,7 @@ static int static_rest(sharc__faults *f, uint64_t chunk,
     uint64_t hi = lo + base + (w < rem ? 1 : 0);
     if (ran)
       return s->cur_begin == lo * g; /* the block is one chunk: it ran */
-    push(f, range_item(lo * g, hi * g < f->n ? hi * g : f->n));
+    push_lost(f, lo * g, hi * g);
     return 1;
   }
   uint64_t nchunks = U / chunk + (U % chunk != 0), j = w;
@@ -136,14 +163,14 @@ void sharc__faults_first(sharc__faults *f, uint32_t kind, uint64_t chunk,
     return;
   }
   int ran = s->started && sane;
-  if (ran)
+  if (ran && !s->recycled)
     failed(f, s->cur_begin, s->cur_end, 0, s);
   if (is_static && (s->started || s->died) && !static_rest(f, chunk, s, ran))
     f->redo = 1; /* the slot names a range that is not this worker's */
 }
 
 void sharc__faults_unclaimed(sharc__faults *f, uint64_t b, uint64_t e) {
-  push(f, range_item(b, e < f->n ? e : f->n));
+  push_lost(f, b, e);
 }
 
 /* The item of the current pass holding the range that starts at b, and its
@@ -179,7 +206,8 @@ void sharc__faults_retry(sharc__faults *f, const sharc__wstate *s) {
   }
   /* A one-block item failing again carries its count on. */
   int same = fi->it.count == 1 && fi->it.end - fi->it.begin <= f->grain;
-  failed(f, s->cur_begin, s->cur_end, same ? fi->fails : 0, s);
+  if (!s->recycled)
+    failed(f, s->cur_begin, s->cur_end, same ? fi->fails : 0, s);
   if (i + 1 < fi->it.count) {
     sharc__fitem rest = *fi;
     rest.it.begin += (i + 1) * fi->it.stride;
@@ -198,12 +226,7 @@ static void redo_pass(sharc__faults *f, int first) {
       push(f, f->items[k]);
     return;
   }
-  uint64_t pieces = 4 * (uint64_t)f->nworkers;
-  uint64_t per = f->units / pieces + (f->units % pieces != 0);
-  for (uint64_t u = 0; u < f->units; u += per) {
-    uint64_t e = (u + per) * f->grain;
-    push(f, range_item(u * f->grain, e < f->n ? e : f->n));
-  }
+  push_lost(f, 0, f->n);
 }
 
 size_t sharc__faults_advance(sharc__faults *f, int first) {

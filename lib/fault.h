@@ -46,6 +46,7 @@ typedef struct sharc__wstate {
   int claiming;  /* it died between a claim and recording what it took */
   int signal;    /* what killed it, or 0 */
   int timed_out; /* it was killed for running too long */
+  int recycled;  /* it exited to be recycled after finishing its range */
   int code;      /* what its kernel returned, or 0 */
   uint64_t cur_begin, cur_end; /* its last range, as the slot says */
 } sharc__wstate;

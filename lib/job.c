@@ -143,6 +143,8 @@ static void post_job(sharc_pool *pool, job_state *js,
   d->sched_kind = js->items_id ? SHARC__SCHED_ITEMS : (uint32_t)o->schedule.kind;
   d->watch = js->watch != NULL;
   d->retrying = js->ws != NULL;
+  d->recycle_chunks = o->fault.recycle_chunks;
+  d->recycle_rss = o->fault.recycle_rss;
   d->items_id = js->items_id;
   d->nitems = js->nitems;
   d->chunk = o->schedule.chunk;
@@ -221,6 +223,7 @@ static void record_death(sharc_pool *pool, job_state *js, unsigned w) {
   if (js->ws != NULL) {
     js->ws[w].died = 1;
     js->ws[w].signal = sig;
+    js->ws[w].recycled = sig == 0 && slot->recycled;
   }
   if (js->first_dead < 0) {
     js->first_dead = (int)w;
@@ -544,6 +547,27 @@ static void replace_dead(sharc_pool *pool) {
   pool->broken = 1;
 }
 
+/* Whether the pass just run was cut short by a cancel. The flag may come
+ * after the coordinator's last look while waiting: then the workers may
+ * have stopped early, or finished everything anyway (the cancel is then
+ * moot and dropped). */
+static int cancel_seen(sharc_pool *pool, const job_state *js) {
+  if (js->canceled)
+    return 1;
+  if (!atomic_load(&pool->cb->cancel))
+    return 0;
+  uint64_t done = 0;
+  for (unsigned w = 0; w < pool->nworkers; w++)
+    if (pool->w[w].pid > 0)
+      done += pool->cb->slots[w].indices;
+  uint64_t want = js->items_id ? UINT64_MAX : js->n;
+  if (done == want && js->ndead == 0) {
+    atomic_store(&pool->cb->cancel, 0);
+    return 0;
+  }
+  return 1;
+}
+
 /* A cancelled job: the flag is consumed, the error says how far it got. */
 static int cancelled(sharc_pool *pool, job_state *js) {
   atomic_store(&pool->cb->cancel, 0);
@@ -579,6 +603,27 @@ static int collect(sharc_pool *pool, job_state *js, sharc__faults *f,
                            "worker %u does not know kernel '%s'", w,
                            js->kernel);
       st.code = sl->err;
+    }
+    /* Recycling alone (no retries): a real failure still fails the job. */
+    if (f->retries == 0 && !st.recycled) {
+      int sane = sl->cur_begin <= sl->cur_end && sl->cur_end <= js->n;
+      unsigned long long b = sane ? sl->cur_begin : 0,
+                         e = sane ? sl->cur_end : 0;
+      if (st.died && st.signal)
+        return sharc__fail(pool, SHARC_EWORKER,
+                           "worker %u was killed by signal %d (%s)%s while "
+                           "running '%s' on indices [%llu, %llu)", w,
+                           st.signal, strsignal(st.signal),
+                           st.timed_out ? " after a timeout" : "", js->kernel,
+                           b, e);
+      if (st.died)
+        return sharc__fail(pool, SHARC_EWORKER,
+                           "worker %u exited while running '%s' on indices "
+                           "[%llu, %llu)", w, js->kernel, b, e);
+      return sharc__fail(pool, SHARC_EKERNEL,
+                         "worker %u: kernel '%s' returned %d (%s) on indices "
+                         "[%llu, %llu)", w, js->kernel, st.code,
+                         sharc_strerror(st.code), b, e);
     }
     st.started = sl->started_seq == js->seq;
     st.claiming = atomic_load(&sl->claiming) != 0;
@@ -679,7 +724,7 @@ static int post_items(sharc_pool *pool, job_state *js,
 }
 
 typedef struct fault_run {
-  unsigned passes, deaths, kernel_errors;
+  unsigned passes, deaths, kernel_errors, recycled;
   uint64_t retried;
   double replace_s;
   unsigned replaced;
@@ -688,7 +733,9 @@ typedef struct fault_run {
 static int count_failures(sharc_pool *pool, const job_state *js,
                           fault_run *fr) {
   for (unsigned w = 0; w < pool->nworkers; w++) {
-    if (js->ws[w].died)
+    if (js->ws[w].recycled)
+      fr->recycled++;
+    else if (js->ws[w].died)
       fr->deaths++;
     else if (pool->cb->slots[w].err != 0)
       fr->kernel_errors++;
@@ -739,7 +786,7 @@ static int fault_passes(sharc_pool *pool, job_state *js,
     js->done_ns = sharc__now_ns();
     if (rc == 0)
       rc = check_all(pool, js);
-    if (rc == 0 && js->canceled)
+    if (rc == 0 && cancel_seen(pool, js))
       rc = cancelled(pool, js);
     if (rc != 0)
       return rc;
@@ -783,6 +830,7 @@ static void report_faults(sharc_report *rep, const sharc__faults *f,
   rep->status = rc;
   snprintf(rep->error, sizeof rep->error, "%s", rc ? msg : "");
   rep->deaths = fr->deaths;
+  rep->recycled = fr->recycled;
   rep->kernel_errors = fr->kernel_errors;
   rep->passes = fr->passes;
   rep->retried = fr->retried;
@@ -813,8 +861,10 @@ int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
   job_state js = {kernel, n, 0,    0,    0, 0, -1, "", {0, 0}, 0, 0,
                   0,      0, NULL, NULL, 0, 0, 0, 0, 0, 0};
   sharc__faults faults;
-  fault_run fr = {0, 0, 0, 0, 0, 0};
-  int retrying = o->fault.retries > 0;
+  fault_run fr = {0, 0, 0, 0, 0, 0, 0};
+  /* The pass machinery serves retries and recycling alike. */
+  int retrying = o->fault.retries > 0 || o->fault.recycle_chunks > 0 ||
+                 o->fault.recycle_rss > 0;
   sharc_job_opts with_red; /* o plus its reductions' partials (reduce.c) */
   sharc__reduce_job rj;
   memset(&rj, 0, sizeof rj);
@@ -864,7 +914,7 @@ int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
   if (rc == 0)
     rc = check_all(pool, &js);
   int corrupt = rc == SHARC_ECORRUPT;
-  if (rc == 0 && js.canceled)
+  if (rc == 0 && cancel_seen(pool, &js))
     rc = cancelled(pool, &js);
   if (rc == 0 && !retrying)
     rc = job_status(pool, &js);

@@ -165,9 +165,10 @@ int sharc_report_json(const sharc_report *rep, FILE *out) {
           (unsigned long long)rep->payload_bytes_copied);
   json_str(out, rep->advice);
   fprintf(out,
-          ",\"deaths\":%u,\"kernel_errors\":%u,\"passes\":%u,"
+          ",\"deaths\":%u,\"recycled\":%u,\"kernel_errors\":%u,"
+          "\"passes\":%u,"
           "\"retried\":%llu,\"replace_s\":%.6f,\"quarantined\":[",
-          rep->deaths, rep->kernel_errors, rep->passes,
+          rep->deaths, rep->recycled, rep->kernel_errors, rep->passes,
           (unsigned long long)rep->retried, rep->replace_s);
   for (unsigned i = 0; rep->quarantined != NULL && i < rep->nquarantined;
        i++) {
@@ -240,11 +241,11 @@ int sharc_report_print(const sharc_report *rep, FILE *out) {
           rep->measured_rusage ? human_bytes(rep->mem_per_worker, b1, sizeof b1)
                                : "-",
           human_bytes(rep->bytes_copied, b2, sizeof b2));
-  if (rep->deaths || rep->kernel_errors || rep->passes > 1)
+  if (rep->deaths || rep->recycled || rep->kernel_errors || rep->passes > 1)
     fprintf(out,
-            "  faults: %u worker death(s), %u kernel error(s), %u pass(es), "
-            "%llu range(s) retried, %.3f ms per replacement\n",
-            rep->deaths, rep->kernel_errors, rep->passes,
+            "  faults: %u worker death(s), %u recycled, %u kernel error(s), "
+            "%u pass(es), %llu range(s) retried, %.3f ms per replacement\n",
+            rep->deaths, rep->recycled, rep->kernel_errors, rep->passes,
             (unsigned long long)rep->retried, rep->replace_s * 1e3);
   for (unsigned i = 0; rep->quarantined != NULL && i < rep->nquarantined;
        i++) {

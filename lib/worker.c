@@ -31,6 +31,9 @@ typedef struct worker {
   unsigned nmaps, cap;
   char last_kernel[SHARC_KERNEL_NAME_MAX];
   sharc_kernel_fn fn;
+  uint64_t life_chunks;  /* chunks run since this worker started */
+  uint64_t rss_checked;  /* when private memory was last looked at */
+  int recycle;           /* the fault policy wants it replaced: stop */
 } worker;
 
 /* Closes every descriptor but 0-2 and the two it needs: descriptors the
@@ -255,6 +258,19 @@ static sharc__trace_rec *trace_buffer(worker *wk, const sharc__job_desc *job) {
   return (sharc__trace_rec *)m->data + (uint64_t)wk->id * job->trace_cap;
 }
 
+/* After a chunk: whether the fault policy wants this worker recycled. */
+static int recycle_due(worker *wk, const sharc__job_desc *job, uint64_t now) {
+  wk->life_chunks++;
+  if (job->recycle_chunks && wk->life_chunks >= job->recycle_chunks)
+    return 1;
+  if (job->recycle_rss && wk->statm_fd >= 0 &&
+      now - wk->rss_checked >= 1000000u) {
+    wk->rss_checked = now;
+    return private_bytes(wk) > job->recycle_rss;
+  }
+  return 0;
+}
+
 /* Chunks whose kernel call takes less than this are timed one in
  * SAMPLE_EVERY: two clock reads (~50 ns) would otherwise cost more than the
  * claim itself. Longer chunks are all timed, and so is every chunk of a
@@ -301,7 +317,7 @@ static int run_items(worker *wk, const sharc__job_desc *job, sharc_task *t,
   uint64_t chunks = 0, indices = 0, start = sharc__now_ns();
   double median = 0;
   int rc = 0;
-  while (rc == 0 &&
+  while (rc == 0 && !wk->recycle &&
          !atomic_load_explicit(&wk->cb->cancel, memory_order_relaxed)) {
     atomic_store_explicit(&slot->claiming, 1, memory_order_relaxed);
     atomic_signal_fence(memory_order_seq_cst);
@@ -331,6 +347,11 @@ static int run_items(worker *wk, const sharc__job_desc *job, sharc_task *t,
         watch_end(slot, &median, sharc__now_ns() - t0);
       chunks++;
       indices += e - b;
+      if (rc == 0 && (job->recycle_chunks || job->recycle_rss) &&
+          recycle_due(wk, job, sharc__now_ns())) {
+        wk->recycle = 1;
+        break;
+      }
     }
     atomic_store_explicit(&slot->claiming, 0, memory_order_relaxed);
   }
@@ -361,6 +382,8 @@ static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
   int always = adapts || trace != NULL || job->watch;
   /* Only a fault policy needs to know what a claim cut short took. */
   int marks = job->retrying != 0;
+  int recycling = job->recycle_chunks || job->recycle_rss;
+  always |= job->recycle_rss != 0; /* the RSS look is paced by chunk ends */
   double median = 0;
   uint64_t chunks = 0, indices = 0, sampled = 0, claim_ns = 0;
   uint64_t b, e, start = sharc__now_ns(), t0 = start, t1 = 0, t2 = 0;
@@ -430,9 +453,14 @@ static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
     indices += e - b;
     if (rc != 0)
       break;
+    if (recycling && recycle_due(wk, job, t2)) {
+      wk->recycle = 1;
+      break;
+    }
   }
   uint64_t total = sharc__now_ns() - start;
-  uint64_t claims = chunks + (rc == 0); /* the last claim found nothing */
+  /* the last claim found nothing, unless the loop stopped to recycle */
+  uint64_t claims = chunks + (rc == 0 && !wk->recycle);
   uint64_t claim =
       sampled ? (uint64_t)((double)claim_ns * (double)claims / (double)sampled)
               : 0;
@@ -469,6 +497,7 @@ static void run_job(worker *wk, uint32_t seq) {
   atomic_store_explicit(&slot->chunk_median_ns, 0, memory_order_relaxed);
   slot->cur_begin = slot->cur_end = 0;
   slot->bus_seen = 0;
+  slot->recycled = 0;
   atomic_store_explicit(&slot->claiming, 0, memory_order_relaxed);
   slot->started_seq = seq;
   slot->cpu_ns = slot->peak_rss = slot->private_bytes = 0;
@@ -492,6 +521,12 @@ static void run_job(worker *wk, uint32_t seq) {
     rc = SHARC_ENOKERNEL;
   if (rc == 0)
     rc = run_chunks(wk, job, &task, fn);
+  if (wk->recycle) {
+    /* Its chunks are done and counted; the coordinator sees the exit
+     * status and this flag, replaces the worker and runs what is left. */
+    slot->recycled = 1;
+    _exit(SHARC__EXIT_RECYCLE);
+  }
   slot->err = rc;
   if (measure) {
     uint64_t cpu1;

@@ -17,7 +17,8 @@ static void usage(FILE *out) {
           "[-p KEY=VALUE,...] [--verify] [--json]\n"
           "                 [--trace FILE] [--retries R] [--on-poison "
           "quarantine|stop]\n"
-          "                 [--timeout S] [--timeout-x X]\n\n"
+          "                 [--timeout S] [--timeout-x X] [--recycle-chunks N]\n"
+          "                 [--recycle-rss MIB]\n\n"
           "Runs a built-in kernel over the indices [0, N) on W pinned worker\n"
           "processes and prints its result and the job's report.\n\n"
           "  --n N           index count (default: the kernel's own; 1e6 and "
@@ -47,7 +48,10 @@ static void usage(FILE *out) {
           "SIGTERM,\n"
           "                  then SIGKILL, and counts as failed\n"
           "  --timeout-x X   the same over X times the typical chunk time "
-          "(>= 10 ms)\n\n"
+          "(>= 10 ms)\n"
+          "  --recycle-chunks N  replace a worker after N chunks\n"
+          "  --recycle-rss MIB   replace a worker whose private memory "
+          "exceeds MIB MiB\n\n"
           "kernels:\n");
   for (unsigned i = 0; sharc_apps[i] != NULL; i++) {
     const sharc_app *a = sharc_apps[i];
@@ -82,6 +86,8 @@ static int parse(int argc, char **argv, run_args *r) {
       {"on-poison", required_argument, NULL, 'P'},
       {"timeout", required_argument, NULL, 'T'},
       {"timeout-x", required_argument, NULL, 'X'},
+      {"recycle-chunks", required_argument, NULL, 'C'},
+      {"recycle-rss", required_argument, NULL, 'M'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   int have_n = 0, c;
@@ -136,6 +142,18 @@ static int parse(int argc, char **argv, run_args *r) {
         r->fault.timeout_x = d;
       break;
     }
+    case 'C':
+      if (tool_parse_u64(optarg, &v) != 0 || v == 0)
+        return tool_fail("run", 2, "--recycle-chunks: '%s' is not a count",
+                         optarg);
+      r->fault.recycle_chunks = v;
+      break;
+    case 'M':
+      if (tool_parse_u64(optarg, &v) != 0 || v == 0 || v > (UINT64_C(1) << 30))
+        return tool_fail("run", 2, "--recycle-rss: '%s' is not a size in MiB",
+                         optarg);
+      r->fault.recycle_rss = v << 20;
+      break;
     case 'P':
       if (!strcmp(optarg, "quarantine"))
         r->fault.on_poison = SHARC_POISON_QUARANTINE;

@@ -49,9 +49,18 @@ typedef struct sharc_fault_policy {
    * limit (at most every 100 ms). */
   double timeout_s;
   double timeout_x;
+  /* Worker recycling, for kernels that leak or fragment memory: a worker
+   * that has run recycle_chunks chunks in its life (0: no limit), or whose
+   * private resident memory exceeds recycle_rss bytes after a chunk (0: no
+   * limit; looked at once per millisecond of work at most), finishes that
+   * chunk and exits; a fresh worker takes its place after the pass and what
+   * it had not reached runs then. Recycling is not a failure: it needs no
+   * retries. */
+  uint64_t recycle_chunks;
+  uint64_t recycle_rss;
 } sharc_fault_policy;
 
-#define SHARC_FAULT_POLICY_INIT {0, SHARC_POISON_QUARANTINE, 0.0, 0.0}
+#define SHARC_FAULT_POLICY_INIT {0, SHARC_POISON_QUARANTINE, 0.0, 0.0, 0, 0}
 
 typedef struct sharc_job_opts {
   sharc_schedule schedule;

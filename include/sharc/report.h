@@ -67,6 +67,7 @@ typedef struct sharc_report {
   /* Faults (sharc_job_opts.fault). Per-worker figures cover the first
    * pass; retry passes are counted here. */
   unsigned deaths;       /* workers that died during the job (replaced) */
+  unsigned recycled;     /* workers recycled by the fault policy */
   unsigned kernel_errors; /* kernel calls that returned an error */
   unsigned passes;       /* 1, plus one per retry pass */
   uint64_t retried;      /* ranges run again */

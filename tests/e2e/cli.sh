@@ -482,6 +482,11 @@ for sig in INT TERM; do
   done
   if [ -z "$left" ]; then ok; else bad "workers outlived the tool:$left"; fi
 done
+check "run --recycle-chunks" 0 "$SHARC" run synthetic --n 20000 --workers 2 --schedule dynamic:100 -p work=50 --recycle-chunks 25 --verify
+out_has "verified: identical to a sequential run"
+out_has " recycled,"
+fails "run --recycle-chunks 0" 2 run synthetic --recycle-chunks 0
+fails "run --recycle-rss bad" 2 run synthetic --recycle-rss lots
 fails "run --retries bad" 2 run synthetic --retries many
 fails "run --on-poison bad" 2 run synthetic --retries 1 --on-poison ignore
 fails "run abort_at out of range" 1 run synthetic -p abort_at=-1
