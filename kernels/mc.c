@@ -57,17 +57,41 @@ double mc_walk_var_steps_symmetric(const mc_walk_args *a) {
 
 /* --- kernels ------------------------------------------------------------- */
 
-/* Hot path: per path, its draws and one reduction update. */
+/* Hot path: the paths of one reduction block into a local Welford
+ * accumulator, merged into the block's partial once (sharc/reduce.h). */
+static int welford_blocks(const sharc_task *t, uint64_t begin, uint64_t end,
+                          const mc_option_args *a,
+                          double (*path)(const mc_option_args *, uint64_t)) {
+  uint64_t block = sharc_task_reduce_block(t);
+  if (block == 0)
+    return SHARC_EINVAL;
+  for (uint64_t lo = begin; lo < end;) {
+    uint64_t hi = (lo / block + 1) * block;
+    hi = hi < end ? hi : end;
+    sharc_welford w = SHARC_WELFORD_INIT;
+    for (uint64_t i = lo; i < hi; i++)
+      sharc_welford_add(&w, path(a, i));
+    int rc = sharc_task_welford_merge(t, 0, lo, &w);
+    if (rc)
+      return rc;
+    lo = hi;
+  }
+  return 0;
+}
+
+static double european_path(const mc_option_args *a, uint64_t i) {
+  return mc_european_path(a, i);
+}
+
+static double asian_path(const mc_option_args *a, uint64_t i) {
+  return mc_asian_path(a, i);
+}
+
 static int european_kernel(const sharc_task *t, uint64_t begin, uint64_t end) {
   mc_option_args a;
   if (sharc_app_task_args(t, &a, sizeof a))
     return SHARC_EINVAL;
-  for (uint64_t i = begin; i < end; i++) {
-    int rc = sharc_task_welford(t, 0, i, mc_european_path(&a, i));
-    if (rc)
-      return rc;
-  }
-  return 0;
+  return welford_blocks(t, begin, end, &a, european_path);
 }
 SHARC_KERNEL_NAMED("mc_european", european_kernel)
 
@@ -75,12 +99,7 @@ static int asian_kernel(const sharc_task *t, uint64_t begin, uint64_t end) {
   mc_option_args a;
   if (sharc_app_task_args(t, &a, sizeof a) || a.steps == 0)
     return SHARC_EINVAL;
-  for (uint64_t i = begin; i < end; i++) {
-    int rc = sharc_task_welford(t, 0, i, mc_asian_path(&a, i));
-    if (rc)
-      return rc;
-  }
-  return 0;
+  return welford_blocks(t, begin, end, &a, asian_path);
 }
 SHARC_KERNEL_NAMED("mc_asian", asian_kernel)
 

@@ -311,6 +311,37 @@ static int add(const sharc_task *t, unsigned r, uint64_t i, double x,
   return SHARC_EINVAL;
 }
 
+int sharc_task_welford_merge(const sharc_task *t, unsigned r, uint64_t i,
+                             const sharc_welford *w) {
+  if (t == NULL || w == NULL || t->partials == NULL || r >= t->red.nred ||
+      t->red.red[r].kind != SHARC_REDUCE_MEANVAR)
+    return SHARC_EINVAL;
+  if (i < t->red_begin || i >= t->red_end)
+    return SHARC_ERANGE;
+  uint64_t blk = t->red.shift < 64 ? i >> t->red.shift : i / t->red.block;
+  sharc__red_mv *s =
+      (sharc__red_mv *)(void *)(t->partials + blk * t->red.stride +
+                                t->red.red[r].off);
+  if (w->count == 0)
+    return 0;
+  if (s->count == 0) { /* the same bits as adding the values one by one */
+    s->count = w->count;
+    s->mean = w->mean;
+    s->m2 = w->m2;
+    return 0;
+  }
+  uint64_t count = s->count + w->count;
+  double n = (double)count, delta = w->mean - s->mean;
+  s->m2 += w->m2 + delta * delta * ((double)s->count * (double)w->count / n);
+  s->mean += delta * ((double)w->count / n);
+  s->count = count;
+  return 0;
+}
+
+uint64_t sharc_task_reduce_block(const sharc_task *t) {
+  return t != NULL && t->partials != NULL ? t->red.block : 0;
+}
+
 int sharc_task_reduce(const sharc_task *t, unsigned r, uint64_t i, double x) {
   return add(t, r, i, x, 0, 0);
 }

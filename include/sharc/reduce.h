@@ -145,6 +145,46 @@ SHARC_API int sharc_task_welford(const sharc_task *t, unsigned r, uint64_t i,
 SHARC_API int sharc_task_count(const sharc_task *t, unsigned r, uint64_t i,
                                uint64_t k);
 
+/* The fast way for hot kernels: accumulate one block's values in a local
+ * Welford accumulator (inline, in registers) and merge it into the block's
+ * partial once. Chunks always hold whole blocks, so a kernel that walks its
+ * chunk block by block merges each block into an empty partial, and the
+ * result has exactly the bits of calling sharc_task_welford() per value:
+ *
+ *   uint64_t B = sharc_task_reduce_block(t);
+ *   for (uint64_t lo = begin; lo < end;) {
+ *     uint64_t hi = (lo / B + 1) * B < end ? (lo / B + 1) * B : end;
+ *     sharc_welford w = SHARC_WELFORD_INIT;
+ *     for (uint64_t i = lo; i < hi; i++)
+ *       sharc_welford_add(&w, value(i));
+ *     int rc = sharc_task_welford_merge(t, 0, lo, &w);
+ *     ...
+ *     lo = hi;
+ *   }
+ */
+typedef struct sharc_welford {
+  uint64_t count;
+  double mean, m2;
+} sharc_welford;
+#define SHARC_WELFORD_INIT {0, 0.0, 0.0}
+
+static inline void sharc_welford_add(sharc_welford *w, double x) {
+  w->count++;
+  double delta = x - w->mean;
+  w->mean += delta / (double)w->count;
+  w->m2 += delta * (x - w->mean);
+}
+
+/* Merges w (values of indices in the block holding index i, in index order)
+ * into reduction r's partial for that block: a copy when the partial is
+ * empty, Chan's formula otherwise. i must lie in the current chunk. Returns
+ * 0, SHARC_EINVAL (no such MEANVAR reduction) or SHARC_ERANGE. */
+SHARC_API int sharc_task_welford_merge(const sharc_task *t, unsigned r,
+                                       uint64_t i, const sharc_welford *w);
+/* The job's reduction block size (indices per partial), or 0 when the job
+ * declared no reduction. */
+SHARC_API uint64_t sharc_task_reduce_block(const sharc_task *t);
+
 /* The block size the library would choose for a job of n indices whose
  * partials take `partial_bytes` each (see above). Pure function. */
 SHARC_API uint64_t sharc_reduce_default_block(uint64_t n,
