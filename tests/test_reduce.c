@@ -593,3 +593,89 @@ Test(reduce, nan_values_are_counted_skipped_by_min_max_and_binned_apart) {
   cr_assert_eq(res[4].count, 2000, "COUNT counts NaN as not zero");
   sharc_pool_destroy(pool);
 }
+
+/* --- block-local accumulators --------------------------------------------- */
+
+/* mode 0: sharc_task_welford per value; 1: one local accumulator per block,
+ * merged once; 2: two merges per block (the second through Chan's formula);
+ * 3: misuse (an index outside the chunk, a wrong reduction number). */
+static int welford_modes(const sharc_task *t, uint64_t b, uint64_t e) {
+  const int *mode = sharc_task_args(t, NULL);
+  if (*mode == 0) {
+    for (uint64_t i = b; i < e; i++)
+      if (sharc_task_welford(t, 0, i, value(3, i, 0)) != 0)
+        return SHARC_EINVAL;
+    return 0;
+  }
+  if (*mode == 3) {
+    sharc_welford w = SHARC_WELFORD_INIT;
+    sharc_welford_add(&w, 1.0);
+    if (sharc_task_welford_merge(t, 0, e, &w) != SHARC_ERANGE ||
+        sharc_task_welford_merge(t, 5, b, &w) != SHARC_EINVAL ||
+        sharc_task_welford_merge(t, 0, b, NULL) != SHARC_EINVAL)
+      return -EPROTO;
+    return 0;
+  }
+  uint64_t B = sharc_task_reduce_block(t);
+  for (uint64_t lo = b; lo < e;) {
+    uint64_t hi = (lo / B + 1) * B < e ? (lo / B + 1) * B : e;
+    uint64_t cut = *mode == 2 ? lo + (hi - lo) / 2 : hi;
+    sharc_welford w = SHARC_WELFORD_INIT, w2 = SHARC_WELFORD_INIT;
+    for (uint64_t i = lo; i < cut; i++)
+      sharc_welford_add(&w, value(3, i, 0));
+    for (uint64_t i = cut; i < hi; i++)
+      sharc_welford_add(&w2, value(3, i, 0));
+    if (sharc_task_welford_merge(t, 0, lo, &w) != 0 ||
+        sharc_task_welford_merge(t, 0, lo, &w2) != 0)
+      return SHARC_EINVAL;
+    lo = hi;
+  }
+  return 0;
+}
+SHARC_KERNEL_NAMED("test_welford_modes", welford_modes)
+
+static sharc_reduce_result run_mode(sharc_pool *p, int mode, const char *s,
+                                    uint64_t n) {
+  sharc_job_opts o = SHARC_JOB_OPTS_INIT;
+  cr_assert_eq(sharc_schedule_parse(s, &o.schedule), 0);
+  o.args = &mode;
+  o.args_len = sizeof mode;
+  o.reduce_block = 256;
+  sharc_reduce_spec spec = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_MEANVAR);
+  sharc_reduce_result res;
+  cr_assert_eq(sharc_job_reduce(&o, &spec, &res), 0);
+  cr_assert_eq(sharc_run(p, "test_welford_modes", n, &o, NULL), 0,
+               "mode %d %s: %s", mode, s, sharc_pool_errmsg(p));
+  return res;
+}
+
+Test(reduce, block_local_welford_merges_give_the_per_value_bits) {
+  const uint64_t n = 50001;
+  const char *scheds[] = {"static", "dynamic:3", "auto", "guided"};
+  sharc_reduce_result want;
+  int have = 0;
+  for (unsigned nw = 1; nw <= 3; nw++) {
+    sharc_pool *p = test_pool(nw);
+    for (size_t k = 0; k < sizeof scheds / sizeof scheds[0]; k++) {
+      sharc_reduce_result per = run_mode(p, 0, scheds[k], n);
+      sharc_reduce_result merged = run_mode(p, 1, scheds[k], n);
+      if (!have) {
+        want = per;
+        have = 1;
+      }
+      cr_assert_eq(per.count, n);
+      cr_assert(memcmp(&merged.mean, &want.mean, sizeof want.mean) == 0 &&
+                    memcmp(&merged.m2, &want.m2, sizeof want.m2) == 0 &&
+                    memcmp(&per.mean, &want.mean, sizeof want.mean) == 0,
+                "W=%u %s: merged %.17g/%.17g, per value %.17g/%.17g", nw,
+                scheds[k], merged.mean, merged.m2, want.mean, want.m2);
+      /* Two merges per block: Chan's formula, the same to rounding. */
+      sharc_reduce_result two = run_mode(p, 2, scheds[k], n);
+      cr_assert_eq(two.count, n);
+      cr_assert_lt(fabs(two.mean - want.mean), 1e-12 * fabs(want.mean) + 1e-15);
+      cr_assert_lt(fabs(two.m2 - want.m2), 1e-10 * fabs(want.m2));
+    }
+    run_mode(p, 3, "dynamic:7", 1000); /* misuse answers with the codes */
+    sharc_pool_destroy(p);
+  }
+}
