@@ -57,6 +57,9 @@ typedef struct sharc__job_desc {
   uint32_t retrying;  /* 1: mark claims in progress (fault policy) */
   uint64_t recycle_chunks; /* fault policy: see sharc_fault_policy */
   uint64_t recycle_rss;
+  uint32_t journal_id;    /* the journal bitmap's array id, 0: none */
+  uint64_t journal_block; /* indices per bit */
+  uint64_t journal_words; /* 64-bit words in the bitmap */
   uint32_t items_id;  /* retry passes: the items' array id */
   uint64_t nitems;    /* retry passes: how many items */
   uint32_t trace_id;  /* the trace buffer's array id, 0: no trace */

@@ -11,6 +11,7 @@
 
 #include "fault.h"
 #include "internal.h"
+#include "journal.h"
 #include "report_int.h"
 
 /* The largest n: keeps the shared claim counter far from overflow. */
@@ -48,7 +49,12 @@ typedef struct job_state {
   int poll_ms;
   uint64_t cancel_at; /* a cancel was seen: in-flight chunks end by then */
   int canceled;
+  sharc__journal *journal;     /* NULL: no journal */
+  const sharc_job_opts *jo;    /* the job's options, for journal flushes */
 } job_state;
+
+/* How often a running job writes its journal. */
+#define SHARC__JOURNAL_EVERY_NS 200000000u
 
 /* How long chunks already running may go on after a cancel. */
 #define SHARC__CANCEL_GRACE_NS 100000000u
@@ -145,6 +151,9 @@ static void post_job(sharc_pool *pool, job_state *js,
   d->retrying = js->ws != NULL;
   d->recycle_chunks = o->fault.recycle_chunks;
   d->recycle_rss = o->fault.recycle_rss;
+  d->journal_id = js->journal ? js->journal->bits->id : 0;
+  d->journal_block = js->journal ? js->journal->block : 0;
+  d->journal_words = js->journal ? js->journal->words : 0;
   d->items_id = js->items_id;
   d->nitems = js->nitems;
   d->chunk = o->schedule.chunk;
@@ -370,6 +379,16 @@ static int sleep_until_done(sharc_pool *pool, job_state *js) {
     for (unsigned w = 0; w < pool->nworkers; w++)
       pfd[n++] = (struct pollfd){pool->w[w].pidfd, POLLIN, 0};
     int timeout = js->poll_ms ? js->poll_ms : SHARC__POLL_MS;
+    if (js->journal != NULL) {
+      if (sharc__now_ns() - js->journal->last_flush_ns >=
+          SHARC__JOURNAL_EVERY_NS) {
+        int jrc = sharc__journal_flush(pool, js->jo, js->journal);
+        if (jrc != 0)
+          return jrc;
+      }
+      int jms = (int)(SHARC__JOURNAL_EVERY_NS / 1000000u);
+      timeout = jms < timeout ? jms : timeout;
+    }
     if (atomic_load(&pool->cb->cancel) && !js->canceled) {
       js->canceled = 1;
       js->cancel_at = sharc__now_ns() + SHARC__CANCEL_GRACE_NS;
@@ -757,12 +776,16 @@ static void replace_timed(sharc_pool *pool, const job_state *js,
  * none is left, or a poison index stops the job. */
 static int fault_passes(sharc_pool *pool, job_state *js,
                         const sharc_job_opts *o, sharc__faults *f,
-                        fault_run *fr) {
-  count_failures(pool, js, fr);
-  int rc = collect(pool, js, f, o, 1);
-  unclaimed(pool, js, f, o, 1);
-  size_t left = rc == 0 ? sharc__faults_advance(f, 1) : 0;
-  fr->passes = 1;
+                        fault_run *fr, int resumed) {
+  int rc = 0;
+  size_t left = f->nitems; /* resumed: the journal's missing blocks */
+  if (!resumed) {
+    count_failures(pool, js, fr);
+    rc = collect(pool, js, f, o, 1);
+    unclaimed(pool, js, f, o, 1);
+    left = rc == 0 ? sharc__faults_advance(f, 1) : 0;
+    fr->passes = 1;
+  }
   while (rc == 0 && left > 0) {
     replace_timed(pool, js, fr);
     if (pool->broken)
@@ -849,6 +872,50 @@ static void report_faults(sharc_report *rep, const sharc__faults *f,
     rep->indices = rep->n - left_out;
 }
 
+/* The journal's last write, also after a failure: it then says how far the
+ * job got, which is what a resume needs. */
+static int journal_end(sharc_pool *pool, job_state *js, int rc) {
+  if (js->journal == NULL)
+    return rc;
+  char keep[sizeof pool->msg];
+  memcpy(keep, pool->msg, sizeof keep);
+  int jrc = sharc__journal_flush(pool, js->jo, js->journal);
+  sharc__journal_close(js->journal);
+  js->journal = NULL;
+  if (rc != 0) {
+    memcpy(pool->msg, keep, sizeof keep); /* the job's error comes first */
+    return rc;
+  }
+  return jrc;
+}
+
+/* A resumed job: only the blocks the journal does not mark done run, as a
+ * retry pass; the report counts the indices this run computed. */
+static int resume_job(sharc_pool *pool, job_state *js,
+                      const sharc_job_opts *o, sharc__faults *f,
+                      fault_run *fr, sharc_report *rep, uint64_t done_before) {
+  js->post_ns = sharc__now_ns();
+  sharc__journal_missing(js->journal, f);
+  sharc__faults_advance(f, 1);
+  int rc = f->nomem ? sharc__fail(pool, SHARC_ENOMEM, "resume: out of memory")
+                    : fault_passes(pool, js, o, f, fr, 1);
+  js->done_ns = sharc__now_ns();
+  uint64_t times[3] = {js->post_ns, js->done_ns, 0};
+  sharc__report_fill(pool, rep, js->kernel, js->n, o, times, rc);
+  report_faults(rep, f, fr, rc, pool->msg);
+  if (rep != NULL && (rc == 0 || rc == SHARC_EQUARANTINED))
+    rep->indices -= done_before < rep->indices ? done_before : rep->indices;
+  sharc__faults_free(f);
+  free(js->ws);
+  js->ws = NULL;
+  free(js->watch);
+  js->watch = NULL;
+  rc = journal_end(pool, js, rc);
+  if (js->ndead > 0)
+    replace_dead(pool);
+  return rc;
+}
+
 int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
               const sharc_job_opts *opts, sharc_report *rep) {
   static const sharc_job_opts defaults = SHARC_JOB_OPTS_INIT;
@@ -858,8 +925,9 @@ int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
   if (pool == NULL)
     return SHARC_EINVAL;
   pool->msg[0] = '\0';
-  job_state js = {kernel, n, 0,    0,    0, 0, -1, "", {0, 0}, 0, 0,
-                  0,      0, NULL, NULL, 0, 0, 0, 0, 0, 0};
+  job_state js = {kernel, n,    0,    0, 0, 0,    -1, "", {0, 0},
+                  0,      0,    0,    0, NULL, NULL, 0, 0, 0,
+                  0,      0,    0,    NULL, NULL};
   sharc__faults faults;
   fault_run fr = {0, 0, 0, 0, 0, 0, 0};
   /* The pass machinery serves retries and recycling alike. */
@@ -876,6 +944,28 @@ int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
   }
   if (rc == 0 && (rc = sharc__reduce_prepare(pool, o, n, &with_red, &rj)) == 0)
     o = &with_red;
+  sharc__journal jn = {-1, NULL, 0, 0, 0, 0, NULL, 0};
+  uint64_t done_before = 0;
+  if (rc == 0 && o->journal_path != NULL) {
+    if (o->nreduce > 0) {
+      rc = sharc__fail(pool, SHARC_EINVAL,
+                       "%s: a job with reductions cannot keep a journal "
+                       "(its partials end with the coordinator)",
+                       o->journal_path);
+    } else {
+      if (o != &with_red)
+        with_red = *o;
+      with_red.grain = sharc__journal_block(n, o->grain);
+      o = &with_red;
+      rc = sharc__journal_open(pool, o, kernel, n, &jn);
+      js.journal = &jn;
+      js.jo = o;
+      if (rc == 0 && o->resume)
+        done_before = sharc__journal_done(&jn);
+    }
+  }
+  int resuming = rc == 0 && js.journal != NULL && o->resume;
+  retrying |= resuming; /* the missing blocks run as a retry pass */
   if (o->fault.timeout_s > 0 || o->fault.timeout_x > 0) {
     js.watch = calloc(pool->nworkers, sizeof *js.watch);
     if (js.watch == NULL && rc == 0)
@@ -894,6 +984,11 @@ int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
   }
   if (rc == 0)
     rc = deliver_arrays(pool, &js, o);
+  for (unsigned w = 0; rc == 0 && js.journal != NULL && w < pool->nworkers;
+       w++) {
+    if (!jn.bits->known[w])
+      rc = send_array(pool, &js, jn.bits, w);
+  }
   if (rc == 0 && o->trace_path != NULL) {
     uint64_t g = o->grain > 1 ? o->grain : 1;
     rc = sharc__trace_prepare(pool, n / g + (n % g != 0), &js.trace_id,
@@ -906,8 +1001,11 @@ int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
       sharc__faults_free(&faults);
     free(js.ws);
     free(js.watch);
+    sharc__journal_close(&jn);
     return rc;
   }
+  if (resuming)
+    return resume_job(pool, &js, o, &faults, &fr, rep, done_before);
   post_job(pool, &js, o);
   rc = wait_job(pool, &js);
   js.done_ns = sharc__now_ns();
@@ -936,7 +1034,7 @@ int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
   sharc__report_fill(pool, rep, kernel, n, o, times, rc);
   if (retrying) {
     if (rc == 0)
-      rc = fault_passes(pool, &js, o, &faults, &fr);
+      rc = fault_passes(pool, &js, o, &faults, &fr, 0);
     corrupt |= rc == SHARC_ECORRUPT;
     rc = sharc__reduce_finish(pool, &rj, rc);
     report_faults(rep, &faults, &fr, rc, pool->msg);
@@ -945,6 +1043,7 @@ int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
     js.ws = NULL;
   }
   free(js.watch);
+  rc = journal_end(pool, &js, rc);
   if (corrupt)
     (void)sharc__pool_restart(pool);
   else if (js.ndead > 0)

@@ -305,6 +305,30 @@ static inline void watch_end(sharc__slot *slot, double *median, uint64_t ns) {
                         memory_order_relaxed);
 }
 
+/* The job's journal bitmap (journal.c), or NULL. */
+static _Atomic uint64_t *journal_bits(worker *wk, const sharc__job_desc *job) {
+  if (job->journal_id == 0 || job->journal_block == 0)
+    return NULL;
+  const sharc__wmap *m = map_find(wk, job->journal_id);
+  if (m == NULL || job->journal_words > m->nbytes / sizeof(uint64_t))
+    return NULL;
+  return m->data;
+}
+
+/* After a chunk [b, e) succeeded: marks the journal blocks it covers
+ * whole (the last block may end at n). */
+static void journal_mark(_Atomic uint64_t *bits, const sharc__job_desc *job,
+                         uint64_t b, uint64_t e) {
+  uint64_t B = job->journal_block;
+  for (uint64_t k = b / B + (b % B != 0); k * B < e; k++) {
+    uint64_t end = (k + 1) * B < job->n ? (k + 1) * B : job->n;
+    if (end > e || k / 64 >= job->journal_words)
+      break;
+    atomic_fetch_or_explicit(&bits[k / 64], UINT64_C(1) << (k % 64),
+                             memory_order_release);
+  }
+}
+
 /* A retry pass: claim items one at a time from the shared counter and run
  * each item's ranges in order (see sharc__item). */
 static int run_items(worker *wk, const sharc__job_desc *job, sharc_task *t,
@@ -314,6 +338,7 @@ static int run_items(worker *wk, const sharc__job_desc *job, sharc_task *t,
   if (m == NULL || job->nitems > m->nbytes / sizeof(sharc__item))
     return SHARC_EINVAL;
   const sharc__item *items = m->data;
+  _Atomic uint64_t *jbits = journal_bits(wk, job);
   uint64_t chunks = 0, indices = 0, start = sharc__now_ns();
   double median = 0;
   int rc = 0;
@@ -345,6 +370,8 @@ static int run_items(worker *wk, const sharc__job_desc *job, sharc_task *t,
       rc = fn(t, b, e);
       if (job->watch)
         watch_end(slot, &median, sharc__now_ns() - t0);
+      if (rc == 0 && jbits != NULL)
+        journal_mark(jbits, job, b, e);
       chunks++;
       indices += e - b;
       if (rc == 0 && (job->recycle_chunks || job->recycle_rss) &&
@@ -377,6 +404,7 @@ static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
   sharc__claim_init(&c, job->sched_kind, units, job->chunk, wk->id,
                     job->nworkers, &ctx);
   sharc__trace_rec *trace = trace_buffer(wk, job);
+  _Atomic uint64_t *jbits = journal_bits(wk, job);
   uint64_t traced = 0, steals_seen = 0;
   int adapts = sharc__claim_adapts(&c);
   int always = adapts || trace != NULL || job->watch;
@@ -453,6 +481,8 @@ static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
     indices += e - b;
     if (rc != 0)
       break;
+    if (jbits != NULL)
+      journal_mark(jbits, job, b, e);
     if (recycling && recycle_due(wk, job, t2)) {
       wk->recycle = 1;
       break;

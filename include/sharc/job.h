@@ -90,11 +90,25 @@ typedef struct sharc_job_opts {
    * rest are counted as dropped. */
   const char *trace_path;
   sharc_fault_policy fault; /* retries, poison (above) */
+  /* A journal of completed ranges, for jobs that write into file-backed
+   * arrays: the job marks each block of indices it has finished in a shared
+   * bitmap and writes it to journal_path (beside the output, by convention
+   * OUTPUT.journal) every 200 ms and at its end, after syncing the job's
+   * file-backed arrays (msync), so the journal never claims data that is
+   * not in the file. NULL: no journal. With resume = 1 the job reads the
+   * journal first (it must be the same kernel, n, argument bytes and array
+   * sizes, or SHARC_EINVAL names what differs) and runs only the blocks it
+   * does not mark done: after the coordinator died, the output ends up
+   * identical to an uninterrupted run's. Not with reductions (their
+   * partials die with the coordinator). */
+  const char *journal_path;
+  int resume;
 } sharc_job_opts;
 
 #define SHARC_JOB_OPTS_INIT                                                    \
   {SHARC_SCHEDULE_DEFAULT, NULL, 0, 0, {NULL}, 1, 0, 0,                        \
-   {SHARC_REDUCE_SPEC_INIT(0)}, {NULL}, 0, NULL, SHARC_FAULT_POLICY_INIT}
+   {SHARC_REDUCE_SPEC_INIT(0)}, {NULL}, 0, NULL, SHARC_FAULT_POLICY_INIT,     \
+   NULL, 0}
 
 /* The trace format, one text line per item:
  *   # sharc trace 1

@@ -1,0 +1,32 @@
+/* Internal: the resume journal (journal.c). */
+#ifndef SHARC_LIB_JOURNAL_H
+#define SHARC_LIB_JOURNAL_H
+
+#include "fault.h"
+#include "internal.h"
+
+typedef struct sharc__journal {
+  int fd;
+  const char *path;
+  uint64_t n, block, nblocks, words;
+  sharc_array *bits; /* shared with the workers: one bit per block */
+  uint64_t last_flush_ns;
+} sharc__journal;
+
+/* Indices per journal block for n indices: about n / 2^20, at least 1024,
+ * a multiple of the grain. */
+uint64_t sharc__journal_block(uint64_t n, uint64_t grain);
+/* Creates the journal (or, with o->resume, reads and checks it) and the
+ * shared bitmap. o->grain must already be the journal block. */
+int sharc__journal_open(sharc_pool *pool, const sharc_job_opts *o,
+                        const char *kernel, uint64_t n, sharc__journal *j);
+/* Indices the bitmap marks done. */
+uint64_t sharc__journal_done(const sharc__journal *j);
+/* Adds the blocks not marked done to f as work for the next pass. */
+void sharc__journal_missing(const sharc__journal *j, sharc__faults *f);
+/* Syncs the job's file-backed arrays, then writes the bitmap. */
+int sharc__journal_flush(sharc_pool *pool, const sharc_job_opts *o,
+                         sharc__journal *j);
+void sharc__journal_close(sharc__journal *j);
+
+#endif

@@ -1,0 +1,130 @@
+/* Resume: a job writing into a file keeps a journal beside it; after its
+ * coordinator is SIGKILLed mid-job, a new run with resume = 1 computes only
+ * what the journal does not mark done, and the file ends up identical to an
+ * uninterrupted run's. */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+static uint64_t value_at(uint64_t i) {
+  uint64_t x = i;
+  for (int k = 0; k < 5000; k++) {
+    x ^= x >> 31;
+    x *= UINT64_C(0x7fb5d329728ea185);
+    x ^= x >> 27;
+    x += (uint64_t)k;
+  }
+  return x | 1; /* never 0: 0 means "not written" */
+}
+
+static int fill(const sharc_task *t, uint64_t b, uint64_t e) {
+  uint64_t *out = sharc_task_array(t, 0);
+  for (uint64_t i = b; i < e; i++)
+    out[i] = value_at(i);
+  return 0;
+}
+SHARC_KERNEL(fill)
+
+#define N 200000u
+
+static int run_fill(sharc_pool *p, const char *path, const char *journal,
+                    int resume, uint64_t salt, sharc_report *rep) {
+  uint64_t shape[1] = {N};
+  sharc_array *a;
+  int rc = sharc_array_open_raw(p, path,
+                                resume ? SHARC_RDWR
+                                       : SHARC_RDWR | SHARC_CREATE,
+                                SHARC_U64, 1, shape, 0, &a);
+  if (rc != 0)
+    return rc;
+  sharc_job_opts o = SHARC_JOB_OPTS_INIT;
+  sharc_job_add_array(&o, a);
+  o.schedule = (sharc_schedule){SHARC_SCHED_AUTO, 1};
+  o.journal_path = journal;
+  o.resume = resume;
+  o.args = &salt;
+  o.args_len = sizeof salt;
+  rc = sharc_run(p, "fill", N, &o, rep);
+  sharc_array_destroy(a);
+  return rc;
+}
+
+Test(resume, a_killed_coordinator_resumes_and_the_output_matches) {
+  char dir[] = "/tmp/sharc-resume-XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  char path[64], journal[80];
+  snprintf(path, sizeof path, "%s/out.u64", dir);
+  snprintf(journal, sizeof journal, "%s.journal", path);
+
+  /* A coordinator in a child process, killed about 300 ms into a job of
+   * about 500 ms: after at least one journal write with progress. */
+  pid_t child = fork();
+  cr_assert_geq(child, 0);
+  if (child == 0) {
+    sharc_pool_opts po = SHARC_POOL_OPTS_INIT;
+    po.workers = 2;
+    sharc_pool *p;
+    if (sharc_pool_create(&p, &po, NULL, 0) != 0)
+      _exit(3);
+    int rc = run_fill(p, path, journal, 0, 7, NULL);
+    fprintf(stderr, "coordinator: rc %d: %s\n", rc, sharc_pool_errmsg(p));
+    _exit(4); /* not reached: killed first */
+  }
+  struct timespec ts = {0, 300000000};
+  nanosleep(&ts, NULL);
+  kill(child, SIGKILL);
+  int status;
+  cr_assert_eq(waitpid(child, &status, 0), child);
+  cr_assert(WIFSIGNALED(status), "the coordinator finished before the kill "
+                                 "(status %d): the job is too short here",
+            status);
+  struct stat st;
+  cr_assert_eq(stat(journal, &st), 0, "no journal beside the output");
+
+  sharc_pool *p = test_pool(2);
+  sharc_report rep;
+  int rc = run_fill(p, path, journal, 1, 7, &rep);
+  cr_assert_eq(rc, 0, "resume: rc %d: %s", rc, sharc_pool_errmsg(p));
+  cr_assert_gt(rep.indices, 0, "nothing left to do: the kill came late");
+  cr_assert_lt(rep.indices, N, "the resume recomputed everything");
+  cr_log_info("resume computed %llu of %u indices",
+              (unsigned long long)rep.indices, N);
+  sharc_report_free(&rep);
+
+  /* The file is what an uninterrupted run writes. */
+  int fd = open(path, O_RDONLY);
+  cr_assert_geq(fd, 0);
+  uint64_t *buf = malloc(N * sizeof *buf);
+  cr_assert_eq(read(fd, buf, N * sizeof *buf), (ssize_t)(N * sizeof *buf));
+  close(fd);
+  for (uint64_t i = 0; i < N; i++)
+    cr_assert_eq(buf[i], value_at(i), "index %llu", (unsigned long long)i);
+  free(buf);
+
+  /* Resuming a finished job does nothing. */
+  rc = run_fill(p, path, journal, 1, 7, &rep);
+  cr_assert_eq(rc, 0, "%s", sharc_pool_errmsg(p));
+  cr_assert_eq(rep.indices, 0);
+  sharc_report_free(&rep);
+  /* A journal of another job is refused, naming what differs. */
+  rc = run_fill(p, path, journal, 1, 8, NULL);
+  cr_assert_eq(rc, SHARC_EINVAL, "rc %d", rc);
+  cr_assert(strstr(sharc_pool_errmsg(p), "arguments") != NULL, "%s",
+            sharc_pool_errmsg(p));
+  cr_assert(strstr(sharc_pool_errmsg(p), journal) != NULL, "%s",
+            sharc_pool_errmsg(p));
+  /* No journal: a clear error. */
+  unlink(journal);
+  rc = run_fill(p, path, journal, 1, 7, NULL);
+  cr_assert_eq(rc, -ENOENT, "rc %d", rc);
+  sharc_pool_destroy(p);
+  unlink(path);
+  rmdir(dir);
+}
