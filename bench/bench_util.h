@@ -43,8 +43,7 @@ static inline uint64_t bench_parse_u64(const char *opt, const char *text,
 
 static inline void bench_set_affinity(const cpu_set_t *set) {
   if (sched_setaffinity(0, sizeof *set, set) != 0) {
-    fprintf(stderr, "%s: sched_setaffinity: %s\n", BENCH_NAME,
-            strerror(errno));
+    fprintf(stderr, "%s: sched_setaffinity: %s\n", BENCH_NAME, strerror(errno));
     exit(1);
   }
 }
@@ -67,8 +66,10 @@ static inline void bench_pin_omp_threads(const int *pus, unsigned w,
            sched_setaffinity(0, sizeof set, &set) != 0;
   }
   if (bad || sched_getaffinity(0, sizeof *master, master) != 0) {
-    fprintf(stderr, "%s: cannot run and pin one OpenMP thread per sharc "
-                    "worker\n", BENCH_NAME);
+    fprintf(stderr,
+            "%s: cannot run and pin one OpenMP thread per sharc "
+            "worker\n",
+            BENCH_NAME);
     exit(1);
   }
 }
@@ -114,8 +115,8 @@ static inline int bench_cmp_double(const void *x, const void *y) {
   return (a > b) - (a < b);
 }
 
-static inline void bench_json_samples(FILE *f, const char *key,
-                                      const double *v, unsigned count) {
+static inline void bench_json_samples(FILE *f, const char *key, const double *v,
+                                      unsigned count) {
   fprintf(f, "\"%s\":[", key);
   for (unsigned r = 0; r < count; r++)
     fprintf(f, "%s%.9g", r ? "," : "", v[r]);

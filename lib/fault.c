@@ -71,8 +71,8 @@ static void push_lost(sharc__faults *f, uint64_t b, uint64_t e) {
   }
 }
 
-static void quarantine(sharc__faults *f, uint64_t b, uint64_t e,
-                       unsigned fails, int signal, int code, int timed_out) {
+static void quarantine(sharc__faults *f, uint64_t b, uint64_t e, unsigned fails,
+                       int signal, int code, int timed_out) {
   if (f->nq == f->capq) {
     size_t cap = f->capq ? 2 * f->capq : 8;
     sharc_quarantined *p = realloc(f->q, cap * sizeof *p);
@@ -123,8 +123,8 @@ static void failed(sharc__faults *f, uint64_t b, uint64_t e, unsigned fails,
 /* static and static:k: the ranges of worker w that it never reached, after
  * the chunk [cur_begin, cur_end) (or all of them if it ran none). Returns 0
  * if the slot's range is not one of w's chunks. */
-static int static_rest(sharc__faults *f, uint64_t chunk,
-                       const sharc__wstate *s, int ran) {
+static int static_rest(sharc__faults *f, uint64_t chunk, const sharc__wstate *s,
+                       int ran) {
   uint64_t g = f->grain, U = f->units, W = f->nworkers, w = s->worker;
   if (chunk == 0) {
     uint64_t base = U / W, rem = U % W;
@@ -148,7 +148,10 @@ static int static_rest(sharc__faults *f, uint64_t chunk,
     return 1;
   sharc__fitem rest = {{j * chunk * g, (j + 1) * chunk * g, W * chunk * g,
                         (nchunks - 1 - j) / W + 1},
-                       0, 0, 0, 0};
+                       0,
+                       0,
+                       0,
+                       0};
   push(f, rest);
   return 1;
 }

@@ -25,16 +25,16 @@ typedef struct sharc__faults {
   uint64_t n, grain, units; /* units: blocks of grain indices */
   unsigned nworkers;
   unsigned retries;
-  int stop;                 /* on_poison == SHARC_POISON_STOP */
-  sharc__fitem *items;      /* the pass being run (retry passes) */
+  int stop;            /* on_poison == SHARC_POISON_STOP */
+  sharc__fitem *items; /* the pass being run (retry passes) */
   size_t nitems, capitems;
-  sharc__fitem *next;       /* what the next pass runs */
+  sharc__fitem *next; /* what the next pass runs */
   size_t nnext, capnext;
   sharc_quarantined *q;
   size_t nq, capq;
-  int redo;                 /* a claim was cut short: run the pass again */
+  int redo; /* a claim was cut short: run the pass again */
   unsigned redos;
-  int poisoned;             /* stop policy: q[0] is the poison */
+  int poisoned; /* stop policy: q[0] is the poison */
   int nomem;
 } sharc__faults;
 

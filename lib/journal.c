@@ -67,8 +67,7 @@ static int read_header(sharc_pool *pool, sharc__journal *j,
   journal_header h;
   ssize_t got = pread(j->fd, &h, sizeof h, 0);
   if (got != (ssize_t)sizeof h || memcmp(h.magic, JOURNAL_MAGIC, 8) != 0)
-    return sharc__fail(pool, SHARC_EFORMAT, "%s: not a sharc journal",
-                       j->path);
+    return sharc__fail(pool, SHARC_EFORMAT, "%s: not a sharc journal", j->path);
   if (h.version != JOURNAL_VERSION)
     return sharc__fail(pool, SHARC_EFORMAT, "%s: journal version %u, not %u",
                        j->path, h.version, JOURNAL_VERSION);
@@ -114,8 +113,9 @@ int sharc__journal_open(sharc_pool *pool, const sharc_job_opts *o,
   if (rc != 0)
     return sharc__fail(pool, rc, "journal bitmap: %s", sharc_strerror(rc));
   uint64_t *bits = sharc_array_data(j->bits);
-  j->fd = open(j->path, o->resume ? O_RDWR | O_CLOEXEC
-                                  : O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
+  j->fd = open(j->path,
+               o->resume ? O_RDWR | O_CLOEXEC
+                         : O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
                0644);
   if (j->fd < 0)
     return sharc__fail(pool, -errno, "%s: %s", j->path, strerror(errno));
@@ -137,8 +137,8 @@ int sharc__journal_open(sharc_pool *pool, const sharc_job_opts *o,
   if (pwrite(j->fd, &h, sizeof h, 0) != (ssize_t)sizeof h ||
       pwrite(j->fd, bits, bytes, sizeof h) != (ssize_t)bytes ||
       fdatasync(j->fd) != 0)
-    return sharc__fail(pool, -EIO, "%s: cannot write the journal: %s",
-                       j->path, strerror(errno));
+    return sharc__fail(pool, -EIO, "%s: cannot write the journal: %s", j->path,
+                       strerror(errno));
   return 0;
 }
 
@@ -187,12 +187,11 @@ int sharc__journal_flush(sharc_pool *pool, const sharc_job_opts *o,
     const sharc_array *a = o->arrays[i];
     if (a->path != NULL && (a->prot & PROT_WRITE) &&
         msync(a->base, a->map_len, MS_SYNC) != 0)
-      rc = sharc__fail(pool, -errno, "%s: msync: %s", a->path,
-                       strerror(errno));
+      rc = sharc__fail(pool, -errno, "%s: msync: %s", a->path, strerror(errno));
   }
-  if (rc == 0 && (pwrite(j->fd, snap, bytes, sizeof(journal_header)) !=
-                      (ssize_t)bytes ||
-                  fdatasync(j->fd) != 0))
+  if (rc == 0 &&
+      (pwrite(j->fd, snap, bytes, sizeof(journal_header)) != (ssize_t)bytes ||
+       fdatasync(j->fd) != 0))
     rc = sharc__fail(pool, -EIO, "%s: cannot write the journal: %s", j->path,
                      strerror(errno));
   free(snap);

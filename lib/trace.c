@@ -49,16 +49,16 @@ static int rec_sane(const sharc__trace_rec *r, uint64_t n, unsigned nw,
          r->search_ns <= r->start_ns;
 }
 
-static int write_trace(sharc_pool *pool, FILE *f,
-                       const sharc__trace_info *ti) {
+static int write_trace(sharc_pool *pool, FILE *f, const sharc__trace_info *ti) {
   const sharc__cb *cb = pool->cb;
   uint64_t cap = pool->trace_cap;
   uint64_t span = ti->done_ns - ti->post_ns;
   uint64_t dropped = 0, invalid = 0;
   char sched[64];
   sharc_schedule_format(ti->schedule, sched, sizeof sched);
-  fprintf(f, "# sharc trace 1\nkernel %s\nn %llu\nworkers %u\nschedule %s\n"
-             "status %s\nmakespan_ns %llu\n",
+  fprintf(f,
+          "# sharc trace 1\nkernel %s\nn %llu\nworkers %u\nschedule %s\n"
+          "status %s\nmakespan_ns %llu\n",
           ti->kernel, (unsigned long long)ti->n, pool->nworkers, sched,
           ti->status ? sharc_err_name(ti->status) : "ok",
           (unsigned long long)span);

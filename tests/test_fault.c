@@ -623,7 +623,8 @@ Test(fault, a_cancelled_job_stops_within_100_ms_and_the_pool_works_on) {
   sharc_pool_destroy(p);
 }
 
-/* ---- recycling ------------------------------------------------------------- */
+/* ---- recycling -------------------------------------------------------------
+ */
 
 static uint64_t private_resident(void) {
   FILE *f = fopen("/proc/self/statm", "r");

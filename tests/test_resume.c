@@ -39,8 +39,7 @@ static int run_fill(sharc_pool *p, const char *path, const char *journal,
   uint64_t shape[1] = {N};
   sharc_array *a;
   int rc = sharc_array_open_raw(p, path,
-                                resume ? SHARC_RDWR
-                                       : SHARC_RDWR | SHARC_CREATE,
+                                resume ? SHARC_RDWR : SHARC_RDWR | SHARC_CREATE,
                                 SHARC_U64, 1, shape, 0, &a);
   if (rc != 0)
     return rc;
@@ -82,8 +81,9 @@ Test(resume, a_killed_coordinator_resumes_and_the_output_matches) {
   kill(child, SIGKILL);
   int status;
   cr_assert_eq(waitpid(child, &status, 0), child);
-  cr_assert(WIFSIGNALED(status), "the coordinator finished before the kill "
-                                 "(status %d): the job is too short here",
+  cr_assert(WIFSIGNALED(status),
+            "the coordinator finished before the kill "
+            "(status %d): the job is too short here",
             status);
   struct stat st;
   cr_assert_eq(stat(journal, &st), 0, "no journal beside the output");

@@ -57,8 +57,8 @@ static uint64_t sim_run(sim *s, unsigned nw, const unsigned *speed,
       claims++;
       cr_assert_lt(b, e, "empty chunk [%llu, %llu)", (unsigned long long)b,
                    (unsigned long long)e);
-      cr_assert_leq(e, n, "chunk end %llu beyond n %llu",
-                    (unsigned long long)e, (unsigned long long)n);
+      cr_assert_leq(e, n, "chunk end %llu beyond n %llu", (unsigned long long)e,
+                    (unsigned long long)n);
       for (uint64_t i = b; i < e; i++)
         seen[i]++;
       if (sharc__claim_adapts(&s->c[w]))
@@ -69,10 +69,9 @@ static uint64_t sim_run(sim *s, unsigned nw, const unsigned *speed,
   return claims;
 }
 
-static const char *all_scheds[] = {"static", "static:3", "dynamic",
-                                   "dynamic:7", "guided", "guided:4",
-                                   "auto",   "auto:5",   "fac2",
-                                   "fac2:3",  "wf",      "wf:2"};
+static const char *all_scheds[] = {"static", "static:3", "dynamic", "dynamic:7",
+                                   "guided", "guided:4", "auto",    "auto:5",
+                                   "fac2",   "fac2:3",   "wf",      "wf:2"};
 #define NSCHEDS (sizeof all_scheds / sizeof all_scheds[0])
 
 Test(schedule, every_index_is_claimed_exactly_once_in_any_interleaving) {
@@ -92,10 +91,11 @@ Test(schedule, every_index_is_claimed_exactly_once_in_any_interleaving) {
           sim *s = sim_new(all_scheds[k], n, nw, NULL);
           sim_run(s, nw, speed, seen, n, 50.0);
           for (uint64_t i = 0; i < n; i++)
-            cr_assert_eq(seen[i], 1, "%s W=%u n=%llu slow=%d: index %llu "
-                         "claimed %d times", all_scheds[k], nw,
-                         (unsigned long long)n, slow, (unsigned long long)i,
-                         seen[i]);
+            cr_assert_eq(seen[i], 1,
+                         "%s W=%u n=%llu slow=%d: index %llu "
+                         "claimed %d times",
+                         all_scheds[k], nw, (unsigned long long)n, slow,
+                         (unsigned long long)i, seen[i]);
           free(s);
         }
       }
@@ -108,11 +108,10 @@ Test(schedule, every_index_is_claimed_exactly_once_in_any_interleaving) {
  * worker one chunk of ceil(R_j / 2W), R_j what was left when it began. */
 Test(schedule, fac2_chunks_follow_the_batches) {
   sim *s = sim_new("fac2", 1000, 2, NULL);
-  const uint64_t want[][2] = {{0, 250},   {250, 500}, {500, 625}, {625, 750},
-                              {750, 813}, {813, 876}, {876, 907}, {907, 938},
-                              {938, 954}, {954, 970}, {970, 978}, {978, 986},
-                              {986, 990}, {990, 994}, {994, 996}, {996, 998},
-                              {998, 999}, {999, 1000}};
+  const uint64_t want[][2] = {
+      {0, 250},   {250, 500}, {500, 625}, {625, 750}, {750, 813}, {813, 876},
+      {876, 907}, {907, 938}, {938, 954}, {954, 970}, {970, 978}, {978, 986},
+      {986, 990}, {990, 994}, {994, 996}, {996, 998}, {998, 999}, {999, 1000}};
   for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
     uint64_t b, e;
     cr_assert(sharc__claim_next(&s->c[k % 2], &b, &e), "chunk %zu", k);
@@ -138,8 +137,8 @@ Test(schedule, auto_chunks_grow_to_the_target_time) {
   for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
     uint64_t b, e;
     cr_assert(sharc__claim_next(&s->c[0], &b, &e));
-    cr_assert_eq(e - b, want[k], "chunk %zu has %llu indices, expected %llu",
-                 k, (unsigned long long)(e - b), (unsigned long long)want[k]);
+    cr_assert_eq(e - b, want[k], "chunk %zu has %llu indices, expected %llu", k,
+                 (unsigned long long)(e - b), (unsigned long long)want[k]);
     sharc__claim_done(&s->c[0], (uint64_t)(cost * (double)(e - b)));
   }
   /* A chunk that ran ten times longer than expected cuts the next one. */
@@ -189,8 +188,9 @@ static void set_left(sim *s, unsigned w, uint64_t lo, uint64_t left) {
 Test(schedule, thieves_prefer_the_same_cache_then_the_same_node) {
   sharc_plan plan;
   char msg[256];
-  cr_assert_eq(sharc_plan_make("pack:2 numa:1 l3:2 core:2 pu:1", 8, &plan,
-                               msg, sizeof msg), 0, "%s", msg);
+  cr_assert_eq(sharc_plan_make("pack:2 numa:1 l3:2 core:2 pu:1", 8, &plan, msg,
+                               sizeof msg),
+               0, "%s", msg);
   cr_assert_eq(plan.w[1].l3, plan.w[0].l3);
   cr_assert_neq(plan.w[2].l3, plan.w[0].l3);
   cr_assert_eq(plan.w[2].numa, plan.w[0].numa);
@@ -420,7 +420,8 @@ Test(schedule, a_trace_records_every_chunk) {
       if (line[0] != 'c')
         continue;
       cr_assert_eq(sscanf(line, "c %u %llu %llu %llu %llu %lld %llu", &w, &s,
-                          &e, &b, &x, &v, &srch), 7, "line '%s'", line);
+                          &e, &b, &x, &v, &srch),
+                   7, "line '%s'", line);
       cr_assert_lt(w, 3);
       cr_assert_leq(s, e);
       cr_assert_leq(e, span);
@@ -439,8 +440,8 @@ Test(schedule, a_trace_records_every_chunk) {
       cr_assert_eq(seen[i], 1, "%s: index %llu in %d chunks", scheds[k],
                    (unsigned long long)i, seen[i]);
     for (unsigned w = 0; w < 3; w++)
-      cr_assert_eq(chunks[w], rep.workers[w].chunks, "%s: worker %u",
-                   scheds[k], w);
+      cr_assert_eq(chunks[w], rep.workers[w].chunks, "%s: worker %u", scheds[k],
+                   w);
     /* Only auto steals; its stolen chunks come after a steal. */
     if (k > 0 || rep.steals == 0)
       cr_assert_eq(stolen, 0);
