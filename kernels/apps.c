@@ -26,13 +26,22 @@ void sharc_app_msg(char *msg, size_t msglen, const char *fmt, ...) {
   va_end(ap);
 }
 
+sharc_app_output sharc_app_out = {NULL, 0};
+
 int sharc_app_add_array(sharc_pool *pool, const char *app, const char *what,
                         sharc_dtype dt, int ndim, const uint64_t *shape,
                         sharc_job_opts *o, unsigned slot, sharc_array **out,
                         char *msg, size_t msglen) {
   *out = NULL;
   sharc_array *a = NULL;
-  int rc = sharc_array_create(pool, dt, ndim, shape, NULL, &a);
+  int rc;
+  if (slot == 0 && sharc_app_out.path != NULL)
+    rc = sharc_array_open_raw(pool, sharc_app_out.path,
+                              sharc_app_out.resume ? SHARC_RDWR
+                                                   : SHARC_RDWR | SHARC_CREATE,
+                              dt, ndim, shape, 0, &a);
+  else
+    rc = sharc_array_create(pool, dt, ndim, shape, NULL, &a);
   if (rc) {
     const char *detail = pool ? sharc_pool_errmsg(pool) : "";
     sharc_app_msg(msg, msglen, "%s: cannot create %s: %s%s%s", app, what,

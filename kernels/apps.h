@@ -66,10 +66,21 @@ int sharc_app_pi_estimate(const void *state, double *estimate,
 void sharc_app_msg(char *msg, size_t msglen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Where an app's output (its job array 0) goes: NULL for anonymous shared
+ * memory, else a raw binary file (C order, native byte order) created
+ * exclusively, or opened as it is when resume is set (sharc run --out,
+ * --resume). */
+typedef struct sharc_app_output {
+  const char *path;
+  int resume;
+} sharc_app_output;
+extern sharc_app_output sharc_app_out;
+
 /* Creates an anonymous array in pool and appends it to the job, expecting it
- * to become the job's array number `slot` (the index the kernel uses).
- * what names it in messages ("pi: cannot create hits: ..."). On failure the
- * array is destroyed, *out is NULL and msg explains. */
+ * to become the job's array number `slot` (the index the kernel uses); slot
+ * 0 goes to sharc_app_out.path when that is set. what names it in messages
+ * ("pi: cannot create hits: ..."). On failure the array is destroyed, *out
+ * is NULL and msg explains. */
 int sharc_app_add_array(sharc_pool *pool, const char *app, const char *what,
                         sharc_dtype dt, int ndim, const uint64_t *shape,
                         sharc_job_opts *o, unsigned slot, sharc_array **out,

@@ -57,8 +57,8 @@ static uint64_t job_hash(const sharc_job_opts *o, const char *kernel,
 uint64_t sharc__journal_block(uint64_t n, uint64_t grain) {
   uint64_t g = grain > 1 ? grain : 1;
   uint64_t b = n / JOURNAL_BLOCKS_MAX + (n % JOURNAL_BLOCKS_MAX != 0);
-  if (b < 1024)
-    b = 1024;
+  if (b < 1)
+    b = 1;
   return (b + g - 1) / g * g;
 }
 

@@ -13,8 +13,8 @@ typedef struct sharc__journal {
   uint64_t last_flush_ns;
 } sharc__journal;
 
-/* Indices per journal block for n indices: about n / 2^20, at least 1024,
- * a multiple of the grain. */
+/* Indices per journal block for n indices: n / 2^20 rounded up (at most
+ * 2^20 bits, 128 KiB), a multiple of the grain. */
 uint64_t sharc__journal_block(uint64_t n, uint64_t grain);
 /* Creates the journal (or, with o->resume, reads and checks it) and the
  * shared bitmap. o->grain must already be the journal block. */

@@ -18,7 +18,7 @@ static void usage(FILE *out) {
           "                 [--trace FILE] [--retries R] [--on-poison "
           "quarantine|stop]\n"
           "                 [--timeout S] [--timeout-x X] [--recycle-chunks N]\n"
-          "                 [--recycle-rss MIB]\n\n"
+          "                 [--recycle-rss MIB] [--out FILE [--resume]]\n\n"
           "Runs a built-in kernel over the indices [0, N) on W pinned worker\n"
           "processes and prints its result and the job's report.\n\n"
           "  --n N           index count (default: the kernel's own; 1e6 and "
@@ -51,7 +51,15 @@ static void usage(FILE *out) {
           "(>= 10 ms)\n"
           "  --recycle-chunks N  replace a worker after N chunks\n"
           "  --recycle-rss MIB   replace a worker whose private memory "
-          "exceeds MIB MiB\n\n"
+          "exceeds MIB MiB\n"
+          "  --out FILE      write the kernel's output array to FILE (raw, C "
+          "order,\n"
+          "                  native byte order; created, must not exist), with "
+          "a\n"
+          "                  journal of finished blocks in FILE.journal\n"
+          "  --resume        with --out: after an interrupted run, compute only "
+          "what\n"
+          "                  FILE.journal does not mark done\n\n"
           "kernels:\n");
   for (unsigned i = 0; sharc_apps[i] != NULL; i++) {
     const sharc_app *a = sharc_apps[i];
@@ -71,6 +79,8 @@ typedef struct run_args {
   const char *trace;
   int verify, json;
   sharc_fault_policy fault;
+  const char *out;
+  int resume;
 } run_args;
 
 static int parse(int argc, char **argv, run_args *r) {
@@ -88,6 +98,8 @@ static int parse(int argc, char **argv, run_args *r) {
       {"timeout-x", required_argument, NULL, 'X'},
       {"recycle-chunks", required_argument, NULL, 'C'},
       {"recycle-rss", required_argument, NULL, 'M'},
+      {"out", required_argument, NULL, 'o'},
+      {"resume", no_argument, NULL, 'R'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   int have_n = 0, c;
@@ -142,6 +154,12 @@ static int parse(int argc, char **argv, run_args *r) {
         r->fault.timeout_x = d;
       break;
     }
+    case 'o':
+      r->out = optarg;
+      break;
+    case 'R':
+      r->resume = 1;
+      break;
     case 'C':
       if (tool_parse_u64(optarg, &v) != 0 || v == 0)
         return tool_fail("run", 2, "--recycle-chunks: '%s' is not a count",
@@ -173,6 +191,8 @@ static int parse(int argc, char **argv, run_args *r) {
   }
   if (optind != argc - 1)
     return tool_fail("run", 2, "expected one KERNEL (try 'sharc run --help')");
+  if (r->resume && r->out == NULL)
+    return tool_fail("run", 2, "--resume needs --out FILE");
   r->app = sharc_app_find(argv[optind]);
   if (r->app == NULL)
     return tool_fail("run", 2, "unknown kernel '%s' (try 'sharc run --help')",
@@ -228,6 +248,15 @@ static int run_job(const run_args *r, sharc_pool *pool) {
   o.schedule = r->schedule;
   o.trace_path = r->trace;
   o.fault = r->fault;
+  char journal[4096];
+  if (r->out != NULL) {
+    if (snprintf(journal, sizeof journal, "%s.journal", r->out) >=
+        (int)sizeof journal)
+      return tool_fail("run", 2, "--out: path too long");
+    sharc_app_out = (sharc_app_output){r->out, r->resume};
+    o.journal_path = journal;
+    o.resume = r->resume;
+  }
   void *state = NULL;
   int rc = r->app->setup(pool, r->n, r->params, &o, &state, msg, sizeof msg);
   if (rc != 0)
@@ -260,7 +289,7 @@ static int run_job(const run_args *r, sharc_pool *pool) {
 
 int sharc_cmd_run(int argc, char **argv) {
   run_args r = {NULL, 0,    0, SHARC_SCHEDULE_DEFAULT, NULL,
-                NULL, 0, 0, SHARC_FAULT_POLICY_INIT};
+                NULL, 0, 0, SHARC_FAULT_POLICY_INIT, NULL, 0};
   int rc = parse(argc, argv, &r);
   if (rc != 0)
     return rc < 0 ? 0 : rc;
