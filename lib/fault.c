@@ -158,6 +158,10 @@ static int static_rest(sharc__faults *f, uint64_t chunk, const sharc__wstate *s,
 
 void sharc__faults_first(sharc__faults *f, uint32_t kind, uint64_t chunk,
                          const sharc__wstate *s) {
+  if (s->corrupt) { /* nothing its slot says can be believed */
+    f->redo = 1;
+    return;
+  }
   int is_static = kind == SHARC_SCHED_STATIC;
   int sane = s->cur_begin < s->cur_end && s->cur_end <= f->n;
   /* Shared schedules: a claim cut short took something nobody recorded. */
@@ -195,7 +199,7 @@ static const sharc__fitem *find_item(const sharc__faults *f, uint64_t b,
 }
 
 void sharc__faults_retry(sharc__faults *f, const sharc__wstate *s) {
-  if (s->died && s->claiming) {
+  if (s->corrupt || (s->died && s->claiming)) {
     f->redo = 1;
     return;
   }

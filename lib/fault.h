@@ -47,6 +47,7 @@ typedef struct sharc__wstate {
   int signal;    /* what killed it, or 0 */
   int timed_out; /* it was killed for running too long */
   int recycled;  /* it exited to be recycled after finishing its range */
+  int corrupt;   /* it wrote nonsense into its slot and was killed */
   int code;      /* what its kernel returned, or 0 */
   uint64_t cur_begin, cur_end; /* its last range, as the slot says */
 } sharc__wstate;

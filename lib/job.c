@@ -493,13 +493,25 @@ static int check_header(sharc_pool *pool, const job_state *js) {
                      "restarted", field, (unsigned long long)value);
 }
 
-static int check_all(sharc_pool *pool, const job_state *js) {
+static int check_all(sharc_pool *pool, job_state *js) {
   int rc = check_header(pool, js);
   uint64_t indices = 0;
   for (unsigned w = 0; rc == 0 && w < pool->nworkers; w++) {
     if (pool->w[w].pid <= 0)
       continue;
     rc = check_slot(pool, js, w);
+    /* Under a fault policy a worker that wrote nonsense into its own slot
+     * is killed and its pass run again (kernels that allow retries are
+     * idempotent): nothing it reported is believed, nothing else is lost. */
+    if (rc == SHARC_ECORRUPT && js->ws != NULL) {
+      sharc__worker_kill(pool, w);
+      js->ndead++;
+      js->ws[w].died = 1;
+      js->ws[w].signal = SIGKILL;
+      js->ws[w].corrupt = 1;
+      rc = 0;
+      continue;
+    }
     indices += pool->cb->slots[w].indices;
   }
   if (rc == 0 && indices > js->n)
@@ -624,6 +636,10 @@ static int collect(sharc_pool *pool, job_state *js, sharc__faults *f,
       st.code = sl->err;
     }
     /* Recycling alone (no retries): a real failure still fails the job. */
+    if (f->retries == 0 && st.corrupt)
+      return sharc__fail(pool, SHARC_ECORRUPT,
+                         "control block: worker %u wrote nonsense into its "
+                         "slot and was killed", w);
     if (f->retries == 0 && !st.recycled) {
       int sane = sl->cur_begin <= sl->cur_end && sl->cur_end <= js->n;
       unsigned long long b = sane ? sl->cur_begin : 0,

@@ -1,6 +1,7 @@
 /* The control block is untrusted: a worker that scribbles on any field the
  * coordinator reads gets a clean SHARC_ECORRUPT naming the field, never a
  * crash or a hang, and the pool works again afterwards. */
+#include <stdatomic.h>
 #include <stddef.h>
 #include <string.h>
 #include <unistd.h>
@@ -91,5 +92,67 @@ Test(control_block, every_corrupted_field_gives_a_clean_error) {
                  "after field %s: %s", cases[i].what, sharc_pool_errmsg(p));
     sharc_report_free(&ok);
   }
+  sharc_pool_destroy(p);
+}
+
+/* Under a fault policy a worker that scribbles on its own slot is killed,
+ * its pass runs again, and the job finishes with every result right. */
+static int scribble_own_slot(const sharc_task *t, uint64_t b, uint64_t e) {
+  const scribble *s = sharc_task_args(t, NULL);
+  int64_t *out = sharc_task_array(t, 0);
+  _Atomic uint32_t *once = sharc_task_array(t, 1); /* once per job */
+  for (uint64_t i = b; i < e; i++)
+    out[i] = 3 * (int64_t)i;
+  if (atomic_exchange(once, 1) == 0) {
+    sharc__cb *cb = (sharc__cb *)s->cb;
+    unsigned w = sharc_task_worker(t);
+    cb->slots[w].wake_ns = UINT64_C(1) << 59; /* woke after it finished */
+  }
+  return 0;
+}
+SHARC_KERNEL(scribble_own_slot)
+
+Test(control_block, a_scribbling_worker_is_killed_and_the_job_finishes) {
+  sharc_pool *p = test_pool(2);
+  uint64_t n = 5000, shape[1] = {n};
+  sharc_array *a, *once;
+  uint64_t one[1] = {1};
+  cr_assert_eq(sharc_array_create(p, SHARC_I64, 1, shape, NULL, &a), 0);
+  cr_assert_eq(sharc_array_create(p, SHARC_U32, 1, one, NULL, &once), 0);
+  scribble s = {(uintptr_t)p->cb, 0, 0, 0};
+  const char *scheds[] = {"static", "dynamic:64", "auto"};
+  for (size_t k = 0; k < 3; k++) {
+    memset(sharc_array_data(a), 0xff, n * sizeof(int64_t));
+    *(uint32_t *)sharc_array_data(once) = 0;
+    sharc_job_opts o = SHARC_JOB_OPTS_INIT;
+    sharc_job_add_array(&o, a);
+    sharc_job_add_array(&o, once);
+    cr_assert_eq(sharc_schedule_parse(scheds[k], &o.schedule), 0);
+    o.args = &s;
+    o.args_len = sizeof s;
+    o.fault.retries = 1;
+    sharc_report rep;
+    int rc = sharc_run(p, "scribble_own_slot", n, &o, &rep);
+    cr_assert_eq(rc, 0, "%s: rc %d: %s", scheds[k], rc, sharc_pool_errmsg(p));
+    cr_assert_geq(rep.deaths, 1, "%s: the scribbler was not killed",
+                  scheds[k]);
+    const int64_t *out = sharc_array_data(a);
+    for (uint64_t i = 0; i < n; i++)
+      cr_assert_eq(out[i], 3 * (int64_t)i, "%s: index %llu", scheds[k],
+                   (unsigned long long)i);
+    sharc_report_free(&rep);
+  }
+  /* Without retries it stays an error, and the pool works on. */
+  sharc_job_opts o = SHARC_JOB_OPTS_INIT;
+  sharc_job_add_array(&o, a);
+  sharc_job_add_array(&o, once);
+  o.args = &s;
+  o.args_len = sizeof s;
+  *(uint32_t *)sharc_array_data(once) = 0;
+  cr_assert_eq(sharc_run(p, "scribble_own_slot", n, &o, NULL), SHARC_ECORRUPT);
+  *(uint32_t *)sharc_array_data(once) = 0;
+  o.fault.retries = 1;
+  cr_assert_eq(sharc_run(p, "scribble_own_slot", n, &o, NULL), 0, "%s",
+               sharc_pool_errmsg(p));
   sharc_pool_destroy(p);
 }
