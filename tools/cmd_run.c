@@ -60,6 +60,9 @@ static void usage(FILE *out) {
           "  --resume        with --out: after an interrupted run, compute only "
           "what\n"
           "                  FILE.journal does not mark done\n\n"
+          "Ctrl-C or SIGTERM stops the job within 100 ms, prints the partial "
+          "report\n"
+          "and exits 128 + the signal; a second Ctrl-C ends it at once.\n\n"
           "kernels:\n");
   for (unsigned i = 0; sharc_apps[i] != NULL; i++) {
     const sharc_app *a = sharc_apps[i];
