@@ -612,7 +612,8 @@ static int cancelled(sharc_pool *pool, job_state *js) {
                      js->kernel, (unsigned long long)(done < js->n ? done : js->n),
                      (unsigned long long)js->n,
                      js->ndead ? "; workers still running a chunk after "
-                                 "100 ms were killed and replaced"
+                                 "100 ms were killed (the next job replaces "
+                                 "them)"
                                : "");
 }
 
@@ -927,7 +928,7 @@ static int resume_job(sharc_pool *pool, job_state *js,
   free(js->watch);
   js->watch = NULL;
   rc = journal_end(pool, js, rc);
-  if (js->ndead > 0)
+  if (js->ndead > 0 && !js->canceled)
     replace_dead(pool);
   return rc;
 }
@@ -953,6 +954,17 @@ int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
   sharc__reduce_job rj;
   memset(&rj, 0, sizeof rj);
   int rc = check_job(pool, kernel, n, o);
+  /* Workers killed by a cancel are replaced here, not by the job that was
+   * cancelled (it returns as soon as it can). */
+  for (unsigned w = 0; rc == 0 && w < pool->nworkers; w++) {
+    if (pool->w[w].pid <= 0) {
+      replace_dead(pool);
+      if (pool->broken)
+        rc = sharc__fail(pool, SHARC_ECLOSED,
+                         "the pool lost workers it could not replace");
+      break;
+    }
+  }
   if (rc == 0 && atomic_load(&pool->cb->cancel)) {
     atomic_store(&pool->cb->cancel, 0);
     rc = sharc__fail(pool, SHARC_ECANCELED,
@@ -1062,8 +1074,9 @@ int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
   rc = journal_end(pool, &js, rc);
   if (corrupt)
     (void)sharc__pool_restart(pool);
-  else if (js.ndead > 0)
-    replace_dead(pool);
+  else if (js.ndead > 0 && !js.canceled)
+    replace_dead(pool); /* a cancelled job returns first: the next job
+                           replaces them */
   return rc;
 }
 

@@ -59,10 +59,10 @@ SHARC_API const sharc_plan *sharc_pool_plan(const sharc_pool *pool);
 SHARC_API double sharc_pool_startup_seconds(const sharc_pool *pool);
 /* Cancels the pool's running job, or the next one if none runs: workers
  * stop claiming chunks, chunks already running get 100 ms to finish before
- * their workers are killed (and replaced), and sharc_run() returns
- * SHARC_ECANCELED with the report of what was done. Async-signal-safe: call
- * it from a SIGINT or SIGTERM handler (sharc run does). Returns 0, or
- * SHARC_EINVAL for NULL. */
+ * their workers are killed (replaced when the next job starts), and
+ * sharc_run() returns SHARC_ECANCELED with the report of what was done.
+ * Async-signal-safe: call it from a SIGINT or SIGTERM handler (sharc run
+ * does). Returns 0, or SHARC_EINVAL for NULL. */
 SHARC_API int sharc_pool_cancel(sharc_pool *pool);
 
 /* The message for the last failing call on this pool, or "". */
