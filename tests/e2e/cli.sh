@@ -488,27 +488,28 @@ out_has " recycled,"
 fails "run --recycle-chunks 0" 2 run synthetic --recycle-chunks 0
 fails "run --recycle-rss bad" 2 run synthetic --recycle-rss lots
 # --out and --resume: a run SIGKILLed mid-job, then resumed, leaves the
-# same file as an uninterrupted run.
+# same file as an uninterrupted run. The job takes about 2 s here, so the
+# kill at 0.35 s lands mid-job also on much faster machines.
 ref=$TMP/ref.f64
 part=$TMP/part.f64
-check "run --out" 0 "$SHARC" run synthetic --n 300000 --workers 2 --schedule auto -p work=3000 --out "$ref"
+check "run --out" 0 "$SHARC" run synthetic --n 1000000 --workers 2 --schedule auto -p work=3000 --out "$ref"
 if [ -s "$ref.journal" ]; then ok; else bad "no journal beside $ref"; fi
 NAME="run --out killed mid-job"
-"$SHARC" run synthetic --n 300000 --workers 2 --schedule auto -p work=3000 --out "$part" >/dev/null 2>&1 &
+"$SHARC" run synthetic --n 1000000 --workers 2 --schedule auto -p work=3000 --out "$part" >/dev/null 2>&1 &
 pid=$!
 sleep 0.35
 kill -9 "$pid"
 wait "$pid" 2>/dev/null
 STATUS=$?
 if [ "$STATUS" -eq 137 ]; then ok; else bad "exit status $STATUS: the run ended before the kill"; fi
-check "run --out --resume" 0 "$SHARC" run synthetic --n 300000 --workers 2 --schedule auto -p work=3000 --out "$part" --resume --json
+check "run --out --resume" 0 "$SHARC" run synthetic --n 1000000 --workers 2 --schedule auto -p work=3000 --out "$part" --resume --json
 pycheck "resume computed part of the job" -c 'import json,sys
 r = json.load(open(sys.argv[1]))["report"]
-assert 0 < r["indices"] < 300000, r["indices"]' "$OUT"
+assert 0 < r["indices"] < 1000000, r["indices"]' "$OUT"
 if cmp -s "$ref" "$part"; then ok; else bad "the resumed file differs from the uninterrupted one"; fi
 fails "run --out onto an existing file" 1 run synthetic --n 1000 --out "$ref"
 fails "run --resume without --out" 2 run synthetic --resume
-fails "run --resume with other parameters" 1 run synthetic --n 300000 --workers 2 -p work=3001 --out "$part" --resume
+fails "run --resume with other parameters" 1 run synthetic --n 1000000 --workers 2 -p work=3001 --out "$part" --resume
 fails "run --retries bad" 2 run synthetic --retries many
 fails "run --on-poison bad" 2 run synthetic --retries 1 --on-poison ignore
 fails "run abort_at out of range" 1 run synthetic -p abort_at=-1
