@@ -557,10 +557,12 @@ static int job_status(sharc_pool *pool, const job_state *js) {
 }
 
 /* Starts a fresh worker in place of each dead one. A replacement that dies
- * while starting is started again, up to SHARC__REPLACE_TRIES times. */
-#define SHARC__REPLACE_TRIES 10
+ * while starting (something kills workers at random) is started again, for
+ * up to SHARC__REPLACE_NS; a fork or similar failure gives up at once. */
+#define SHARC__REPLACE_NS 5000000000u
 static void replace_dead(sharc_pool *pool) {
-  for (int attempt = 0; attempt < SHARC__REPLACE_TRIES; attempt++) {
+  uint64_t until = sharc__now_ns() + SHARC__REPLACE_NS;
+  while (sharc__now_ns() < until) {
     unsigned started = 0;
     for (unsigned w = 0; w < pool->nworkers; w++) {
       if (pool->w[w].pid > 0)

@@ -182,7 +182,7 @@ typedef struct chaos {
 static void *killer(void *arg) {
   chaos *c = arg;
   while (!atomic_load(&c->stop)) {
-    struct timespec ts = {0, 2000000 + rand_r(&c->seed) % 3000000};
+    struct timespec ts = {0, 4000000 + rand_r(&c->seed) % 8000000};
     nanosleep(&ts, NULL);
     unsigned w = (unsigned)rand_r(&c->seed) % sharc_pool_size(c->pool);
     int pid = sharc_pool_worker_pid(c->pool, w);
@@ -193,8 +193,8 @@ static void *killer(void *arg) {
 }
 
 /* out[i] = mix(i) after about 2 us of work, so a job lasts about 40 ms on
- * three workers and random kills land inside claims, chunks and
- * start-ups. */
+ * three workers and random kills (every 4-12 ms) land inside claims,
+ * chunks and start-ups. */
 static int slow_mix(const sharc_task *t, uint64_t b, uint64_t e) {
   uint64_t *out = sharc_task_array(t, 0);
   for (uint64_t i = b; i < e; i++) {
