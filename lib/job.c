@@ -584,15 +584,23 @@ static void replace_dead(sharc_pool *pool) {
  * after the coordinator's last look while waiting: then the workers may
  * have stopped early, or finished everything anyway (the cancel is then
  * moot and dropped). */
+/* Indices the live workers report done in the pass (each count bounded by
+ * n: the slots are untrusted). */
+static uint64_t live_indices(const sharc_pool *pool, const job_state *js) {
+  uint64_t done = 0;
+  for (unsigned w = 0; w < pool->nworkers; w++) {
+    if (pool->w[w].pid > 0 && pool->cb->slots[w].indices <= js->n)
+      done += pool->cb->slots[w].indices;
+  }
+  return done;
+}
+
 static int cancel_seen(sharc_pool *pool, const job_state *js) {
   if (js->canceled)
     return 1;
   if (!atomic_load(&pool->cb->cancel))
     return 0;
-  uint64_t done = 0;
-  for (unsigned w = 0; w < pool->nworkers; w++)
-    if (pool->w[w].pid > 0)
-      done += pool->cb->slots[w].indices;
+  uint64_t done = live_indices(pool, js);
   uint64_t want = js->items_id ? UINT64_MAX : js->n;
   if (done == want && js->ndead == 0) {
     atomic_store(&pool->cb->cancel, 0);
@@ -604,11 +612,7 @@ static int cancel_seen(sharc_pool *pool, const job_state *js) {
 /* A cancelled job: the flag is consumed, the error says how far it got. */
 static int cancelled(sharc_pool *pool, job_state *js) {
   atomic_store(&pool->cb->cancel, 0);
-  uint64_t done = 0;
-  for (unsigned w = 0; w < pool->nworkers; w++) {
-    if (pool->w[w].pid > 0 && pool->cb->slots[w].indices <= js->n)
-      done += pool->cb->slots[w].indices;
-  }
+  uint64_t done = live_indices(pool, js);
   return sharc__fail(pool, SHARC_ECANCELED,
                      "'%s' cancelled: %llu of %llu indices done%s",
                      js->kernel, (unsigned long long)(done < js->n ? done : js->n),

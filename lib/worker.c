@@ -246,16 +246,19 @@ static uint64_t private_bytes(worker *wk) {
   return (resident - shared) * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
+/* An internal array the coordinator made for the job (trace buffer,
+ * journal bitmap), if it is mapped here and holds at least `bytes`. */
+static void *job_area(worker *wk, uint32_t id, uint64_t bytes) {
+  const sharc__wmap *m = id != 0 ? map_find(wk, id) : NULL;
+  return m != NULL && bytes > 0 && m->nbytes >= bytes ? m->data : NULL;
+}
+
 /* This worker's part of the job's trace buffer, or NULL. */
 static sharc__trace_rec *trace_buffer(worker *wk, const sharc__job_desc *job) {
-  if (job->trace_id == 0)
-    return NULL;
-  const sharc__wmap *m = map_find(wk, job->trace_id);
-  uint64_t need = (uint64_t)(wk->id + 1) * job->trace_cap *
-                  sizeof(sharc__trace_rec);
-  if (m == NULL || job->trace_cap == 0 || m->nbytes < need)
-    return NULL;
-  return (sharc__trace_rec *)m->data + (uint64_t)wk->id * job->trace_cap;
+  sharc__trace_rec *all = job_area(
+      wk, job->trace_id,
+      (uint64_t)(wk->id + 1) * job->trace_cap * sizeof(sharc__trace_rec));
+  return all != NULL ? all + (uint64_t)wk->id * job->trace_cap : NULL;
 }
 
 /* After a chunk: whether the fault policy wants this worker recycled. */
@@ -307,12 +310,9 @@ static inline void watch_end(sharc__slot *slot, double *median, uint64_t ns) {
 
 /* The job's journal bitmap (journal.c), or NULL. */
 static _Atomic uint64_t *journal_bits(worker *wk, const sharc__job_desc *job) {
-  if (job->journal_id == 0 || job->journal_block == 0)
+  if (job->journal_block == 0 || job->journal_words > UINT64_MAX / 8)
     return NULL;
-  const sharc__wmap *m = map_find(wk, job->journal_id);
-  if (m == NULL || job->journal_words > m->nbytes / sizeof(uint64_t))
-    return NULL;
-  return m->data;
+  return job_area(wk, job->journal_id, job->journal_words * sizeof(uint64_t));
 }
 
 /* After a chunk [b, e) succeeded: marks the journal blocks it covers
@@ -339,6 +339,8 @@ static int run_items(worker *wk, const sharc__job_desc *job, sharc_task *t,
     return SHARC_EINVAL;
   const sharc__item *items = m->data;
   _Atomic uint64_t *jbits = journal_bits(wk, job);
+  int reducing = job->reduce.nred != 0;
+  t->partials = NULL;
   uint64_t chunks = 0, indices = 0, start = sharc__now_ns();
   double median = 0;
   int rc = 0;
@@ -363,7 +365,8 @@ static int run_items(worker *wk, const sharc__job_desc *job, sharc_task *t,
       slot->cur_end = e;
       atomic_signal_fence(memory_order_seq_cst);
       atomic_store_explicit(&slot->claiming, 0, memory_order_relaxed);
-      sharc__reduce_chunk(t, job, b, e);
+      if (reducing)
+        sharc__reduce_chunk(t, job, b, e);
       uint64_t t0 = job->watch ? sharc__now_ns() : 0;
       if (job->watch)
         watch_begin(slot, t0);
@@ -412,6 +415,9 @@ static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
   int marks = job->retrying != 0;
   int recycling = job->recycle_chunks || job->recycle_rss;
   always |= job->recycle_rss != 0; /* the RSS look is paced by chunk ends */
+  int watch = job->watch != 0;
+  int reducing = job->reduce.nred != 0; /* else no call per chunk */
+  t->partials = NULL;
   double median = 0;
   uint64_t chunks = 0, indices = 0, sampled = 0, claim_ns = 0;
   uint64_t b, e, start = sharc__now_ns(), t0 = start, t1 = 0, t2 = 0;
@@ -455,13 +461,14 @@ static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
       atomic_signal_fence(memory_order_seq_cst);
       atomic_store_explicit(&slot->claiming, 0, memory_order_relaxed);
     }
-    sharc__reduce_chunk(t, job, b, e);
-    if (job->watch)
+    if (reducing)
+      sharc__reduce_chunk(t, job, b, e);
+    if (watch)
       watch_begin(slot, t1);
     rc = fn(t, b, e);
     if (timed) {
       t2 = sharc__now_ns();
-      if (job->watch)
+      if (watch)
         watch_end(slot, &median, t2 - t1);
       if (adapts)
         sharc__claim_done(&c, t2 - t1);
