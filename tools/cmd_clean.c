@@ -33,11 +33,6 @@ static const char usage_text[] =
     "\n"
     "exit status: 0 done, 1 a scan or removal failed, 2 usage error\n";
 
-static int usage_error(const char *what, const char *arg) {
-  fprintf(stderr, "sharc clean: %s%s (try 'sharc clean --help')\n", what, arg);
-  return 2;
-}
-
 static void format_age(int64_t created, char *buf, size_t len) {
   int64_t s = (int64_t)time(NULL) - created;
   if (s < 0)
@@ -79,11 +74,14 @@ static int parse(int argc, char **argv, clean_args *a) {
     }
     const char *arg = argv[optind - 1];
     char opt[3] = {'-', (char)optopt, '\0'};
-    return usage_error("unrecognized option ",
-                       strncmp(arg, "--", 2) == 0 || optopt == 0 ? arg : opt);
+    return tool_fail("clean", 2,
+                     "unrecognized option %s (try 'sharc clean --help')",
+                     strncmp(arg, "--", 2) == 0 || optopt == 0 ? arg : opt);
   }
   if (optind < argc)
-    return usage_error("unexpected argument ", argv[optind]);
+    return tool_fail("clean", 2,
+                     "unexpected argument %s (try 'sharc clean --help')",
+                     argv[optind]);
   return -1;
 }
 
