@@ -6,6 +6,12 @@
  *                       same kernel: wall * workers / n
  *   round trip          a warm empty job (n = workers, one index each),
  *                       against an empty `omp parallel` region: wall / jobs
+ *   gap per chunk       what a chunk costs the worker that runs it, seen
+ *                       from inside the kernel: the time from the end of
+ *                       one kernel call to the start of the next, for
+ *                       sharc auto and dynamic:1 against OpenMP
+ *                       dynamic,1, with an empty kernel and with 1 us of
+ *                       work per index
  *
  * The machine is shared and noisy, so every repeat runs all measurements
  * back to back (noise hits both runtimes alike) and the table shows medians
@@ -25,6 +31,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/mman.h>
+#include <sys/wait.h>
+
 #include <sharc.h>
 
 #define BENCH_NAME "bench_dispatch"
@@ -40,6 +49,10 @@
 #define WARMUP_JOBS 200u
 /* Cache-line round trips per PU-to-PU latency sample. */
 #define BOUNCES 20000u
+/* Yield ping-pongs per context-switch sample. */
+#define YIELD_ROUNDS 20000u
+/* The gap rows with work: indices per run (of WORK_NS each) = n / 10. */
+#define WORK_NS 1000u
 /* Between measurements the bench waits until every other thread of this
  * process and every sharc worker sleeps: idle runtimes spin before they
  * sleep (sharc: spin_us = 100 us; libgomp: a few ms; libomp: KMP_BLOCKTIME,
@@ -66,7 +79,24 @@ typedef struct row {
   double *omp;
 } row;
 
-enum { ROW_DISPATCH, ROW_TRIP, ROW_TRIP_RUSAGE, NROWS };
+enum {
+  ROW_DISPATCH,
+  ROW_TRIP,
+  ROW_TRIP_RUSAGE,
+  ROW_GAP_EMPTY_AUTO,
+  ROW_GAP_WORK_AUTO,
+  ROW_GAP_WORK_DYN,
+  NROWS
+};
+
+/* What one worker or thread saw of its chunks, in a 128-byte record of its
+ * own in a shared array (sharc's workers are processes). */
+typedef struct gap_rec {
+  uint64_t last_exit; /* ticks when its last kernel call returned; 0: none */
+  uint64_t gap_ticks; /* summed from a return to the next call */
+  uint64_t gaps;
+  uint64_t pad[13];
+} gap_rec;
 
 typedef struct bench {
   args a;
@@ -76,12 +106,77 @@ typedef struct bench {
   cpu_set_t master_set; /* the PU the OpenMP master thread is pinned to */
   row rows[NROWS];
   double *bounce; /* per repeat: see pu_round_trip(); 0: not measured */
+  double *yield;  /* per repeat: see switch_pair() */
+  sharc_array *gaps_arr; /* b->w gap_recs, for sharc and OpenMP alike */
+  gap_rec *gaps;
 } bench;
 
 /* The registered "empty" kernel, called directly by the OpenMP loops. The
  * pointer is volatile so the compiler cannot see through it: each chunk pays
  * one indirect call with (begin, end) = (i, i + 1), as in a sharc worker. */
 static sharc_kernel_fn volatile empty_fn;
+
+/* --- the gap kernel ------------------------------------------------------- */
+
+/* The TSC where there is one (a read costs ~10 ns, the same for both
+ * runtimes), else CLOCK_MONOTONIC; converted with ns_per_tick. */
+static double ns_per_tick = 1.0;
+static inline uint64_t ticks(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  return __builtin_ia32_rdtsc();
+#else
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+#endif
+}
+
+static void calibrate_ticks(void) {
+  double t0 = bench_now_s();
+  uint64_t k0 = ticks();
+  struct timespec nap = {0, 50000000L};
+  nanosleep(&nap, NULL);
+  uint64_t k1 = ticks();
+  double t1 = bench_now_s();
+  if (k1 > k0)
+    ns_per_tick = (t1 - t0) * 1e9 / (double)(k1 - k0);
+}
+
+/* The kernel's body once it has the time it was entered: spins `spin`
+ * ticks per index, notes when it returns. */
+static inline int gap_body(gap_rec *g, uint64_t in, uint64_t spin,
+                           uint64_t begin, uint64_t end) {
+  if (g->last_exit != 0 && in > g->last_exit) {
+    g->gap_ticks += in - g->last_exit;
+    g->gaps++;
+  }
+  if (spin > 0) {
+    uint64_t until = in + spin * (end - begin);
+    while (ticks() < until)
+      ;
+  }
+  g->last_exit = ticks();
+  return 0;
+}
+
+/* sharc: the records are array 0, the spin is the job's argument. */
+static int gap_kernel(const sharc_task *t, uint64_t begin, uint64_t end) {
+  uint64_t in = ticks();
+  gap_rec *g = sharc_task_array(t, 0);
+  const uint64_t *spin = sharc_task_args(t, NULL);
+  return gap_body(g + sharc_task_worker(t), in, *spin, begin, end);
+}
+SHARC_KERNEL_NAMED("bench_gap", gap_kernel)
+
+/* OpenMP: the same records by thread number, called through a pointer. */
+static gap_rec *omp_gaps;
+static uint64_t omp_spin;
+static int omp_gap_kernel(const sharc_task *t, uint64_t begin, uint64_t end) {
+  uint64_t in = ticks();
+  (void)t;
+  return gap_body(omp_gaps + omp_get_thread_num(), in, omp_spin, begin, end);
+}
+static sharc_kernel_fn volatile omp_gap_fn = omp_gap_kernel;
 
 static _Noreturn void die(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
@@ -257,6 +352,90 @@ static double omp_round_trip(unsigned jobs) {
   return wall / jobs;
 }
 
+/* Gap per chunk in seconds over every worker's record. */
+static double gap_of(const bench *b, uint64_t *chunks) {
+  uint64_t sum = 0, count = 0;
+  for (unsigned w = 0; w < b->w; w++) {
+    sum += b->gaps[w].gap_ticks;
+    count += b->gaps[w].gaps;
+  }
+  if (count == 0)
+    die("gap measurement: no worker ran two chunks");
+  if (chunks != NULL)
+    *chunks = count + b->w;
+  return (double)sum / (double)count * ns_per_tick * 1e-9;
+}
+
+static double sharc_gap(const bench *b, sharc_sched_kind kind, uint64_t n,
+                        uint64_t spin) {
+  memset(b->gaps, 0, b->w * sizeof *b->gaps);
+  sharc_job_opts o = SHARC_JOB_OPTS_INIT;
+  o.schedule = (sharc_schedule){kind, kind == SHARC_SCHED_DYNAMIC ? 1 : 0};
+  o.measure_rusage = 0;
+  o.args = &spin;
+  o.args_len = sizeof spin;
+  check_run(b->pool, sharc_job_add_array(&o, b->gaps_arr), "gap job");
+  sharc_report rep;
+  check_run(b->pool, sharc_run(b->pool, "bench_gap", n, &o, &rep), "gap job");
+  if (rep.indices != n)
+    die("gap job: index count is not n");
+  sharc_report_free(&rep);
+  return gap_of(b, NULL);
+}
+
+static double omp_gap(const bench *b, uint64_t n, uint64_t spin) {
+  memset(b->gaps, 0, b->w * sizeof *b->gaps);
+  omp_gaps = b->gaps;
+  omp_spin = spin;
+  unsigned errs = 0;
+#pragma omp parallel for schedule(dynamic, 1) reduction(+ : errs)
+  for (uint64_t i = 0; i < n; i++)
+    errs += omp_gap_fn(NULL, i, i + 1) != 0;
+  if (errs)
+    die("OpenMP gap: the kernel failed");
+  return gap_of(b, NULL);
+}
+
+/* The machine's state, not a comparison: two context switches on one PU,
+ * which a round trip pays when the coordinator shares its PU with a worker.
+ * Two processes pinned to worker 0's PU hand a flag back and forth with
+ * sched_yield; seconds per hand-over and back. 0 if it cannot be run. */
+static double switch_pair(const bench *b) {
+  const sharc_plan *plan = sharc_pool_plan(b->pool);
+  int pu = plan->w[0].pu;
+  _Atomic unsigned *flag = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+                                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (pu < 0 || flag == MAP_FAILED)
+    return 0;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(pu, &one);
+  bench_set_affinity(&one);
+  atomic_store(flag, 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    for (unsigned v = 1; v < 2 * YIELD_ROUNDS; v += 2) {
+      while (atomic_load(flag) != v)
+        sched_yield();
+      atomic_store(flag, v + 1);
+    }
+    _exit(0);
+  }
+  double per = 0;
+  if (pid > 0) {
+    double t0 = bench_now_s();
+    for (unsigned v = 0; v < 2 * YIELD_ROUNDS; v += 2) {
+      atomic_store(flag, v + 1);
+      while (atomic_load(flag) != v + 2)
+        sched_yield();
+    }
+    per = (bench_now_s() - t0) / YIELD_ROUNDS;
+    waitpid(pid, NULL, 0);
+  }
+  munmap((void *)flag, 4096);
+  return per;
+}
+
 /* The machine's state, not a comparison: one cache line bounced between the
  * PUs of workers 0 and 1 (through OpenMP threads 0 and 1, pinned there).
  * On a VM it moves when the host moves the vCPUs, and every figure of the
@@ -303,8 +482,25 @@ static void run_repeat(bench *b, unsigned r) {
   rows[ROW_TRIP_RUSAGE].sharc[r] = sharc_round_trip(b, b->a.jobs, 1);
   /* Same OpenMP figure: OpenMP has nothing like measure_rusage. */
   rows[ROW_TRIP_RUSAGE].omp[r] = rows[ROW_TRIP].omp[r];
+  uint64_t nw = b->a.n / 10 > 1 ? b->a.n / 10 : 2;
+  uint64_t spin = (uint64_t)(WORK_NS / ns_per_tick);
+  enter_phase(b, 0);
+  rows[ROW_GAP_EMPTY_AUTO].sharc[r] =
+      sharc_gap(b, SHARC_SCHED_AUTO, b->a.n, 0);
+  enter_phase(b, 1);
+  rows[ROW_GAP_EMPTY_AUTO].omp[r] = omp_gap(b, b->a.n, 0);
+  enter_phase(b, 0);
+  rows[ROW_GAP_WORK_AUTO].sharc[r] = sharc_gap(b, SHARC_SCHED_AUTO, nw, spin);
+  enter_phase(b, 0);
+  rows[ROW_GAP_WORK_DYN].sharc[r] =
+      sharc_gap(b, SHARC_SCHED_DYNAMIC, nw, spin);
+  enter_phase(b, 1);
+  rows[ROW_GAP_WORK_AUTO].omp[r] = omp_gap(b, nw, spin);
+  rows[ROW_GAP_WORK_DYN].omp[r] = rows[ROW_GAP_WORK_AUTO].omp[r];
   enter_phase(b, 1);
   b->bounce[r] = pu_round_trip(b);
+  enter_phase(b, 0);
+  b->yield[r] = switch_pair(b);
 }
 
 /* --- statistics and output ------------------------------------------------ */
@@ -407,6 +603,18 @@ static void print_table(const bench *b) {
          "The measure_rusage row is compared with the same OpenMP round "
          "trip: OpenMP has no such measurement.\n",
          R);
+  printf("Gap rows: from the end of one kernel call to the start of the next "
+         "in the same worker, seen by the kernel; the OpenMP column is "
+         "dynamic,1 in all three. Work: %u ns per index.\n",
+         WORK_NS);
+  if (b->yield[0] > 0) {
+    stats y = stats_of(b->yield, R);
+    printf("Two context switches on one PU (two processes pinned to worker "
+           "0's PU, sched_yield ping-pong): median %.2f us, %.2f..%.2f; a "
+           "round trip pays them when the coordinator shares a PU with a "
+           "worker.\n",
+           y.median * 1e6, y.min * 1e6, y.max * 1e6);
+  }
   if (b->bounce[0] > 0) {
     stats c = stats_of(b->bounce, R);
     printf("PU-to-PU round trip of a cache line (workers 0 and 1): median "
@@ -469,6 +677,8 @@ static void write_json(const bench *b, int argc, char **argv) {
   }
   fprintf(f, "],");
   bench_json_samples(f, "pu_round_trip", b->bounce, R);
+  fputc(',', f);
+  bench_json_samples(f, "switch_pair", b->yield, R);
   fprintf(f, "}\n");
   if (fclose(f) != 0)
     die("cannot write the JSON file: %s", strerror(errno));
@@ -482,7 +692,10 @@ static void make_rows(bench *b) {
     double scale;
   } spec[NROWS] = {{"dispatch per chunk, dynamic:1", "ns/chunk", 1e9},
                    {"empty-job round trip", "us/job", 1e6},
-                   {"round trip, measure_rusage=1", "us/job", 1e6}};
+                   {"round trip, measure_rusage=1", "us/job", 1e6},
+                   {"gap per chunk, empty, auto", "ns/chunk", 1e9},
+                   {"gap per chunk, 1us/index, auto", "ns/chunk", 1e9},
+                   {"gap per chunk, 1us/index, dyn:1", "ns/chunk", 1e9}};
   for (unsigned i = 0; i < NROWS; i++) {
     row *rw = &b->rows[i];
     rw->name = spec[i].name;
@@ -494,7 +707,8 @@ static void make_rows(bench *b) {
       die("out of memory");
   }
   b->bounce = calloc(b->a.repeats, sizeof *b->bounce);
-  if (b->bounce == NULL)
+  b->yield = calloc(b->a.repeats, sizeof *b->yield);
+  if (b->bounce == NULL || b->yield == NULL)
     die("out of memory");
 }
 
@@ -521,6 +735,11 @@ static void make_pool(bench *b) {
   empty_fn = sharc_kernel_find("empty");
   if (empty_fn == NULL)
     die("no kernel named \"empty\" is registered");
+  uint64_t shape = (uint64_t)b->w * sizeof(gap_rec);
+  rc = sharc_array_create(b->pool, SHARC_U8, 1, &shape, NULL, &b->gaps_arr);
+  if (rc != 0)
+    die("cannot create the gap records: %s", sharc_pool_errmsg(b->pool));
+  b->gaps = sharc_array_data(b->gaps_arr);
 }
 
 int main(int argc, char **argv) {
@@ -540,6 +759,7 @@ int main(int argc, char **argv) {
     free(pus);
   }
   make_rows(&b);
+  calibrate_ticks();
   print_header(&b, argc, argv);
 
   /* Untimed: first faults, thread creation and cache warm-up on both. */
@@ -554,11 +774,13 @@ int main(int argc, char **argv) {
   if (b.a.json != NULL)
     write_json(&b, argc, argv);
 
+  sharc_array_destroy(b.gaps_arr);
   sharc_pool_destroy(b.pool);
   for (unsigned i = 0; i < NROWS; i++) {
     free(b.rows[i].sharc);
     free(b.rows[i].omp);
   }
   free(b.bounce);
+  free(b.yield);
   return 0;
 }

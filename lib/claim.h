@@ -17,6 +17,10 @@
 /* fac2: batches until the remainder is gone; each batch at least halves
  * it, so 2^62 units need at most 64. */
 #define SHARC__FAC2_BATCHES 66
+/* auto: once chunks are sized by their measured time (no longer by the
+ * twofold growth limit), the worker times spans of this many chunks, not
+ * every chunk: a clock read costs several claims. */
+#define SHARC__AUTO_SPAN 4u
 /* auto: range words hold 32-bit block numbers. */
 #define SHARC__AUTO_MAX_BLOCKS UINT64_C(0xffffffff)
 
@@ -32,8 +36,11 @@ typedef struct sharc__claim {
   uint64_t scale;               /* units per block */
   uint64_t blocks;              /* ceil(n / scale) <= 2^32 - 1 */
   uint64_t want;                /* blocks the next own chunk aims for */
+  uint64_t least;               /* the minimum chunk in blocks */
   uint64_t took;                /* units in the chunk just claimed */
+  uint64_t took_blocks;         /* and in blocks */
   double ns_per;                /* measured ns per unit, 0: none yet */
+  unsigned every;               /* chunks per timed span (auto) */
   int victim;                   /* who the current range came from, or -1 */
   uint64_t steals;
   /* wf */
@@ -117,6 +124,7 @@ static inline void sharc__claim_init(sharc__claim *c, uint32_t kind,
   c->place = ctx->place;
   c->victim = -1;
   c->weight = 1.0;
+  c->every = 1;
   if (kind == SHARC_SCHED_STATIC && chunk == 0)
     return; /* one block per worker */
   /* A chunk larger than n means the same as n, and the shared counter may
@@ -132,6 +140,7 @@ static inline void sharc__claim_init(sharc__claim *c, uint32_t kind,
     c->scale = sharc__auto_scale(n);
     c->blocks = n / c->scale + (n % c->scale != 0);
     c->want = c->chunk / c->scale + (c->chunk % c->scale != 0);
+    c->least = c->want;
   } else if (kind == SHARC_SCHED_FAC2) {
     fac2_table(c);
   }
@@ -337,11 +346,10 @@ static inline int claim_auto(sharc__claim *c, uint64_t *b, uint64_t *e) {
       continue;
     }
     uint64_t q = c->want, half = left / 2;
-    uint64_t least = c->chunk / c->scale + (c->chunk % c->scale != 0);
     if (q > half)
       q = half;
-    if (q < least)
-      q = least;
+    if (q < c->least)
+      q = c->least;
     if (q > left)
       q = left;
     if (atomic_compare_exchange_weak_explicit(mine, &w, sharc__pack(lo + q, hi),
@@ -350,6 +358,7 @@ static inline int claim_auto(sharc__claim *c, uint64_t *b, uint64_t *e) {
       *b = lo * c->scale;
       *e = (lo + q) * c->scale < c->n ? (lo + q) * c->scale : c->n;
       c->took = *e - *b;
+      c->took_blocks = q;
       return 1;
     }
   }
@@ -379,22 +388,26 @@ static inline int sharc__claim_next(sharc__claim *c, uint64_t *begin,
   }
 }
 
-/* Whether the schedule sizes chunks from their measured times: then every
- * chunk is timed and handed to sharc__claim_done. */
+/* Whether the schedule sizes chunks from their measured times: then chunks
+ * are timed (every one for wf; spans of c->every for auto) and the times
+ * handed to sharc__claim_span. */
 static inline int sharc__claim_adapts(const sharc__claim *c) {
   return c->kind == SHARC_SCHED_AUTO || c->kind == SHARC_SCHED_WF;
 }
 
-/* The chunk just claimed took ns inside the kernel. auto: the next chunk
- * aims for the target time at the cost measured so far (mean of the last
- * estimate and this chunk), growing at most twofold per chunk so that one
- * cheap chunk cannot buy a huge one. wf: publish this worker's cost. */
-static inline void sharc__claim_done(sharc__claim *c, uint64_t ns) {
-  if (c->took == 0)
+/* The last `units` units claimed (the chunk just run, or for auto the
+ * c->every chunks since the last timed one) took ns, claims included.
+ * auto: the next chunk aims for the target time at the cost measured so
+ * far (mean of the last estimate and this span), growing at most twofold
+ * per chunk so that one cheap chunk cannot buy a huge one; while that
+ * limit holds, every chunk is timed. wf: publish this worker's cost. */
+static inline void sharc__claim_span(sharc__claim *c, uint64_t ns,
+                                     uint64_t units) {
+  if (units == 0)
     return;
-  double per = (double)ns / (double)c->took;
+  double per = (double)ns / (double)units;
   if (c->kind == SHARC_SCHED_WF) {
-    c->done_units += c->took;
+    c->done_units += units;
     c->done_ns += ns;
     double cost = (double)c->done_ns / (double)c->done_units;
     uint64_t bits;
@@ -404,10 +417,16 @@ static inline void sharc__claim_done(sharc__claim *c, uint64_t ns) {
     return;
   }
   c->ns_per = c->ns_per > 0 ? 0.5 * (c->ns_per + per) : per;
-  uint64_t grow = 2 * ((c->took + c->scale - 1) / c->scale);
+  uint64_t grow = 2 * c->took_blocks;
   double q = c->ns_per > 0 ? SHARC_AUTO_TARGET_NS / (c->ns_per * c->scale)
                            : (double)grow;
+  c->every = q >= (double)grow ? 1 : SHARC__AUTO_SPAN;
   c->want = q >= (double)grow ? grow : q < 1 ? 1 : (uint64_t)q;
+}
+
+/* The chunk just claimed took ns. */
+static inline void sharc__claim_done(sharc__claim *c, uint64_t ns) {
+  sharc__claim_span(c, ns, c->took);
 }
 
 #endif

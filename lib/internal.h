@@ -23,6 +23,19 @@ void sharc__vmsg(char *buf, size_t len, const char *fmt, va_list ap);
 /* CLOCK_MONOTONIC in nanoseconds: the vDSO, no system call. */
 uint64_t sharc__now_ns(void);
 
+/* The time-stamp counter, or 0 where there is none to read cheaply. */
+static inline uint64_t sharc__ticks(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  return __builtin_ia32_rdtsc();
+#else
+  return 0;
+#endif
+}
+
+/* Whether the kernel keeps time with the TSC (so it is invariant and in
+ * step across CPUs): only then may workers convert ticks to nanoseconds. */
+int sharc__tsc_is_clock(void);
+
 /* With a worker on every PU, waiting processes yield this many times
  * before they sleep: cheaper than a futex or poll wake-up when the process
  * they wait for shares their PU. */
@@ -143,6 +156,8 @@ struct sharc_pool {
   uint32_t next_array_id;
   double startup_s;
   int broken;          /* a worker could not be replaced: jobs refused */
+  int tsc_clock;       /* the kernel's clocksource is the TSC: workers may
+                          time chunks with it (worker.c) */
   int mail;            /* messages sent to workers since the last job */
   sharc_array *items;  /* retry passes' items, made by the first retry */
   sharc_array *trace;  /* the trace buffer, made by the first traced job */

@@ -335,6 +335,7 @@ int sharc_pool_create(sharc_pool **out, const sharc_pool_opts *opts,
   pool->evfd = -1;
   pool->owner_pid = getpid();
   pool->next_array_id = 1;
+  pool->tsc_clock = sharc__tsc_is_clock();
   uint64_t t0 = sharc__now_ns();
   int rc = pool_init(pool);
   if (rc != 0) {

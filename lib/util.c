@@ -1,6 +1,8 @@
 /* Small shared helpers: messages, the clock, futexes. */
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,6 +28,23 @@ uint64_t sharc__now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int sharc__tsc_is_clock(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  char buf[32] = "";
+  int fd = open("/sys/devices/system/clocksource/clocksource0/"
+                "current_clocksource",
+                O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  ssize_t got = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  return got >= 3 && strncmp(buf, "tsc", 3) == 0 &&
+         (got == 3 || buf[3] == '\n');
+#else
+  return 0;
+#endif
 }
 
 /* The control block is shared between processes, so these are the

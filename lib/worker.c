@@ -27,6 +27,12 @@ typedef struct worker {
   int statm_fd;      /* /proc/self/statm: private resident pages */
   int share_pu; /* a worker or the coordinator shares this worker's PU */
   uint64_t clock_ns; /* what one clock read costs, taken off timed claims */
+  /* Chunks are timed with the TSC where the kernel keeps time with it:
+   * ns = at_ns + (ticks - at_ticks) * ns_per_tick, re-anchored at each
+   * job's start; ns_per_tick comes from the ticks and nanoseconds since
+   * the worker started. 0: read CLOCK_MONOTONIC. */
+  double ns_per_tick;
+  uint64_t cal_ticks, cal_ns, at_ticks, at_ns;
   sharc__wmap *maps;
   unsigned nmaps, cap;
   char last_kernel[SHARC_KERNEL_NAME_MAX];
@@ -197,6 +203,7 @@ static int sync_arrays(worker *wk) {
 
 static int build_task(worker *wk, const sharc__job_desc *job, sharc_task *t) {
   t->job = job;
+  t->partials = NULL; /* set per chunk by sharc__reduce_chunk, if any */
   t->worker = wk->id;
   t->nworkers = job->nworkers;
   t->numa = wk->pool->plan.w[wk->id].numa;
@@ -274,6 +281,53 @@ static int recycle_due(worker *wk, const sharc__job_desc *job, uint64_t now) {
   return 0;
 }
 
+/* The chunk clock: a TSC read (~10 ns) where it can stand in for
+ * CLOCK_MONOTONIC (~25 ns through the vDSO). Used for chunk durations
+ * only; what the coordinator compares with its own clock is read from
+ * CLOCK_MONOTONIC. */
+static inline uint64_t chunk_now(const worker *wk) {
+  if (wk->ns_per_tick > 0) {
+    uint64_t t = sharc__ticks();
+    return wk->at_ns +
+           (t > wk->at_ticks
+                ? (uint64_t)((double)(int64_t)(t - wk->at_ticks) *
+                             wk->ns_per_tick)
+                : 0);
+  }
+  return sharc__now_ns();
+}
+
+/* The cheapest of a few back-to-back clock reads: the clock's own cost,
+ * which would otherwise be counted into every timed claim. */
+static uint64_t clock_cost(const worker *wk) {
+  uint64_t best = UINT64_MAX;
+  for (int i = 0; i < 32; i++) {
+    uint64_t a = chunk_now(wk), b = chunk_now(wk);
+    best = b - a < best ? b - a : best;
+  }
+  return best;
+}
+
+/* At a job's start (`now` from CLOCK_MONOTONIC): anchors the chunk clock
+ * and, once a millisecond has passed since the worker started, sets its
+ * rate from the whole time since (two reads' jitter is then under 0.01%
+ * of it). */
+static void clock_anchor(worker *wk, uint64_t now) {
+  if (!wk->pool->tsc_clock)
+    return;
+  uint64_t t = sharc__ticks();
+  int had = wk->ns_per_tick > 0;
+  if (now - wk->cal_ns >= 1000000u && t > wk->cal_ticks) {
+    double r = (double)(now - wk->cal_ns) / (double)(t - wk->cal_ticks);
+    if (r > 0.001 && r < 1000)
+      wk->ns_per_tick = r;
+  }
+  wk->at_ticks = t;
+  wk->at_ns = now;
+  if (!had && wk->ns_per_tick > 0)
+    wk->clock_ns = clock_cost(wk);
+}
+
 /* Chunks whose kernel call takes less than this are timed one in
  * SAMPLE_EVERY: two clock reads (~50 ns) would otherwise cost more than the
  * claim itself. Longer chunks are all timed, and so is every chunk of a
@@ -340,7 +394,6 @@ static int run_items(worker *wk, const sharc__job_desc *job, sharc_task *t,
   const sharc__item *items = m->data;
   _Atomic uint64_t *jbits = journal_bits(wk, job);
   int reducing = job->reduce.nred != 0;
-  t->partials = NULL;
   uint64_t chunks = 0, indices = 0, start = sharc__now_ns();
   double median = 0;
   int rc = 0;
@@ -392,6 +445,162 @@ static int run_items(worker *wk, const sharc__job_desc *job, sharc_task *t,
   return rc;
 }
 
+/* The cost of a sampled claim timed by reads at t0 and t1: a claim can take
+ * less than the clock read that times it. */
+static inline uint64_t claim_cost(const worker *wk, uint64_t t0, uint64_t t1) {
+  return t1 - t0 > wk->clock_ns ? t1 - t0 - wk->clock_ns : 0;
+}
+
+/* After the claim loop: the worker's counts, its claim time extrapolated
+ * from the sampled claims, and busy time as the loop's total less that. */
+static void publish_counts(sharc__slot *slot, uint64_t start, uint64_t chunks,
+                           uint64_t indices, uint64_t claims, uint64_t sampled,
+                           uint64_t claim_ns) {
+  uint64_t total = sharc__now_ns() - start;
+  uint64_t claim =
+      sampled ? (uint64_t)((double)claim_ns * (double)claims / (double)sampled)
+              : 0;
+  slot->chunks = chunks;
+  slot->indices = indices;
+  slot->claim_ns = claim < total ? claim : total;
+  slot->busy_ns = total - slot->claim_ns;
+}
+
+/* Claims timed in a plain job: one in SAMPLE_LONG when chunks are long. */
+#define SAMPLE_LONG 16u
+
+/* The claim loop of a plain job: no trace, watch, reduction, journal,
+ * fault policy or grain. Per chunk: one claim, two stores naming the range,
+ * the kernel call; adaptive schedules read the clock once per span of
+ * c->every chunks; one claim in SAMPLE_EVERY (SAMPLE_LONG when chunks are
+ * long) is timed, with the chunk after it. Inlined once per schedule
+ * (`kind` a constant) so that nothing but the claim itself stays in the
+ * loop. */
+static inline __attribute__((always_inline)) int
+plain_loop(worker *wk, sharc_task *t, sharc_kernel_fn fn, sharc__claim *c,
+           const uint32_t kind) {
+  sharc__cb *cb = wk->cb;
+  sharc__slot *slot = wk->slot;
+  c->kind = kind;
+  int adapts = sharc__claim_adapts(c);
+  uint64_t start = sharc__now_ns(), chunks = 0, indices = 0, sampled = 0;
+  uint64_t claim_ns = 0, b, e, t_span = chunk_now(wk), span_units = 0;
+  unsigned countdown = 1, span_left = 1;
+  int rc = 0;
+  for (;;) {
+    if (atomic_load_explicit(&cb->cancel, memory_order_relaxed))
+      break;
+    if (__builtin_expect(--countdown == 0, 0)) {
+      uint64_t t0 = chunk_now(wk);
+      int got = sharc__claim_next(c, &b, &e);
+      uint64_t t1 = chunk_now(wk);
+      sampled++;
+      claim_ns += claim_cost(wk, t0, t1);
+      if (!got)
+        break;
+      slot->cur_begin = b;
+      slot->cur_end = e;
+      rc = fn(t, b, e);
+      uint64_t t2 = chunk_now(wk);
+      countdown = t2 - t1 < SAMPLE_BELOW_NS ? SAMPLE_EVERY : SAMPLE_LONG;
+      if (adapts) {
+        sharc__claim_span(c, t2 - t_span, span_units + c->took);
+        t_span = t2;
+        span_units = 0;
+        span_left = c->every;
+      }
+    } else {
+      if (!sharc__claim_next(c, &b, &e))
+        break;
+      slot->cur_begin = b;
+      slot->cur_end = e;
+      rc = fn(t, b, e);
+      if (adapts) {
+        span_units += c->took;
+        if (--span_left == 0) {
+          uint64_t t2 = chunk_now(wk);
+          sharc__claim_span(c, t2 - t_span, span_units);
+          t_span = t2;
+          span_units = 0;
+          span_left = c->every;
+        }
+      }
+    }
+    chunks++;
+    indices += e - b;
+    if (rc != 0)
+      break;
+  }
+  publish_counts(slot, start, chunks, indices, chunks + (rc == 0), sampled,
+                 claim_ns);
+  slot->steals = c->steals;
+  return rc;
+}
+
+/* dynamic:k on a plain job: the loop is one fetch-and-add, two stores
+ * naming the range, the kernel call. It is what people compare with
+ * OpenMP's dynamic schedule, so nothing else stays live across the call:
+ * the indices are counted from the chunks after the loop (only a worker's
+ * last chunk can be short, and only when it ends at n). Measured: 10 ns a
+ * chunk against 16-18 ns through plain_loop (docs/performance.md). */
+static int run_dynamic(worker *wk, const sharc__job_desc *job, sharc_task *t,
+                       sharc_kernel_fn fn, uint64_t chunk) {
+  sharc__cb *cb = wk->cb;
+  sharc__slot *slot = wk->slot;
+  uint64_t start = sharc__now_ns(), chunks = 0, sampled = 0, claim_ns = 0;
+  unsigned countdown = 1;
+  int rc = 0;
+  for (;;) {
+    if (atomic_load_explicit(&cb->cancel, memory_order_relaxed))
+      break;
+    if (__builtin_expect(--countdown == 0, 0)) {
+      uint64_t t0 = chunk_now(wk);
+      uint64_t b = atomic_fetch_add_explicit(&cb->next, chunk,
+                                             memory_order_relaxed);
+      uint64_t t1 = chunk_now(wk);
+      sampled++;
+      claim_ns += claim_cost(wk, t0, t1);
+      if (b >= job->n)
+        break;
+      slot->cur_begin = b;
+      slot->cur_end = job->n - b > chunk ? b + chunk : job->n;
+      rc = fn(t, b, slot->cur_end);
+      countdown =
+          chunk_now(wk) - t1 < SAMPLE_BELOW_NS ? SAMPLE_EVERY : SAMPLE_LONG;
+    } else {
+      uint64_t b = atomic_fetch_add_explicit(&cb->next, chunk,
+                                             memory_order_relaxed);
+      if (b >= job->n)
+        break;
+      uint64_t e = job->n - b > chunk ? b + chunk : job->n;
+      slot->cur_begin = b;
+      slot->cur_end = e;
+      rc = fn(t, b, e);
+    }
+    chunks++;
+    if (rc != 0)
+      break;
+  }
+  uint64_t indices = chunks * chunk;
+  if (chunks > 0 && slot->cur_end == job->n)
+    indices -= chunk - (slot->cur_end - slot->cur_begin);
+  publish_counts(slot, start, chunks, indices, chunks + (rc == 0), sampled,
+                 claim_ns);
+  return rc;
+}
+
+static int run_plain(worker *wk, const sharc__job_desc *job, sharc_task *t,
+                     sharc_kernel_fn fn, sharc__claim *c) {
+  switch (c->kind) {
+  case SHARC_SCHED_DYNAMIC:
+    return run_dynamic(wk, job, t, fn, c->chunk);
+  case SHARC_SCHED_AUTO:
+    return plain_loop(wk, t, fn, c, SHARC_SCHED_AUTO);
+  default:
+    return plain_loop(wk, t, fn, c, c->kind);
+  }
+}
+
 static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
                       sharc_kernel_fn fn) {
   if (job->sched_kind == SHARC__SCHED_ITEMS)
@@ -408,28 +617,39 @@ static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
                     job->nworkers, &ctx);
   sharc__trace_rec *trace = trace_buffer(wk, job);
   _Atomic uint64_t *jbits = journal_bits(wk, job);
+  if (grain == 1 && trace == NULL && jbits == NULL && !job->watch &&
+      !job->retrying && !job->reduce.nred && !job->recycle_chunks &&
+      !job->recycle_rss) {
+    return run_plain(wk, job, t, fn, &c);
+  }
   uint64_t traced = 0, steals_seen = 0;
   int adapts = sharc__claim_adapts(&c);
-  int always = adapts || trace != NULL || job->watch;
+  int watch = job->watch != 0;
+  /* Every chunk's start and end are timed for traces and watched jobs,
+   * every end to pace the RSS look; schedules that size chunks by their
+   * time get spans of c.every chunks timed. Otherwise one claim in
+   * SAMPLE_EVERY is timed, with the chunk after it. */
+  int stamp = trace != NULL || watch;
+  int ends = stamp || job->recycle_rss != 0;
   /* Only a fault policy needs to know what a claim cut short took. */
   int marks = job->retrying != 0;
   int recycling = job->recycle_chunks || job->recycle_rss;
-  always |= job->recycle_rss != 0; /* the RSS look is paced by chunk ends */
-  int watch = job->watch != 0;
   int reducing = job->reduce.nred != 0; /* else no call per chunk */
-  t->partials = NULL;
   double median = 0;
   uint64_t chunks = 0, indices = 0, sampled = 0, claim_ns = 0;
-  uint64_t b, e, start = sharc__now_ns(), t0 = start, t1 = 0, t2 = 0;
-  unsigned countdown = 1;
+  uint64_t b, e, start = sharc__now_ns();
+  /* t0: before the claim, t1: after it, t2: after the kernel call; the
+   * span for adaptive schedules began at t_span and holds span_units */
+  uint64_t t0 = chunk_now(wk), t1 = t0, t2 = t0, t_span = t0, span_units = 0;
+  unsigned countdown = 1, span_left = 1;
   int rc = 0;
   for (;;) {
     /* A read-mostly line: in every worker's cache until a cancel. */
     if (atomic_load_explicit(&wk->cb->cancel, memory_order_relaxed))
       break;
-    int timed = always || --countdown == 0;
-    if (timed && !always)
-      t0 = sharc__now_ns();
+    int sample = --countdown == 0;
+    if (sample && !ends)
+      t0 = chunk_now(wk);
     /* A death from here until cur_* are written leaves unknown what this
      * claim took (fault.c: the pass is then run again whole). Compiler
      * fences suffice: the stores of a killed process that executed are not
@@ -439,12 +659,10 @@ static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
       atomic_signal_fence(memory_order_seq_cst);
     }
     int got = sharc__claim_next(&c, &b, &e);
-    if (timed) {
-      t1 = sharc__now_ns();
+    if (sample || stamp) {
+      t1 = chunk_now(wk);
       sampled++;
-      /* A claim can take less than the clock read that times it. */
-      if (t1 - t0 > wk->clock_ns)
-        claim_ns += t1 - t0 - wk->clock_ns;
+      claim_ns += claim_cost(wk, t0, t1);
     }
     if (!got) {
       if (marks)
@@ -463,16 +681,25 @@ static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
     }
     if (reducing)
       sharc__reduce_chunk(t, job, b, e);
+    /* The coordinator compares this with its own clock: CLOCK_MONOTONIC. */
+    uint64_t w0 = watch ? sharc__now_ns() : 0;
     if (watch)
-      watch_begin(slot, t1);
+      watch_begin(slot, w0);
     rc = fn(t, b, e);
-    if (timed) {
-      t2 = sharc__now_ns();
+    span_units += c.took;
+    int span_end = adapts && --span_left == 0;
+    if (ends || sample || span_end) {
+      t2 = chunk_now(wk);
       if (watch)
-        watch_end(slot, &median, t2 - t1);
-      if (adapts)
-        sharc__claim_done(&c, t2 - t1);
-      else if (!always)
+        watch_end(slot, &median, sharc__now_ns() - w0);
+      if (adapts) {
+        /* the span ends here whenever the clock was read */
+        sharc__claim_span(&c, t2 - t_span, span_units);
+        t_span = t2;
+        span_units = 0;
+        span_left = c.every;
+      }
+      if (sample)
         countdown = t2 - t1 < SAMPLE_BELOW_NS ? SAMPLE_EVERY : 1;
     }
     if (trace != NULL) {
@@ -495,18 +722,11 @@ static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
       break;
     }
   }
-  uint64_t total = sharc__now_ns() - start;
   /* the last claim found nothing, unless the loop stopped to recycle */
-  uint64_t claims = chunks + (rc == 0 && !wk->recycle);
-  uint64_t claim =
-      sampled ? (uint64_t)((double)claim_ns * (double)claims / (double)sampled)
-              : 0;
-  slot->chunks = chunks;
-  slot->indices = indices;
+  publish_counts(slot, start, chunks, indices,
+                 chunks + (rc == 0 && !wk->recycle), sampled, claim_ns);
   slot->steals = c.steals;
   slot->traced = traced;
-  slot->claim_ns = claim < total ? claim : total;
-  slot->busy_ns = total - slot->claim_ns;
   return rc;
 }
 
@@ -527,6 +747,7 @@ static void run_job(worker *wk, uint32_t seq) {
   const sharc__job_desc *job = &wk->cb->job;
   sharc__slot *slot = wk->slot;
   uint64_t start = sharc__now_ns();
+  clock_anchor(wk, start);
   slot->err = 0;
   slot->chunks = slot->indices = slot->claim_ns = slot->busy_ns = 0;
   slot->steals = slot->traced = 0;
@@ -616,17 +837,6 @@ static uint32_t wait_job(worker *wk, uint32_t seen) {
   }
 }
 
-/* The cheapest of a few back-to-back clock reads: the clock's own cost,
- * which would otherwise be counted into every timed claim. */
-static uint64_t clock_cost(void) {
-  uint64_t best = UINT64_MAX;
-  for (int i = 0; i < 32; i++) {
-    uint64_t a = sharc__now_ns(), b = sharc__now_ns();
-    best = b - a < best ? b - a : best;
-  }
-  return best;
-}
-
 _Noreturn void sharc__worker_main(sharc_pool *pool, unsigned w, int sock,
                                   uint32_t seen) {
   /* Die with the coordinator; if it died between fork and here, the
@@ -645,7 +855,9 @@ _Noreturn void sharc__worker_main(sharc_pool *pool, unsigned w, int sock,
   wk.share_pu = sharc__pool_shares_pu(pool);
   catch_sigbus(&wk);
   pin(&wk);
-  wk.clock_ns = clock_cost();
+  wk.clock_ns = clock_cost(&wk);
+  wk.cal_ticks = sharc__ticks();
+  wk.cal_ns = sharc__now_ns();
   wk.clear_refs_fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
   wk.statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
   for (sharc_array *a = pool->arrays; a != NULL; a = a->next) {

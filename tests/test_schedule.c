@@ -151,6 +151,40 @@ Test(schedule, auto_chunks_grow_to_the_target_time) {
   free(s);
 }
 
+/* While chunks grow, every one is timed; once they last the target time,
+ * the worker times spans of SHARC__AUTO_SPAN chunks, and a span reported
+ * whole sizes the next chunk as its chunks would have one by one. */
+Test(schedule, auto_times_spans_once_chunks_reach_the_target) {
+  sim *s = sim_new("auto", 1000000, 1, NULL);
+  const double cost = 100.0; /* ns per index: the target is 200 indices */
+  uint64_t b, e;
+  for (int k = 0; k < 7; k++) { /* 1, 2, ..., 64 indices: each doubles */
+    cr_assert(sharc__claim_next(&s->c[0], &b, &e));
+    sharc__claim_done(&s->c[0], (uint64_t)(cost * (double)(e - b)));
+    cr_assert_eq(s->c[0].every, 1, "after chunk %d of %llu indices: timed "
+                 "alone", k, (unsigned long long)(e - b));
+  }
+  /* 128 indices: the next chunk (200) is sized by the target, not by the
+   * growth limit, so spans begin */
+  cr_assert(sharc__claim_next(&s->c[0], &b, &e));
+  cr_assert_eq(e - b, 128);
+  sharc__claim_done(&s->c[0], (uint64_t)(cost * 128));
+  cr_assert_eq(s->c[0].every, SHARC__AUTO_SPAN);
+  /* A span of chunks that ran at twice the cost: the estimate moves to the
+   * mean of 100 and 200 ns, so the next chunk is 20000 / 150 indices. */
+  uint64_t units = 0;
+  for (unsigned k = 0; k < SHARC__AUTO_SPAN; k++) {
+    cr_assert(sharc__claim_next(&s->c[0], &b, &e));
+    cr_assert_eq(e - b, 200, "inside a span the size holds");
+    units += e - b;
+  }
+  sharc__claim_span(&s->c[0], (uint64_t)(2 * cost * (double)units), units);
+  cr_assert(sharc__claim_next(&s->c[0], &b, &e));
+  cr_assert_eq(e - b, 133, "after the span: %llu indices",
+               (unsigned long long)(e - b));
+  free(s);
+}
+
 /* Whatever the measured cost says, an auto chunk never takes more than
  * half of what its worker has left (one index when one is left): a thief
  * always finds the other half. */
