@@ -353,7 +353,7 @@ static double omp_round_trip(unsigned jobs) {
 }
 
 /* Gap per chunk in seconds over every worker's record. */
-static double gap_of(const bench *b, uint64_t *chunks) {
+static double gap_of(const bench *b) {
   uint64_t sum = 0, count = 0;
   for (unsigned w = 0; w < b->w; w++) {
     sum += b->gaps[w].gap_ticks;
@@ -361,8 +361,6 @@ static double gap_of(const bench *b, uint64_t *chunks) {
   }
   if (count == 0)
     die("gap measurement: no worker ran two chunks");
-  if (chunks != NULL)
-    *chunks = count + b->w;
   return (double)sum / (double)count * ns_per_tick * 1e-9;
 }
 
@@ -380,7 +378,7 @@ static double sharc_gap(const bench *b, sharc_sched_kind kind, uint64_t n,
   if (rep.indices != n)
     die("gap job: index count is not n");
   sharc_report_free(&rep);
-  return gap_of(b, NULL);
+  return gap_of(b);
 }
 
 static double omp_gap(const bench *b, uint64_t n, uint64_t spin) {
@@ -393,7 +391,7 @@ static double omp_gap(const bench *b, uint64_t n, uint64_t spin) {
     errs += omp_gap_fn(NULL, i, i + 1) != 0;
   if (errs)
     die("OpenMP gap: the kernel failed");
-  return gap_of(b, NULL);
+  return gap_of(b);
 }
 
 /* The machine's state, not a comparison: two context switches on one PU,

@@ -364,9 +364,11 @@ static inline int claim_auto(sharc__claim *c, uint64_t *b, uint64_t *e) {
   }
 }
 
-static inline int sharc__claim_next(sharc__claim *c, uint64_t *begin,
-                                    uint64_t *end) {
-  switch (c->kind) {
+/* The claim of schedule `kind` (c->kind, or the same value as a constant
+ * where a caller's loop is made once per schedule). */
+static inline int sharc__claim_kind(sharc__claim *c, uint32_t kind,
+                                    uint64_t *begin, uint64_t *end) {
+  switch (kind) {
   case SHARC_SCHED_STATIC:
     return c->chunk == 0 ? claim_static_block(c, begin, end)
                          : claim_static_chunk(c, begin, end);
@@ -386,6 +388,11 @@ static inline int sharc__claim_next(sharc__claim *c, uint64_t *begin,
   default:
     return 0;
   }
+}
+
+static inline int sharc__claim_next(sharc__claim *c, uint64_t *begin,
+                                    uint64_t *end) {
+  return sharc__claim_kind(c, c->kind, begin, end);
 }
 
 /* Whether the schedule sizes chunks from their measured times: then chunks

@@ -328,18 +328,16 @@ static void clock_anchor(worker *wk, uint64_t now) {
     wk->clock_ns = clock_cost(wk);
 }
 
-/* Chunks whose kernel call takes less than this are timed one in
- * SAMPLE_EVERY: two clock reads (~50 ns) would otherwise cost more than the
- * claim itself. Longer chunks are all timed, and so is every chunk of a
- * schedule that sizes chunks by their time. */
+/* Claims are timed on samples and their total extrapolated; the loop's
+ * total time is exact, so busy time is the total less the claims. While
+ * chunks take less than SAMPLE_BELOW_NS one claim in SAMPLE_EVERY is timed:
+ * two clock reads would otherwise cost more than the claim itself. Longer
+ * chunks: one claim in SAMPLE_LONG in plain jobs, every claim in the
+ * others. */
 #define SAMPLE_BELOW_NS 2000u
 #define SAMPLE_EVERY 256u
+#define SAMPLE_LONG 16u
 
-/* The claim loop. Hot path: one claim (at most one atomic operation on the
- * control block), two stores into this worker's own slot, the kernel call;
- * no system call, lock or allocation. Claim time is measured on timed
- * chunks and extrapolated; the loop's total time is exact, so busy time is
- * the total less the claims. */
 /* Watched jobs (fault.timeout_*): the coordinator sees when the running
  * chunk began, and each worker's running median of its chunk times
  * (Frugal-style: a step of 1/32 of the estimate towards each sample). */
@@ -466,23 +464,29 @@ static void publish_counts(sharc__slot *slot, uint64_t start, uint64_t chunks,
   slot->busy_ns = total - slot->claim_ns;
 }
 
-/* Claims timed in a plain job: one in SAMPLE_LONG when chunks are long. */
-#define SAMPLE_LONG 16u
+/* An adaptive schedule's span of chunks ended at t2 (see
+ * sharc__claim_span): hand over its time and units, start the next. */
+static inline void span_close(sharc__claim *c, uint64_t t2, uint64_t *t_span,
+                              uint64_t *span_units, unsigned *span_left) {
+  sharc__claim_span(c, t2 - *t_span, *span_units);
+  *t_span = t2;
+  *span_units = 0;
+  *span_left = c->every;
+}
 
 /* The claim loop of a plain job: no trace, watch, reduction, journal,
- * fault policy or grain. Per chunk: one claim, two stores naming the range,
- * the kernel call; adaptive schedules read the clock once per span of
- * c->every chunks; one claim in SAMPLE_EVERY (SAMPLE_LONG when chunks are
- * long) is timed, with the chunk after it. Inlined once per schedule
- * (`kind` a constant) so that nothing but the claim itself stays in the
- * loop. */
+ * fault policy or grain. Hot path: one claim (at most one atomic operation
+ * on the control block), two stores naming the range in this worker's own
+ * slot, the kernel call; no system call, lock or allocation. Adaptive
+ * schedules read the clock once per span of c->every chunks; a sampled
+ * claim is timed with the chunk after it. Inlined once per schedule (`kind`
+ * a constant) so that nothing but the claim itself stays in the loop. */
 static inline __attribute__((always_inline)) int
 plain_loop(worker *wk, sharc_task *t, sharc_kernel_fn fn, sharc__claim *c,
            const uint32_t kind) {
   sharc__cb *cb = wk->cb;
   sharc__slot *slot = wk->slot;
-  c->kind = kind;
-  int adapts = sharc__claim_adapts(c);
+  int adapts = kind == SHARC_SCHED_AUTO || kind == SHARC_SCHED_WF;
   uint64_t start = sharc__now_ns(), chunks = 0, indices = 0, sampled = 0;
   uint64_t claim_ns = 0, b, e, t_span = chunk_now(wk), span_units = 0;
   unsigned countdown = 1, span_left = 1;
@@ -492,7 +496,7 @@ plain_loop(worker *wk, sharc_task *t, sharc_kernel_fn fn, sharc__claim *c,
       break;
     if (__builtin_expect(--countdown == 0, 0)) {
       uint64_t t0 = chunk_now(wk);
-      int got = sharc__claim_next(c, &b, &e);
+      int got = sharc__claim_kind(c, kind, &b, &e);
       uint64_t t1 = chunk_now(wk);
       sampled++;
       claim_ns += claim_cost(wk, t0, t1);
@@ -504,26 +508,19 @@ plain_loop(worker *wk, sharc_task *t, sharc_kernel_fn fn, sharc__claim *c,
       uint64_t t2 = chunk_now(wk);
       countdown = t2 - t1 < SAMPLE_BELOW_NS ? SAMPLE_EVERY : SAMPLE_LONG;
       if (adapts) {
-        sharc__claim_span(c, t2 - t_span, span_units + c->took);
-        t_span = t2;
-        span_units = 0;
-        span_left = c->every;
+        span_units += c->took;
+        span_close(c, t2, &t_span, &span_units, &span_left);
       }
     } else {
-      if (!sharc__claim_next(c, &b, &e))
+      if (!sharc__claim_kind(c, kind, &b, &e))
         break;
       slot->cur_begin = b;
       slot->cur_end = e;
       rc = fn(t, b, e);
       if (adapts) {
         span_units += c->took;
-        if (--span_left == 0) {
-          uint64_t t2 = chunk_now(wk);
-          sharc__claim_span(c, t2 - t_span, span_units);
-          t_span = t2;
-          span_units = 0;
-          span_left = c->every;
-        }
+        if (--span_left == 0)
+          span_close(c, chunk_now(wk), &t_span, &span_units, &span_left);
       }
     }
     chunks++;
@@ -686,19 +683,14 @@ static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
     if (watch)
       watch_begin(slot, w0);
     rc = fn(t, b, e);
-    span_units += c.took;
+    span_units += adapts ? c.took : 0;
     int span_end = adapts && --span_left == 0;
     if (ends || sample || span_end) {
       t2 = chunk_now(wk);
       if (watch)
         watch_end(slot, &median, sharc__now_ns() - w0);
-      if (adapts) {
-        /* the span ends here whenever the clock was read */
-        sharc__claim_span(&c, t2 - t_span, span_units);
-        t_span = t2;
-        span_units = 0;
-        span_left = c.every;
-      }
+      if (adapts) /* the span ends here whenever the clock was read */
+        span_close(&c, t2, &t_span, &span_units, &span_left);
       if (sample)
         countdown = t2 - t1 < SAMPLE_BELOW_NS ? SAMPLE_EVERY : 1;
     }
