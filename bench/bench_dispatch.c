@@ -11,7 +11,10 @@
  *                       one kernel call to the start of the next, for
  *                       sharc auto and dynamic:1 against OpenMP
  *                       dynamic,1, with an empty kernel and with 1 us of
- *                       work per index
+ *                       work per index; and auto against OpenMP dynamic,1
+ *                       over chunks of the size auto chose (the kernel
+ *                       called once per chunk, as sharc calls it), so that
+ *                       both run as many chunks of the same length
  *
  * The machine is shared and noisy, so every repeat runs all measurements
  * back to back (noise hits both runtimes alike) and the table shows medians
@@ -86,6 +89,7 @@ enum {
   ROW_GAP_EMPTY_AUTO,
   ROW_GAP_WORK_AUTO,
   ROW_GAP_WORK_DYN,
+  ROW_GAP_WORK_AUTO_SAME,
   NROWS
 };
 
@@ -107,6 +111,7 @@ typedef struct bench {
   row rows[NROWS];
   double *bounce; /* per repeat: see pu_round_trip(); 0: not measured */
   double *yield;  /* per repeat: see switch_pair() */
+  double *auto_chunk; /* per repeat: auto's mean chunk in the work gap job */
   sharc_array *gaps_arr; /* b->w gap_recs, for sharc and OpenMP alike */
   gap_rec *gaps;
 } bench;
@@ -364,8 +369,9 @@ static double gap_of(const bench *b) {
   return (double)sum / (double)count * ns_per_tick * 1e-9;
 }
 
+/* The gap per chunk; *chunks (if not NULL) gets the job's chunk count. */
 static double sharc_gap(const bench *b, sharc_sched_kind kind, uint64_t n,
-                        uint64_t spin) {
+                        uint64_t spin, uint64_t *chunks) {
   memset(b->gaps, 0, b->w * sizeof *b->gaps);
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
   o.schedule = (sharc_schedule){kind, kind == SHARC_SCHED_DYNAMIC ? 1 : 0};
@@ -377,6 +383,8 @@ static double sharc_gap(const bench *b, sharc_sched_kind kind, uint64_t n,
   check_run(b->pool, sharc_run(b->pool, "bench_gap", n, &o, &rep), "gap job");
   if (rep.indices != n)
     die("gap job: index count is not n");
+  if (chunks != NULL)
+    *chunks = rep.chunks;
   sharc_report_free(&rep);
   return gap_of(b);
 }
@@ -389,6 +397,26 @@ static double omp_gap(const bench *b, uint64_t n, uint64_t spin) {
 #pragma omp parallel for schedule(dynamic, 1) reduction(+ : errs)
   for (uint64_t i = 0; i < n; i++)
     errs += omp_gap_fn(NULL, i, i + 1) != 0;
+  if (errs)
+    die("OpenMP gap: the kernel failed");
+  return gap_of(b);
+}
+
+/* OpenMP over chunks of k indices: dynamic,1 over the chunk numbers, the
+ * kernel called once per chunk with its range. Gaps are time per kernel
+ * call: a time-based disturbance (an interrupt, a preemption) that lands
+ * between two calls weighs as much per chunk as in a sharc job with as many
+ * chunks, which a comparison with one-index chunks would not give. */
+static double omp_gap_chunks(const bench *b, uint64_t n, uint64_t spin,
+                             uint64_t k) {
+  memset(b->gaps, 0, b->w * sizeof *b->gaps);
+  omp_gaps = b->gaps;
+  omp_spin = spin;
+  uint64_t nchunks = n / k + (n % k != 0);
+  unsigned errs = 0;
+#pragma omp parallel for schedule(dynamic, 1) reduction(+ : errs)
+  for (uint64_t j = 0; j < nchunks; j++)
+    errs += omp_gap_fn(NULL, j * k, n - j * k > k ? (j + 1) * k : n) != 0;
   if (errs)
     die("OpenMP gap: the kernel failed");
   return gap_of(b);
@@ -484,17 +512,25 @@ static void run_repeat(bench *b, unsigned r) {
   uint64_t spin = (uint64_t)(WORK_NS / ns_per_tick);
   enter_phase(b, 0);
   rows[ROW_GAP_EMPTY_AUTO].sharc[r] =
-      sharc_gap(b, SHARC_SCHED_AUTO, b->a.n, 0);
+      sharc_gap(b, SHARC_SCHED_AUTO, b->a.n, 0, NULL);
   enter_phase(b, 1);
   rows[ROW_GAP_EMPTY_AUTO].omp[r] = omp_gap(b, b->a.n, 0);
   enter_phase(b, 0);
-  rows[ROW_GAP_WORK_AUTO].sharc[r] = sharc_gap(b, SHARC_SCHED_AUTO, nw, spin);
+  uint64_t auto_chunks = 0;
+  rows[ROW_GAP_WORK_AUTO].sharc[r] =
+      sharc_gap(b, SHARC_SCHED_AUTO, nw, spin, &auto_chunks);
+  rows[ROW_GAP_WORK_AUTO_SAME].sharc[r] = rows[ROW_GAP_WORK_AUTO].sharc[r];
   enter_phase(b, 0);
   rows[ROW_GAP_WORK_DYN].sharc[r] =
-      sharc_gap(b, SHARC_SCHED_DYNAMIC, nw, spin);
+      sharc_gap(b, SHARC_SCHED_DYNAMIC, nw, spin, NULL);
   enter_phase(b, 1);
   rows[ROW_GAP_WORK_AUTO].omp[r] = omp_gap(b, nw, spin);
   rows[ROW_GAP_WORK_DYN].omp[r] = rows[ROW_GAP_WORK_AUTO].omp[r];
+  /* auto's mean chunk, rounded: OpenMP runs as many chunks of that size */
+  uint64_t k = auto_chunks ? (nw + auto_chunks / 2) / auto_chunks : 1;
+  b->auto_chunk[r] = (double)(k ? k : 1);
+  enter_phase(b, 1);
+  rows[ROW_GAP_WORK_AUTO_SAME].omp[r] = omp_gap_chunks(b, nw, spin, k ? k : 1);
   enter_phase(b, 1);
   b->bounce[r] = pu_round_trip(b);
   enter_phase(b, 0);
@@ -601,10 +637,13 @@ static void print_table(const bench *b) {
          "The measure_rusage row is compared with the same OpenMP round "
          "trip: OpenMP has no such measurement.\n",
          R);
+  stats k = stats_of(b->auto_chunk, R);
   printf("Gap rows: from the end of one kernel call to the start of the next "
          "in the same worker, seen by the kernel; the OpenMP column is "
-         "dynamic,1 in all three. Work: %u ns per index.\n",
-         WORK_NS);
+         "dynamic,1 over single indices in the first three, and dynamic,1 "
+         "over chunks of auto's mean size (median %.0f indices, %.0f..%.0f) "
+         "in \"auto vs same chunks\". Work: %u ns per index.\n",
+         k.median, k.min, k.max, WORK_NS);
   if (b->yield[0] > 0) {
     stats y = stats_of(b->yield, R);
     printf("Two context switches on one PU (two processes pinned to worker "
@@ -677,6 +716,8 @@ static void write_json(const bench *b, int argc, char **argv) {
   bench_json_samples(f, "pu_round_trip", b->bounce, R);
   fputc(',', f);
   bench_json_samples(f, "switch_pair", b->yield, R);
+  fputc(',', f);
+  bench_json_samples(f, "auto_chunk", b->auto_chunk, R);
   fprintf(f, "}\n");
   if (fclose(f) != 0)
     die("cannot write the JSON file: %s", strerror(errno));
@@ -693,7 +734,8 @@ static void make_rows(bench *b) {
                    {"round trip, measure_rusage=1", "us/job", 1e6},
                    {"gap per chunk, empty, auto", "ns/chunk", 1e9},
                    {"gap per chunk, 1us/index, auto", "ns/chunk", 1e9},
-                   {"gap per chunk, 1us/index, dyn:1", "ns/chunk", 1e9}};
+                   {"gap per chunk, 1us/index, dyn:1", "ns/chunk", 1e9},
+                   {"gap, auto vs same chunks", "ns/chunk", 1e9}};
   for (unsigned i = 0; i < NROWS; i++) {
     row *rw = &b->rows[i];
     rw->name = spec[i].name;
@@ -706,7 +748,8 @@ static void make_rows(bench *b) {
   }
   b->bounce = calloc(b->a.repeats, sizeof *b->bounce);
   b->yield = calloc(b->a.repeats, sizeof *b->yield);
-  if (b->bounce == NULL || b->yield == NULL)
+  b->auto_chunk = calloc(b->a.repeats, sizeof *b->auto_chunk);
+  if (b->bounce == NULL || b->yield == NULL || b->auto_chunk == NULL)
     die("out of memory");
 }
 
@@ -780,5 +823,6 @@ int main(int argc, char **argv) {
   }
   free(b.bounce);
   free(b.yield);
+  free(b.auto_chunk);
   return 0;
 }

@@ -19,8 +19,10 @@
 #define SHARC__FAC2_BATCHES 66
 /* auto: once chunks are sized by their measured time (no longer by the
  * twofold growth limit), the worker times spans of this many chunks, not
- * every chunk: a clock read costs several claims. */
-#define SHARC__AUTO_SPAN 4u
+ * every chunk: a clock read and the estimate it feeds cost several claims.
+ * A span then lasts about 16 x SHARC_AUTO_TARGET_NS, short enough to follow
+ * costs that change along the range (ramps, hot bands). */
+#define SHARC__AUTO_SPAN 16u
 /* auto: range words hold 32-bit block numbers. */
 #define SHARC__AUTO_MAX_BLOCKS UINT64_C(0xffffffff)
 
@@ -37,6 +39,7 @@ typedef struct sharc__claim {
   uint64_t blocks;              /* ceil(n / scale) <= 2^32 - 1 */
   uint64_t want;                /* blocks the next own chunk aims for */
   uint64_t least;               /* the minimum chunk in blocks */
+  uint64_t lo, hi;              /* the owner's view of its own range */
   uint64_t took;                /* units in the chunk just claimed */
   uint64_t took_blocks;         /* and in blocks */
   double ns_per;                /* measured ns per unit, 0: none yet */
@@ -330,19 +333,31 @@ static inline int auto_steal(sharc__claim *c) {
   }
 }
 
-/* auto, hot path: a compare-and-swap on this worker's own word, a line no
+/* auto, hot path: one fetch-and-add on this worker's own word, a line no
  * other worker writes unless it steals. The chunk is what the measured cost
  * says lasts SHARC_AUTO_TARGET_NS, at most half of what is left (so a
- * thief always finds the other half), at least the minimum chunk. */
+ * thief always finds the other half), at least the minimum chunk.
+ *
+ * The size is decided from the owner's own view of its range (c->lo, c->hi)
+ * before the add, so the add depends on no load of the shared word: only the
+ * owner moves lo, and thieves only lower hi, so the view's hi is never below
+ * the word's. The add returns the word as it was; where a thief took more
+ * than the view allowed for, the chunk ends at the thief's new hi and the
+ * word is left with lo above hi, which every reader treats as empty. What
+ * the add returns, not the view, says where the chunk begins: a scribbled
+ * word then shows up as indices run twice, which the coordinator's counts
+ * catch. lo + q never passes the view's hi, at most the job's blocks, so
+ * the add cannot carry out of the lo field of an honest word. */
 static inline int claim_auto(sharc__claim *c, uint64_t *b, uint64_t *e) {
   _Atomic uint64_t *mine = &c->ranges[c->worker].word;
-  uint64_t w = atomic_load_explicit(mine, memory_order_relaxed);
   for (;;) {
-    uint64_t lo, hi, left = auto_left(c, w, &lo, &hi);
+    uint64_t left = c->hi > c->lo ? c->hi - c->lo : 0;
     if (left == 0) {
-      if (!auto_steal(c))
+      /* The view is used up: the word says what is left, else steal
+       * (which stores the stolen range into the word, read next time). */
+      uint64_t w = atomic_load_explicit(mine, memory_order_relaxed);
+      if (auto_left(c, w, &c->lo, &c->hi) == 0 && !auto_steal(c))
         return 0;
-      w = atomic_load_explicit(mine, memory_order_relaxed);
       continue;
     }
     uint64_t q = c->want, half = left / 2;
@@ -352,15 +367,19 @@ static inline int claim_auto(sharc__claim *c, uint64_t *b, uint64_t *e) {
       q = c->least;
     if (q > left)
       q = left;
-    if (atomic_compare_exchange_weak_explicit(mine, &w, sharc__pack(lo + q, hi),
-                                              memory_order_relaxed,
-                                              memory_order_relaxed)) {
-      *b = lo * c->scale;
-      *e = (lo + q) * c->scale < c->n ? (lo + q) * c->scale : c->n;
-      c->took = *e - *b;
-      c->took_blocks = q;
-      return 1;
-    }
+    uint64_t w = atomic_fetch_add_explicit(mine, q << 32, memory_order_relaxed);
+    uint64_t lo, hi;
+    auto_left(c, w, &lo, &hi);
+    uint64_t end = lo + q < hi ? lo + q : hi;
+    c->lo = lo + q;
+    c->hi = hi;
+    if (end <= lo)
+      continue; /* emptied by thieves meanwhile */
+    *b = lo * c->scale;
+    *e = end * c->scale < c->n ? end * c->scale : c->n;
+    c->took = *e - *b;
+    c->took_blocks = end - lo;
+    return 1;
   }
 }
 

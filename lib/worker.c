@@ -333,7 +333,8 @@ static void clock_anchor(worker *wk, uint64_t now) {
  * chunks take less than SAMPLE_BELOW_NS one claim in SAMPLE_EVERY is timed:
  * two clock reads would otherwise cost more than the claim itself. Longer
  * chunks: one claim in SAMPLE_LONG in plain jobs, every claim in the
- * others. */
+ * others. Plain jobs of adaptive schedules time the claim that opens each
+ * span instead (adapt_loop). */
 #define SAMPLE_BELOW_NS 2000u
 #define SAMPLE_EVERY 256u
 #define SAMPLE_LONG 16u
@@ -474,22 +475,21 @@ static inline void span_close(sharc__claim *c, uint64_t t2, uint64_t *t_span,
   *span_left = c->every;
 }
 
-/* The claim loop of a plain job: no trace, watch, reduction, journal,
- * fault policy or grain. Hot path: one claim (at most one atomic operation
- * on the control block), two stores naming the range in this worker's own
- * slot, the kernel call; no system call, lock or allocation. Adaptive
- * schedules read the clock once per span of c->every chunks; a sampled
- * claim is timed with the chunk after it. Inlined once per schedule (`kind`
- * a constant) so that nothing but the claim itself stays in the loop. */
+/* The claim loop of a plain job (no trace, watch, reduction, journal,
+ * fault policy or grain) whose schedule does not time its chunks. Hot path:
+ * one claim (at most one atomic operation on the control block), two
+ * stores naming the range in this worker's own slot, the kernel call; no
+ * system call, lock or allocation. A sampled claim is timed with the chunk
+ * after it. Inlined once per schedule (`kind` a constant) so that nothing
+ * but the claim itself stays in the loop. */
 static inline __attribute__((always_inline)) int
 plain_loop(worker *wk, sharc_task *t, sharc_kernel_fn fn, sharc__claim *c,
            const uint32_t kind) {
   sharc__cb *cb = wk->cb;
   sharc__slot *slot = wk->slot;
-  int adapts = kind == SHARC_SCHED_AUTO || kind == SHARC_SCHED_WF;
   uint64_t start = sharc__now_ns(), chunks = 0, indices = 0, sampled = 0;
-  uint64_t claim_ns = 0, b, e, t_span = chunk_now(wk), span_units = 0;
-  unsigned countdown = 1, span_left = 1;
+  uint64_t claim_ns = 0, b, e;
+  unsigned countdown = 1;
   int rc = 0;
   for (;;) {
     if (atomic_load_explicit(&cb->cancel, memory_order_relaxed))
@@ -505,24 +505,63 @@ plain_loop(worker *wk, sharc_task *t, sharc_kernel_fn fn, sharc__claim *c,
       slot->cur_begin = b;
       slot->cur_end = e;
       rc = fn(t, b, e);
-      uint64_t t2 = chunk_now(wk);
-      countdown = t2 - t1 < SAMPLE_BELOW_NS ? SAMPLE_EVERY : SAMPLE_LONG;
-      if (adapts) {
-        span_units += c->took;
-        span_close(c, t2, &t_span, &span_units, &span_left);
-      }
+      countdown =
+          chunk_now(wk) - t1 < SAMPLE_BELOW_NS ? SAMPLE_EVERY : SAMPLE_LONG;
     } else {
       if (!sharc__claim_kind(c, kind, &b, &e))
         break;
       slot->cur_begin = b;
       slot->cur_end = e;
       rc = fn(t, b, e);
-      if (adapts) {
-        span_units += c->took;
-        if (--span_left == 0)
-          span_close(c, chunk_now(wk), &t_span, &span_units, &span_left);
-      }
     }
+    chunks++;
+    indices += e - b;
+    if (rc != 0)
+      break;
+  }
+  publish_counts(slot, start, chunks, indices, chunks + (rc == 0), sampled,
+                 claim_ns);
+  slot->steals = c->steals;
+  return rc;
+}
+
+/* The same for schedules that size chunks by their measured time (auto,
+ * wf): the clock is read once per span of c->every chunks (one chunk while
+ * auto's chunks still grow), where the span ends, and the claim that opens
+ * the next span is the one timed for the claim figures (one in SAMPLE_LONG
+ * of them while spans are one chunk long). So a chunk inside a span pays no
+ * clock read at all. */
+static inline __attribute__((always_inline)) int
+adapt_loop(worker *wk, sharc_task *t, sharc_kernel_fn fn, sharc__claim *c,
+           const uint32_t kind) {
+  sharc__cb *cb = wk->cb;
+  sharc__slot *slot = wk->slot;
+  uint64_t start = sharc__now_ns(), chunks = 0, indices = 0, sampled = 0;
+  uint64_t claim_ns = 0, b, e, t_span = chunk_now(wk), span_units = 0;
+  unsigned span_left = 1, opens = 1, countdown = 1;
+  int rc = 0;
+  for (;;) {
+    if (atomic_load_explicit(&cb->cancel, memory_order_relaxed))
+      break;
+    int got;
+    if (__builtin_expect(opens, 0) && (c->every > 1 || --countdown == 0)) {
+      countdown = SAMPLE_LONG;
+      uint64_t t0 = chunk_now(wk);
+      got = sharc__claim_kind(c, kind, &b, &e);
+      claim_ns += claim_cost(wk, t0, chunk_now(wk));
+      sampled++;
+    } else {
+      got = sharc__claim_kind(c, kind, &b, &e);
+    }
+    if (!got)
+      break;
+    slot->cur_begin = b;
+    slot->cur_end = e;
+    rc = fn(t, b, e);
+    span_units += c->took;
+    opens = --span_left == 0;
+    if (opens)
+      span_close(c, chunk_now(wk), &t_span, &span_units, &span_left);
     chunks++;
     indices += e - b;
     if (rc != 0)
@@ -592,7 +631,9 @@ static int run_plain(worker *wk, const sharc__job_desc *job, sharc_task *t,
   case SHARC_SCHED_DYNAMIC:
     return run_dynamic(wk, job, t, fn, c->chunk);
   case SHARC_SCHED_AUTO:
-    return plain_loop(wk, t, fn, c, SHARC_SCHED_AUTO);
+    return adapt_loop(wk, t, fn, c, SHARC_SCHED_AUTO);
+  case SHARC_SCHED_WF:
+    return adapt_loop(wk, t, fn, c, SHARC_SCHED_WF);
   default:
     return plain_loop(wk, t, fn, c, c->kind);
   }
