@@ -6,7 +6,8 @@
  *   sharc/array.h     typed n-d arrays in shared mappings (memfd, shm, files)
  *   sharc/npy.h       NumPy .npy header inspection
  *   sharc/kernel.h    kernels, their registry and the task handle
- *   sharc/schedule.h  static, dynamic and guided schedules
+ *   sharc/schedule.h  loop schedules: auto (the default), static, dynamic,
+ *                     guided, factoring
  *   sharc/job.h       running a kernel over [0, n)
  *   sharc/reduce.h    deterministic reductions declared per job
  *   sharc/report.h    what a job did and what it cost

@@ -392,6 +392,17 @@ Test(schedule, a_scribbled_range_word_never_reaches_past_n) {
   sharc_pool_destroy(p);
 }
 
+/* With no schedule given a job runs auto, and it prints as plain "auto". */
+Test(schedule, the_default_is_auto) {
+  sharc_job_opts o = SHARC_JOB_OPTS_INIT;
+  sharc_schedule d = SHARC_SCHEDULE_DEFAULT;
+  cr_assert_eq(o.schedule.kind, SHARC_SCHED_AUTO);
+  cr_assert_eq(d.kind, SHARC_SCHED_AUTO);
+  char buf[16];
+  sharc_schedule_format(o.schedule, buf, sizeof buf);
+  cr_assert_str_eq(buf, "auto");
+}
+
 Test(schedule, names_parse_and_format) {
   const char *names[] = {"auto", "auto:8", "fac2", "fac2:2", "wf", "wf:3"};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {

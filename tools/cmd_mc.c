@@ -26,8 +26,9 @@ static void usage(FILE *out) {
           "work)\n"
           "  --seed S        random seed (default 42)\n"
           "  --workers W     worker processes (default: one per usable PU)\n"
-          "  --schedule S    static[:K] | dynamic[:K] | guided[:K] "
-          "(default guided)\n"
+          "  --schedule S    auto[:K] (the default) | static[:K] | "
+          "dynamic[:K] |\n"
+          "                  guided[:K] | fac2[:K] | wf[:K]\n"
           "  --block B       reduction block in paths (default: chosen from "
           "N)\n"
           "  -p, --param P   model parameters, KEY=VALUE[,KEY=VALUE...]\n\n"
@@ -93,8 +94,8 @@ static int parse(int argc, char **argv, mc_opts *m) {
     case 's':
       if (sharc_schedule_parse(optarg, &m->schedule) != 0)
         return tool_fail("mc", 2,
-                         "--schedule: '%s' is not static[:K], dynamic[:K] "
-                         "or guided[:K]",
+                         "--schedule: '%s' is not auto[:K], static[:K], "
+                         "dynamic[:K], guided[:K], fac2[:K] or wf[:K]",
                          optarg);
       break;
     case 'p':

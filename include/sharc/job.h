@@ -63,7 +63,7 @@ typedef struct sharc_fault_policy {
 #define SHARC_FAULT_POLICY_INIT {0, SHARC_POISON_QUARANTINE, 0.0, 0.0, 0, 0}
 
 typedef struct sharc_job_opts {
-  sharc_schedule schedule;
+  sharc_schedule schedule; /* default auto: no chunk size to choose */
   const void *args; /* argument bytes for the kernel, copied once per job */
   size_t args_len;  /* at most SHARC_MAX_ARGS */
   unsigned narrays;

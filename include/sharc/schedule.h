@@ -42,7 +42,9 @@ typedef struct sharc_schedule {
   uint64_t chunk; /* see above; 0 means 1 for all but static */
 } sharc_schedule;
 
-#define SHARC_SCHEDULE_DEFAULT {SHARC_SCHED_GUIDED, 1}
+/* The default: auto, which needs no chunk size (docs/performance.md has
+ * the measurements against OpenMP's schedules). */
+#define SHARC_SCHEDULE_DEFAULT {SHARC_SCHED_AUTO, 1}
 
 /* Parses "NAME" or "NAME:K" (K >= 1) for NAME one of static, dynamic,
  * guided, auto, fac2, wf. Returns 0 or SHARC_EINVAL. */
