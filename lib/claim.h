@@ -333,53 +333,82 @@ static inline int auto_steal(sharc__claim *c) {
   }
 }
 
-/* auto, hot path: one fetch-and-add on this worker's own word, a line no
- * other worker writes unless it steals. The chunk is what the measured cost
- * says lasts SHARC_AUTO_TARGET_NS, at most half of what is left (so a
- * thief always finds the other half), at least the minimum chunk.
+/* auto: the chunk for `left` blocks left: what the measured cost says
+ * lasts SHARC_AUTO_TARGET_NS, at most half of what is left (so a thief
+ * always finds the other half), at least the minimum chunk. */
+static inline uint64_t auto_size(const sharc__claim *c, uint64_t left) {
+  uint64_t q = c->want, half = left / 2;
+  if (q > half)
+    q = half;
+  if (q < c->least)
+    q = c->least;
+  return q < left ? q : left;
+}
+
+/* auto: [lo, end) of the word's blocks is this worker's chunk. */
+static inline int auto_took(sharc__claim *c, uint64_t lo, uint64_t end,
+                            uint64_t *b, uint64_t *e) {
+  *b = lo * c->scale;
+  *e = end * c->scale < c->n ? end * c->scale : c->n;
+  c->took = *e - *b;
+  c->took_blocks = end - lo;
+  return 1;
+}
+
+/* auto, hot path: one atomic operation on this worker's own word, a line no
+ * other worker writes unless it steals.
  *
- * The size is decided from the owner's own view of its range (c->lo, c->hi)
- * before the add, so the add depends on no load of the shared word: only the
- * owner moves lo, and thieves only lower hi, so the view's hi is never below
- * the word's. The add returns the word as it was; where a thief took more
- * than the view allowed for, the chunk ends at the thief's new hi and the
- * word is left with lo above hi, which every reader treats as empty. What
- * the add returns, not the view, says where the chunk begins: a scribbled
- * word then shows up as indices run twice, which the coordinator's counts
- * catch. lo + q never passes the view's hi, at most the job's blocks, so
- * the add cannot carry out of the lo field of an honest word. */
+ * While much is left the chunk is sized from the owner's own view of its
+ * range (c->lo, c->hi) and taken with a fetch-and-add, which waits for no
+ * load of the shared word: only the owner moves lo, and thieves only lower
+ * hi, so the view's hi is never below the word's. The add returns the word
+ * as it was; where thieves took more than the view allowed for, the chunk
+ * ends at their new hi and the word is left with lo above hi, which every
+ * reader treats as empty. What the add returns, not the view, says where
+ * the chunk begins: a scribbled word then shows up as indices run twice,
+ * which the coordinator's counts catch. lo + q never passes the view's hi,
+ * at most the job's blocks, so the add cannot carry out of the lo field of
+ * an honest word.
+ *
+ * Near the end of the range (less than four chunks left in the view) a
+ * chunk sized from a view that a thief has halved could take all that is
+ * left instead of half, leaving the thief nothing and the end of the job
+ * to one worker: there the owner reads the word and takes its chunk with a
+ * compare-and-swap, sized from what is really left. */
 static inline int claim_auto(sharc__claim *c, uint64_t *b, uint64_t *e) {
   _Atomic uint64_t *mine = &c->ranges[c->worker].word;
   for (;;) {
     uint64_t left = c->hi > c->lo ? c->hi - c->lo : 0;
-    if (left == 0) {
-      /* The view is used up: the word says what is left, else steal
-       * (which stores the stolen range into the word, read next time). */
-      uint64_t w = atomic_load_explicit(mine, memory_order_relaxed);
-      if (auto_left(c, w, &c->lo, &c->hi) == 0 && !auto_steal(c))
-        return 0;
-      continue;
-    }
-    uint64_t q = c->want, half = left / 2;
-    if (q > half)
-      q = half;
-    if (q < c->least)
-      q = c->least;
-    if (q > left)
-      q = left;
-    uint64_t w = atomic_fetch_add_explicit(mine, q << 32, memory_order_relaxed);
-    uint64_t lo, hi;
-    auto_left(c, w, &lo, &hi);
-    uint64_t end = lo + q < hi ? lo + q : hi;
-    c->lo = lo + q;
-    c->hi = hi;
-    if (end <= lo)
+    uint64_t q = auto_size(c, left);
+    if (left != 0 && left >= 4 * q) {
+      uint64_t w =
+          atomic_fetch_add_explicit(mine, q << 32, memory_order_relaxed);
+      uint64_t lo, hi;
+      auto_left(c, w, &lo, &hi);
+      uint64_t end = lo + q < hi ? lo + q : hi;
+      c->lo = lo + q;
+      c->hi = hi;
+      if (end > lo)
+        return auto_took(c, lo, end, b, e);
       continue; /* emptied by thieves meanwhile */
-    *b = lo * c->scale;
-    *e = end * c->scale < c->n ? end * c->scale : c->n;
-    c->took = *e - *b;
-    c->took_blocks = end - lo;
-    return 1;
+    }
+    uint64_t w = atomic_load_explicit(mine, memory_order_relaxed);
+    for (;;) {
+      left = auto_left(c, w, &c->lo, &c->hi);
+      if (left == 0)
+        break;
+      q = auto_size(c, left);
+      if (atomic_compare_exchange_weak_explicit(
+              mine, &w, sharc__pack(c->lo + q, c->hi), memory_order_relaxed,
+              memory_order_relaxed)) {
+        c->lo += q;
+        return auto_took(c, c->lo - q, c->lo, b, e);
+      }
+    }
+    /* Empty: steal, which stores the stolen range into the word (read on
+     * the next turn), or the job is done. */
+    if (!auto_steal(c))
+      return 0;
   }
 }
 
