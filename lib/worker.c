@@ -465,6 +465,18 @@ static void publish_counts(sharc__slot *slot, uint64_t start, uint64_t chunks,
   slot->busy_ns = total - slot->claim_ns;
 }
 
+/* The end of a plain job's claim loop: the worker's figures into its slot;
+ * the claims are the chunks and, unless the loop stopped on a kernel
+ * error, the one that found nothing left. Returns rc. */
+static inline int loop_done(sharc__slot *slot, const sharc__claim *c,
+                            uint64_t start, uint64_t chunks, uint64_t indices,
+                            int rc, uint64_t sampled, uint64_t claim_ns) {
+  publish_counts(slot, start, chunks, indices, chunks + (rc == 0), sampled,
+                 claim_ns);
+  slot->steals = c->steals;
+  return rc;
+}
+
 /* An adaptive schedule's span of chunks ended at t2 (see
  * sharc__claim_span): hand over its time and units, start the next. */
 static inline void span_close(sharc__claim *c, uint64_t t2, uint64_t *t_span,
@@ -519,10 +531,7 @@ plain_loop(worker *wk, sharc_task *t, sharc_kernel_fn fn, sharc__claim *c,
     if (rc != 0)
       break;
   }
-  publish_counts(slot, start, chunks, indices, chunks + (rc == 0), sampled,
-                 claim_ns);
-  slot->steals = c->steals;
-  return rc;
+  return loop_done(slot, c, start, chunks, indices, rc, sampled, claim_ns);
 }
 
 /* The same for schedules that size chunks by their measured time (auto,
@@ -567,10 +576,7 @@ adapt_loop(worker *wk, sharc_task *t, sharc_kernel_fn fn, sharc__claim *c,
     if (rc != 0)
       break;
   }
-  publish_counts(slot, start, chunks, indices, chunks + (rc == 0), sampled,
-                 claim_ns);
-  slot->steals = c->steals;
-  return rc;
+  return loop_done(slot, c, start, chunks, indices, rc, sampled, claim_ns);
 }
 
 /* dynamic:k on a plain job: the loop is one fetch-and-add, two stores
