@@ -374,7 +374,10 @@ static inline int auto_took(sharc__claim *c, uint64_t lo, uint64_t end,
  * chunk sized from a view that a thief has halved could take all that is
  * left instead of half, leaving the thief nothing and the end of the job
  * to one worker: there the owner reads the word and takes its chunk with a
- * compare-and-swap, sized from what is really left. */
+ * compare-and-swap, sized from what is really left. Further from the end a
+ * view halved once still leaves twice the chunk; only a view halved two or
+ * more times between two claims lets one chunk take more than half of the
+ * rest, and never more than the chunk the owner aimed for. */
 static inline int claim_auto(sharc__claim *c, uint64_t *b, uint64_t *e) {
   _Atomic uint64_t *mine = &c->ranges[c->worker].word;
   for (;;) {

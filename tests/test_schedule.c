@@ -392,6 +392,96 @@ Test(schedule, a_scribbled_range_word_never_reaches_past_n) {
   sharc_pool_destroy(p);
 }
 
+/* Marks [b, e) in seen. */
+static void mark(unsigned char *seen, uint64_t b, uint64_t e) {
+  for (uint64_t i = b; i < e; i++)
+    seen[i]++;
+}
+
+/* Workers 1..nw-1 have run through their own shares (marked in seen):
+ * their words are empty, so their next claims steal. */
+static void shares_done(sim *s, unsigned nw, uint64_t n, unsigned char *seen) {
+  for (unsigned t = 1; t < nw; t++) {
+    uint64_t lo, hi;
+    sharc__auto_share(n, t, nw, &lo, &hi);
+    atomic_store(&s->ranges[t].word, sharc__pack(hi, hi));
+    mark(seen, lo, hi);
+  }
+}
+
+/* An owner sizes its chunks from its own view of its range, which thieves
+ * make stale; the chunk it then takes ends where the thieves' ranges begin,
+ * never inside them. Every index is still run exactly once. */
+Test(schedule, auto_owner_with_a_stale_view_stops_where_thieves_took_over) {
+  uint64_t n = 1000, b, e;
+  unsigned speed[2] = {1, 1};
+  unsigned char seen[1000] = {0};
+  sim *s = sim_new("auto", n, 2, NULL);
+  s->c[0].want = s->c[0].least = 10;
+  cr_assert(sharc__claim_next(&s->c[0], &b, &e)); /* loads the view */
+  cr_assert(b == 0 && e == 10);
+  mark(seen, b, e);
+  /* Worker 1 steals from worker 0 three times, running each stolen range
+   * whole before the next: [10, 500) becomes [10, 71) while worker 0's view
+   * still says [10, 500). */
+  shares_done(s, 2, n, seen);
+  for (int k = 0; k < 3; k++) {
+    cr_assert(sharc__claim_next(&s->c[1], &b, &e));
+    cr_assert_eq(s->c[1].victim, 0);
+    uint64_t word = atomic_load(&s->ranges[1].word);
+    mark(seen, b, word & 0xffffffffu);
+    atomic_store(&s->ranges[1].word, sharc__pack(1000, 1000));
+  }
+  cr_assert_eq(atomic_load(&s->ranges[0].word), sharc__pack(10, 71));
+  /* A chunk of 100 by the view (at most half of it, at most a quarter):
+   * it ends at 71, where the thief's ranges began. */
+  s->c[0].want = 100;
+  cr_assert(sharc__claim_next(&s->c[0], &b, &e));
+  cr_assert_eq(s->c[0].victim, -1);
+  cr_assert_eq(b, 10);
+  cr_assert_eq(e, 71, "chunk [10, %llu) runs into the stolen part",
+               (unsigned long long)e);
+  mark(seen, b, e);
+  sim_run(s, 2, speed, seen, n, 1000);
+  for (uint64_t i = 0; i < n; i++)
+    cr_assert_eq(seen[i], 1, "index %llu claimed %d times",
+                 (unsigned long long)i, seen[i]);
+  free(s);
+}
+
+/* Near the end of its range (the view says less than four chunks are left)
+ * an owner reads its word before it claims: a thief that just halved the
+ * range leaves the owner half of the rest, not all of it. */
+Test(schedule, auto_owner_near_its_end_takes_half_of_what_is_really_left) {
+  uint64_t n = 1000, b, e;
+  unsigned speed[2] = {1, 1};
+  unsigned char seen[1000] = {0};
+  sim *s = sim_new("auto", n, 2, NULL);
+  s->c[0].want = s->c[0].least = 1;
+  for (int k = 0; k < 351; k++) { /* worker 0 is left with [351, 500) */
+    cr_assert(sharc__claim_next(&s->c[0], &b, &e));
+    mark(seen, b, e);
+  }
+  cr_assert_eq(e, 351);
+  shares_done(s, 2, n, seen);
+  cr_assert(sharc__claim_next(&s->c[1], &b, &e)); /* steals [425, 500) */
+  cr_assert_eq(s->c[1].victim, 0);
+  cr_assert_eq(b, 425);
+  mark(seen, b, e);
+  /* By its view worker 0 has 149 left and would take 74; 74 are left. */
+  s->c[0].want = 100;
+  cr_assert(sharc__claim_next(&s->c[0], &b, &e));
+  cr_assert_eq(b, 351);
+  cr_assert_eq(e, 351 + 37, "took [351, %llu) of [351, 425)",
+               (unsigned long long)e);
+  mark(seen, b, e);
+  sim_run(s, 2, speed, seen, n, 1000);
+  for (uint64_t i = 0; i < n; i++)
+    cr_assert_eq(seen[i], 1, "index %llu claimed %d times",
+                 (unsigned long long)i, seen[i]);
+  free(s);
+}
+
 /* With no schedule given a job runs auto, and it prints as plain "auto". */
 Test(schedule, the_default_is_auto) {
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
