@@ -526,11 +526,12 @@ static void run_repeat(bench *b, unsigned r) {
   enter_phase(b, 1);
   rows[ROW_GAP_WORK_AUTO].omp[r] = omp_gap(b, nw, spin);
   rows[ROW_GAP_WORK_DYN].omp[r] = rows[ROW_GAP_WORK_AUTO].omp[r];
-  /* auto's mean chunk, rounded: OpenMP runs as many chunks of that size */
+  /* auto's mean chunk, rounded (at least 1: a job has no more chunks than
+   * indices): OpenMP runs as many chunks of that size */
   uint64_t k = auto_chunks ? (nw + auto_chunks / 2) / auto_chunks : 1;
-  b->auto_chunk[r] = (double)(k ? k : 1);
+  b->auto_chunk[r] = (double)k;
   enter_phase(b, 1);
-  rows[ROW_GAP_WORK_AUTO_SAME].omp[r] = omp_gap_chunks(b, nw, spin, k ? k : 1);
+  rows[ROW_GAP_WORK_AUTO_SAME].omp[r] = omp_gap_chunks(b, nw, spin, k);
   enter_phase(b, 1);
   b->bounce[r] = pu_round_trip(b);
   enter_phase(b, 0);
