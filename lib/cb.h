@@ -105,8 +105,9 @@ typedef struct sharc__slot {
 } sharc__slot;
 
 /* auto: the unclaimed part of a worker's range, begin << 32 | end in the
- * job's blocks. The owner claims from the front and thieves from the back,
- * both with compare-and-swap, so it has a line of its own. */
+ * job's blocks. The owner claims from the front (fetch-and-add, or
+ * compare-and-swap near the end) and thieves from the back
+ * (compare-and-swap), so it has a line of its own. */
 typedef struct sharc__range {
   alignas(SHARC__PAD) _Atomic uint64_t word;
 } sharc__range;
