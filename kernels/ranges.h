@@ -61,7 +61,7 @@ typedef struct sharc_mandelbrot_args {
  * 4% faster in another with loops aligned differently). One copy called
  * from everywhere costs a call per pixel, a few ns against hundreds of
  * iterations, and makes every runtime run the same instructions. */
-static __attribute__((noinline)) uint32_t
+static __attribute__((noinline, unused)) uint32_t
 sharc_mandelbrot_point(double cr, double ci, uint32_t maxiter) {
   double zr = 0.0, zi = 0.0;
   uint32_t k = 0;
