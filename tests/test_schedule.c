@@ -409,12 +409,25 @@ static void shares_done(sim *s, unsigned nw, uint64_t n, unsigned char *seen) {
   }
 }
 
+/* Runs what is left of a simulated job (every worker at full speed), checks
+ * that every index was claimed exactly once, and frees it. */
+static void finish_once(sim *s, unsigned nw, unsigned char *seen,
+                        uint64_t n) {
+  unsigned speed[SIM_MAX];
+  for (unsigned w = 0; w < nw; w++)
+    speed[w] = 1;
+  sim_run(s, nw, speed, seen, n, 1000);
+  for (uint64_t i = 0; i < n; i++)
+    cr_assert_eq(seen[i], 1, "index %llu claimed %d times",
+                 (unsigned long long)i, seen[i]);
+  free(s);
+}
+
 /* An owner sizes its chunks from its own view of its range, which thieves
  * make stale; the chunk it then takes ends where the thieves' ranges begin,
  * never inside them. Every index is still run exactly once. */
 Test(schedule, auto_owner_with_a_stale_view_stops_where_thieves_took_over) {
   uint64_t n = 1000, b, e;
-  unsigned speed[2] = {1, 1};
   unsigned char seen[1000] = {0};
   sim *s = sim_new("auto", n, 2, NULL);
   s->c[0].want = s->c[0].least = 10;
@@ -442,11 +455,7 @@ Test(schedule, auto_owner_with_a_stale_view_stops_where_thieves_took_over) {
   cr_assert_eq(e, 71, "chunk [10, %llu) runs into the stolen part",
                (unsigned long long)e);
   mark(seen, b, e);
-  sim_run(s, 2, speed, seen, n, 1000);
-  for (uint64_t i = 0; i < n; i++)
-    cr_assert_eq(seen[i], 1, "index %llu claimed %d times",
-                 (unsigned long long)i, seen[i]);
-  free(s);
+  finish_once(s, 2, seen, n);
 }
 
 /* Near the end of its range (the view says less than four chunks are left)
@@ -454,7 +463,6 @@ Test(schedule, auto_owner_with_a_stale_view_stops_where_thieves_took_over) {
  * range leaves the owner half of the rest, not all of it. */
 Test(schedule, auto_owner_near_its_end_takes_half_of_what_is_really_left) {
   uint64_t n = 1000, b, e;
-  unsigned speed[2] = {1, 1};
   unsigned char seen[1000] = {0};
   sim *s = sim_new("auto", n, 2, NULL);
   s->c[0].want = s->c[0].least = 1;
@@ -475,11 +483,7 @@ Test(schedule, auto_owner_near_its_end_takes_half_of_what_is_really_left) {
   cr_assert_eq(e, 351 + 37, "took [351, %llu) of [351, 425)",
                (unsigned long long)e);
   mark(seen, b, e);
-  sim_run(s, 2, speed, seen, n, 1000);
-  for (uint64_t i = 0; i < n; i++)
-    cr_assert_eq(seen[i], 1, "index %llu claimed %d times",
-                 (unsigned long long)i, seen[i]);
-  free(s);
+  finish_once(s, 2, seen, n);
 }
 
 /* With no schedule given a job runs auto, and it prints as plain "auto". */
