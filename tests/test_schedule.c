@@ -411,8 +411,7 @@ static void shares_done(sim *s, unsigned nw, uint64_t n, unsigned char *seen) {
 
 /* Runs what is left of a simulated job (every worker at full speed), checks
  * that every index was claimed exactly once, and frees it. */
-static void finish_once(sim *s, unsigned nw, unsigned char *seen,
-                        uint64_t n) {
+static void finish_once(sim *s, unsigned nw, unsigned char *seen, uint64_t n) {
   unsigned speed[SIM_MAX];
   for (unsigned w = 0; w < nw; w++)
     speed[w] = 1;
