@@ -15,11 +15,14 @@
 #include "sharc/job.h"
 #include "sharc/kernel.h"
 #include "reduce_int.h"
+#include "tally.h"
 
 #define SHARC__CB_MAGIC UINT64_C(0x3142434352414853) /* "SHARCCB1" */
-#define SHARC__CB_VERSION 2u
+#define SHARC__CB_VERSION 3u
 /* Two cache lines: adjacent-line prefetch makes 64-byte padding leak. */
 #define SHARC__PAD 128
+/* The job descriptor has pages of its own, mapped read-only in workers. */
+#define SHARC__PAGE 4096
 
 /* The job as the coordinator posted it. Workers only read it. */
 /* A retry pass runs items instead of a schedule: item k stands for the
@@ -98,6 +101,10 @@ typedef struct sharc__slot {
   uint32_t bus_seen;   /* 1: it took SIGBUS inside an array's mapping */
   uint32_t bus_array;  /* that array's id */
   uint64_t bus_offset; /* the byte of the mapping it touched */
+  uint32_t ro_seen;    /* 1: it wrote into memory mapped read-only for */
+  uint32_t ro_what;    /* workers: 1 the job descriptor, 2 retry items */
+  sharc__tally tally;  /* the ranges its kernel completed (tally.h) */
+  uint32_t cur_done;   /* 1: [cur_begin, cur_end) completed and is in tally */
   uint64_t steals;    /* ranges taken from other workers (auto) */
   uint64_t traced;    /* chunks this worker recorded in the trace buffer */
   _Atomic uint64_t cost_bits; /* wf: this worker's measured ns per index,
@@ -123,8 +130,10 @@ typedef struct sharc__cb {
   _Atomic uint32_t sleepers; /* workers in (or entering) FUTEX_WAIT */
   alignas(SHARC__PAD) _Atomic uint64_t next; /* the shared claim counter */
   alignas(SHARC__PAD) _Atomic uint32_t coord_waiting; /* 1: it sleeps */
-  alignas(SHARC__PAD) sharc__job_desc job;
-  sharc__slot slots[];
+  /* Written by the coordinator only; workers map these pages read-only, so
+   * a kernel cannot change what later chunks compute. */
+  alignas(SHARC__PAGE) sharc__job_desc job;
+  alignas(SHARC__PAGE) sharc__slot slots[];
 } sharc__cb;
 
 /* The slots are followed by one range word per worker. nslots must come

@@ -12,6 +12,7 @@ void sharc__faults_init(sharc__faults *f, uint64_t n, uint64_t grain,
   f->n = n;
   f->grain = grain > 1 ? grain : 1;
   f->units = n / f->grain + (n % f->grain != 0);
+  f->sgrain = f->grain;
   f->nworkers = nworkers ? nworkers : 1;
   f->retries = retries;
   f->stop = stop;
@@ -88,6 +89,25 @@ static void quarantine(sharc__faults *f, uint64_t b, uint64_t e, unsigned fails,
     f->poisoned = 1;
 }
 
+/* A range whose chunk ran past its timeout: halving it would cost a
+ * timeout per pass. Its blocks run next as chunks of one block each, spread
+ * over up to 4W items, so that only the block that hangs times out again:
+ * one more timeout in all. */
+static void timed_out_singles(sharc__faults *f, uint64_t b, uint64_t e,
+                              uint64_t blocks, const sharc__wstate *s) {
+  uint64_t g = f->sgrain, pieces = 4 * (uint64_t)f->nworkers;
+  if (pieces > blocks)
+    pieces = blocks;
+  uint64_t per = blocks / pieces + (blocks % pieces != 0);
+  for (uint64_t k = 0; k < blocks; k += per) {
+    uint64_t cnt = blocks - k < per ? blocks - k : per;
+    uint64_t pb = b + k * g;
+    uint64_t pe = e - pb < g ? e : pb + g;
+    sharc__fitem it = {{pb, pe, g, cnt}, 0, s->signal, s->code, 1};
+    push(f, it);
+  }
+}
+
 /* A range that failed: split it, retry its one block, or give up on it.
  * fails: how often this very block failed alone before. */
 static void failed(sharc__faults *f, uint64_t b, uint64_t e, unsigned fails,
@@ -97,9 +117,14 @@ static void failed(sharc__faults *f, uint64_t b, uint64_t e, unsigned fails,
     e = f->n;
   if (b >= e)
     return;
-  uint64_t blocks = (e - b) / f->grain + ((e - b) % f->grain != 0);
+  uint64_t g = f->sgrain;
+  uint64_t blocks = (e - b) / g + ((e - b) % g != 0);
+  if (blocks > 1 && s->timed_out) {
+    timed_out_singles(f, b, e, blocks, s);
+    return;
+  }
   if (blocks > 1) {
-    uint64_t m = b + blocks / 2 * f->grain;
+    uint64_t m = b + blocks / 2 * g;
     sharc__fitem lo = range_item(b, m), hi = range_item(m, e);
     lo.signal = hi.signal = signal;
     lo.code = hi.code = code;
@@ -170,7 +195,7 @@ void sharc__faults_first(sharc__faults *f, uint32_t kind, uint64_t chunk,
     return;
   }
   int ran = s->started && sane;
-  if (ran && !s->recycled)
+  if (ran && !s->recycled && !s->cur_done)
     failed(f, s->cur_begin, s->cur_end, 0, s);
   if (is_static && (s->started || s->died) && !static_rest(f, chunk, s, ran))
     f->redo = 1; /* the slot names a range that is not this worker's */
@@ -178,6 +203,11 @@ void sharc__faults_first(sharc__faults *f, uint32_t kind, uint64_t chunk,
 
 void sharc__faults_unclaimed(sharc__faults *f, uint64_t b, uint64_t e) {
   push_lost(f, b, e);
+}
+
+void sharc__faults_requeue(sharc__faults *f, size_t k) {
+  if (k < f->nitems)
+    push(f, f->items[k]);
 }
 
 /* The item of the current pass holding the range that starts at b, and its
@@ -212,8 +242,8 @@ void sharc__faults_retry(sharc__faults *f, const sharc__wstate *s) {
     return;
   }
   /* A one-block item failing again carries its count on. */
-  int same = fi->it.count == 1 && fi->it.end - fi->it.begin <= f->grain;
-  if (!s->recycled)
+  int same = fi->it.count == 1 && fi->it.end - fi->it.begin <= f->sgrain;
+  if (!s->recycled && !s->cur_done)
     failed(f, s->cur_begin, s->cur_end, same ? fi->fails : 0, s);
   if (i + 1 < fi->it.count) {
     sharc__fitem rest = *fi;
@@ -239,6 +269,7 @@ static void redo_pass(sharc__faults *f, int first) {
 size_t sharc__faults_advance(sharc__faults *f, int first) {
   if (f->redo && !f->poisoned) {
     f->redos++;
+    f->nq = f->nq_pass; /* the pass runs again whole, its poison too */
     redo_pass(f, first);
   }
   f->redo = 0;

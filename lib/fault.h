@@ -23,6 +23,8 @@ typedef struct sharc__fitem {
 
 typedef struct sharc__faults {
   uint64_t n, grain, units; /* units: blocks of grain indices */
+  uint64_t sgrain; /* failing ranges are narrowed down to blocks of this
+                      many indices (grain unless a journal coarsened it) */
   unsigned nworkers;
   unsigned retries;
   int stop;            /* on_poison == SHARC_POISON_STOP */
@@ -32,6 +34,7 @@ typedef struct sharc__faults {
   size_t nnext, capnext;
   sharc_quarantined *q;
   size_t nq, capq;
+  size_t nq_pass; /* q held this many before the pass being accounted */
   int redo; /* a claim was cut short: run the pass again */
   unsigned redos;
   int poisoned; /* stop policy: q[0] is the poison */
@@ -47,6 +50,7 @@ typedef struct sharc__wstate {
   int signal;    /* what killed it, or 0 */
   int timed_out; /* it was killed for running too long */
   int recycled;  /* it exited to be recycled after finishing its range */
+  int cur_done;  /* its last range completed (it is in the slot's tally) */
   int corrupt;   /* it wrote nonsense into its slot and was killed */
   int code;      /* what its kernel returned, or 0 */
   uint64_t cur_begin, cur_end; /* its last range, as the slot says */
@@ -63,6 +67,9 @@ void sharc__faults_first(sharc__faults *f, uint32_t kind, uint64_t chunk,
 /* Indices [b, e) that no worker claimed (every worker died): the next pass
  * runs them. */
 void sharc__faults_unclaimed(sharc__faults *f, uint64_t b, uint64_t e);
+/* Item k of the current pass was never claimed: the next pass runs it as
+ * it is. */
+void sharc__faults_requeue(sharc__faults *f, size_t k);
 /* A retry pass ran f->items; account for worker s. */
 void sharc__faults_retry(sharc__faults *f, const sharc__wstate *s);
 /* Ends a pass: the next pass's items become current (a pass cut short by a

@@ -175,6 +175,8 @@ static inline int sharc__pool_shares_pu(const sharc_pool *pool) {
 /* Starts worker w (fork, pin, handshake). Used at creation and to replace a
  * worker that died. Returns 0 or a negative code (message in the pool). */
 int sharc__worker_start(sharc_pool *pool, unsigned w);
+/* Starts a worker in place of w that joins job seq, which is running. */
+int sharc__worker_join(sharc_pool *pool, unsigned w, uint32_t seq);
 /* Waits until workers [first, last) have signalled ready or died. */
 int sharc__workers_wait_ready(sharc_pool *pool, unsigned first, unsigned last);
 /* SIGKILLs and reaps worker w; leaves its slot free for a restart. */

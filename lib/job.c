@@ -51,6 +51,12 @@ typedef struct job_state {
   int canceled;
   sharc__journal *journal;     /* NULL: no journal */
   const sharc_job_opts *jo;    /* the job's options, for journal flushes */
+  uint32_t sched_kind;         /* the pass's schedule (SHARC__SCHED_ITEMS) */
+  sharc__tally harvest; /* what workers replaced during the pass tallied */
+  unsigned recycled_mid; /* workers recycled and replaced during the pass */
+  unsigned mismatches;   /* passes in a row whose tallies did not add up */
+  char trunc_why[352];   /* a worker died of a truncated input: how */
+  sharc__faults *faults; /* with a fault policy: the passes' bookkeeping */
 } job_state;
 
 /* How often a running job writes its journal. */
@@ -147,6 +153,8 @@ static void post_job(sharc_pool *pool, job_state *js,
   strcpy(d->kernel, js->kernel);
   d->n = js->n;
   d->sched_kind = js->items_id ? SHARC__SCHED_ITEMS : (uint32_t)o->schedule.kind;
+  js->sched_kind = d->sched_kind;
+  js->harvest = (sharc__tally){0, 0, 0};
   d->watch = js->watch != NULL;
   d->retrying = js->ws != NULL;
   d->recycle_chunks = o->fault.recycle_chunks;
@@ -200,27 +208,72 @@ static int all_done(sharc_pool *pool, const job_state *js) {
   return 1;
 }
 
+/* A worker that exited to be recycled while a pass runs on a shared
+ * schedule (items, or a first pass other than static, whose ranges are
+ * fixed per worker) is replaced at once by one that joins the pass: its
+ * tally is kept, and recycling neither ends the pass nor counts as a
+ * failure. Returns 1 if the replacement started. */
+static int recycle_now(sharc_pool *pool, job_state *js, unsigned w) {
+  const sharc__slot *slot = &pool->cb->slots[w];
+  if (js->ws == NULL || js->canceled || js->sched_kind == SHARC_SCHED_STATIC)
+    return 0;
+  if (slot->started_seq != js->seq)
+    return 0;
+  sharc__tally_sum(&js->harvest, &slot->tally);
+  /* In a retry pass the rest of the item it was running goes to the next
+   * pass (its replacement claims new items). */
+  sharc__wstate st = {w, 1, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0};
+  size_t nnext = js->faults->nnext;
+  if (js->sched_kind == SHARC__SCHED_ITEMS) {
+    st.cur_begin = slot->cur_begin;
+    st.cur_end = slot->cur_end;
+    sharc__faults_retry(js->faults, &st);
+  }
+  if (sharc__worker_join(pool, w, js->seq) != 0) {
+    js->faults->nnext = nnext;
+    pool->msg[0] = '\0'; /* replaced after the pass like any other */
+    js->harvest.count -= slot->tally.count; /* not counted twice */
+    js->harvest.s1 -= slot->tally.s1;
+    js->harvest.s2 -= slot->tally.s2;
+    return 0;
+  }
+  js->recycled_mid++;
+  return 1;
+}
+
+/* How a worker that died of SIGBUS inside an array's mapping died: the
+ * file under the mapping shrank. */
+static void truncation_why(const sharc_pool *pool, const sharc__slot *slot,
+                           const char *plain, char *why, size_t len) {
+  const sharc_array *a = pool->arrays;
+  while (a != NULL && a->id != slot->bus_array)
+    a = a->next;
+  const char *what = a == NULL ? "an array"
+                     : a->path  ? a->path
+                     : a->name  ? a->name
+                                : "an anonymous array";
+  if (snprintf(why, len, "%s: input truncated: %s has no data at byte %llu "
+               "of its mapping (the file shrank while mapped)", plain, what,
+               (unsigned long long)slot->bus_offset) >= (int)len) {
+    /* a very long path: the message is cut, still naming the cause */
+  }
+}
+
 static void record_death(sharc_pool *pool, job_state *js, unsigned w) {
   sharc__slot *slot = &pool->cb->slots[w];
   uint64_t b = slot->cur_begin, e = slot->cur_end;
   char plain[128], why[320];
   pid_t pid = pool->w[w].pid;
   int sig = sharc__worker_reap(pool, w, plain, sizeof plain);
+  if (sig == 0 && slot->recycled && recycle_now(pool, js, w))
+    return;
   snprintf(why, sizeof why, "%s", plain);
   if (sig == SIGBUS && slot->bus_seen) {
-    const sharc_array *a = pool->arrays;
-    while (a != NULL && a->id != slot->bus_array)
-      a = a->next;
-    const char *what = a == NULL ? "an array"
-                       : a->path  ? a->path
-                       : a->name  ? a->name
-                                  : "an anonymous array";
-    if (snprintf(why, sizeof why, "%s: input truncated: %s has no data at "
-                 "byte %llu of its mapping (the file shrank while mapped)",
-                 plain, what, (unsigned long long)slot->bus_offset) >=
-        (int)sizeof why) {
-      /* a very long path: the message is cut, still naming the cause */
-    }
+    truncation_why(pool, slot, plain, why, sizeof why);
+    /* Not a property of the index: the job fails at once (collect). */
+    if (js->trunc_why[0] == '\0')
+      snprintf(js->trunc_why, sizeof js->trunc_why, "worker %u (pid %d) %s",
+               w, (int)pid, why);
   }
   if (js->watch != NULL && js->watch[w].timed_out) {
     snprintf(why, sizeof why, "ran one chunk longer than %.0f ms (timeout) "
@@ -522,6 +575,19 @@ static int check_all(sharc_pool *pool, job_state *js) {
   return rc;
 }
 
+/* What the workers' tallies say the pass completed: every slot whose
+ * worker began the pass, live or dead (a dead worker's completed chunks
+ * stay done), plus what workers replaced during the pass had tallied. */
+static sharc__tally pass_tally(const sharc_pool *pool, const job_state *js) {
+  sharc__tally t = js->harvest;
+  for (unsigned w = 0; w < pool->nworkers; w++) {
+    const sharc__slot *s = &pool->cb->slots[w];
+    if (s->started_seq == js->seq)
+      sharc__tally_sum(&t, &s->tally);
+  }
+  return t;
+}
+
 /* Names the failure: a death first, then a kernel error, then a shortfall. */
 static int job_status(sharc_pool *pool, const job_state *js) {
   if (js->first_dead >= 0)
@@ -553,6 +619,16 @@ static int job_status(sharc_pool *pool, const job_state *js) {
                        "control block: workers report %llu indices done of "
                        "%llu; workers restarted", (unsigned long long)indices,
                        (unsigned long long)js->n);
+  sharc__tally want = {0, 0, 0}, got = pass_tally(pool, js);
+  sharc__tally_add(&want, 0, js->n);
+  if (!sharc__tally_eq(&got, &want))
+    return sharc__fail(pool, SHARC_ECORRUPT,
+                       "'%s': the workers' records of completed ranges do "
+                       "not cover [0, %llu) exactly once (%llu indices "
+                       "recorded): indices were skipped or run twice, as when "
+                       "a kernel writes into sharc's control block; workers "
+                       "restarted", js->kernel, (unsigned long long)js->n,
+                       (unsigned long long)got.count);
   return 0;
 }
 
@@ -563,18 +639,31 @@ static int job_status(sharc_pool *pool, const job_state *js) {
 static void replace_dead(sharc_pool *pool) {
   uint64_t until = sharc__now_ns() + SHARC__REPLACE_NS;
   while (sharc__now_ns() < until) {
-    unsigned started = 0;
+    unsigned started = 0, ok = 1;
+    unsigned char *fresh = calloc(pool->nworkers, 1);
+    if (fresh == NULL) {
+      pool->broken = 1;
+      return;
+    }
     for (unsigned w = 0; w < pool->nworkers; w++) {
       if (pool->w[w].pid > 0)
         continue;
       if (sharc__worker_start(pool, w) != 0) {
+        free(fresh);
         pool->broken = 1;
         return;
       }
+      fresh[w] = 1;
       started++;
     }
-    if (started == 0 ||
-        sharc__workers_wait_ready(pool, 0, pool->nworkers) == 0)
+    /* Only the new workers' ready words are waited for: a live worker's
+     * may have been scribbled on, and it is ready anyway. */
+    for (unsigned w = 0; ok && w < pool->nworkers; w++) {
+      if (fresh[w] && sharc__workers_wait_ready(pool, w, w + 1) != 0)
+        ok = 0;
+    }
+    free(fresh);
+    if (started == 0 || ok)
       return;
   }
   pool->broken = 1;
@@ -629,6 +718,11 @@ static int cancelled(sharc_pool *pool, job_state *js) {
  * whose kernel failed. */
 static int collect(sharc_pool *pool, job_state *js, sharc__faults *f,
                    const sharc_job_opts *o, int first) {
+  /* A file that shrank under its mapping fails every index past its new
+   * end, whoever runs it: the job stops, naming the file. */
+  if (js->trunc_why[0] != '\0')
+    return sharc__fail(pool, SHARC_EWORKER, "%s, while running '%s'",
+                       js->trunc_why, js->kernel);
   for (unsigned w = 0; w < pool->nworkers; w++) {
     const sharc__slot *sl = &pool->cb->slots[w];
     sharc__wstate st = js->ws[w];
@@ -671,6 +765,7 @@ static int collect(sharc_pool *pool, job_state *js, sharc__faults *f,
     st.claiming = atomic_load(&sl->claiming) != 0;
     st.cur_begin = sl->cur_begin;
     st.cur_end = sl->cur_end;
+    st.cur_done = sl->cur_done == 1;
     if (first)
       sharc__faults_first(f, (uint32_t)o->schedule.kind, o->schedule.chunk,
                           &st);
@@ -690,12 +785,10 @@ static void unclaimed(sharc_pool *pool, const job_state *js, sharc__faults *f,
   sharc__cb *cb = pool->cb;
   uint64_t next = atomic_load(&cb->next), g = f->grain, U = f->units;
   if (!first) {
-    for (uint64_t k = next; k < f->nitems; k++) {
-      const sharc__item *it = &f->items[k].it;
-      for (uint64_t i = 0; i < it->count; i++)
-        sharc__faults_unclaimed(f, it->begin + i * it->stride,
-                                it->end + i * it->stride);
-    }
+    /* Items nobody claimed go to the next pass as they are: re-splitting
+     * them would make each pass larger than the last. */
+    for (uint64_t k = next; k < f->nitems; k++)
+      sharc__faults_requeue(f, k);
     return;
   }
   switch (o->schedule.kind) {
@@ -765,6 +858,53 @@ static int post_items(sharc_pool *pool, job_state *js,
   return 0;
 }
 
+/* Adds what items run to t, by the workers' rule: each range clamped to n,
+ * an item ending at its first empty range. */
+static void items_tally(sharc__tally *t, const sharc__fitem *fi, size_t k,
+                        uint64_t n) {
+  for (size_t j = 0; j < k; j++) {
+    const sharc__item *it = &fi[j].it;
+    for (uint64_t i = 0; i < it->count; i++) {
+      uint64_t b = it->begin + i * it->stride, e = it->end + i * it->stride;
+      if (e > n)
+        e = n;
+      if (b >= e)
+        break;
+      sharc__tally_add(t, b, e);
+    }
+  }
+}
+
+/* A pass is accepted only when what the workers tallied as completed,
+ * what goes to the next pass and what it quarantined add up to exactly
+ * what the pass was meant to run (`meant`). Anything else means records
+ * the coordinator took from the control block (claim counters, range
+ * words, current ranges) were wrong: the pass runs again whole, and a job
+ * whose passes keep failing this check stops with SHARC_ECORRUPT. */
+#define SHARC__MAX_MISMATCHES 3
+static int verify_pass(sharc_pool *pool, job_state *js, sharc__faults *f,
+                       const sharc__tally *meant) {
+  if (f->redo || f->poisoned || f->nomem)
+    return 0; /* run again whole, or stopping anyway */
+  sharc__tally got = pass_tally(pool, js);
+  items_tally(&got, f->next, f->nnext, f->n);
+  for (size_t k = f->nq_pass; k < f->nq; k++)
+    sharc__tally_add(&got, f->q[k].begin, f->q[k].end);
+  if (sharc__tally_eq(&got, meant)) {
+    js->mismatches = 0;
+    return 0;
+  }
+  if (++js->mismatches > SHARC__MAX_MISMATCHES)
+    return sharc__fail(pool, SHARC_ECORRUPT,
+                       "'%s': the workers' records of completed ranges did "
+                       "not account for every index of the pass %u times in "
+                       "a row (indices skipped or run twice, as when a kernel "
+                       "writes into sharc's control block); job stopped",
+                       js->kernel, js->mismatches);
+  f->redo = 1;
+  return 0;
+}
+
 typedef struct fault_run {
   unsigned passes, deaths, kernel_errors, recycled;
   uint64_t retried;
@@ -772,8 +912,9 @@ typedef struct fault_run {
   unsigned replaced;
 } fault_run;
 
-static int count_failures(sharc_pool *pool, const job_state *js,
-                          fault_run *fr) {
+static int count_failures(sharc_pool *pool, job_state *js, fault_run *fr) {
+  fr->recycled += js->recycled_mid;
+  js->recycled_mid = 0;
   for (unsigned w = 0; w < pool->nworkers; w++) {
     if (js->ws[w].recycled)
       fr->recycled++;
@@ -802,10 +943,15 @@ static int fault_passes(sharc_pool *pool, job_state *js,
                         fault_run *fr, int resumed) {
   int rc = 0;
   size_t left = f->nitems; /* resumed: the journal's missing blocks */
+  sharc__tally meant = {0, 0, 0};
   if (!resumed) {
     count_failures(pool, js, fr);
+    f->nq_pass = f->nq;
     rc = collect(pool, js, f, o, 1);
     unclaimed(pool, js, f, o, 1);
+    sharc__tally_add(&meant, 0, js->n);
+    if (rc == 0)
+      rc = verify_pass(pool, js, f, &meant);
     left = rc == 0 ? sharc__faults_advance(f, 1) : 0;
     fr->passes = 1;
   }
@@ -822,6 +968,8 @@ static int fault_passes(sharc_pool *pool, job_state *js,
     if (rc != 0)
       return rc;
     fr->retried += f->nitems;
+    meant = (sharc__tally){0, 0, 0};
+    items_tally(&meant, f->items, f->nitems, f->n);
     memset(js->ws, 0, pool->nworkers * sizeof *js->ws);
     if (js->watch != NULL)
       memset(js->watch, 0, pool->nworkers * sizeof *js->watch);
@@ -837,8 +985,11 @@ static int fault_passes(sharc_pool *pool, job_state *js,
     if (rc != 0)
       return rc;
     count_failures(pool, js, fr);
+    f->nq_pass = f->nq;
     rc = collect(pool, js, f, o, 0);
     unclaimed(pool, js, f, o, 0);
+    if (rc == 0)
+      rc = verify_pass(pool, js, f, &meant);
     left = rc == 0 ? sharc__faults_advance(f, 0) : 0;
     fr->passes++;
   }
@@ -948,9 +1099,11 @@ int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
   if (pool == NULL)
     return SHARC_EINVAL;
   pool->msg[0] = '\0';
-  job_state js = {kernel, n,    0,    0, 0, 0,    -1, "", {0, 0},
-                  0,      0,    0,    0, NULL, NULL, 0, 0, 0,
-                  0,      0,    0,    NULL, NULL};
+  job_state js;
+  memset(&js, 0, sizeof js);
+  js.kernel = kernel;
+  js.n = n;
+  js.first_dead = -1;
   sharc__faults faults;
   fault_run fr = {0, 0, 0, 0, 0, 0, 0};
   /* The pass machinery serves retries and recycling alike. */
@@ -979,6 +1132,8 @@ int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
   if (rc == 0 && (rc = sharc__reduce_prepare(pool, o, n, &with_red, &rj)) == 0)
     o = &with_red;
   sharc__journal jn = {-1, NULL, 0, 0, 0, 0, NULL, 0};
+  uint64_t split_grain = 0; /* a journal's blocks are not what bisection
+                               narrows down to: the job's own grain is */
   uint64_t done_before = 0;
   if (rc == 0 && o->journal_path != NULL) {
     if (o->nreduce > 0) {
@@ -989,6 +1144,7 @@ int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
     } else {
       if (o != &with_red)
         with_red = *o;
+      split_grain = o->grain > 1 ? o->grain : 1;
       with_red.grain = sharc__journal_block(n, o->grain);
       o = &with_red;
       rc = sharc__journal_open(pool, o, kernel, n, &jn);
@@ -1012,6 +1168,9 @@ int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
   if (retrying) {
     sharc__faults_init(&faults, n, o->grain, pool->nworkers, o->fault.retries,
                        o->fault.on_poison == SHARC_POISON_STOP);
+    if (split_grain != 0)
+      faults.sgrain = split_grain;
+    js.faults = &faults;
     js.ws = calloc(pool->nworkers, sizeof *js.ws);
     if (js.ws == NULL && rc == 0)
       rc = sharc__fail(pool, SHARC_ENOMEM, "fault policy: out of memory");

@@ -67,7 +67,19 @@ static int map_control_block(sharc_pool *pool) {
   return 0;
 }
 
+static int start_worker(sharc_pool *pool, unsigned w, uint32_t seen);
+
 int sharc__worker_start(sharc_pool *pool, unsigned w) {
+  return start_worker(pool, w, atomic_load(&pool->cb->seq));
+}
+
+int sharc__worker_join(sharc_pool *pool, unsigned w, uint32_t seq) {
+  return start_worker(pool, w, seq - 1);
+}
+
+/* The worker takes `seen` as the last job it has seen: the current
+ * sequence number, or the one before to join the job being run. */
+static int start_worker(sharc_pool *pool, unsigned w, uint32_t seen) {
   sharc__cb *cb = pool->cb;
   int sv[2];
   if (sharc__inject("socketpair", EMFILE) ||
@@ -76,7 +88,6 @@ int sharc__worker_start(sharc_pool *pool, unsigned w) {
                        strerror(errno));
   sharc__slot *slot = &cb->slots[w];
   memset((void *)slot, 0, sizeof *slot);
-  uint32_t seen = atomic_load(&cb->seq);
   atomic_store(&slot->done_seq, seen);
   pid_t pid = sharc__inject("fork", EAGAIN) ? -1 : fork();
   if (pid == 0) {

@@ -382,6 +382,16 @@ static void journal_mark(_Atomic uint64_t *bits, const sharc__job_desc *job,
   }
 }
 
+/* Under a fault policy, after the kernel returned 0 on [b, e): the range
+ * goes into the slot's tally, then cur_done says so, so that a death
+ * from here on does not count the range as failed. Compiler fences
+ * suffice: stores a killed process executed are not lost. */
+static inline void chunk_completed(sharc__slot *slot, uint64_t b, uint64_t e) {
+  sharc__tally_add(&slot->tally, b, e);
+  atomic_signal_fence(memory_order_seq_cst);
+  slot->cur_done = 1;
+}
+
 /* A retry pass: claim items one at a time from the shared counter and run
  * each item's ranges in order (see sharc__item). */
 static int run_items(worker *wk, const sharc__job_desc *job, sharc_task *t,
@@ -413,6 +423,7 @@ static int run_items(worker *wk, const sharc__job_desc *job, sharc_task *t,
         e = job->n;
       if (b >= e)
         break;
+      slot->cur_done = 0;
       slot->cur_begin = b;
       slot->cur_end = e;
       atomic_signal_fence(memory_order_seq_cst);
@@ -425,6 +436,8 @@ static int run_items(worker *wk, const sharc__job_desc *job, sharc_task *t,
       rc = fn(t, b, e);
       if (job->watch)
         watch_end(slot, &median, sharc__now_ns() - t0);
+      if (rc == 0)
+        chunk_completed(slot, b, e);
       if (rc == 0 && jbits != NULL)
         journal_mark(jbits, job, b, e);
       chunks++;
@@ -470,10 +483,12 @@ static void publish_counts(sharc__slot *slot, uint64_t start, uint64_t chunks,
  * error, the one that found nothing left. Returns rc. */
 static inline int loop_done(sharc__slot *slot, const sharc__claim *c,
                             uint64_t start, uint64_t chunks, uint64_t indices,
-                            int rc, uint64_t sampled, uint64_t claim_ns) {
+                            int rc, uint64_t sampled, uint64_t claim_ns,
+                            const sharc__tally *tl) {
   publish_counts(slot, start, chunks, indices, chunks + (rc == 0), sampled,
                  claim_ns);
   slot->steals = c->steals;
+  slot->tally = *tl;
   return rc;
 }
 
@@ -501,6 +516,7 @@ plain_loop(worker *wk, sharc_task *t, sharc_kernel_fn fn, sharc__claim *c,
   sharc__slot *slot = wk->slot;
   uint64_t start = sharc__now_ns(), chunks = 0, indices = 0, sampled = 0;
   uint64_t claim_ns = 0, b, e;
+  sharc__tally tl = {0, 0, 0};
   unsigned countdown = 1;
   int rc = 0;
   for (;;) {
@@ -530,8 +546,10 @@ plain_loop(worker *wk, sharc_task *t, sharc_kernel_fn fn, sharc__claim *c,
     indices += e - b;
     if (rc != 0)
       break;
+    sharc__tally_add(&tl, b, e);
   }
-  return loop_done(slot, c, start, chunks, indices, rc, sampled, claim_ns);
+  return loop_done(slot, c, start, chunks, indices, rc, sampled, claim_ns,
+                   &tl);
 }
 
 /* The same for schedules that size chunks by their measured time (auto,
@@ -547,6 +565,9 @@ adapt_loop(worker *wk, sharc_task *t, sharc_kernel_fn fn, sharc__claim *c,
   sharc__slot *slot = wk->slot;
   uint64_t start = sharc__now_ns(), chunks = 0, indices = 0, sampled = 0;
   uint64_t claim_ns = 0, b, e, t_span = chunk_now(wk), span_units = 0;
+  /* An owner's chunks follow each other: tallied as runs [rb, re). */
+  uint64_t rb = 0, re = 0;
+  sharc__tally tl = {0, 0, 0};
   unsigned span_left = 1, opens = 1, countdown = 1;
   int rc = 0;
   for (;;) {
@@ -575,8 +596,15 @@ adapt_loop(worker *wk, sharc_task *t, sharc_kernel_fn fn, sharc__claim *c,
     indices += e - b;
     if (rc != 0)
       break;
+    if (b != re) {
+      sharc__tally_add(&tl, rb, re);
+      rb = b;
+    }
+    re = e;
   }
-  return loop_done(slot, c, start, chunks, indices, rc, sampled, claim_ns);
+  sharc__tally_add(&tl, rb, re);
+  return loop_done(slot, c, start, chunks, indices, rc, sampled, claim_ns,
+                   &tl);
 }
 
 /* dynamic:k on a plain job: the loop is one fetch-and-add, two stores
@@ -590,6 +618,10 @@ static int run_dynamic(worker *wk, const sharc__job_desc *job, sharc_task *t,
   sharc__cb *cb = wk->cb;
   sharc__slot *slot = wk->slot;
   uint64_t start = sharc__now_ns(), chunks = 0, sampled = 0, claim_ns = 0;
+  /* The tally (tally.h) from the sums of the chunks' first indices and of
+   * their squares; a short last chunk [sb, n) is put right after the loop. */
+  uint64_t b, e, bsum = 0, bsq = 0, sb = 0;
+  int short_ran = 0;
   unsigned countdown = 1;
   int rc = 0;
   for (;;) {
@@ -597,24 +629,23 @@ static int run_dynamic(worker *wk, const sharc__job_desc *job, sharc_task *t,
       break;
     if (__builtin_expect(--countdown == 0, 0)) {
       uint64_t t0 = chunk_now(wk);
-      uint64_t b = atomic_fetch_add_explicit(&cb->next, chunk,
-                                             memory_order_relaxed);
+      b = atomic_fetch_add_explicit(&cb->next, chunk, memory_order_relaxed);
       uint64_t t1 = chunk_now(wk);
       sampled++;
       claim_ns += claim_cost(wk, t0, t1);
       if (b >= job->n)
         break;
+      e = job->n - b > chunk ? b + chunk : job->n;
       slot->cur_begin = b;
-      slot->cur_end = job->n - b > chunk ? b + chunk : job->n;
-      rc = fn(t, b, slot->cur_end);
+      slot->cur_end = e;
+      rc = fn(t, b, e);
       countdown =
           chunk_now(wk) - t1 < SAMPLE_BELOW_NS ? SAMPLE_EVERY : SAMPLE_LONG;
     } else {
-      uint64_t b = atomic_fetch_add_explicit(&cb->next, chunk,
-                                             memory_order_relaxed);
+      b = atomic_fetch_add_explicit(&cb->next, chunk, memory_order_relaxed);
       if (b >= job->n)
         break;
-      uint64_t e = job->n - b > chunk ? b + chunk : job->n;
+      e = job->n - b > chunk ? b + chunk : job->n;
       slot->cur_begin = b;
       slot->cur_end = e;
       rc = fn(t, b, e);
@@ -622,12 +653,29 @@ static int run_dynamic(worker *wk, const sharc__job_desc *job, sharc_task *t,
     chunks++;
     if (rc != 0)
       break;
+    bsum += b;
+    bsq += b * b;
+    if (__builtin_expect(e - b != chunk, 0)) {
+      sb = b; /* only the chunk ending at n is short */
+      short_ran = 1;
+    }
   }
   uint64_t indices = chunks * chunk;
   if (chunks > 0 && slot->cur_end == job->n)
     indices -= chunk - (slot->cur_end - slot->cur_begin);
+  uint64_t ok = chunks - (rc != 0);
+  sharc__tally tl = sharc__tally_chunks(ok, chunk, bsum, bsq);
+  if (short_ran) {
+    /* [n, sb + chunk) was tallied as if it had run: take it out */
+    sharc__tally extra = {0, 0, 0};
+    sharc__tally_add(&extra, job->n, sb + chunk);
+    tl.count -= extra.count;
+    tl.s1 -= extra.s1;
+    tl.s2 -= extra.s2;
+  }
   publish_counts(slot, start, chunks, indices, chunks + (rc == 0), sampled,
                  claim_ns);
+  slot->tally = tl;
   return rc;
 }
 
@@ -717,6 +765,7 @@ static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
       b *= grain;
       e = e * grain < job->n ? e * grain : job->n;
     }
+    slot->cur_done = 0;
     slot->cur_begin = b;
     slot->cur_end = e;
     if (marks) {
@@ -754,6 +803,7 @@ static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
     indices += e - b;
     if (rc != 0)
       break;
+    chunk_completed(slot, b, e);
     if (jbits != NULL)
       journal_mark(jbits, job, b, e);
     if (recycling && recycle_due(wk, job, t2)) {
@@ -793,7 +843,10 @@ static void run_job(worker *wk, uint32_t seq) {
   atomic_store_explicit(&slot->chunk_start_ns, 0, memory_order_relaxed);
   atomic_store_explicit(&slot->chunk_median_ns, 0, memory_order_relaxed);
   slot->cur_begin = slot->cur_end = 0;
+  slot->cur_done = 0;
+  slot->tally = (sharc__tally){0, 0, 0};
   slot->bus_seen = 0;
+  slot->ro_seen = 0;
   slot->recycled = 0;
   atomic_store_explicit(&slot->claiming, 0, memory_order_relaxed);
   slot->started_seq = seq;

@@ -34,6 +34,26 @@ SHARC_KERNEL(fill)
 
 #define N 200000u
 
+/* Whether the journal at path marks any block done: its bitmap follows a
+ * 128-byte header (journal.c). Polled by the test as its handshake with
+ * the coordinator: the kill then lands after the journal holds progress. */
+static int journal_has_progress(const char *path) {
+  int fd = open(path, O_RDONLY);
+  if (fd < 0)
+    return 0;
+  unsigned char buf[4096];
+  int found = 0;
+  ssize_t got;
+  off_t off = 128;
+  while (!found && (got = pread(fd, buf, sizeof buf, off)) > 0) {
+    for (ssize_t i = 0; i < got; i++)
+      found |= buf[i] != 0;
+    off += got;
+  }
+  close(fd);
+  return found;
+}
+
 static int run_fill(sharc_pool *p, const char *path, const char *journal,
                     int resume, uint64_t salt, sharc_report *rep) {
   uint64_t shape[1] = {N};
@@ -62,9 +82,9 @@ Test(resume, a_killed_coordinator_resumes_and_the_output_matches) {
   snprintf(path, sizeof path, "%s/out.u64", dir);
   snprintf(journal, sizeof journal, "%s.journal", path);
 
-  /* A coordinator in a child process, killed about 300 ms into a job of
-   * about 1.5 s here: after at least one journal write with progress, and
-   * well before the end even on a machine several times faster. */
+  /* A coordinator in a child process, killed as soon as its journal shows
+   * progress (it writes the journal every 200 ms of a job of about 1.5 s
+   * here): a handshake, not a guess at how long the machine takes. */
   pid_t child = fork();
   cr_assert_geq(child, 0);
   if (child == 0) {
@@ -77,10 +97,15 @@ Test(resume, a_killed_coordinator_resumes_and_the_output_matches) {
     fprintf(stderr, "coordinator: rc %d: %s\n", rc, sharc_pool_errmsg(p));
     _exit(4); /* not reached: killed first */
   }
-  struct timespec ts = {0, 300000000};
-  nanosleep(&ts, NULL);
-  kill(child, SIGKILL);
   int status;
+  while (!journal_has_progress(journal)) {
+    cr_assert_eq(waitpid(child, &status, WNOHANG), 0,
+                 "the coordinator ended before its journal showed progress "
+                 "(status %d)", status);
+    struct timespec ts = {0, 2000000};
+    nanosleep(&ts, NULL); /* polling a file, not waiting for an outcome */
+  }
+  kill(child, SIGKILL);
   cr_assert_eq(waitpid(child, &status, 0), child);
   cr_assert(WIFSIGNALED(status),
             "the coordinator finished before the kill "
