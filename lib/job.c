@@ -54,8 +54,12 @@ typedef struct job_state {
   uint32_t sched_kind;         /* the pass's schedule (SHARC__SCHED_ITEMS) */
   sharc__tally harvest; /* what workers replaced during the pass tallied */
   unsigned recycled_mid; /* workers recycled and replaced during the pass */
+  unsigned deaths_mid;   /* workers that died and were replaced during it */
+  uint64_t chunk;        /* the first pass's schedule chunk */
   unsigned mismatches;   /* passes in a row whose tallies did not add up */
-  char trunc_why[352];   /* a worker died of a truncated input: how */
+  char fatal_why[352];   /* a worker died of a fault that is no property of
+                            its indices (a truncated input, a write into
+                            read-only job memory): how; fails the job */
   sharc__faults *faults; /* with a fault policy: the passes' bookkeeping */
 } job_state;
 
@@ -154,6 +158,7 @@ static void post_job(sharc_pool *pool, job_state *js,
   d->n = js->n;
   d->sched_kind = js->items_id ? SHARC__SCHED_ITEMS : (uint32_t)o->schedule.kind;
   js->sched_kind = d->sched_kind;
+  js->chunk = o->schedule.chunk;
   js->harvest = (sharc__tally){0, 0, 0};
   d->watch = js->watch != NULL;
   d->retrying = js->ws != NULL;
@@ -208,36 +213,51 @@ static int all_done(sharc_pool *pool, const job_state *js) {
   return 1;
 }
 
-/* A worker that exited to be recycled while a pass runs on a shared
- * schedule (items, or a first pass other than static, whose ranges are
- * fixed per worker) is replaced at once by one that joins the pass: its
- * tally is kept, and recycling neither ends the pass nor counts as a
- * failure. Returns 1 if the replacement started. */
-static int recycle_now(sharc_pool *pool, job_state *js, unsigned w) {
+/* Under a fault policy a worker that died or exited to be recycled while
+ * a pass runs on a shared schedule (retry items, or a first pass other
+ * than static, whose ranges belong to their workers) is replaced at once
+ * by one that joins the pass: what it completed stays in the tally, the
+ * range it failed (and, in a retry pass, the rest of its item) goes to the
+ * next pass, and the pass goes on. So a pass is never cut short by deaths,
+ * recycling never ends a pass, and a poison index costs one death per
+ * pass. Deaths that leave unknown what a claim took are left to the end
+ * of the pass (which then runs again). Returns 1 if the replacement
+ * started. */
+static int replace_now(sharc_pool *pool, job_state *js, unsigned w, int sig,
+                       int recycled) {
   const sharc__slot *slot = &pool->cb->slots[w];
-  if (js->ws == NULL || js->canceled || js->sched_kind == SHARC_SCHED_STATIC)
+  sharc__faults *f = js->faults;
+  if (js->ws == NULL || js->canceled || js->fatal_why[0] != '\0' ||
+      js->sched_kind == SHARC_SCHED_STATIC || slot->started_seq != js->seq ||
+      (!recycled && f->retries == 0))
     return 0;
-  if (slot->started_seq != js->seq)
+  sharc__wstate st = {w, 1, 1, atomic_load(&slot->claiming) != 0, sig,
+                      js->watch != NULL && js->watch[w].timed_out, recycled,
+                      slot->cur_done == 1, 0, 0, slot->cur_begin,
+                      slot->cur_end};
+  if (st.claiming)
     return 0;
-  sharc__tally_sum(&js->harvest, &slot->tally);
-  /* In a retry pass the rest of the item it was running goes to the next
-   * pass (its replacement claims new items). */
-  sharc__wstate st = {w, 1, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0};
-  size_t nnext = js->faults->nnext;
-  if (js->sched_kind == SHARC__SCHED_ITEMS) {
-    st.cur_begin = slot->cur_begin;
-    st.cur_end = slot->cur_end;
-    sharc__faults_retry(js->faults, &st);
-  }
+  size_t nnext = f->nnext, nq = f->nq;
+  int redo = f->redo;
+  sharc__tally done = slot->tally; /* the replacement clears the slot */
+  if (js->sched_kind == SHARC__SCHED_ITEMS)
+    sharc__faults_retry(f, &st);
+  else
+    sharc__faults_first(f, js->sched_kind, js->chunk, &st);
   if (sharc__worker_join(pool, w, js->seq) != 0) {
-    js->faults->nnext = nnext;
-    pool->msg[0] = '\0'; /* replaced after the pass like any other */
-    js->harvest.count -= slot->tally.count; /* not counted twice */
-    js->harvest.s1 -= slot->tally.s1;
-    js->harvest.s2 -= slot->tally.s2;
+    f->nnext = nnext; /* accounted after the pass like any other death */
+    f->nq = nq;
+    f->redo = redo;
+    pool->msg[0] = '\0';
     return 0;
   }
-  js->recycled_mid++;
+  sharc__tally_sum(&js->harvest, &done);
+  if (recycled)
+    js->recycled_mid++;
+  else
+    js->deaths_mid++;
+  if (js->watch != NULL)
+    memset(&js->watch[w], 0, sizeof js->watch[w]);
   return 1;
 }
 
@@ -265,16 +285,23 @@ static void record_death(sharc_pool *pool, job_state *js, unsigned w) {
   char plain[128], why[320];
   pid_t pid = pool->w[w].pid;
   int sig = sharc__worker_reap(pool, w, plain, sizeof plain);
-  if (sig == 0 && slot->recycled && recycle_now(pool, js, w))
-    return;
   snprintf(why, sizeof why, "%s", plain);
   if (sig == SIGBUS && slot->bus_seen) {
     truncation_why(pool, slot, plain, why, sizeof why);
     /* Not a property of the index: the job fails at once (collect). */
-    if (js->trunc_why[0] == '\0')
-      snprintf(js->trunc_why, sizeof js->trunc_why, "worker %u (pid %d) %s",
+    if (js->fatal_why[0] == '\0')
+      snprintf(js->fatal_why, sizeof js->fatal_why, "worker %u (pid %d) %s",
                w, (int)pid, why);
   }
+  if (sig == SIGSEGV && slot->ro_seen) {
+    snprintf(why, sizeof why, "%s: its kernel wrote into the job "
+             "descriptor, which is read-only in workers", plain);
+    if (js->fatal_why[0] == '\0')
+      snprintf(js->fatal_why, sizeof js->fatal_why, "worker %u (pid %d) %s",
+               w, (int)pid, why);
+  }
+  if (replace_now(pool, js, w, sig, sig == 0 && slot->recycled))
+    return;
   if (js->watch != NULL && js->watch[w].timed_out) {
     snprintf(why, sizeof why, "ran one chunk longer than %.0f ms (timeout) "
              "and %s", (double)js->watch[w].limit * 1e-6, plain);
@@ -719,10 +746,11 @@ static int cancelled(sharc_pool *pool, job_state *js) {
 static int collect(sharc_pool *pool, job_state *js, sharc__faults *f,
                    const sharc_job_opts *o, int first) {
   /* A file that shrank under its mapping fails every index past its new
-   * end, whoever runs it: the job stops, naming the file. */
-  if (js->trunc_why[0] != '\0')
+   * end, whoever runs it, and a kernel that writes into the job descriptor
+   * would do it again: the job stops, naming the cause. */
+  if (js->fatal_why[0] != '\0')
     return sharc__fail(pool, SHARC_EWORKER, "%s, while running '%s'",
-                       js->trunc_why, js->kernel);
+                       js->fatal_why, js->kernel);
   for (unsigned w = 0; w < pool->nworkers; w++) {
     const sharc__slot *sl = &pool->cb->slots[w];
     sharc__wstate st = js->ws[w];
@@ -914,7 +942,8 @@ typedef struct fault_run {
 
 static int count_failures(sharc_pool *pool, job_state *js, fault_run *fr) {
   fr->recycled += js->recycled_mid;
-  js->recycled_mid = 0;
+  fr->deaths += js->deaths_mid;
+  js->recycled_mid = js->deaths_mid = 0;
   for (unsigned w = 0; w < pool->nworkers; w++) {
     if (js->ws[w].recycled)
       fr->recycled++;
@@ -946,7 +975,6 @@ static int fault_passes(sharc_pool *pool, job_state *js,
   sharc__tally meant = {0, 0, 0};
   if (!resumed) {
     count_failures(pool, js, fr);
-    f->nq_pass = f->nq;
     rc = collect(pool, js, f, o, 1);
     unclaimed(pool, js, f, o, 1);
     sharc__tally_add(&meant, 0, js->n);
@@ -970,6 +998,7 @@ static int fault_passes(sharc_pool *pool, job_state *js,
     fr->retried += f->nitems;
     meant = (sharc__tally){0, 0, 0};
     items_tally(&meant, f->items, f->nitems, f->n);
+    f->nq_pass = f->nq; /* what the pass quarantines comes after */
     memset(js->ws, 0, pool->nworkers * sizeof *js->ws);
     if (js->watch != NULL)
       memset(js->watch, 0, pool->nworkers * sizeof *js->watch);
@@ -985,7 +1014,6 @@ static int fault_passes(sharc_pool *pool, job_state *js,
     if (rc != 0)
       return rc;
     count_failures(pool, js, fr);
-    f->nq_pass = f->nq;
     rc = collect(pool, js, f, o, 0);
     unclaimed(pool, js, f, o, 0);
     if (rc == 0)

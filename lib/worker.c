@@ -39,6 +39,9 @@ typedef struct worker {
   sharc_kernel_fn fn;
   uint64_t life_chunks;  /* chunks run since this worker started */
   uint64_t rss_checked;  /* when private memory was last looked at */
+  uint64_t rss_base;     /* private memory when it started: pages it shares
+                            copy-on-write with the coordinator count as
+                            private but were never its own doing */
   int recycle;           /* the fault policy wants it replaced: stop */
 } worker;
 
@@ -73,9 +76,15 @@ static void reset_signals(void) {
 static worker *bus_worker;
 
 static void on_sigbus(int sig, siginfo_t *si, void *ctx) {
-  (void)sig, (void)ctx;
+  (void)ctx;
   worker *wk = bus_worker;
-  if (wk == NULL || si == NULL)
+  /* Sent, not a fault (raise, kill): returning would swallow it. The
+   * handler is reset already (SA_RESETHAND), so this one kills. */
+  if (si == NULL || si->si_code <= 0) {
+    raise(sig);
+    return;
+  }
+  if (wk == NULL)
     return;
   uintptr_t addr = (uintptr_t)si->si_addr;
   for (unsigned i = 0; i < wk->nmaps; i++) {
@@ -89,6 +98,25 @@ static void on_sigbus(int sig, siginfo_t *si, void *ctx) {
   }
 }
 
+/* SIGSEGV on the job descriptor's pages: a kernel wrote into what workers
+ * may only read. Noted in the slot like SIGBUS, then the worker dies of
+ * the repeated access. */
+static void on_sigsegv(int sig, siginfo_t *si, void *ctx) {
+  (void)ctx;
+  worker *wk = bus_worker;
+  if (si == NULL || si->si_code <= 0) { /* sent: see on_sigbus */
+    raise(sig);
+    return;
+  }
+  if (wk == NULL)
+    return;
+  uintptr_t addr = (uintptr_t)si->si_addr, job = (uintptr_t)&wk->cb->job;
+  if (addr >= job && addr - job < sizeof wk->cb->job) {
+    wk->slot->ro_what = 1;
+    wk->slot->ro_seen = 1;
+  }
+}
+
 static void catch_sigbus(worker *wk) {
   bus_worker = wk;
   struct sigaction sa;
@@ -97,6 +125,16 @@ static void catch_sigbus(worker *wk) {
   sa.sa_flags = SA_SIGINFO | SA_RESETHAND;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGBUS, &sa, NULL);
+  sa.sa_sigaction = on_sigsegv;
+  sigaction(SIGSEGV, &sa, NULL);
+}
+
+/* What workers must only read (the job descriptor with its argument bytes,
+ * array ids and reductions) has pages of its own in the control block:
+ * read-only here, so no kernel can change what later chunks compute. */
+static void protect_job(worker *wk) {
+  if (mprotect(&wk->cb->job, sizeof wk->cb->job, PROT_READ) != 0)
+    _exit(126); /* seen by the coordinator as a worker that died starting */
 }
 
 static void pin(worker *wk) {
@@ -276,7 +314,9 @@ static int recycle_due(worker *wk, const sharc__job_desc *job, uint64_t now) {
   if (job->recycle_rss && wk->statm_fd >= 0 &&
       now - wk->rss_checked >= 1000000u) {
     wk->rss_checked = now;
-    return private_bytes(wk) > job->recycle_rss;
+    uint64_t now_bytes = private_bytes(wk);
+    return now_bytes > wk->rss_base &&
+           now_bytes - wk->rss_base > job->recycle_rss;
   }
   return 0;
 }
@@ -946,12 +986,15 @@ _Noreturn void sharc__worker_main(sharc_pool *pool, unsigned w, int sock,
   wk.sock = sock;
   wk.share_pu = sharc__pool_shares_pu(pool);
   catch_sigbus(&wk);
+  protect_job(&wk);
   pin(&wk);
   wk.clock_ns = clock_cost(&wk);
   wk.cal_ticks = sharc__ticks();
   wk.cal_ns = sharc__now_ns();
   wk.clear_refs_fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
   wk.statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+  if (wk.statm_fd >= 0)
+    wk.rss_base = private_bytes(&wk);
   for (sharc_array *a = pool->arrays; a != NULL; a = a->next) {
     sharc__wmap *m = map_add(&wk);
     if (m != NULL)

@@ -51,11 +51,16 @@ typedef struct sharc_fault_policy {
   double timeout_x;
   /* Worker recycling, for kernels that leak or fragment memory: a worker
    * that has run recycle_chunks chunks in its life (0: no limit), or whose
-   * private resident memory exceeds recycle_rss bytes after a chunk (0: no
-   * limit; looked at once per millisecond of work at most), finishes that
-   * chunk and exits; a fresh worker takes its place after the pass and what
-   * it had not reached runs then. Recycling is not a failure: it needs no
-   * retries. */
+   * private resident memory has grown by more than recycle_rss bytes since
+   * the worker started (0: no limit; looked at once per millisecond of work
+   * at most; memory it shares copy-on-write with the coordinator since the
+   * fork is not its growth), finishes that chunk and exits. A fresh worker
+   * takes its place at once and joins the running job (under static
+   * schedules, whose ranges belong to their workers, after the pass, and
+   * what it had not reached runs in the next pass). Recycling is not a
+   * failure: it needs no retries and never makes work larger. auto's
+   * chunks last about SHARC_AUTO_TARGET_NS, so recycle_chunks under auto
+   * is a measure of time: 100 chunks is about 2 ms of work. */
   uint64_t recycle_chunks;
   uint64_t recycle_rss;
 } sharc_fault_policy;
