@@ -87,8 +87,8 @@ static void array_free(sharc_array *a) {
     munmap(a->base, a->map_len);
   if (a->fd >= 0)
     close(a->fd);
-  if (a->tmp_path != NULL)
-    unlink(a->tmp_path);
+  if (a->tmp_path != NULL && !sharc__pool_foreign(a->pool))
+    unlink(a->tmp_path); /* the creator's to commit or remove */
   free(a->known);
   free(a->name);
   free(a->path);
@@ -630,7 +630,8 @@ void sharc_array_destroy(sharc_array *a) {
   msg.id = a->id;
   /* Best effort: a worker that misses it keeps a stale mapping (address
    * space only) until it is replaced. */
-  for (unsigned w = 0; w < pool->nworkers; w++) {
+  for (unsigned w = 0; !sharc__pool_foreign(pool) && w < pool->nworkers;
+       w++) {
     if (a->known[w] && pool->w != NULL && pool->w[w].sock >= 0)
       pool->mail |= send_msg(pool->w[w].sock, &msg, -1) == 0;
   }

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "cb.h"
 #include "sharc.h"
@@ -165,6 +166,13 @@ struct sharc_pool {
   sharc_array *red_partials; /* reduce.c: kept for the next job's partials */
   char msg[512];
 };
+
+/* Whether the calling process is not the pool's creator (a child forked
+ * from the coordinator): it then owns nothing of the pool but its own
+ * copies of the mappings and descriptors. */
+static inline int sharc__pool_foreign(const sharc_pool *pool) {
+  return pool->owner_pid != getpid();
+}
 
 /* Whether the coordinator shares a PU with a worker (a worker on every
  * usable PU): then waiting processes yield rather than spin. */

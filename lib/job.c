@@ -1127,6 +1127,11 @@ int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
   if (pool == NULL)
     return SHARC_EINVAL;
   pool->msg[0] = '\0';
+  if (sharc__pool_foreign(pool))
+    return sharc__fail(pool, SHARC_EINVAL,
+                       "the pool belongs to process %d: a process forked from "
+                       "its coordinator may only destroy it",
+                       (int)pool->owner_pid);
   job_state js;
   memset(&js, 0, sizeof js);
   js.kernel = kernel;

@@ -261,8 +261,18 @@ void sharc__place_pages(sharc_pool *pool, void *addr, uint64_t len) {
 }
 
 static void pool_free(sharc_pool *pool) {
-  if (pool->w != NULL && pool->cb != NULL)
+  int foreign = sharc__pool_foreign(pool);
+  if (pool->w != NULL && pool->cb != NULL && !foreign)
     stop_workers(pool);
+  /* A forked child: the workers are not its children and the control
+   * block is the coordinator's; it closes its copies of their descriptors
+   * and writes nothing shared. */
+  for (unsigned w = 0; foreign && pool->w != NULL && w < pool->nworkers; w++) {
+    if (pool->w[w].pidfd >= 0)
+      close(pool->w[w].pidfd);
+    if (pool->w[w].sock >= 0)
+      close(pool->w[w].sock);
+  }
   while (pool->arrays != NULL)
     sharc_array_destroy(pool->arrays);
   if (pool->cb != NULL)
@@ -387,7 +397,7 @@ const char *sharc_pool_errmsg(const sharc_pool *pool) {
 }
 
 int sharc_pool_cancel(sharc_pool *pool) {
-  if (pool == NULL || pool->cb == NULL)
+  if (pool == NULL || pool->cb == NULL || sharc__pool_foreign(pool))
     return SHARC_EINVAL;
   atomic_store(&pool->cb->cancel, 1);
   uint64_t one = 1;

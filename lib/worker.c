@@ -57,14 +57,21 @@ static void close_inherited(int a, int b) {
   close_range((unsigned)hi + 1, ~0u, 0);
 }
 
+/* Default actions, except for the two a terminal sends to its whole
+ * foreground process group: Ctrl-C and Ctrl-backslash are the coordinator's to
+ * handle (sharc run cancels the job and reports what was done); a worker
+ * killed by them would turn an interrupt into lost work. Workers still die
+ * with the coordinator (PR_SET_PDEATHSIG). */
 static void reset_signals(void) {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
-  static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE,
-                             SIGCHLD, SIGUSR1, SIGUSR2, SIGALRM};
+  static const int sigs[] = {SIGTERM, SIGHUP,  SIGPIPE, SIGCHLD,
+                             SIGUSR1, SIGUSR2, SIGALRM};
   for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
     signal(sigs[i], SIG_DFL);
+  signal(SIGINT, SIG_IGN);
+  signal(SIGQUIT, SIG_IGN);
 }
 
 /* SIGBUS inside a mapped array means its file shrank under the mapping (a
