@@ -1,5 +1,6 @@
 /* Jobs: post a kernel to the workers, wait while watching them, check what
  * they wrote, and report. */
+#include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -43,6 +44,9 @@ typedef struct job_state {
     uint64_t term_ns; /* when SIGTERM went, 0: not yet */
     uint64_t limit;   /* the limit it broke */
     int timed_out;
+    uint64_t seen;        /* the chunk start last seen running */
+    uint64_t cpu0, wait0; /* the worker's CPU and run-queue wait times
+                             when the coordinator first saw it */
   } *watch;
   double timeout_s, timeout_x;
   uint64_t typical_ns; /* the last typical chunk time seen in this job */
@@ -390,15 +394,73 @@ static uint64_t typical_chunk_ns(sharc_pool *pool) {
   return m[k / 2];
 }
 
+/* The scheduler's figures for process pid: its CPU time and its time
+ * runnable but waiting for a CPU (/proc/PID/schedstat), and whether it is
+ * runnable now (/proc/PID/stat). Returns 0, or -1 if unknown. */
+static int sched_figures(pid_t pid, uint64_t *cpu, uint64_t *wait,
+                         int *runnable) {
+  char path[64], buf[512];
+  unsigned long long run = 0, waited = 0;
+  snprintf(path, sizeof path, "/proc/%d/schedstat", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  ssize_t got = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  buf[got > 0 ? got : 0] = '\0';
+  if (got <= 0 || sscanf(buf, "%llu %llu", &run, &waited) != 2)
+    return -1;
+  *cpu = run;
+  *wait = waited;
+  if (runnable == NULL)
+    return 0;
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  got = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  buf[got > 0 ? got : 0] = '\0';
+  const char *rp = got > 0 ? strrchr(buf, ')') : NULL;
+  if (rp == NULL || rp[1] != ' ')
+    return -1;
+  *runnable = rp[2] == 'R';
+  return 0;
+}
+
+/* How long the chunk that began at `start` has really been at work, for
+ * the timeout: not the time its worker waited for a CPU while other
+ * programs ran. While the worker is runnable that is the CPU time it used
+ * since the coordinator first saw the chunk (a wait in progress is not
+ * yet in the kernel's figures); while it sleeps or blocks (a hang in a
+ * system call, a lock, pause()) it is the wall time less its waits for a
+ * CPU, which are then all accounted. Wall time if the figures are
+ * unknown. A kernel running threads of its own is timed by its main
+ * thread. */
+static uint64_t chunk_work_ns(const struct watch *wt, pid_t pid, uint64_t now,
+                              uint64_t start) {
+  uint64_t wall = now - start, cpu, wait;
+  int runnable;
+  if (wt->cpu0 == UINT64_MAX || sched_figures(pid, &cpu, &wait, &runnable))
+    return wall;
+  if (runnable)
+    return cpu > wt->cpu0 ? cpu - wt->cpu0 : 0;
+  uint64_t waited = wait > wt->wait0 ? wait - wt->wait0 : 0;
+  return waited < wall ? wall - waited : 0;
+}
+
 static void signal_worker(sharc_pool *pool, unsigned w, int sig) {
   if (pool->w[w].pid > 0)
     (void)syscall(SYS_pidfd_send_signal, pool->w[w].pidfd, sig, NULL, 0);
 }
 
 /* A chunk running past the limit gets its worker SIGTERM, and SIGKILL a
- * grace period later; the death is then handled like any other. The
- * start times come from the control block: a scribbled one can at worst
- * get a worker killed, which the fault policy survives. */
+ * grace period later; the death is then handled like any other. What
+ * counts against the limit is chunk_work_ns, so that a chunk that merely
+ * was not scheduled (other programs busy on the machine) is never taken
+ * for a hang. The start times come from the control block: a scribbled
+ * one can at worst get a worker killed, which the fault policy
+ * survives. */
 #define SHARC__TIMEOUT_FLOOR_NS 10000000u /* limits from timeout_x */
 #define SHARC__GRACE_MIN_NS 50000000u
 static void watchdog(sharc_pool *pool, job_state *js) {
@@ -433,7 +495,15 @@ static void watchdog(sharc_pool *pool, job_state *js) {
         signal_worker(pool, w, SIGKILL);
       continue;
     }
-    if (start == 0 || start > now || now - start <= limit)
+    if (start == 0 || start > now)
+      continue;
+    if (start != wt->seen) {
+      wt->seen = start;
+      if (sched_figures(pool->w[w].pid, &wt->cpu0, &wt->wait0, NULL) != 0)
+        wt->cpu0 = UINT64_MAX;
+    }
+    if (now - start <= limit ||
+        chunk_work_ns(wt, pool->w[w].pid, now, start) <= limit)
       continue;
     wt->start = start;
     wt->term_ns = now;

@@ -7,6 +7,8 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -500,6 +502,101 @@ Test(fault, a_hanging_chunk_is_terminated_and_narrowed_down) {
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
   o.fault.timeout_s = -1;
   cr_assert_eq(sharc_run(p, "hang_at", 0, &o, NULL), SHARC_EINVAL);
+  sharc_pool_destroy(p);
+}
+
+/* Isolating a hang: the timed-out chunk's blocks run one at a time in the
+ * next pass, so the hanging index costs one more timeout, not one per
+ * halving of a 4096-index chunk (12 passes). */
+Test(fault, a_hang_in_a_large_chunk_is_isolated_in_two_timeouts) {
+  uint64_t shape[1] = {20000};
+  sharc_pool *p = test_pool(2);
+  sharc_array *a;
+  cr_assert_eq(sharc_array_create(p, SHARC_U64, 1, shape, NULL, &a), 0);
+  memset(sharc_array_data(a), 0, sizeof(uint64_t) * shape[0]);
+  int ignore_term = 0;
+  sharc_job_opts o = SHARC_JOB_OPTS_INIT;
+  sharc_job_add_array(&o, a);
+  o.schedule = (sharc_schedule){SHARC_SCHED_DYNAMIC, 4096};
+  o.args = &ignore_term;
+  o.args_len = sizeof ignore_term;
+  o.fault.retries = 1;
+  o.fault.timeout_s = 0.2;
+  sharc_report rep;
+  int rc = sharc_run(p, "hang_at", shape[0], &o, &rep);
+  cr_assert_eq(rc, SHARC_EQUARANTINED, "rc %d: %s", rc, sharc_pool_errmsg(p));
+  cr_assert_eq(rep.nquarantined, 1);
+  cr_assert_eq(rep.quarantined[0].begin, 321);
+  cr_assert_eq(rep.quarantined[0].end, 322);
+  cr_assert_eq(rep.quarantined[0].timed_out, 1);
+  /* The chunk, the index among single blocks, the index alone again. */
+  cr_assert_eq(rep.deaths, 3, "%u deaths: one timeout per pass", rep.deaths);
+  cr_assert_leq(rep.passes, 4, "%u passes", rep.passes);
+  const uint64_t *out = sharc_array_data(a);
+  for (uint64_t i = 0; i < shape[0]; i++)
+    cr_assert_eq(out[i], i == 321 ? 0 : mix(i), "index %llu",
+                 (unsigned long long)i);
+  sharc_report_free(&rep);
+  sharc_pool_destroy(p);
+}
+
+/* out[i] = mix(i) after 20 ms of this thread's own CPU time. */
+static int cpu_20ms(const sharc_task *t, uint64_t b, uint64_t e) {
+  uint64_t *out = sharc_task_array(t, 0);
+  for (uint64_t i = b; i < e; i++) {
+    struct timespec t0, now;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+    do
+      clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+    while ((now.tv_sec - t0.tv_sec) * 1000000000L + now.tv_nsec - t0.tv_nsec <
+           20000000L);
+    out[i] = mix(i);
+  }
+  return 0;
+}
+SHARC_KERNEL(cpu_20ms)
+
+/* Four CPU-bound processes share the two workers' CPUs, so 20 ms of CPU
+ * takes about 60 ms and more of wall time: a timeout of 60 ms must still
+ * not fire, since the chunks were waiting for a CPU, not hanging. */
+Test(fault, a_timeout_never_fires_on_a_chunk_that_waited_for_a_cpu,
+     .timeout = 200) {
+  uint64_t n = 40, shape[1] = {n};
+  sharc_pool *p = test_pool(2);
+  sharc_array *a;
+  cr_assert_eq(sharc_array_create(p, SHARC_U64, 1, shape, NULL, &a), 0);
+  pid_t hogs[4];
+  for (int k = 0; k < 4; k++) {
+    hogs[k] = fork();
+    cr_assert_geq(hogs[k], 0);
+    if (hogs[k] == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL); /* gone with the test, whatever */
+      volatile uint64_t x = 0;
+      for (;;)
+        x++;
+    }
+  }
+  for (int round = 0; round < 2; round++) {
+    sharc_job_opts o = SHARC_JOB_OPTS_INIT;
+    sharc_job_add_array(&o, a);
+    o.schedule = (sharc_schedule){SHARC_SCHED_DYNAMIC, 1};
+    if (round == 0)
+      o.fault.timeout_s = 0.06;
+    else
+      o.fault.timeout_x = 1.5; /* of a typical chunk that waited as well */
+    sharc_report rep;
+    int rc = sharc_run(p, "cpu_20ms", n, &o, &rep);
+    cr_assert_eq(rc, 0, "round %d: rc %d: %s", round, rc, sharc_pool_errmsg(p));
+    cr_assert_eq(rep.deaths, 0);
+    sharc_report_free(&rep);
+  }
+  for (int k = 0; k < 4; k++) {
+    kill(hogs[k], SIGKILL);
+    waitpid(hogs[k], NULL, 0);
+  }
+  const uint64_t *out = sharc_array_data(a);
+  for (uint64_t i = 0; i < n; i++)
+    cr_assert_eq(out[i], mix(i));
   sharc_pool_destroy(p);
 }
 
