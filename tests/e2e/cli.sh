@@ -469,23 +469,27 @@ err_has "(timeout)"
 fails "run --timeout bad" 2 run synthetic --timeout -3
 fails "run --timeout-x bad" 2 run synthetic --timeout-x abc
 # Ctrl-C and SIGTERM: the job stops within 100 ms of the signal (plus the
-# tool's exit), the partial report is printed, the exit status is 128+SIG.
+# tool's exit; the bound leaves room for a busy machine), the partial
+# report is printed, the exit status is 128+SIG. Ctrl-C goes, as from a
+# terminal, to the whole process group: the workers must not die of it.
 for sig in INT TERM; do
   NAME="run interrupted by SIG$sig"
   CMDLINE="sharc run synthetic --n 4000000 --schedule auto (SIG$sig after 0.5 s)"
-  "$SHARC" run synthetic --n 4000000 --workers 2 --schedule auto >"$OUT" 2>"$ERR" </dev/null &
+  setsid "$SHARC" run synthetic --n 4000000 --workers 2 --schedule auto >"$OUT" 2>"$ERR" </dev/null &
   pid=$!
   sleep 0.5
   t0=$(date +%s%N)
-  kill "-$sig" "$pid"
+  if [ "$sig" = INT ]; then kill -INT -- "-$pid"; else kill "-$sig" "$pid"; fi
   wait "$pid"
   STATUS=$?
   ms=$((($(date +%s%N) - t0) / 1000000))
   want=$((128 + $(kill -l "$sig")))
   if [ "$STATUS" -eq "$want" ]; then ok; else bad "exit status $STATUS, expected $want"; fi
-  if [ "$ms" -lt 500 ]; then ok; else bad "took $ms ms to stop"; fi
+  if [ "$ms" -lt 2000 ]; then ok; else bad "took $ms ms to stop"; fi
   out_has "SHARC_ECANCELED"
   err_one_line "sharc run: interrupted by signal $(kill -l "$sig")"
+  if grep -Eq "cancelled: [1-9][0-9]* of 4000000 indices done" "$ERR" &&
+     ! grep -q "died" "$ERR"; then ok; else bad "partial report: $(cat "$ERR")"; fi
   left=
   for wpid in $(awk '$1 ~ /^[0-9]+$/ && $2 ~ /^[0-9]+$/ && $2 > 0 { print $2 }' "$OUT"); do
     [ -e "/proc/$wpid" ] && left="$left $wpid"
@@ -498,8 +502,9 @@ out_has " recycled,"
 fails "run --recycle-chunks 0" 2 run synthetic --recycle-chunks 0
 fails "run --recycle-rss bad" 2 run synthetic --recycle-rss lots
 # --out and --resume: a run SIGKILLed mid-job, then resumed, leaves the
-# same file as an uninterrupted run. The job takes about 2 s here, so the
-# kill at 0.35 s lands mid-job also on much faster machines.
+# same file as an uninterrupted run. The kill comes as soon as the journal
+# (a 128-byte header, then the bitmap of done blocks) marks a block done:
+# a handshake with the run, not a guess at how fast the machine is.
 ref=$TMP/ref.f64
 part=$TMP/part.f64
 check "run --out" 0 "$SHARC" run synthetic --n 1000000 --workers 2 --schedule auto -p work=3000 --out "$ref"
@@ -507,7 +512,11 @@ if [ -s "$ref.journal" ]; then ok; else bad "no journal beside $ref"; fi
 NAME="run --out killed mid-job"
 "$SHARC" run synthetic --n 1000000 --workers 2 --schedule auto -p work=3000 --out "$part" >/dev/null 2>&1 &
 pid=$!
-sleep 0.35
+until [ -s "$part.journal" ] &&
+      python3 -c 'import sys; sys.exit(not any(open(sys.argv[1], "rb").read()[128:]))' "$part.journal"; do
+  kill -0 "$pid" 2>/dev/null || break
+  sleep 0.01
+done
 kill -9 "$pid"
 wait "$pid" 2>/dev/null
 STATUS=$?
