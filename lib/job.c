@@ -65,6 +65,8 @@ typedef struct job_state {
                             its indices (a truncated input, a write into
                             read-only job memory): how; fails the job */
   sharc__faults *faults; /* with a fault policy: the passes' bookkeeping */
+  sharc_report *rep;     /* NULL: none wanted */
+  uint64_t first_post_ns; /* when the job's first pass was posted */
 } job_state;
 
 /* How often a running job writes its journal. */
@@ -198,6 +200,8 @@ static void post_job(sharc_pool *pool, job_state *js,
       atomic_store_explicit(&cb->slots[w].cost_bits, 0, memory_order_relaxed);
   }
   js->post_ns = sharc__now_ns();
+  if (js->first_post_ns == 0)
+    js->first_post_ns = js->post_ns;
   d->post_ns = js->post_ns;
   js->seq = atomic_load_explicit(&cb->seq, memory_order_relaxed) + 1;
   atomic_store(&cb->seq, js->seq);
@@ -1084,6 +1088,7 @@ static int fault_passes(sharc_pool *pool, job_state *js,
     if (rc != 0)
       return rc;
     count_failures(pool, js, fr);
+    sharc__report_pass(pool, js->rep, js->seq);
     rc = collect(pool, js, f, o, 0);
     unclaimed(pool, js, f, o, 0);
     if (rc == 0)
@@ -1098,8 +1103,11 @@ static int fault_passes(sharc_pool *pool, job_state *js,
   if (f->nq == 0)
     return 0;
   const sharc_quarantined *q = &f->q[0];
-  char what[64];
-  if (q->signal)
+  char what[96];
+  if (q->signal && q->timed_out)
+    snprintf(what, sizeof what, "ran past its timeout (its worker then "
+             "killed by signal %d, %s)", q->signal, strsignal(q->signal));
+  else if (q->signal)
     snprintf(what, sizeof what, "killed its worker by signal %d (%s)",
              q->signal, strsignal(q->signal));
   else
@@ -1119,9 +1127,11 @@ static int fault_passes(sharc_pool *pool, job_state *js,
 }
 
 static void report_faults(sharc_report *rep, const sharc__faults *f,
-                          const fault_run *fr, int rc, const char *msg) {
+                          const fault_run *fr, int rc, const char *msg,
+                          double wall_s) {
   if (rep == NULL)
     return;
+  sharc__report_whole(rep, wall_s);
   rep->status = rc;
   snprintf(rep->error, sizeof rep->error, "%s", rc ? msg : "");
   rep->deaths = fr->deaths;
@@ -1166,15 +1176,16 @@ static int journal_end(sharc_pool *pool, job_state *js, int rc) {
 static int resume_job(sharc_pool *pool, job_state *js,
                       const sharc_job_opts *o, sharc__faults *f,
                       fault_run *fr, sharc_report *rep, uint64_t done_before) {
-  js->post_ns = sharc__now_ns();
+  js->post_ns = js->first_post_ns = sharc__now_ns();
   sharc__journal_missing(js->journal, f);
   sharc__faults_advance(f, 1);
   int rc = f->nomem ? sharc__fail(pool, SHARC_ENOMEM, "resume: out of memory")
                     : fault_passes(pool, js, o, f, fr, 1);
   js->done_ns = sharc__now_ns();
-  uint64_t times[3] = {js->post_ns, js->done_ns, 0};
+  uint64_t times[3] = {js->first_post_ns, js->done_ns, 0};
   sharc__report_fill(pool, rep, js->kernel, js->n, o, times, rc);
-  report_faults(rep, f, fr, rc, pool->msg);
+  report_faults(rep, f, fr, rc, pool->msg,
+                (double)(js->done_ns - js->first_post_ns) * 1e-9);
   if (rep != NULL && (rc == 0 || rc == SHARC_EQUARANTINED))
     rep->indices -= done_before < rep->indices ? done_before : rep->indices;
   sharc__faults_free(f);
@@ -1206,6 +1217,7 @@ int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
   memset(&js, 0, sizeof js);
   js.kernel = kernel;
   js.n = n;
+  js.rep = rep;
   js.first_dead = -1;
   sharc__faults faults;
   fault_run fr = {0, 0, 0, 0, 0, 0, 0};
@@ -1333,7 +1345,8 @@ int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
       rc = fault_passes(pool, &js, o, &faults, &fr, 0);
     corrupt |= rc == SHARC_ECORRUPT;
     rc = sharc__reduce_finish(pool, &rj, rc);
-    report_faults(rep, &faults, &fr, rc, pool->msg);
+    report_faults(rep, &faults, &fr, rc, pool->msg,
+                  (double)(sharc__now_ns() - js.first_post_ns) * 1e-9);
     sharc__faults_free(&faults);
     free(js.ws);
     js.ws = NULL;

@@ -8,11 +8,12 @@ static void fill_worker(const sharc_pool *pool, unsigned w,
                         sharc_worker_report *wr, double wall) {
   const sharc__slot *s = &pool->cb->slots[w];
   wr->worker = w;
-  wr->pid = (int)pool->w[w].pid;
+  /* A worker that died during the pass is named by the pid it ran with. */
+  wr->pid = pool->w[w].pid > 0 ? (int)pool->w[w].pid : (int)s->pid;
   wr->pu = pool->opts.pin ? pool->plan.w[w].pu : -1;
   wr->numa = pool->plan.w[w].numa;
   if (pool->w[w].pid <= 0)
-    return; /* died during the job: its figures are unknown */
+    return; /* died during the pass: it published no figures */
   wr->chunks = s->chunks;
   wr->indices = s->indices;
   wr->steals = s->steals;
@@ -52,6 +53,8 @@ static void advise(sharc_report *rep) {
 static void fill_totals(sharc_report *rep) {
   double busy_sum = 0, busy_max = 0;
   uint64_t mem = 0;
+  rep->dispatch_s = 0;
+  rep->chunks = rep->indices = rep->steals = 0;
   for (unsigned w = 0; w < rep->nworkers; w++) {
     const sharc_worker_report *wr = &rep->workers[w];
     busy_sum += wr->busy_s;
@@ -79,7 +82,7 @@ void sharc__report_fill(sharc_pool *pool, sharc_report *rep,
   snprintf(rep->kernel, sizeof rep->kernel, "%s", kernel ? kernel : "");
   rep->n = n;
   rep->schedule = o->schedule;
-  rep->nworkers = pool->nworkers;
+  rep->nworkers = 0; /* until there are rows to read */
   rep->status = status;
   snprintf(rep->error, sizeof rep->error, "%s", status ? pool->msg : "");
   rep->startup_s = pool->startup_s;
@@ -93,11 +96,47 @@ void sharc__report_fill(sharc_pool *pool, sharc_report *rep,
   rep->workers = calloc(pool->nworkers, sizeof *rep->workers);
   if (rep->workers == NULL)
     return;
+  rep->nworkers = pool->nworkers;
   for (unsigned w = 0; w < pool->nworkers; w++)
     fill_worker(pool, w, &rep->workers[w], rep->wall_s);
   fill_totals(rep);
   advise(rep);
   rep->aggregation_s = (double)(sharc__now_ns() - times[1]) * 1e-9;
+}
+
+void sharc__report_pass(sharc_pool *pool, sharc_report *rep, uint32_t seq) {
+  if (rep == NULL || rep->workers == NULL)
+    return;
+  for (unsigned w = 0; w < rep->nworkers; w++) {
+    const sharc__slot *s = &pool->cb->slots[w];
+    sharc_worker_report *wr = &rep->workers[w];
+    if (s->started_seq != seq)
+      continue;
+    wr->pid = pool->w[w].pid > 0 ? (int)pool->w[w].pid : (int)s->pid;
+    if (pool->w[w].pid <= 0)
+      continue;
+    wr->chunks += s->chunks;
+    wr->indices += s->indices;
+    wr->steals += s->steals;
+    wr->busy_s += (double)s->busy_ns * 1e-9;
+    wr->dispatch_s += (double)(s->wake_ns + s->claim_ns) * 1e-9;
+    wr->cpu_s += (double)s->cpu_ns * 1e-9;
+    wr->peak_rss = s->peak_rss > wr->peak_rss ? s->peak_rss : wr->peak_rss;
+    wr->private_bytes = s->private_bytes;
+  }
+}
+
+void sharc__report_whole(sharc_report *rep, double wall_s) {
+  if (rep == NULL || rep->workers == NULL)
+    return;
+  rep->wall_s = wall_s;
+  for (unsigned w = 0; w < rep->nworkers; w++) {
+    sharc_worker_report *wr = &rep->workers[w];
+    wr->idle_s = wall_s - wr->busy_s - wr->dispatch_s;
+    if (wr->idle_s < 0)
+      wr->idle_s = 0;
+  }
+  fill_totals(rep);
 }
 
 void sharc_report_free(sharc_report *rep) {
@@ -175,9 +214,10 @@ int sharc_report_json(const sharc_report *rep, FILE *out) {
     const sharc_quarantined *q = &rep->quarantined[i];
     fprintf(out,
             "%s{\"begin\":%llu,\"end\":%llu,\"signal\":%d,\"code\":%d,"
-            "\"attempts\":%u}",
+            "\"attempts\":%u,\"timed_out\":%s}",
             i ? "," : "", (unsigned long long)q->begin,
-            (unsigned long long)q->end, q->signal, q->code, q->attempts);
+            (unsigned long long)q->end, q->signal, q->code, q->attempts,
+            q->timed_out ? "true" : "false");
   }
   fputs("],\"per_worker\":[", out);
   for (unsigned w = 0; rep->workers != NULL && w < rep->nworkers; w++) {
@@ -255,7 +295,10 @@ int sharc_report_print(const sharc_report *rep, FILE *out) {
     else
       fprintf(out, "  quarantined: indices [%llu, %llu)",
               (unsigned long long)q->begin, (unsigned long long)q->end);
-    if (q->signal)
+    if (q->signal && q->timed_out)
+      fprintf(out, " (timed out, then killed by signal %d, %s; %u attempts)\n",
+              q->signal, strsignal(q->signal), q->attempts);
+    else if (q->signal)
       fprintf(out, " (signal %d, %s; %u attempts)\n", q->signal,
               strsignal(q->signal), q->attempts);
     else

@@ -12,4 +12,9 @@ void sharc__report_fill(sharc_pool *pool, sharc_report *rep,
                         const sharc_job_opts *o, const uint64_t *times,
                         int status);
 
+/* Adds the figures of the retry pass `seq` to rep's per-worker rows. */
+void sharc__report_pass(sharc_pool *pool, sharc_report *rep, uint32_t seq);
+/* After the passes: the whole job's wall time, idle times and totals. */
+void sharc__report_whole(sharc_report *rep, double wall_s);
+
 #endif

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -324,4 +325,119 @@ Test(accounting, a_coordinator_holding_a_large_heap_recycles_nothing) {
   sharc_pool_destroy(fx.p);
   cr_assert_eq(heap[big - 1], 0x5a);
   free(heap);
+}
+
+/* ---- reports cover the whole job ------------------------------------------ */
+
+/* out[i] = mix(i) after ~50 us; index 321 hangs. */
+static int hang_321(const sharc_task *t, uint64_t b, uint64_t e) {
+  uint64_t *out = sharc_task_array(t, 0);
+  for (uint64_t i = b; i < e; i++) {
+    if (i == 321)
+      for (;;)
+        pause();
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do
+      clock_gettime(CLOCK_MONOTONIC, &now);
+    while ((now.tv_sec - t0.tv_sec) * 1000000000L + now.tv_nsec - t0.tv_nsec <
+           50000);
+    out[i] = mix(i);
+  }
+  return 0;
+}
+SHARC_KERNEL(hang_321)
+
+static double mono_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+Test(accounting, the_report_covers_every_pass_with_real_workers) {
+  uint64_t n = 4000;
+  fixture fx = make(2, n);
+  sharc_job_opts o = SHARC_JOB_OPTS_INIT;
+  sharc_job_add_array(&o, fx.out);
+  o.schedule = (sharc_schedule){SHARC_SCHED_DYNAMIC, 64};
+  o.fault.retries = 1;
+  o.fault.timeout_s = 0.3;
+  sharc_report rep;
+  double t0 = mono_s();
+  int rc = sharc_run(fx.p, "hang_321", n, &o, &rep);
+  double took = mono_s() - t0;
+  cr_assert_eq(rc, SHARC_EQUARANTINED, "rc %d: %s", rc, sharc_pool_errmsg(fx.p));
+  cr_assert_geq(rep.passes, 3);
+  /* Three timeouts of 0.3 s are most of the job: wall must cover them. */
+  cr_assert_geq(rep.wall_s, 0.8 * took, "wall %.3f s of a %.3f s job",
+                rep.wall_s, took);
+  cr_assert_leq(rep.wall_s, took);
+  /* Rows name real processes and add up what each slot's workers
+   * reported at the end of each pass (a worker that died mid-pass reports
+   * nothing; its completed chunks count in rep.indices). */
+  uint64_t rows = 0;
+  for (unsigned w = 0; w < rep.nworkers; w++) {
+    cr_assert_gt(rep.workers[w].pid, 0, "worker %u: pid %d", w,
+                 rep.workers[w].pid);
+    cr_assert_gt(rep.workers[w].indices, 0, "worker %u: no indices", w);
+    rows += rep.workers[w].indices;
+  }
+  cr_assert_leq(rows, n);
+  cr_assert_eq(rep.indices, n - 1);
+  sharc_report_free(&rep);
+  sharc_pool_destroy(fx.p);
+}
+
+Test(accounting, a_job_that_never_ran_reports_no_worker_rows) {
+  sharc_pool *p = test_pool(2);
+  sharc_report rep;
+  int rc = sharc_run(p, "no such kernel", 10, NULL, &rep);
+  cr_assert_eq(rc, SHARC_ENOKERNEL);
+  cr_assert_eq(rep.status, SHARC_ENOKERNEL);
+  cr_assert(rep.workers != NULL || rep.nworkers == 0,
+            "%u worker rows promised, none given", rep.nworkers);
+  sharc_report_free(&rep);
+  sharc_pool_destroy(p);
+}
+
+/* ---- a pool recovers from a scribbled slot -------------------------------- */
+
+/* Writes nonsense into every other worker's ready word, then index 5
+ * crashes its worker: the pool must replace it without waiting on the
+ * ready words of workers that never stopped. */
+static int scribble_ready(const sharc_task *t, uint64_t b, uint64_t e) {
+  uint64_t *out = sharc_task_array(t, 0);
+  const scrib_args *a = sharc_task_args(t, NULL);
+  sharc__cb *cb = (sharc__cb *)a->cb;
+  for (unsigned w = 0; w < a->nslots; w++) {
+    if (w != t->worker)
+      atomic_store(&cb->slots[w].ready, 7);
+  }
+  for (uint64_t i = b; i < e; i++) {
+    if (i == 5)
+      raise(SIGSEGV);
+    out[i] = mix(i);
+  }
+  return 0;
+}
+SHARC_KERNEL(scribble_ready)
+
+Test(accounting, a_scribbled_ready_word_does_not_stall_replacements) {
+  uint64_t n = 1000;
+  fixture fx = make(2, n);
+  scrib_args a = {(uintptr_t)fx.p->cb, fx.p->cb_len, fx.p->nworkers, 0, 0};
+  sharc_job_opts o = SHARC_JOB_OPTS_INIT;
+  sharc_job_add_array(&o, fx.out);
+  o.schedule = (sharc_schedule){SHARC_SCHED_STATIC, 0};
+  o.args = &a;
+  o.args_len = sizeof a;
+  o.fault.retries = 1;
+  double t0 = mono_s();
+  int rc = sharc_run(fx.p, "scribble_ready", n, &o, NULL);
+  cr_assert_eq(rc, SHARC_EQUARANTINED, "rc %d: %s", rc, sharc_pool_errmsg(fx.p));
+  /* Starting a worker takes milliseconds; a stall waits out 10 s. */
+  cr_assert_lt(mono_s() - t0, 5.0, "replacements stalled");
+  cr_assert_eq(run_scribble(&fx, "auto", NONE, 0, 0), 0, "%s",
+               sharc_pool_errmsg(fx.p));
+  sharc_pool_destroy(fx.p);
 }

@@ -61,7 +61,11 @@ typedef struct sharc_report {
   uint64_t steals;       /* summed over workers */
   uint64_t mem_per_worker;      /* mean private bytes per worker */
   uint64_t bytes_copied;        /* job descriptor + argument bytes */
-  uint64_t payload_bytes_copied; /* array bytes copied: always 0 */
+  uint64_t payload_bytes_copied; /* array bytes copied between processes:
+                                    0 by construction (arrays are shared
+                                    mappings, never sent), not a
+                                    measurement; kept for comparison with
+                                    tools that do copy */
   char advice[256];      /* a sentence when the job did not pay off, or "" */
 
   /* Faults (sharc_job_opts.fault). Per-worker figures cover the first
