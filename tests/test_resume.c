@@ -168,3 +168,58 @@ Test(resume, a_killed_coordinator_resumes_and_the_output_matches) {
   unlink(path);
   rmdir(dir);
 }
+
+/* out[i] = value_at(i) for a cheap stand-in; three indices crash. */
+static int fill_poison3(const sharc_task *t, uint64_t b, uint64_t e) {
+  uint64_t *out = sharc_task_array(t, 0);
+  for (uint64_t i = b; i < e; i++) {
+    if (i == 1001 || i == 1002 || i == 150007)
+      raise(SIGSEGV);
+    out[i] = i + 1;
+  }
+  return 0;
+}
+SHARC_KERNEL(fill_poison3)
+
+/* A journal's blocks (4 indices for 2^22: n / 2^20) set how work is
+ * claimed and recorded, not how far a failure is narrowed down: exactly
+ * the poison indices are quarantined. */
+#define NJ (1u << 22)
+Test(resume, a_journal_does_not_coarsen_quarantine_to_its_blocks) {
+  char dir[] = "/tmp/sharc-resume-XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  char path[64], journal[80];
+  snprintf(path, sizeof path, "%s/out.u64", dir);
+  snprintf(journal, sizeof journal, "%s.journal", path);
+  sharc_pool *p = test_pool(2);
+  uint64_t shape[1] = {NJ};
+  sharc_array *a;
+  cr_assert_eq(sharc_array_open_raw(p, path, SHARC_RDWR | SHARC_CREATE,
+                                    SHARC_U64, 1, shape, 0, &a),
+               0, "%s", sharc_pool_errmsg(p));
+  sharc_job_opts o = SHARC_JOB_OPTS_INIT;
+  sharc_job_add_array(&o, a);
+  o.journal_path = journal;
+  o.fault.retries = 1;
+  sharc_report rep;
+  int rc = sharc_run(p, "fill_poison3", NJ, &o, &rep);
+  cr_assert_eq(rc, SHARC_EQUARANTINED, "rc %d: %s", rc, sharc_pool_errmsg(p));
+  cr_assert_eq(rep.nquarantined, 3);
+  uint64_t left_out = 0;
+  for (unsigned k = 0; k < rep.nquarantined; k++)
+    left_out += rep.quarantined[k].end - rep.quarantined[k].begin;
+  cr_assert_eq(left_out, 3, "%llu indices quarantined for 3 poison indices",
+               (unsigned long long)left_out);
+  cr_assert_eq(rep.indices, NJ - 3);
+  const uint64_t *v = sharc_array_data(a);
+  for (uint64_t i = 0; i < NJ; i++) {
+    int poison = i == 1001 || i == 1002 || i == 150007;
+    cr_assert_eq(v[i], poison ? 0 : i + 1, "index %llu", (unsigned long long)i);
+  }
+  sharc_report_free(&rep);
+  sharc_array_destroy(a);
+  sharc_pool_destroy(p);
+  unlink(path);
+  unlink(journal);
+  rmdir(dir);
+}
