@@ -203,7 +203,8 @@ SHARC_API int sharc_array_open_raw(sharc_pool *pool, const char *path,
 
 /* Unmaps the array in the coordinator and tells the workers to unmap it
  * before their next job. Named objects are not removed (sharc_shm_remove).
- * NULL is a no-op. */
+ * NULL is a no-op. In a child forked from the pool's creator: unmaps and
+ * closes that process's copies only (no message, no file removed). */
 SHARC_API void sharc_array_destroy(sharc_array *a);
 
 /* Accessors. Valid until sharc_array_destroy(). */

@@ -141,16 +141,35 @@ SHARC_API int sharc_job_add_array(sharc_job_opts *o, sharc_array *a);
  * on failure, as far as the job got) and must be released with
  * sharc_report_free().
  *
- * Returns 0 when every index was processed and every kernel call returned 0
- * (after retries, when the fault policy allows them). SHARC_EQUARANTINED:
- * the job finished but the report's quarantined ranges were left out.
- * Errors: SHARC_ENOKERNEL (no such kernel; nothing runs), SHARC_EINVAL,
+ * What 0 proves: every index of [0, n) was run by a kernel call that
+ * returned 0, and the workers' own records of the ranges they completed
+ * (count, sum and sum of squares of the indices, kept by each worker in
+ * its slot) add up to exactly [0, n), once. With a fault policy each pass
+ * is held to the same account: what the workers completed, what the next
+ * pass runs and what was quarantined must add up to exactly what the pass
+ * was meant to run, or the pass runs again (three times at most in a row,
+ * then SHARC_ECORRUPT). A kernel that scribbles on sharc's claim counters
+ * or range words makes workers skip or repeat indices, which these records
+ * show: it can fail a job, never make it return 0 with an index missing.
+ * A record forged to match on purpose is beyond what is checked. Retried
+ * indices ran more than once in all, but once in a call that returned 0.
+ *
+ * SHARC_EQUARANTINED: the job finished but the report's quarantined
+ * ranges (each exactly the failing indices, down to the job's grain) were
+ * left out; every other index was computed.
+ * Errors: SHARC_ENOKERNEL (no such kernel; nothing runs), SHARC_EINVAL
+ * (also: called from a process forked from the pool's creator),
  * SHARC_EKERNEL (a kernel returned an error: the message names the worker,
  * range and code), SHARC_EWORKER (a worker died: the message names it, its
- * signal and the range it held; a fresh worker takes its place so the pool
- * stays usable), SHARC_ECORRUPT (a worker wrote nonsense into the control
- * block: the message names the field; that worker is replaced).
- * Details: sharc_pool_errmsg(). Blocks; not thread-safe on one pool. */
+ * signal and the range it held, and says "input truncated" naming the file
+ * when a mapped file shrank, or "read-only" when the kernel wrote into the
+ * job descriptor, both failing the job at once under any fault policy; a
+ * fresh worker takes its place so the pool stays usable), SHARC_ECORRUPT (a
+ * worker wrote nonsense into the control block, or the records of
+ * completed ranges do not add up: the message says which; the workers are
+ * restarted), SHARC_ECANCELED.
+ * Details: sharc_pool_errmsg(). Blocks; not thread-safe on one pool. In a
+ * process forked from the pool's creator: refused (SHARC_EINVAL). */
 SHARC_API int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
                         const sharc_job_opts *opts, sharc_report *rep);
 

@@ -10,6 +10,20 @@
  * Caveat: PR_SET_PDEATHSIG fires when the *thread* that created the pool
  * exits. Create the pool from a thread that lives as long as the pool.
  *
+ * Signals: workers ignore SIGINT and SIGQUIT, which a terminal sends to the
+ * whole foreground process group: Ctrl-C is the coordinator's to handle
+ * (sharc_pool_cancel from its handler); other signals keep their default
+ * actions in workers.
+ *
+ * Fork: a pool belongs to the process that created it. In a child forked
+ * from that process (by the host program, not a worker), the inherited
+ * pool and its arrays may only be destroyed: sharc_pool_destroy() and
+ * sharc_array_destroy() there release the child's own copies of the
+ * mappings and descriptors and write nothing shared (no shutdown, no
+ * messages to workers, no file removed), so the creator's pool works on;
+ * sharc_run() and sharc_pool_cancel() there return SHARC_EINVAL. As with
+ * libuv's loops, a child that wants a pool creates its own.
+ *
  * Forked workers: nothing in this header may be called from a kernel. */
 #ifndef SHARC_POOL_H
 #define SHARC_POOL_H
@@ -47,7 +61,9 @@ SHARC_API int sharc_pool_create(sharc_pool **out, const sharc_pool_opts *opts,
 
 /* Stops and reaps every worker (SIGKILL after 1 s for a worker that does not
  * stop), unmaps the control block and the pool's anonymous arrays. Arrays
- * not yet destroyed are destroyed. NULL is a no-op. */
+ * not yet destroyed are destroyed. NULL is a no-op. Blocks while workers
+ * stop. In a forked child: releases only that process's mappings and
+ * descriptors (see above). */
 SHARC_API void sharc_pool_destroy(sharc_pool *pool);
 
 SHARC_API unsigned sharc_pool_size(const sharc_pool *pool);
@@ -62,7 +78,7 @@ SHARC_API double sharc_pool_startup_seconds(const sharc_pool *pool);
  * their workers are killed (replaced when the next job starts), and
  * sharc_run() returns SHARC_ECANCELED with the report of what was done.
  * Async-signal-safe: call it from a SIGINT or SIGTERM handler (sharc run
- * does). Returns 0, or SHARC_EINVAL for NULL. */
+ * does). Returns 0, or SHARC_EINVAL for NULL or in a forked child. */
 SHARC_API int sharc_pool_cancel(sharc_pool *pool);
 
 /* The message for the last failing call on this pool, or "". */
