@@ -586,7 +586,7 @@ int sharc__array_send(sharc_pool *pool, sharc_array *a, unsigned w) {
   memset(&msg, 0, sizeof msg);
   msg.op = SHARC__MSG_MAP;
   msg.id = a->id;
-  msg.prot = a->prot;
+  msg.prot = a->worker_ro ? PROT_READ : a->prot;
   msg.ndim = a->ndim;
   msg.dtype = (int32_t)a->dtype;
   msg.map_len = a->map_len;
@@ -618,6 +618,7 @@ void sharc__wmap_from_array(const sharc_array *a, sharc__wmap *m) {
   m->nbytes = a->nbytes;
   m->size = a->size;
   memcpy(m->shape, a->shape, sizeof m->shape);
+  m->ro = !(a->prot & PROT_WRITE) || a->worker_ro;
 }
 
 void sharc_array_destroy(sharc_array *a) {

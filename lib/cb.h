@@ -102,7 +102,8 @@ typedef struct sharc__slot {
   uint32_t bus_array;  /* that array's id */
   uint64_t bus_offset; /* the byte of the mapping it touched */
   uint32_t ro_seen;    /* 1: it wrote into memory mapped read-only for */
-  uint32_t ro_what;    /* workers: 1 the job descriptor, 2 retry items */
+  uint32_t ro_what;    /* workers: 1 the job descriptor, 2 an array */
+  uint32_t ro_array;   /* that array's id */
   sharc__tally tally;  /* the ranges its kernel completed (tally.h) */
   uint32_t cur_done;   /* 1: [cur_begin, cur_end) completed and is in tally */
   uint64_t steals;    /* ranges taken from other workers (auto) */

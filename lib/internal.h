@@ -64,6 +64,8 @@ struct sharc_array {
   int ndim;
   int fortran_order;
   int prot;            /* PROT_READ or PROT_READ|PROT_WRITE */
+  int worker_ro;       /* mapped read-only in workers (sharc's own arrays
+                          that workers must only read: retry items) */
   uint64_t shape[SHARC_MAX_DIMS];
   int64_t strides[SHARC_MAX_DIMS];
   uint64_t size;       /* elements */
@@ -90,6 +92,7 @@ typedef struct sharc__wmap {
   uint64_t nbytes;
   uint64_t size;
   uint64_t shape[SHARC_MAX_DIMS];
+  int ro; /* mapped read-only here */
 } sharc__wmap;
 
 /* A message on a worker's socket; MAP carries the fd (SCM_RIGHTS). */

@@ -302,8 +302,16 @@ static void record_death(sharc_pool *pool, job_state *js, unsigned w) {
                w, (int)pid, why);
   }
   if (sig == SIGSEGV && slot->ro_seen) {
-    snprintf(why, sizeof why, "%s: its kernel wrote into the job "
-             "descriptor, which is read-only in workers", plain);
+    const sharc_array *a = pool->arrays;
+    while (slot->ro_what == 2 && a != NULL && a->id != slot->ro_array)
+      a = a->next;
+    const char *what = slot->ro_what != 2 ? "the job descriptor"
+                       : a == pool->items && a != NULL ? "the retry items"
+                       : a != NULL && a->path ? a->path
+                       : a != NULL && a->name ? a->name
+                                              : "an array";
+    snprintf(why, sizeof why, "%s: its kernel wrote into %s, which is "
+             "read-only in workers", plain, what);
     if (js->fatal_why[0] == '\0')
       snprintf(js->fatal_why, sizeof js->fatal_why, "worker %u (pid %d) %s",
                w, (int)pid, why);
@@ -944,6 +952,7 @@ static int post_items(sharc_pool *pool, job_state *js,
     int rc = sharc_array_create(pool, SHARC_U64, 1, shape, NULL, &pool->items);
     if (rc != 0)
       return sharc__fail(pool, rc, "retry items: %s", sharc_strerror(rc));
+    pool->items->worker_ro = 1; /* before any worker maps it */
   }
   sharc__item *dst = sharc_array_data(pool->items);
   for (size_t k = 0; k < f->nitems; k++)

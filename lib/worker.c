@@ -121,6 +121,16 @@ static void on_sigsegv(int sig, siginfo_t *si, void *ctx) {
   if (addr >= job && addr - job < sizeof wk->cb->job) {
     wk->slot->ro_what = 1;
     wk->slot->ro_seen = 1;
+    return;
+  }
+  for (unsigned i = 0; i < wk->nmaps; i++) {
+    uintptr_t base = (uintptr_t)wk->maps[i].base;
+    if (wk->maps[i].ro && addr >= base && addr - base < wk->maps[i].map_len) {
+      wk->slot->ro_what = 2;
+      wk->slot->ro_array = wk->maps[i].id;
+      wk->slot->ro_seen = 1;
+      return;
+    }
   }
 }
 
@@ -225,6 +235,7 @@ static int apply_map(worker *wk, const sharc__msg *msg, int fd) {
   m->nbytes = msg->nbytes;
   m->size = msg->size;
   memcpy(m->shape, msg->shape, sizeof m->shape);
+  m->ro = !(msg->prot & PROT_WRITE);
   return 0;
 }
 
@@ -893,7 +904,7 @@ static void run_job(worker *wk, uint32_t seq) {
   slot->cur_done = 0;
   slot->tally = (sharc__tally){0, 0, 0};
   slot->bus_seen = 0;
-  slot->ro_seen = 0;
+  slot->ro_seen = slot->ro_what = slot->ro_array = 0;
   slot->recycled = 0;
   atomic_store_explicit(&slot->claiming, 0, memory_order_relaxed);
   slot->started_seq = seq;
@@ -1006,6 +1017,11 @@ _Noreturn void sharc__worker_main(sharc_pool *pool, unsigned w, int sock,
     sharc__wmap *m = map_add(&wk);
     if (m != NULL)
       sharc__wmap_from_array(a, m);
+    /* inherited read-write from the coordinator: what workers must only
+     * read becomes read-only here */
+    if (m != NULL && a->worker_ro &&
+        mprotect(m->base, m->map_len, PROT_READ) != 0)
+      _exit(126);
   }
   wk.slot->pid = (int32_t)getpid();
   atomic_store(&wk.slot->ready, 1);

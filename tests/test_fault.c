@@ -638,6 +638,19 @@ Test(fault, a_file_truncated_while_mapped_is_reported_as_such) {
   cr_assert(strstr(m, "input truncated") != NULL, "%s", m);
   cr_assert(strstr(m, path) != NULL, "%s", m);
   cr_assert(strstr(m, "signal 7") != NULL, "%s", m);
+  /* Under a fault policy too: not a property of any index, so no
+   * bisection, no quarantine, one death and the same message. */
+  sharc_job_opts op = o;
+  op.fault.retries = 2;
+  sharc_report rep;
+  rc = sharc_run(p, "sum_input", n, &op, &rep);
+  cr_assert_eq(rc, SHARC_EWORKER, "rc %d: %s", rc, sharc_pool_errmsg(p));
+  m = sharc_pool_errmsg(p);
+  cr_assert(strstr(m, "input truncated") != NULL, "%s", m);
+  cr_assert(strstr(m, path) != NULL, "%s", m);
+  cr_assert_eq(rep.nquarantined, 0);
+  cr_assert_leq(rep.passes, 1, "%u passes", rep.passes);
+  sharc_report_free(&rep);
   sharc_array_destroy(in);
   unlink(path);
   /* The pool works on. */
