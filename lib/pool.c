@@ -339,6 +339,22 @@ int sharc_pool_create(sharc_pool **out, const sharc_pool_opts *opts,
                             "SHARC_START_FORK", (int)o.start);
     return SHARC_ENOTSUP;
   }
+  /* SHARC_WORKERS applies when the program does not choose, as
+   * OMP_NUM_THREADS does for OpenMP. */
+  const char *env = o.workers == 0 ? getenv("SHARC_WORKERS") : NULL;
+  if (env != NULL && *env != '\0') {
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(env, &end, 10);
+    if (errno != 0 || *end != '\0' || v == 0 || v > SHARC__MAX_WORKERS ||
+        *env == '-' || *env == '+') {
+      if (msg != NULL)
+        snprintf(msg, msglen, "SHARC_WORKERS=%s: not a worker count from 1 "
+                              "to %d", env, SHARC__MAX_WORKERS);
+      return SHARC_EINVAL;
+    }
+    o.workers = (unsigned)v;
+  }
   if (o.workers > SHARC__MAX_WORKERS) {
     if (msg != NULL)
       snprintf(msg, msglen, "%u workers requested; at most %d", o.workers,

@@ -166,7 +166,10 @@ Test(accounting, random_scribbles_never_return_0_with_an_index_missing,
      .timeout = 280) {
   fixture fx = make(2, 20000);
   unsigned zero = 0, failed = 0;
-  for (uint64_t seed = 1; seed <= 24; seed++) {
+  /* SHARC_TEST_SCRIBBLE_SEEDS=N runs more seeds (a soak run). */
+  const char *env = getenv("SHARC_TEST_SCRIBBLE_SEEDS");
+  uint64_t seeds = env != NULL ? strtoull(env, NULL, 10) : 24;
+  for (uint64_t seed = 1; seed <= seeds; seed++) {
     for (size_t s = 0; s < NSCHED; s++) {
       for (int policy = 0; policy <= 1; policy++) {
         int rc = run_scribble(&fx, scheds[s], RANDOM, seed * 7919 + s, policy);

@@ -787,10 +787,11 @@ Test(fault, a_leaking_kernel_is_recycled_and_memory_stays_bounded) {
   for (uint64_t i = 0; i < n; i++)
     base = out[i] > base ? out[i] : base;
   uint64_t ceiling = base + 32 * mib;
-  /* 1 MiB per index, 150 MiB per worker unchecked. */
+  /* 1 MiB per index, 150 MiB per worker unchecked; recycle_rss is growth
+   * since a worker started, whose memory then was at most `base`. */
   uint64_t leak = mib;
   o.args = &leak;
-  o.fault.recycle_rss = ceiling;
+  o.fault.recycle_rss = 32 * mib;
   memset(sharc_array_data(a), 0, n * sizeof(uint64_t));
   sharc_report rep;
   int rc = sharc_run(p, "leaky", n, &o, &rep);

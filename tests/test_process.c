@@ -132,3 +132,29 @@ Test(process, a_forked_child_destroying_the_pool_leaves_the_parents_alone) {
     cr_assert_eq(v[i], 2, "index %llu", (unsigned long long)i);
   sharc_pool_destroy(p);
 }
+
+/* SHARC_WORKERS is the worker count when the program does not choose one,
+ * as OMP_NUM_THREADS is for OpenMP; a bad value is refused by name. */
+Test(process, sharc_workers_applies_when_the_program_does_not_choose) {
+  sharc_pool_opts o = SHARC_POOL_OPTS_INIT;
+  sharc_pool *p;
+  char msg[256];
+  setenv("SHARC_WORKERS", "3", 1);
+  cr_assert_eq(sharc_pool_create(&p, &o, msg, sizeof msg), 0, "%s", msg);
+  cr_assert_eq(sharc_pool_size(p), 3);
+  sharc_pool_destroy(p);
+  o.workers = 2; /* the program's choice wins */
+  cr_assert_eq(sharc_pool_create(&p, &o, msg, sizeof msg), 0, "%s", msg);
+  cr_assert_eq(sharc_pool_size(p), 2);
+  sharc_pool_destroy(p);
+  const char *bad[] = {"0", "-1", "two", "3x", "99999999999"};
+  o.workers = 0;
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    setenv("SHARC_WORKERS", bad[i], 1);
+    cr_assert_eq(sharc_pool_create(&p, &o, msg, sizeof msg), SHARC_EINVAL,
+                 "SHARC_WORKERS=%s accepted", bad[i]);
+    cr_assert_null(p);
+    cr_assert(strstr(msg, "SHARC_WORKERS") != NULL, "%s", msg);
+  }
+  unsetenv("SHARC_WORKERS");
+}

@@ -44,7 +44,8 @@ typedef enum {
 } sharc_start_method;
 
 typedef struct sharc_pool_opts {
-  unsigned workers;         /* 0: one per usable PU */
+  unsigned workers;         /* 0: the environment's SHARC_WORKERS if set,
+                               else one per usable PU */
   sharc_start_method start; /* SHARC_START_FORK */
   int pin;                  /* 1: pin each worker to its planned PU */
   unsigned spin_us;         /* how long an idle worker spins before sleeping */
