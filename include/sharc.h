@@ -12,7 +12,8 @@
  *   sharc/reduce.h    deterministic reductions declared per job
  *   sharc/report.h    what a job did and what it cost
  *   sharc/topo.h      topology and placement plans
- *   sharc/rng.h       counter-based random streams (Philox4x32-10) */
+ *   sharc/rng.h       counter-based random streams (Philox4x32-10)
+ *   sharc/ffi.h       calls for bindings from other languages (Fortran) */
 #ifndef SHARC_H
 #define SHARC_H
 
@@ -28,5 +29,6 @@
 #include "sharc/pool.h"
 #include "sharc/topo.h"
 #include "sharc/rng.h"
+#include "sharc/ffi.h"
 
 #endif
