@@ -57,9 +57,7 @@ inline void check(int rc, const char *what, const char *detail = nullptr) {
 /* The dtype of a C++ element type, for sharc::array<T>. */
 template <class T> struct dtype_of;
 #define SHARC__CXX_DTYPE(T, D)                                                 \
-  template <> struct dtype_of<T> {                                             \
-    static constexpr sharc_dtype value = D;                                    \
-  };
+  template <> struct dtype_of<T> { static constexpr sharc_dtype value = D; };
 SHARC__CXX_DTYPE(bool, SHARC_BOOL)
 SHARC__CXX_DTYPE(std::int8_t, SHARC_I8)
 SHARC__CXX_DTYPE(std::int16_t, SHARC_I16)

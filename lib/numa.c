@@ -82,15 +82,16 @@ int64_t sharc_mem_nodes(const void *addr, size_t len, int *nodes, size_t max) {
   uintptr_t end = (uintptr_t)addr + len;
   if (end < (uintptr_t)addr)
     return SHARC_EINVAL;
-  size_t npages = len == 0 ? 0 : (end - start + (uintptr_t)ps - 1) / (uintptr_t)ps;
+  size_t npages =
+      len == 0 ? 0 : (end - start + (uintptr_t)ps - 1) / (uintptr_t)ps;
   if (npages > max)
     npages = max;
   if (npages > INT64_MAX)
     return SHARC_EOVERFLOW;
   for (size_t done = 0; done < npages;) {
     size_t k = npages - done < BATCH ? npages - done : BATCH;
-    int rc = batch_nodes((char *)start + done * (size_t)ps, k, ps,
-                         nodes + done);
+    int rc =
+        batch_nodes((char *)start + done * (size_t)ps, k, ps, nodes + done);
     if (rc != 0)
       return rc;
     done += k;
@@ -122,7 +123,8 @@ int sharc_array_page_census(sharc_pool *pool, const sharc_array *a,
     if (k < 0)
       return (int)k;
     for (int64_t i = 0; i < k; i++) {
-      uintptr_t ps0 = p + (uintptr_t)i * (uintptr_t)ps, ps1 = ps0 + (uintptr_t)ps;
+      uintptr_t ps0 = p + (uintptr_t)i * (uintptr_t)ps,
+                ps1 = ps0 + (uintptr_t)ps;
       uint64_t e0 = ((ps0 > lo ? ps0 : lo) - lo) / item;
       uint64_t e1 = ((ps1 < hi ? ps1 : hi) - lo + item - 1) / item;
       int node = nodes[i];

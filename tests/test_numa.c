@@ -24,9 +24,9 @@ Test(numa, a_page_may_be_on_the_node_of_any_owner_of_its_elements) {
   char msg[256];
   /* 4 workers on 2 nodes: workers 0 and 1 on the first, 2 and 3 on the
    * second. */
-  cr_assert_eq(sharc_plan_make("pack:2 numa:1 core:2 pu:1", 4, &plan, msg,
-                               sizeof msg),
-               0, "%s", msg);
+  cr_assert_eq(
+      sharc_plan_make("pack:2 numa:1 core:2 pu:1", 4, &plan, msg, sizeof msg),
+      0, "%s", msg);
   int n0 = plan.w[0].numa, n1 = plan.w[2].numa;
   cr_assert_eq(plan.w[1].numa, n0);
   cr_assert_eq(plan.w[3].numa, n1);
@@ -112,7 +112,8 @@ Test(numa, a_pool_array_is_where_the_plan_says) {
   cr_assert_eq(sharc_array_page_census(pool, a, &c), 0);
   long ps = sysconf(_SC_PAGESIZE);
   uintptr_t lo = (uintptr_t)sharc_array_data(a), hi = lo + n * 8;
-  uint64_t pages = (hi + (uintptr_t)ps - 1) / (uintptr_t)ps - lo / (uintptr_t)ps;
+  uint64_t pages =
+      (hi + (uintptr_t)ps - 1) / (uintptr_t)ps - lo / (uintptr_t)ps;
   cr_assert_eq(c.page_size, ps);
   cr_assert_eq(c.pages, pages);
   cr_assert_eq(c.absent, 0, "every page was written");

@@ -11,22 +11,23 @@
 #include "cmd.h"
 
 static void usage(FILE *out) {
-  fputs("usage: sharc topo [--workers W] [--synthetic STR] [--check-pages MIB]\n"
-        "\n"
-        "Prints the topology (packages, NUMA nodes, caches, cores, PUs; on\n"
-        "this machine * marks the PUs this process may use), the NUMA node\n"
-        "distances (this machine) and the placement plan for W workers\n"
-        "(default: one per usable PU).\n"
-        "\n"
-        "  -w, --workers W      number of workers (0: one per usable PU)\n"
-        "  -s, --synthetic STR  an hwloc synthetic topology instead of this\n"
-        "                       machine, e.g. \"pack:2 numa:2 core:8 pu:1\"\n"
-        "  -p, --check-pages MIB  start a pool of W workers, have them write\n"
-        "                       an array of MIB MiB, then ask the kernel on\n"
-        "                       which NUMA node each page is (move_pages)\n"
-        "                       and compare with the plan\n"
-        "  -h, --help           this text\n",
-        out);
+  fputs(
+      "usage: sharc topo [--workers W] [--synthetic STR] [--check-pages MIB]\n"
+      "\n"
+      "Prints the topology (packages, NUMA nodes, caches, cores, PUs; on\n"
+      "this machine * marks the PUs this process may use), the NUMA node\n"
+      "distances (this machine) and the placement plan for W workers\n"
+      "(default: one per usable PU).\n"
+      "\n"
+      "  -w, --workers W      number of workers (0: one per usable PU)\n"
+      "  -s, --synthetic STR  an hwloc synthetic topology instead of this\n"
+      "                       machine, e.g. \"pack:2 numa:2 core:8 pu:1\"\n"
+      "  -p, --check-pages MIB  start a pool of W workers, have them write\n"
+      "                       an array of MIB MiB, then ask the kernel on\n"
+      "                       which NUMA node each page is (move_pages)\n"
+      "                       and compare with the plan\n"
+      "  -h, --help           this text\n",
+      out);
 }
 
 /* Writes every element: the pages then hold data wherever they are. */
@@ -95,8 +96,7 @@ static int check_pages(unsigned workers, unsigned mib) {
   }
   printf("\npages: %u MiB array written by %u workers, %llu pages of %ld "
          "bytes\n",
-         mib, sharc_pool_size(pool), (unsigned long long)c.pages,
-         c.page_size);
+         mib, sharc_pool_size(pool), (unsigned long long)c.pages, c.page_size);
   for (int k = 0; k < SHARC_CENSUS_NODES; k++)
     if (c.on_node[k] > 0)
       printf("  node %d: %llu pages\n", k, (unsigned long long)c.on_node[k]);
@@ -232,10 +232,10 @@ int sharc_cmd_topo(int argc, char **argv) {
       usage(stdout);
       return 0;
     case ':': /* optopt is the option's letter for both spellings */
-      return usage_error("missing argument for",
-                         optopt == 'w'   ? "--workers"
-                         : optopt == 'p' ? "--check-pages"
-                                         : "--synthetic");
+      return usage_error("missing argument for", optopt == 'w' ? "--workers"
+                                                 : optopt == 'p'
+                                                     ? "--check-pages"
+                                                     : "--synthetic");
     default:
       return usage_error("unknown option", bad_option(argv, shortopt));
     }

@@ -28,7 +28,8 @@ static int saxpy(const sharc::task &t, std::uint64_t begin, std::uint64_t end) {
 SHARC_CXX_KERNEL(saxpy) // registered before main(): every worker knows it
 
 int main(int argc, char **argv) {
-  const std::uint64_t n = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1000000;
+  const std::uint64_t n =
+      argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1000000;
   try {
     sharc::pool pool;                  // one worker per usable PU
     sharc::array<double> x(pool, {n}); // shared, zero-filled

@@ -33,8 +33,7 @@ SHARC_API int sharc_job_opts_set_args(sharc_job_opts *o, const void *args,
 
 /* The schedule, as sharc_schedule_parse() reads it ("auto", "dynamic:64").
  * Returns 0 or SHARC_EINVAL (o unchanged). */
-SHARC_API int sharc_job_opts_set_schedule(sharc_job_opts *o,
-                                          const char *text);
+SHARC_API int sharc_job_opts_set_schedule(sharc_job_opts *o, const char *text);
 
 /* sharc_pool_create() with SHARC_POOL_OPTS_INIT but `workers` workers (0:
  * one per usable PU). */

@@ -2,20 +2,20 @@
 // (each topic header first on its own, then the umbrella), then a job run
 // through the plain C API with a kernel written in C style: the C headers
 // must work from C++ as they are (extern "C", no C-only constructs).
+#include <sharc++.hpp>
+#include <sharc.h>
+#include <sharc/array.h>
 #include <sharc/common.h>
 #include <sharc/error.h>
-#include <sharc/rng.h>
-#include <sharc/reduce.h>
-#include <sharc/kernel.h>
-#include <sharc/schedule.h>
-#include <sharc/report.h>
-#include <sharc/topo.h>
-#include <sharc/pool.h>
-#include <sharc/array.h>
-#include <sharc/npy.h>
 #include <sharc/job.h>
-#include <sharc.h>
-#include <sharc++.hpp>
+#include <sharc/kernel.h>
+#include <sharc/npy.h>
+#include <sharc/pool.h>
+#include <sharc/reduce.h>
+#include <sharc/report.h>
+#include <sharc/rng.h>
+#include <sharc/schedule.h>
+#include <sharc/topo.h>
 
 #include <cstdio>
 #include <cstring>
@@ -46,12 +46,14 @@ int main() {
   if (rc == 0)
     rc = sharc_run(pool, "square", n, &o, nullptr);
   uint64_t wrong = 0;
-  const int64_t *v = static_cast<const int64_t *>(rc == 0 ? sharc_array_data(a) : nullptr);
+  const int64_t *v =
+      static_cast<const int64_t *>(rc == 0 ? sharc_array_data(a) : nullptr);
   for (uint64_t i = 0; v != nullptr && i < n; i++)
     wrong += v[i] != static_cast<int64_t>(i * i);
   std::printf("headers: rc %d (%s), %llu wrong, library %s\n", rc,
               sharc_err_name(rc), static_cast<unsigned long long>(wrong),
               sharc_version());
   sharc_pool_destroy(pool);
-  return rc != 0 || wrong != 0 || std::strcmp(sharc_version(), SHARC_VERSION_STRING) != 0;
+  return rc != 0 || wrong != 0 ||
+         std::strcmp(sharc_version(), SHARC_VERSION_STRING) != 0;
 }
