@@ -8,7 +8,8 @@
 #                sharc-static.pc (libsharc.a), sharc.pc --static
 #   cmake-shared the examples through find_package, sharc::sharc
 #   cmake-static the examples through find_package, sharc::sharc_static
-#   cxx-headers  every public header from C++17 and C99, and a C++ job
+#   cxx-headers  every public header from C++17 and C99, a C++ job through
+#                the C API, and the C++ layer's test (tests/outsider/cxx_layer.cpp)
 #   fortran      the Fortran module and its test program, through pkg-config
 #
 # Environment: CC, CXX, FC (compilers, default cc, c++, gfortran);
@@ -239,6 +240,14 @@ step_cxx_headers() {
     $(pkg-config --cflags --libs sharc) -o "$out/headers"
   [ -x "$out/headers" ] &&
     check "the C++ program runs a job through the C API" "$out/run.log" "$out/headers"
+  # shellcheck disable=SC2046
+  check "the C++ layer's test builds" "$out/layer-build.log" \
+    $CXX -std=c++17 $STRICT $FLAGS "$ROOT/tests/outsider/cxx_layer.cpp" \
+    $(pkg-config --cflags --libs sharc) -o "$out/cxx_layer"
+  if [ -x "$out/cxx_layer" ]; then
+    check "the C++ layer's test passes" "$out/layer.log" "$out/cxx_layer" "$out"
+    sed 's/^/    /' "$out/layer.log"
+  fi
 }
 
 step_fortran() {
