@@ -205,7 +205,7 @@ step_cmake() {
     -DCMAKE_C_FLAGS="$STRICT $FLAGS" -DCMAKE_CXX_FLAGS="$STRICT $FLAGS" \
     -DCMAKE_Fortran_FLAGS="$FLAGS" -DCMAKE_EXE_LINKER_FLAGS="$FLAGS"
   check "find_package(sharc) project builds ($link)" "$out.build.log" \
-    cmake --build "$out" -j2
+    cmake --build "$out"
   [ -x "$out/saxpy_c" ] && run_example "cmake $link C" "$out/saxpy_c" "$link"
   if [ $cxx = ON ] && [ -x "$out/saxpy_cxx" ]; then
     run_example "cmake $link C++" "$out/saxpy_cxx" "$link"
