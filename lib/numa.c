@@ -36,12 +36,9 @@ int sharc__page_planned(const sharc_plan *plan, uint64_t n, uint64_t e0,
   return 0;
 }
 
-static int numa_ok(void) {
-  static int available = -2; /* a benign race: every thread gets the same */
-  if (available == -2)
-    available = numa_available();
-  return available >= 0;
-}
+/* numa_available() is one get_mempolicy(2) call: asked each time rather
+ * than cached in a variable that threads would race on. */
+static int numa_ok(void) { return numa_available() >= 0; }
 
 /* One batch of k <= BATCH pages from the page-aligned base. */
 static int batch_nodes(char *base, size_t k, long ps, int *nodes) {
