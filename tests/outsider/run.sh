@@ -16,6 +16,8 @@
 # SHARC_OUTSIDER_FLAGS: flags for every compile and link (the sanitizers,
 # when the library was built with them); SHARC_OUTSIDER_LANGS: which of
 # "cxx fortran" the cmake steps build (default both).
+# CC, CXX, FC and the flag lists are split into words on purpose.
+# shellcheck disable=SC2086
 set -u
 
 if [ $# -ne 3 ]; then
@@ -260,6 +262,7 @@ step_fortran() {
   # As a user would: the module compiled by their compiler, in their tree.
   check "the module compiles (-std=f2018 $STRICT)" "$out/module.log" \
     bash -c "cd '$out' && $FC -std=f2018 $STRICT $FLAGS -c '$src' -o sharc_mod.o"
+  # shellcheck disable=SC2046
   check "the C kernel compiles" "$out/ckernel.log" \
     $CC -std=c99 $STRICT $FLAGS $(pkg-config --cflags sharc) \
     -c "$ROOT/tests/outsider/ckernel.c" -o "$out/ckernel.o"
