@@ -12,7 +12,9 @@
  *   sharc/reduce.h    deterministic reductions declared per job
  *   sharc/report.h    what a job did and what it cost
  *   sharc/topo.h      topology and placement plans
- *   sharc/rng.h       counter-based random streams (Philox4x32-10) */
+ *   sharc/rng.h       counter-based random streams (Philox4x32-10)
+ *   sharc/numa.h      where pages are (NUMA nodes), checked against plans
+ *   sharc/ffi.h       calls for bindings from other languages (Fortran) */
 #ifndef SHARC_H
 #define SHARC_H
 
@@ -28,5 +30,7 @@
 #include "sharc/pool.h"
 #include "sharc/topo.h"
 #include "sharc/rng.h"
+#include "sharc/numa.h"
+#include "sharc/ffi.h"
 
 #endif

@@ -31,7 +31,10 @@
 extern "C" {
 #endif
 
+#ifndef SHARC__POOL_TYPEDEF /* C99 and C++98 reject a repeated typedef */
+#define SHARC__POOL_TYPEDEF
 typedef struct sharc_pool sharc_pool;
+#endif
 typedef struct sharc_array sharc_array;
 
 /* X(enum suffix, numpy name, numpy kind char, item size) */

@@ -29,7 +29,10 @@
 extern "C" {
 #endif
 
+#ifndef SHARC__TASK_TYPEDEF /* C99 and C++98 reject a repeated typedef */
+#define SHARC__TASK_TYPEDEF
 typedef struct sharc_task sharc_task;
+#endif
 
 /* Returns 0, or a negative code that fails the job, naming the range. */
 typedef int (*sharc_kernel_fn)(const sharc_task *t, uint64_t begin,

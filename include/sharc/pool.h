@@ -35,7 +35,10 @@
 extern "C" {
 #endif
 
+#ifndef SHARC__POOL_TYPEDEF /* C99 and C++98 reject a repeated typedef */
+#define SHARC__POOL_TYPEDEF
 typedef struct sharc_pool sharc_pool;
+#endif
 
 typedef enum {
   SHARC_START_FORK = 0,       /* fork the coordinator (implemented) */

@@ -59,7 +59,10 @@ extern "C" {
 #endif
 
 struct sharc_job_opts;
+#ifndef SHARC__TASK_TYPEDEF /* C99 and C++98 reject a repeated typedef */
+#define SHARC__TASK_TYPEDEF
 typedef struct sharc_task sharc_task;
+#endif
 
 #define SHARC_MAX_JOB_REDUCTIONS 8
 /* Histogram bins, at most. */
@@ -86,7 +89,7 @@ typedef struct sharc_reduce_spec {
 } sharc_reduce_spec;
 
 #define SHARC_REDUCE_SPEC_INIT(kind)                                           \
-  { (kind), 0, 0.0, 0.0, NULL }
+  { (sharc_reduce_kind)(kind), 0, 0.0, 0.0, NULL }
 
 /* What a reduction gave; fields that do not apply to its kind are 0.
  * NaN values: counted in `count`; a sum or mean they reach is NaN; MIN and

@@ -1,0 +1,69 @@
+/* sharc: where memory is — NUMA page locations and node distances
+ * (through libnuma).
+ *
+ * A pool places array pages near the workers that own them (sharc/array.h:
+ * pages are bound per worker block before they are reserved; the adaptive
+ * schedule gives each worker the matching block of indices). These calls
+ * check that placement against the plan after the fact, by asking the
+ * kernel where each page is (move_pages(2) without moving anything), and
+ * give the machine's node distances. On a machine with one NUMA node every
+ * page is on node 0 and the check is trivially met. */
+#ifndef SHARC_NUMA_H
+#define SHARC_NUMA_H
+
+#include "array.h"
+#include "pool.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Nodes with an index at or above this are counted in `other_nodes`. */
+#define SHARC_CENSUS_NODES 64
+
+/* Where an array's pages are, against where the plan wants them. */
+typedef struct sharc_page_census {
+  uint64_t pages;      /* pages of the array's data looked at */
+  uint64_t absent;     /* not in memory, or never written: untouched,
+                          reserved but not yet written (the page cache
+                          does not count those as resident), swapped out */
+  uint64_t as_planned; /* on the node of a worker owning an element in it */
+  uint64_t elsewhere;  /* in memory on another node */
+  uint64_t on_node[SHARC_CENSUS_NODES]; /* pages in memory, per node */
+  uint64_t other_nodes; /* pages on nodes >= SHARC_CENSUS_NODES */
+  long page_size;       /* bytes per page */
+} sharc_page_census;
+
+/* The NUMA node of each page of [addr, addr + len) (addr rounded down to a
+ * page): nodes[i] for page i, or -1 when the page is not resident (as
+ * mincore(2) says), for at most max pages. Resident pages not yet mapped
+ * in this process (a shared page another process wrote) are read once to
+ * map them, never written, so nothing is allocated or moved; other pages
+ * are not touched. Returns the
+ * number of pages written, or SHARC_EINVAL, SHARC_ENOTSUP (no NUMA
+ * support in this kernel) or a negated errno. Thread-safe. */
+SHARC_API int64_t sharc_mem_nodes(const void *addr, size_t len, int *nodes,
+                                  size_t max);
+
+/* Counts where the pages of array a (made by pool) are. A page is as
+ * planned when its node is the node of one of the workers whose block of
+ * the static split (worker w owns indices [w n / W, (w + 1) n / W), the
+ * first n % W workers one more) holds an element of the page: a page
+ * straddling two blocks may be on either node. Returns 0 or a negative
+ * code as sharc_mem_nodes(). Blocks only to read page states; not to be
+ * called from a kernel. */
+SHARC_API int sharc_array_page_census(sharc_pool *pool, const sharc_array *a,
+                                      sharc_page_census *out);
+
+/* The distance between NUMA nodes a and b as the firmware reports it (10
+ * for a node to itself; larger is farther), or a negative code:
+ * SHARC_ENOTSUP without NUMA support, SHARC_EINVAL for a node that does
+ * not exist. max_node gives the highest node index (0 on a machine with
+ * one node). Thread-safe. */
+SHARC_API int sharc_numa_distance(int a, int b);
+SHARC_API int sharc_numa_max_node(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

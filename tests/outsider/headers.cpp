@@ -1,0 +1,59 @@
+// Every public header, included from C++ in the order that is hardest
+// (each topic header first on its own, then the umbrella), then a job run
+// through the plain C API with a kernel written in C style: the C headers
+// must work from C++ as they are (extern "C", no C-only constructs).
+#include <sharc++.hpp>
+#include <sharc.h>
+#include <sharc/array.h>
+#include <sharc/common.h>
+#include <sharc/error.h>
+#include <sharc/job.h>
+#include <sharc/kernel.h>
+#include <sharc/npy.h>
+#include <sharc/pool.h>
+#include <sharc/reduce.h>
+#include <sharc/report.h>
+#include <sharc/rng.h>
+#include <sharc/schedule.h>
+#include <sharc/topo.h>
+
+#include <cstdio>
+#include <cstring>
+
+static int square(const sharc_task *t, uint64_t begin, uint64_t end) {
+  int64_t *v = static_cast<int64_t *>(sharc_task_array(t, 0));
+  for (uint64_t i = begin; i < end; i++)
+    v[i] = static_cast<int64_t>(i * i);
+  return 0;
+}
+SHARC_KERNEL(square)
+
+int main() {
+  char msg[256];
+  sharc_pool_opts po = SHARC_POOL_OPTS_INIT;
+  po.workers = 2;
+  sharc_pool *pool = nullptr;
+  if (sharc_pool_create(&pool, &po, msg, sizeof msg) != 0) {
+    std::fprintf(stderr, "headers: %s\n", msg);
+    return 1;
+  }
+  const uint64_t n = 10007;
+  sharc_array *a = nullptr;
+  int rc = sharc_array_create(pool, SHARC_I64, 1, &n, nullptr, &a);
+  sharc_job_opts o = SHARC_JOB_OPTS_INIT;
+  if (rc == 0)
+    rc = sharc_job_add_array(&o, a) == 0 ? 0 : -1;
+  if (rc == 0)
+    rc = sharc_run(pool, "square", n, &o, nullptr);
+  uint64_t wrong = 0;
+  const int64_t *v =
+      static_cast<const int64_t *>(rc == 0 ? sharc_array_data(a) : nullptr);
+  for (uint64_t i = 0; v != nullptr && i < n; i++)
+    wrong += v[i] != static_cast<int64_t>(i * i);
+  std::printf("headers: rc %d (%s), %llu wrong, library %s\n", rc,
+              sharc_err_name(rc), static_cast<unsigned long long>(wrong),
+              sharc_version());
+  sharc_pool_destroy(pool);
+  return rc != 0 || wrong != 0 ||
+         std::strcmp(sharc_version(), SHARC_VERSION_STRING) != 0;
+}

@@ -1,0 +1,143 @@
+/* NUMA page locations (sharc/numa.h): the placement rule on synthetic
+ * plans, page nodes against get_mempolicy(2), untouched pages left
+ * untouched, and the census of a pool's array. */
+#include <numaif.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "helpers.h"
+#include "numa_int.h"
+
+Test(numa, static_owner_matches_the_static_split) {
+  /* 10 indices over 4 workers: blocks of 3, 3, 2, 2. */
+  const unsigned want[10] = {0, 0, 0, 1, 1, 1, 2, 2, 3, 3};
+  for (uint64_t i = 0; i < 10; i++)
+    cr_assert_eq(sharc__static_owner(10, 4, i), want[i], "index %llu",
+                 (unsigned long long)i);
+  /* Fewer indices than workers: one each. */
+  for (uint64_t i = 0; i < 3; i++)
+    cr_assert_eq(sharc__static_owner(3, 8, i), i);
+}
+
+Test(numa, a_page_may_be_on_the_node_of_any_owner_of_its_elements) {
+  sharc_plan plan;
+  char msg[256];
+  /* 4 workers on 2 nodes: workers 0 and 1 on the first, 2 and 3 on the
+   * second. */
+  cr_assert_eq(
+      sharc_plan_make("pack:2 numa:1 core:2 pu:1", 4, &plan, msg, sizeof msg),
+      0, "%s", msg);
+  int n0 = plan.w[0].numa, n1 = plan.w[2].numa;
+  cr_assert_eq(plan.w[1].numa, n0);
+  cr_assert_eq(plan.w[3].numa, n1);
+  cr_assert_neq(n0, n1);
+  /* 1000 elements: blocks [0,250) [250,500) [500,750) [750,1000). */
+  cr_assert_eq(sharc__page_planned(&plan, 1000, 0, 250, n0), 1);
+  cr_assert_eq(sharc__page_planned(&plan, 1000, 0, 250, n1), 0);
+  /* Straddling workers 1 and 2: either node. */
+  cr_assert_eq(sharc__page_planned(&plan, 1000, 400, 600, n0), 1);
+  cr_assert_eq(sharc__page_planned(&plan, 1000, 400, 600, n1), 1);
+  cr_assert_eq(sharc__page_planned(&plan, 1000, 500, 1000, n0), 0);
+  cr_assert_eq(sharc__page_planned(&plan, 1000, 500, 1000, n1), 1);
+  /* A node no worker is on, and empty or out-of-range pages. */
+  cr_assert_eq(sharc__page_planned(&plan, 1000, 0, 1000, 7), 0);
+  cr_assert_eq(sharc__page_planned(&plan, 1000, 5, 5, n0), 0);
+  cr_assert_eq(sharc__page_planned(&plan, 1000, 0, 1001, n0), 0);
+  /* A worker whose node is unknown accepts any. */
+  plan.w[3].numa = -1;
+  cr_assert_eq(sharc__page_planned(&plan, 1000, 900, 1000, 7), 1);
+  sharc_plan_free(&plan);
+}
+
+Test(numa, page_nodes_agree_with_get_mempolicy_and_spare_untouched_pages) {
+  if (sharc_numa_max_node() < 0)
+    cr_skip_test("no NUMA support in this kernel");
+  long ps = sysconf(_SC_PAGESIZE);
+  const size_t npages = 64;
+  char *m = mmap(NULL, npages * (size_t)ps, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  cr_assert_neq(m, MAP_FAILED);
+  /* Touch the even pages only. */
+  for (size_t i = 0; i < npages; i += 2)
+    m[i * (size_t)ps] = 1;
+  int nodes[64];
+  cr_assert_eq(sharc_mem_nodes(m, npages * (size_t)ps, nodes, npages),
+               (int64_t)npages);
+  for (size_t i = 0; i < npages; i++) {
+    if (i % 2 == 1) {
+      cr_assert_eq(nodes[i], -1, "untouched page %zu", i);
+      continue;
+    }
+    int node = -1;
+    cr_assert_eq(get_mempolicy(&node, NULL, 0, m + i * (size_t)ps,
+                               MPOL_F_NODE | MPOL_F_ADDR),
+                 0);
+    cr_assert_eq(nodes[i], node, "page %zu", i);
+    cr_assert(node >= 0 && node <= sharc_numa_max_node());
+  }
+  /* Asking allocated nothing: the odd pages are still not in memory. */
+  unsigned char vec[64];
+  cr_assert_eq(mincore(m, npages * (size_t)ps, vec), 0);
+  for (size_t i = 1; i < npages; i += 2)
+    cr_assert_eq(vec[i] & 1, 0, "page %zu was allocated", i);
+  /* An unaligned start counts from its page; max limits the count. */
+  cr_assert_eq(sharc_mem_nodes(m + 100, 2 * (size_t)ps, nodes, npages), 3);
+  cr_assert_eq(sharc_mem_nodes(m, npages * (size_t)ps, nodes, 5), 5);
+  cr_assert_eq(sharc_mem_nodes(m, 0, nodes, npages), 0);
+  cr_assert_eq(sharc_mem_nodes(NULL, 10, nodes, npages), SHARC_EINVAL);
+  munmap(m, npages * (size_t)ps);
+}
+
+/* a[i] = i: every page written, by the workers that claim it */
+static int numa_fill(const sharc_task *t, uint64_t b, uint64_t e) {
+  double *a = sharc_task_array(t, 0);
+  for (uint64_t i = b; i < e; i++)
+    a[i] = (double)i;
+  return 0;
+}
+SHARC_KERNEL(numa_fill)
+
+Test(numa, a_pool_array_is_where_the_plan_says) {
+  if (sharc_numa_max_node() < 0)
+    cr_skip_test("no NUMA support in this kernel");
+  sharc_pool *pool = test_pool(2);
+  const uint64_t n = 3 * 1000 * 1000 + 7; /* not a whole number of pages */
+  sharc_array *a;
+  cr_assert_eq(sharc_array_create(pool, SHARC_F64, 1, &n, NULL, &a), 0);
+  sharc_job_opts o = SHARC_JOB_OPTS_INIT;
+  sharc_job_add_array(&o, a);
+  cr_assert_eq(sharc_run(pool, "numa_fill", n, &o, NULL), 0, "%s",
+               sharc_pool_errmsg(pool));
+  sharc_page_census c;
+  cr_assert_eq(sharc_array_page_census(pool, a, &c), 0);
+  long ps = sysconf(_SC_PAGESIZE);
+  uintptr_t lo = (uintptr_t)sharc_array_data(a), hi = lo + n * 8;
+  uint64_t pages =
+      (hi + (uintptr_t)ps - 1) / (uintptr_t)ps - lo / (uintptr_t)ps;
+  cr_assert_eq(c.page_size, ps);
+  cr_assert_eq(c.pages, pages);
+  cr_assert_eq(c.absent, 0, "every page was written");
+  cr_assert_eq(c.as_planned + c.elsewhere, pages);
+  uint64_t total = c.other_nodes;
+  for (int k = 0; k < SHARC_CENSUS_NODES; k++)
+    total += c.on_node[k];
+  cr_assert_eq(total, pages);
+  if (sharc_numa_max_node() == 0) {
+    cr_assert_eq(c.on_node[0], pages);
+    cr_assert_eq(c.as_planned, pages);
+  }
+  sharc_pool_destroy(pool);
+}
+
+Test(numa, distances_are_symmetric_and_ten_to_self) {
+  int max = sharc_numa_max_node();
+  if (max < 0)
+    cr_skip_test("no NUMA support in this kernel");
+  for (int a = 0; a <= max; a++) {
+    cr_assert_eq(sharc_numa_distance(a, a), 10);
+    for (int b = 0; b <= max; b++)
+      cr_assert_eq(sharc_numa_distance(a, b), sharc_numa_distance(b, a));
+  }
+  cr_assert_eq(sharc_numa_distance(max + 1, 0), SHARC_EINVAL);
+  cr_assert_eq(sharc_numa_distance(-1, 0), SHARC_EINVAL);
+}
