@@ -31,6 +31,8 @@
 #define SHARC__SCHED_ITEMS 100u
 /* A worker that recycles itself exits with this status. */
 #define SHARC__EXIT_RECYCLE 75
+/* A worker whose init hook failed exits with this one (code in slot err). */
+#define SHARC__EXIT_INIT 76
 typedef struct sharc__item {
   uint64_t begin, end, stride, count;
 } sharc__item;

@@ -131,6 +131,7 @@ struct sharc_task {
   unsigned char *partials; /* NULL: the job has none */
   uint64_t red_begin, red_end; /* the chunk: the indices it may add to */
   sharc__reduce_desc red;      /* a private copy of the job's */
+  void *local; /* what the worker's init hook stored */
 };
 
 /* Far more workers than any machine has PUs makes no sense and would make

@@ -100,6 +100,7 @@ const void *sharc_task_args(const sharc_task *t, size_t *len) {
 
 uint64_t sharc_task_n(const sharc_task *t) { return t ? t->job->n : 0; }
 unsigned sharc_task_worker(const sharc_task *t) { return t ? t->worker : 0; }
+void *sharc_task_local(const sharc_task *t) { return t ? t->local : NULL; }
 unsigned sharc_task_nworkers(const sharc_task *t) {
   return t ? t->nworkers : 0;
 }

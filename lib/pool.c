@@ -178,8 +178,14 @@ static int wait_ready(sharc_pool *pool, unsigned first, unsigned last) {
       for (unsigned w = first; w < last; w++) {
         if (pool->w[w].pidfd != pfd[i].fd)
           continue;
-        char why[128];
+        char why[128], init[64];
         sharc__worker_reap(pool, w, why, sizeof why);
+        snprintf(init, sizeof init, "exited with status %d", SHARC__EXIT_INIT);
+        int code = pool->cb->slots[w].err;
+        if (pool->opts.init != NULL && strcmp(why, init) == 0 && code != 0)
+          return sharc__fail(pool, code < 0 ? code : SHARC_EWORKER,
+                             "worker %u: its init hook returned %d (%s)", w,
+                             code, sharc_strerror(code));
         return sharc__fail(pool, SHARC_EWORKER,
                            "worker %u %s while starting", w, why);
       }

@@ -43,7 +43,15 @@ typedef struct worker {
                             copy-on-write with the coordinator count as
                             private but were never its own doing */
   int recycle;           /* the fault policy wants it replaced: stop */
+  void *local;           /* what the pool's init hook stored */
 } worker;
+
+/* A worker leaving normally: the pool's fini hook, then _exit. */
+static _Noreturn void leave(worker *wk, int status) {
+  if (wk->pool->opts.fini != NULL)
+    wk->pool->opts.fini(wk->id, wk->local, wk->pool->opts.init_arg);
+  _exit(status);
+}
 
 /* Closes every descriptor but 0-2 and the two it needs: descriptors the
  * coordinator had open (other workers' sockets, files, listening sockets)
@@ -259,6 +267,7 @@ static int sync_arrays(worker *wk) {
 
 static int build_task(worker *wk, const sharc__job_desc *job, sharc_task *t) {
   t->job = job;
+  t->local = wk->local;
   t->partials = NULL; /* set per chunk by sharc__reduce_chunk, if any */
   t->worker = wk->id;
   t->nworkers = job->nworkers;
@@ -933,7 +942,7 @@ static void run_job(worker *wk, uint32_t seq) {
     /* Its chunks are done and counted; the coordinator sees the exit
      * status and this flag, replaces the worker and runs what is left. */
     slot->recycled = 1;
-    _exit(SHARC__EXIT_RECYCLE);
+    leave(wk, SHARC__EXIT_RECYCLE);
   }
   slot->err = rc;
   if (measure) {
@@ -1024,12 +1033,19 @@ _Noreturn void sharc__worker_main(sharc_pool *pool, unsigned w, int sock,
       _exit(126);
   }
   wk.slot->pid = (int32_t)getpid();
+  if (pool->opts.init != NULL) {
+    int rc = pool->opts.init(w, &wk.local, pool->opts.init_arg);
+    if (rc != 0) {
+      wk.slot->err = rc;
+      _exit(SHARC__EXIT_INIT);
+    }
+  }
   atomic_store(&wk.slot->ready, 1);
   finished(&wk);
   for (;;) {
     seen = wait_job(&wk, seen);
     if (atomic_load(&wk.cb->shutdown))
-      _exit(0);
+      leave(&wk, 0);
     run_job(&wk, seen);
   }
 }

@@ -4,7 +4,9 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -157,4 +159,114 @@ Test(process, sharc_workers_applies_when_the_program_does_not_choose) {
     cr_assert(strstr(msg, "SHARC_WORKERS") != NULL, "%s", msg);
   }
   unsetenv("SHARC_WORKERS");
+}
+
+/* ---- per-worker init and fini hooks ---------------------------------------- */
+
+/* Shared with the workers before the pool starts: what each worker's fini
+ * reports. */
+typedef struct hook_board {
+  _Atomic uint64_t inits, finis;
+  _Atomic uint64_t chunks_seen[8]; /* by worker id, from fini */
+  int fail_worker;                 /* init fails in this worker, or -1 */
+} hook_board;
+
+typedef struct worker_local {
+  unsigned id;
+  uint64_t chunks;
+} worker_local;
+
+static int hook_init(unsigned worker, void **local, void *arg) {
+  hook_board *b = arg;
+  if ((int)worker == b->fail_worker)
+    return -EIO;
+  worker_local *l = malloc(sizeof *l);
+  if (l == NULL)
+    return -ENOMEM;
+  l->id = worker;
+  l->chunks = 0;
+  *local = l;
+  atomic_fetch_add(&b->inits, 1);
+  return 0;
+}
+
+static void hook_fini(unsigned worker, void *local, void *arg) {
+  hook_board *b = arg;
+  worker_local *l = local;
+  atomic_fetch_add(&b->chunks_seen[worker % 8], l->chunks);
+  atomic_fetch_add(&b->finis, 1);
+  free(l);
+}
+
+/* Counts its chunks in the worker's own state; out[i] = worker id + 1. */
+static int count_local(const sharc_task *t, uint64_t b, uint64_t e) {
+  worker_local *l = sharc_task_local(t);
+  uint64_t *out = sharc_task_array(t, 0);
+  if (l == NULL || l->id != sharc_task_worker(t))
+    return -EINVAL;
+  l->chunks++;
+  for (uint64_t i = b; i < e; i++)
+    out[i] = l->id + 1;
+  return 0;
+}
+SHARC_KERNEL(count_local)
+
+static hook_board *new_board(int fail_worker) {
+  hook_board *b = mmap(NULL, sizeof *b, PROT_READ | PROT_WRITE,
+                       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  cr_assert_neq(b, MAP_FAILED);
+  memset(b, 0, sizeof *b);
+  b->fail_worker = fail_worker;
+  return b;
+}
+
+Test(process, init_and_fini_hooks_keep_per_worker_state) {
+  hook_board *b = new_board(-1);
+  sharc_pool_opts po = SHARC_POOL_OPTS_INIT;
+  po.workers = 2;
+  po.init = hook_init;
+  po.fini = hook_fini;
+  po.init_arg = b;
+  sharc_pool *p;
+  char msg[256];
+  cr_assert_eq(sharc_pool_create(&p, &po, msg, sizeof msg), 0, "%s", msg);
+  cr_assert_eq(atomic_load(&b->inits), 2);
+  uint64_t n = 10000, shape[1] = {n};
+  sharc_array *a;
+  cr_assert_eq(sharc_array_create(p, SHARC_U64, 1, shape, NULL, &a), 0);
+  sharc_job_opts o = SHARC_JOB_OPTS_INIT;
+  sharc_job_add_array(&o, a);
+  o.schedule = (sharc_schedule){SHARC_SCHED_DYNAMIC, 10};
+  sharc_report rep;
+  cr_assert_eq(sharc_run(p, "count_local", n, &o, &rep), 0, "%s",
+               sharc_pool_errmsg(p));
+  uint64_t chunks = rep.chunks;
+  sharc_report_free(&rep);
+  const uint64_t *v = sharc_array_data(a);
+  for (uint64_t i = 0; i < n; i++)
+    cr_assert(v[i] == 1 || v[i] == 2, "index %llu: %llu",
+              (unsigned long long)i, (unsigned long long)v[i]);
+  sharc_pool_destroy(p);
+  /* Each worker's fini saw the chunks its own kernel calls counted. */
+  cr_assert_eq(atomic_load(&b->finis), 2);
+  cr_assert_eq(atomic_load(&b->chunks_seen[0]) + atomic_load(&b->chunks_seen[1]),
+               chunks);
+  cr_assert_eq(chunks, n / 10);
+  munmap(b, sizeof *b);
+}
+
+Test(process, a_failing_init_hook_fails_pool_creation_by_name) {
+  hook_board *b = new_board(1);
+  sharc_pool_opts po = SHARC_POOL_OPTS_INIT;
+  po.workers = 2;
+  po.init = hook_init;
+  po.fini = hook_fini;
+  po.init_arg = b;
+  sharc_pool *p;
+  char msg[256];
+  cr_assert_eq(sharc_pool_create(&p, &po, msg, sizeof msg), -EIO, "%s", msg);
+  cr_assert_null(p);
+  cr_assert(strstr(msg, "worker 1") != NULL && strstr(msg, "init") != NULL,
+            "%s", msg);
+  munmap(b, sizeof *b);
 }

@@ -88,6 +88,9 @@ SHARC_API uint64_t sharc_task_n(const sharc_task *t);
 SHARC_API unsigned sharc_task_worker(const sharc_task *t);
 SHARC_API unsigned sharc_task_nworkers(const sharc_task *t);
 SHARC_API int sharc_task_numa(const sharc_task *t);
+/* What this worker's init hook stored in *local (sharc_pool_opts.init), or
+ * NULL: per-worker state that lives from the worker's start to its end. */
+SHARC_API void *sharc_task_local(const sharc_task *t);
 
 #ifdef __cplusplus
 }

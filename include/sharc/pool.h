@@ -46,15 +46,34 @@ typedef enum {
   SHARC_START_SPAWN = 2       /* fork+exec a worker binary (not yet: ENOTSUP) */
 } sharc_start_method;
 
+/* Per-worker hooks, the way to keep per-worker state (a file opened or a
+ * table loaded once per worker, scratch buffers): init runs in each worker
+ * when it starts, before its first job (also in workers started to replace
+ * dead or recycled ones), with the worker's id and init_arg; what it stores
+ * in *local is what sharc_task_local() returns in that worker's kernel
+ * calls. A nonzero return stops the worker: sharc_pool_create() (or the
+ * job that needed the replacement) fails naming the worker and the code.
+ * fini runs when a worker leaves normally (sharc_pool_destroy, or recycled
+ * after its chunk), with the same local; not after a crash or a kill.
+ * Both run in the worker process, so what they touch of the coordinator's
+ * memory is the worker's own copy-on-write copy; init_arg is passed as is
+ * (pointing into memory shared before sharc_pool_create, e.g. a MAP_SHARED
+ * mapping, it reaches the coordinator). */
+typedef int (*sharc_worker_init_fn)(unsigned worker, void **local, void *arg);
+typedef void (*sharc_worker_fini_fn)(unsigned worker, void *local, void *arg);
+
 typedef struct sharc_pool_opts {
   unsigned workers;         /* 0: the environment's SHARC_WORKERS if set,
                                else one per usable PU */
   sharc_start_method start; /* SHARC_START_FORK */
   int pin;                  /* 1: pin each worker to its planned PU */
   unsigned spin_us;         /* how long an idle worker spins before sleeping */
+  sharc_worker_init_fn init; /* NULL: none (see above) */
+  sharc_worker_fini_fn fini; /* NULL: none */
+  void *init_arg;            /* passed to both */
 } sharc_pool_opts;
 
-#define SHARC_POOL_OPTS_INIT {0, SHARC_START_FORK, 1, 100}
+#define SHARC_POOL_OPTS_INIT {0, SHARC_START_FORK, 1, 100, NULL, NULL, NULL}
 
 /* Starts a pool. opts may be NULL. On success *out is the pool, owned by the
  * caller; on failure *out is NULL, every process and object made so far is
