@@ -120,6 +120,20 @@ static int check_job(sharc_pool *pool, const char *kernel, uint64_t n,
   return 0;
 }
 
+/* A schedule left at SHARC_SCHEDULE_DEFAULT: SHARC_SCHEDULE if set, else
+ * auto. */
+static int schedule_from_env(sharc_pool *pool, sharc_schedule *s) {
+  const char *env = getenv("SHARC_SCHEDULE");
+  *s = (sharc_schedule){SHARC_SCHED_AUTO, 1};
+  if (env == NULL || *env == '\0')
+    return 0;
+  if (sharc_schedule_parse(env, s) != 0)
+    return sharc__fail(pool, SHARC_EINVAL,
+                       "SHARC_SCHEDULE=%s: not a schedule (static, dynamic, "
+                       "guided, auto, fac2 or wf, each optionally :K)", env);
+  return 0;
+}
+
 /* Arrays made after a worker started reach it now, before the job is
  * posted, so they are waiting in its socket when it wakes. */
 /* Sends array a to worker w. With a fault policy, a worker whose socket is
@@ -1252,6 +1266,12 @@ int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
     atomic_store(&pool->cb->cancel, 0);
     rc = sharc__fail(pool, SHARC_ECANCELED,
                      "'%s' cancelled before it started", kernel);
+  }
+  sharc_job_opts env_sched; /* o with SHARC_SCHEDULE applied */
+  if (rc == 0 && o->schedule.kind == SHARC_SCHED_AUTO && o->schedule.chunk == 0) {
+    env_sched = *o;
+    rc = schedule_from_env(pool, &env_sched.schedule);
+    o = &env_sched;
   }
   if (rc == 0 && (rc = sharc__reduce_prepare(pool, o, n, &with_red, &rj)) == 0)
     o = &with_red;

@@ -602,3 +602,39 @@ Test(schedule, an_unwritable_trace_path_is_an_error) {
             "%s", sharc_pool_errmsg(p));
   sharc_pool_destroy(p);
 }
+
+/* SHARC_SCHEDULE is the schedule of jobs that leave theirs at the default,
+ * as OMP_SCHEDULE is for OpenMP; a schedule set by the program wins, and a
+ * bad value fails the job naming the variable. */
+static int nothing(const sharc_task *t, uint64_t b, uint64_t e) {
+  (void)t, (void)b, (void)e;
+  return 0;
+}
+SHARC_KERNEL(nothing)
+
+Test(schedule, sharc_schedule_applies_when_the_program_does_not_choose) {
+  sharc_pool *p = test_pool(2);
+  sharc_report rep;
+  setenv("SHARC_SCHEDULE", "dynamic:7", 1);
+  sharc_job_opts o = SHARC_JOB_OPTS_INIT;
+  cr_assert_eq(sharc_run(p, "nothing", 700, &o, &rep), 0, "%s",
+               sharc_pool_errmsg(p));
+  cr_assert_eq(rep.schedule.kind, SHARC_SCHED_DYNAMIC);
+  cr_assert_eq(rep.schedule.chunk, 7);
+  cr_assert_eq(rep.chunks, 100);
+  sharc_report_free(&rep);
+  cr_assert_eq(sharc_schedule_parse("auto", &o.schedule), 0);
+  cr_assert_eq(sharc_run(p, "nothing", 700, &o, &rep), 0);
+  cr_assert_eq(rep.schedule.kind, SHARC_SCHED_AUTO, "the program's choice");
+  sharc_report_free(&rep);
+  setenv("SHARC_SCHEDULE", "sometimes", 1);
+  sharc_job_opts d = SHARC_JOB_OPTS_INIT;
+  cr_assert_eq(sharc_run(p, "nothing", 700, &d, NULL), SHARC_EINVAL);
+  cr_assert(strstr(sharc_pool_errmsg(p), "SHARC_SCHEDULE=sometimes") != NULL,
+            "%s", sharc_pool_errmsg(p));
+  unsetenv("SHARC_SCHEDULE");
+  cr_assert_eq(sharc_run(p, "nothing", 700, &d, &rep), 0);
+  cr_assert_eq(rep.schedule.kind, SHARC_SCHED_AUTO);
+  sharc_report_free(&rep);
+  sharc_pool_destroy(p);
+}

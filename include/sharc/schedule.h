@@ -43,8 +43,14 @@ typedef struct sharc_schedule {
 } sharc_schedule;
 
 /* The default: auto, which needs no chunk size (docs/performance.md has
- * the measurements against OpenMP's schedules). */
-#define SHARC_SCHEDULE_DEFAULT {SHARC_SCHED_AUTO, 1}
+ * the measurements against OpenMP's schedules). A job whose schedule is
+ * left at this value (auto with chunk 0, which sharc_schedule_parse never
+ * returns) runs the schedule in the environment variable SHARC_SCHEDULE
+ * when it is set (same syntax as sharc_schedule_parse; a bad value fails
+ * the job with SHARC_EINVAL naming it), as OMP_SCHEDULE is for OpenMP, and
+ * auto otherwise. Any schedule the program sets explicitly, auto included,
+ * is used as it is. */
+#define SHARC_SCHEDULE_DEFAULT {SHARC_SCHED_AUTO, 0}
 
 /* Parses "NAME" or "NAME:K" (K >= 1) for NAME one of static, dynamic,
  * guided, auto, fac2, wf. Returns 0 or SHARC_EINVAL. */
