@@ -151,8 +151,9 @@ int sharc_app_params_repeated(const char *app, const char *text, char *msg,
   for (const char *s = text ? text : ""; *s;) {
     size_t len = strcspn(s, ",");
     size_t klen = strcspn(s, "=,");
-    /* Is this segment's key also the key of a later segment? */
-    for (const char *t = s + len; klen > 0 && *t;) {
+    /* Is this segment's key also the key of a later segment? (A segment
+     * without '=' is left to the parser, which calls it malformed.) */
+    for (const char *t = s + len; klen > 0 && s[klen] == '=' && *t;) {
       t += *t == ',';
       size_t tlen = strcspn(t, "=,");
       if (tlen == klen && t[klen] == '=' && memcmp(s, t, klen) == 0) {
