@@ -113,10 +113,16 @@ typedef struct sharc_app_param {
 
 /* Parses text ("key=value,key=value"; NULL or "" keeps every default) into
  * the outputs of spec[0..nspec). Outputs of keys not given are untouched.
- * An unknown key, a pair without '=' or a bad value gives SHARC_EINVAL with
- * a message naming the app and the key. */
+ * An unknown key, a key given twice, a pair without '=' or a bad value gives
+ * SHARC_EINVAL with a message naming the app and the key. */
 int sharc_app_params_parse(const char *app, const char *text,
                            const sharc_app_param *spec, size_t nspec, char *msg,
                            size_t msglen);
+
+/* SHARC_EINVAL with a message naming the key when text gives some key twice
+ * ("seed=1,seed=2"), else 0: for a tool to tell a usage error apart before
+ * it starts anything. */
+int sharc_app_params_repeated(const char *app, const char *text, char *msg,
+                              size_t msglen);
 
 #endif

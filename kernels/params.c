@@ -146,9 +146,36 @@ static int param_split(const char *app, const char *seg, size_t len, char *key,
   return 0;
 }
 
+int sharc_app_params_repeated(const char *app, const char *text, char *msg,
+                              size_t msglen) {
+  for (const char *s = text ? text : ""; *s;) {
+    size_t len = strcspn(s, ",");
+    size_t klen = strcspn(s, "=,");
+    /* Is this segment's key also the key of a later segment? (A segment
+     * without '=' is left to the parser, which calls it malformed.) */
+    for (const char *t = s + len; klen > 0 && s[klen] == '=' && *t;) {
+      t += *t == ',';
+      size_t tlen = strcspn(t, "=,");
+      if (tlen == klen && t[klen] == '=' && memcmp(s, t, klen) == 0) {
+        sharc_app_msg(msg, msglen,
+                      "%s: parameter '%.*s' given twice (once is enough)", app,
+                      (int)(klen < PARAM_KEY_MAX ? klen : PARAM_KEY_MAX), s);
+        return SHARC_EINVAL;
+      }
+      t += strcspn(t, ",");
+    }
+    s += len;
+    s += *s == ',';
+  }
+  return 0;
+}
+
 int sharc_app_params_parse(const char *app, const char *text,
                            const sharc_app_param *spec, size_t nspec, char *msg,
                            size_t msglen) {
+  int dup = sharc_app_params_repeated(app, text, msg, msglen);
+  if (dup)
+    return dup;
   const char *s = text ? text : "";
   while (*s) {
     size_t len = strcspn(s, ",");

@@ -15,6 +15,7 @@
 #include "inject.h"
 #include "internal.h"
 #include "npy.h"
+#include "paths.h"
 #include "shm.h"
 
 #define SHM_HDR_LEN SHARC__SHM_HDR_LEN
@@ -323,13 +324,16 @@ int sharc_array_attach_shm(sharc_pool *pool, const char *name, int flags,
                        "attach: need a name starting with '/' and flags "
                        "SHARC_READ or SHARC_RDWR");
   int rw = (flags & SHARC_RDWR) != 0;
-  int fd = shm_open(name, (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC, 0);
+  /* O_NONBLOCK: a FIFO put in /dev/shm under that name must not block the
+   * open (glibc's shm_open passes the flag on to open). */
+  int fd = shm_open(name, (rw ? O_RDWR : O_RDONLY) | O_NONBLOCK | O_CLOEXEC, 0);
   if (fd < 0)
     return sharc__fail(pool, -errno, "%s: %s", name, strerror(errno));
   struct stat st;
   shm_header h;
-  if (fstat(fd, &st) != 0 ||
-      pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h)
+  rc = sharc__check_regular(fd, name, pool->msg, sizeof pool->msg);
+  if (rc == 0 &&
+      (fstat(fd, &st) != 0 || pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h))
     rc = sharc__fail(pool, SHARC_EFORMAT,
                      "%s: too short for a sharc array header", name);
   if (rc == 0)
@@ -377,9 +381,10 @@ int sharc_array_open_npy(sharc_pool *pool, const char *path, int flags,
     return sharc__fail(pool, SHARC_EINVAL,
                        "open_npy: flags must be SHARC_READ or SHARC_RDWR");
   int rw = flags == SHARC_RDWR;
-  int fd = open(path, (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+  int fd = sharc__open_regular(path, rw ? O_RDWR : O_RDONLY, pool->msg,
+                               sizeof pool->msg);
   if (fd < 0)
-    return sharc__fail(pool, -errno, "%s: %s", path, strerror(errno));
+    return fd;
   sharc_npy_info info;
   rc = sharc__npy_read_fd(fd, path, &info, pool->msg, sizeof pool->msg);
   if (rc == 0 && !info.mappable)
@@ -405,27 +410,18 @@ int sharc_array_open_npy(sharc_pool *pool, const char *path, int flags,
   return array_publish(a, out);
 }
 
+/* The output's temporary file, after checking that what is at path (if
+ * anything) may be replaced: refused now rather than after the job. */
 static int create_tmp_file(sharc_array *a, const char *path) {
-  size_t len = strlen(path) + 32;
-  a->tmp_path = malloc(len);
+  sharc_pool *pool = a->pool;
   a->path = strdup(path);
-  if (a->tmp_path == NULL || a->path == NULL)
-    return sharc__fail(a->pool, SHARC_ENOMEM, "out of memory");
-  snprintf(a->tmp_path, len, "%s.sharc-tmp-XXXXXX", path);
-  a->fd = mkostemp(a->tmp_path, O_CLOEXEC);
-  if (a->fd < 0) {
-    int err = errno;
-    free(a->tmp_path);
-    a->tmp_path = NULL;
-    return sharc__fail(a->pool, -err, "%s: cannot create a file beside it: %s",
-                       path, strerror(err));
-  }
-  /* mkostemp makes 0600; an output file gets the usual 0666 & ~umask. */
-  mode_t mask = umask(0);
-  umask(mask);
-  if (fchmod(a->fd, 0666 & ~mask) != 0) { /* keep 0600 */
-  }
-  return 0;
+  if (a->path == NULL)
+    return sharc__fail(pool, SHARC_ENOMEM, "out of memory");
+  int rc = sharc__out_check(path, pool->msg, sizeof pool->msg);
+  if (rc != 0)
+    return rc;
+  a->fd = sharc__out_tmp(path, &a->tmp_path, pool->msg, sizeof pool->msg);
+  return a->fd < 0 ? a->fd : 0;
 }
 
 int sharc_array_create_npy(sharc_pool *pool, const char *path, sharc_dtype dt,
@@ -483,9 +479,10 @@ int sharc_array_commit(sharc_array *a) {
       fdatasync(a->fd) != 0)
     return sharc__fail(pool, -errno, "%s: writing: %s", a->tmp_path,
                        strerror(errno));
-  if (rename(a->tmp_path, a->path) != 0)
-    return sharc__fail(pool, -errno, "rename %s to %s: %s", a->tmp_path,
-                       a->path, strerror(errno));
+  int rc =
+      sharc__out_install(a->tmp_path, a->path, pool->msg, sizeof pool->msg);
+  if (rc != 0)
+    return rc;
   free(a->tmp_path);
   a->tmp_path = NULL;
   return 0;
@@ -495,9 +492,19 @@ static int open_raw_fd(sharc_array *a, const char *path, int flags,
                        uint64_t need) {
   sharc_pool *pool = a->pool;
   int create = (flags & SHARC_CREATE) != 0;
-  int oflags = ((flags & SHARC_RDWR) ? O_RDWR : O_RDONLY) | O_CLOEXEC |
-               (create ? O_CREAT | O_EXCL : 0);
-  a->fd = open(path, oflags, 0666);
+  int oflags = (flags & SHARC_RDWR) ? O_RDWR : O_RDONLY;
+  /* O_EXCL makes a new file or fails, whatever is at path (a symbolic link
+   * included); an existing file must be a regular one, and opening it must
+   * not block (a FIFO). */
+  if (create)
+    a->fd = open(path, oflags | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  else
+    a->fd = sharc__open_regular(path, oflags, pool->msg, sizeof pool->msg);
+  if (a->fd < 0 && !create) {
+    int rc = a->fd;
+    a->fd = -1;
+    return rc;
+  }
   if (a->fd < 0)
     return sharc__fail(pool, -errno, "%s: %s", path, strerror(errno));
   if (create) {

@@ -31,6 +31,11 @@ const char *sharc_err_name(int code) {
     return "SHARC_" #name;
     SHARC_ERRNO_MAP(SHARC__ERR_NAME)
 #undef SHARC__ERR_NAME
+#define SHARC__SYSERR_NAME(name)                                               \
+  case -(name):                                                                \
+    return "SHARC_" #name;
+    SHARC_SYSERR_MAP(SHARC__SYSERR_NAME)
+#undef SHARC__SYSERR_NAME
   case 0:
     return "SHARC_OK";
   default:

@@ -15,6 +15,7 @@
 
 #include "fault.h"
 #include "journal.h"
+#include "paths.h"
 
 #define JOURNAL_MAGIC "SHARCJN1"
 #define JOURNAL_VERSION 1u
@@ -90,6 +91,37 @@ static int read_header(sharc_pool *pool, sharc__journal *j,
   return 0;
 }
 
+/* A new journal, complete (header and empty bitmap, synced) under a
+ * temporary name before it is renamed to its path: a coordinator killed
+ * meanwhile leaves no journal, never an empty or partial one, and only
+ * nothing or a regular file at the path is replaced. */
+static int journal_create(sharc_pool *pool, sharc__journal *j,
+                          const journal_header *h, const uint64_t *bits,
+                          size_t bytes) {
+  char *tmp = NULL;
+  j->fd = sharc__out_tmp(j->path, &tmp, pool->msg, sizeof pool->msg);
+  if (j->fd < 0) {
+    int rc = j->fd;
+    j->fd = -1;
+    return rc;
+  }
+  int rc = 0;
+  if (pwrite(j->fd, h, sizeof *h, 0) != (ssize_t)sizeof *h ||
+      pwrite(j->fd, bits, bytes, sizeof *h) != (ssize_t)bytes ||
+      fdatasync(j->fd) != 0)
+    rc = sharc__fail(pool, -EIO, "%s: cannot write the journal: %s",
+                     j->path, strerror(errno));
+  if (rc == 0)
+    rc = sharc__out_install(tmp, j->path, pool->msg, sizeof pool->msg);
+  if (rc != 0) {
+    unlink(tmp);
+    close(j->fd);
+    j->fd = -1;
+  }
+  free(tmp);
+  return rc;
+}
+
 int sharc__journal_open(sharc_pool *pool, const sharc_job_opts *o,
                         const char *kernel, uint64_t n, sharc__journal *j) {
   memset(j, 0, sizeof *j);
@@ -113,32 +145,31 @@ int sharc__journal_open(sharc_pool *pool, const sharc_job_opts *o,
   if (rc != 0)
     return sharc__fail(pool, rc, "journal bitmap: %s", sharc_strerror(rc));
   uint64_t *bits = sharc_array_data(j->bits);
-  j->fd = open(j->path,
-               o->resume ? O_RDWR | O_CLOEXEC
-                         : O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
-               0644);
-  if (j->fd < 0)
-    return sharc__fail(pool, -errno, "%s: %s", j->path, strerror(errno));
   size_t bytes = j->words * sizeof(uint64_t);
-  if (o->resume) {
-    rc = read_header(pool, j, &h);
-    if (rc != 0)
-      return rc;
-    if (pread(j->fd, bits, bytes, sizeof h) != (ssize_t)bytes)
-      return sharc__fail(pool, SHARC_EFORMAT, "%s: the journal is truncated",
-                         j->path);
-    /* Bits past the last block would be nonsense: clear them. */
-    if (j->nblocks % 64)
-      bits[j->nblocks / 64] &= (UINT64_C(1) << (j->nblocks % 64)) - 1;
-    else
-      bits[j->nblocks / 64] = 0;
-    return 0;
+  if (!o->resume)
+    return journal_create(pool, j, &h, bits, bytes);
+  /* The journal must be a regular file, not one reached through a link. */
+  j->fd = sharc__open_regular(j->path, O_RDWR | O_NOFOLLOW, pool->msg,
+                              sizeof pool->msg);
+  if (j->fd == -ENOENT)
+    sharc__fail(pool, -ENOENT, "%s: no journal to resume from: %s", j->path,
+                strerror(ENOENT));
+  if (j->fd < 0) {
+    rc = j->fd;
+    j->fd = -1;
+    return rc;
   }
-  if (pwrite(j->fd, &h, sizeof h, 0) != (ssize_t)sizeof h ||
-      pwrite(j->fd, bits, bytes, sizeof h) != (ssize_t)bytes ||
-      fdatasync(j->fd) != 0)
-    return sharc__fail(pool, -EIO, "%s: cannot write the journal: %s", j->path,
-                       strerror(errno));
+  rc = read_header(pool, j, &h);
+  if (rc != 0)
+    return rc;
+  if (pread(j->fd, bits, bytes, sizeof h) != (ssize_t)bytes)
+    return sharc__fail(pool, SHARC_EFORMAT, "%s: the journal is truncated",
+                       j->path);
+  /* Bits past the last block would be nonsense: clear them. */
+  if (j->nblocks % 64)
+    bits[j->nblocks / 64] &= (UINT64_C(1) << (j->nblocks % 64)) - 1;
+  else
+    bits[j->nblocks / 64] = 0;
   return 0;
 }
 

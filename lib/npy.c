@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "npy.h"
+#include "paths.h"
 #include "sharc/error.h"
 
 #define MAGIC "\x93NUMPY"
@@ -717,7 +718,8 @@ int sharc__npy_read_fd(int fd, const char *path, sharc_npy_info *info,
   if (S_ISDIR(st.st_mode))
     return fail(&r, -EISDIR, "is a directory, not a .npy file");
   if (!S_ISREG(st.st_mode))
-    return fail(&r, SHARC_EFORMAT, "not a regular file");
+    return fail(&r, SHARC_EFORMAT, "is %s, not a regular file",
+                sharc__file_kind(st.st_mode));
   source src = {fd, NULL, (uint64_t)st.st_size};
   return read_header(&src, &r, info);
 }
@@ -738,7 +740,9 @@ int sharc_npy_probe(const char *path, sharc_npy_info *info, char *msg,
   report r = {path != NULL ? path : "(null)", msg, msglen};
   if (path == NULL || info == NULL)
     return fail(&r, SHARC_EINVAL, "no path or no info");
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: opening a FIFO must not wait for a writer; the file is
+   * then refused as not regular, and a regular file reads as usual. */
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
   if (fd < 0)
     return fail(&r, -errno, "cannot open: %s", strerror(errno));
   int rc = sharc__npy_read_fd(fd, path, info, msg, msglen);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "paths.h"
 
 /* The least each worker can record, whatever the worker count. */
 #define TRACE_MIN_PER_WORKER 4096u
@@ -98,30 +99,24 @@ int sharc__trace_write(sharc_pool *pool, const char *path,
                        const sharc__trace_info *ti) {
   if (pool->trace == NULL)
     return sharc__fail(pool, SHARC_EINVAL, "%s: no trace was recorded", path);
-  size_t len = strlen(path);
-  char *tmp = malloc(len + 16);
-  if (tmp == NULL)
-    return sharc__fail(pool, SHARC_ENOMEM, "%s: out of memory", path);
-  snprintf(tmp, len + 16, "%s.tmp.XXXXXX", path);
-  int fd = mkstemp(tmp);
-  if (fd < 0) {
-    int err = errno;
-    free(tmp);
-    return sharc__fail(pool, -err, "%s: cannot create a temporary file: %s",
-                       path, strerror(err));
-  }
+  /* Written beside path, then renamed over nothing or a regular file only:
+   * never into a device, a FIFO or through a symbolic link. */
+  char *tmp = NULL;
+  int fd = sharc__out_tmp(path, &tmp, pool->msg, sizeof pool->msg);
+  if (fd < 0)
+    return fd;
   FILE *f = fdopen(fd, "w");
   int rc = f == NULL ? errno_rc() : write_trace(pool, f, ti);
   if (f != NULL && (fflush(f) != 0 || ferror(f)))
     rc = rc ? rc : errno_rc();
   if (f != NULL ? fclose(f) != 0 : close(fd) != 0)
     rc = rc ? rc : errno_rc();
-  if (rc == 0 && rename(tmp, path) != 0)
-    rc = errno_rc();
-  if (rc != 0) {
-    unlink(tmp);
+  if (rc != 0)
     sharc__fail(pool, rc, "%s: writing the trace: %s", path, strerror(-rc));
-  }
+  else
+    rc = sharc__out_install(tmp, path, pool->msg, sizeof pool->msg);
+  if (rc != 0)
+    unlink(tmp);
   free(tmp);
   return rc;
 }

@@ -14,7 +14,9 @@
 static void usage(FILE *out) {
   fprintf(out,
           "usage: sharc mc MODEL [--paths N] [--seed S] [--workers W] "
-          "[--schedule S] [--block B] [-p KEY=VALUE,...]\n\n"
+          "[--schedule S] [--block B] [-p KEY=VALUE,...]\n"
+          "                [--retries R] [--on-poison quarantine|stop] "
+          "[--timeout S] [--timeout-x X]\n\n"
           "Runs a Monte Carlo model over N paths on W pinned worker processes\n"
           "and prints the estimate, its standard error and 95%% confidence\n"
           "interval, the exact value where one is known, and paths per "
@@ -31,8 +33,15 @@ static void usage(FILE *out) {
           "                  guided[:K] | fac2[:K] | wf[:K]\n"
           "  --block B       reduction block in paths (default: chosen from "
           "N)\n"
-          "  -p, --param P   model parameters, KEY=VALUE[,KEY=VALUE...]\n\n"
-          "models:\n");
+          "  -p, --param P   model parameters, KEY=VALUE[,KEY=VALUE...] "
+          "(may\n"
+          "                  be repeated; a key given twice is an error)\n"
+          "%s\n"
+          "A result is printed only when every path ran: with quarantined "
+          "paths the\n"
+          "estimate would be of other paths, so mc exits 1 naming them.\n\n"
+          "models:\n",
+          tool_fault_help);
   for (unsigned i = 0; mc_models[i] != NULL; i++) {
     const mc_model *m = mc_models[i];
     fprintf(out, "  %-9s %s (default paths %llu)\n", m->name, m->summary,
@@ -47,6 +56,8 @@ typedef struct mc_opts {
   unsigned workers;
   sharc_schedule schedule;
   const char *params;
+  sharc_fault_policy fault;
+  char params_buf[4096]; /* -p given more than once, joined */
   unsigned char args[256] __attribute__((aligned(16))); /* the model's */
 } mc_opts;
 
@@ -64,6 +75,7 @@ static int parse(int argc, char **argv, mc_opts *m) {
       {"schedule", required_argument, NULL, 's'},
       {"block", required_argument, NULL, 'b'},
       {"param", required_argument, NULL, 'p'},
+      TOOL_FAULT_LONGOPTS,
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   int have_paths = 0, c, rc = 0;
@@ -71,6 +83,10 @@ static int parse(int argc, char **argv, mc_opts *m) {
   optind = 1;
   opterr = 0;
   while (rc == 0 && (c = getopt_long(argc, argv, "p:h", longs, NULL)) != -1) {
+    if (tool_is_fault_opt(c)) {
+      rc = tool_parse_fault("mc", c, optarg, &m->fault);
+      continue;
+    }
     switch (c) {
     case 'n':
       rc = parse_u64_opt("--paths", optarg, &m->paths);
@@ -99,7 +115,8 @@ static int parse(int argc, char **argv, mc_opts *m) {
                          optarg);
       break;
     case 'p':
-      m->params = optarg;
+      rc = tool_add_params("mc", &m->params, optarg, m->params_buf,
+                           sizeof m->params_buf);
       break;
     case 'h':
       usage(stdout);
@@ -154,6 +171,7 @@ static int run_model(const mc_opts *m, sharc_pool *pool) {
   o.args_len = model->args_size;
   o.reduce_block = m->block;
   o.measure_rusage = 0;
+  o.fault = m->fault;
   sharc_reduce_result res[MC_MAX_QUANTITIES + 1];
   if (mc_model_declare(model, &o, res) != 0)
     return tool_fail("mc", 1, "%s: cannot declare its reductions", model->name);
@@ -188,6 +206,7 @@ int sharc_cmd_mc(int argc, char **argv) {
   memset(&m, 0, sizeof m);
   m.seed = 42;
   m.schedule = (sharc_schedule)SHARC_SCHEDULE_DEFAULT;
+  m.fault = (sharc_fault_policy)SHARC_FAULT_POLICY_INIT;
   int rc = parse(argc, argv, &m);
   if (rc != 0)
     return rc < 0 ? 0 : rc;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <sharc.h>
 
@@ -27,28 +28,16 @@ static void usage(FILE *out) {
           "  --schedule S    auto[:K] (the default) | static[:K] | "
           "dynamic[:K] |\n"
           "                  guided[:K] | fac2[:K] | wf[:K]\n"
-          "  -p, --param P   kernel parameters, KEY=VALUE[,KEY=VALUE...]\n"
+          "  -p, --param P   kernel parameters, KEY=VALUE[,KEY=VALUE...] "
+          "(may\n"
+          "                  be repeated; a key given twice is an error)\n"
           "  --verify        recompute sequentially and compare bit for bit\n"
           "  --json          print one JSON object instead of text\n"
           "  --trace FILE    record every chunk (worker, times, range) in "
-          "FILE;\n"
+          "FILE (new,\n"
+          "                  or a regular file it replaces);\n"
           "                  'sharc report FILE' summarises and draws it\n"
-          "  --retries R     run ranges whose worker died or whose kernel "
-          "failed\n"
-          "                  again (the kernel must be idempotent), narrowing "
-          "them\n"
-          "                  down to the failing indices; an index failing "
-          "alone R+1\n"
-          "                  times is poison (default 0: the first failure "
-          "fails)\n"
-          "  --on-poison A   quarantine (leave it out, finish, exit 1 listing "
-          "it;\n"
-          "                  the default) or stop (fail at once, naming it)\n"
-          "  --timeout S     a chunk running over S seconds gets its worker "
-          "SIGTERM,\n"
-          "                  then SIGKILL, and counts as failed\n"
-          "  --timeout-x X   the same over X times the typical chunk time "
-          "(>= 10 ms)\n"
+          "%s"
           "  --recycle-chunks N  replace a worker after N chunks\n"
           "  --recycle-rss MIB   replace a worker whose private memory "
           "exceeds MIB MiB\n"
@@ -59,11 +48,14 @@ static void usage(FILE *out) {
           "                  journal of finished blocks in FILE.journal\n"
           "  --resume        with --out: after an interrupted run, compute only "
           "what\n"
-          "                  FILE.journal does not mark done\n\n"
+          "                  FILE.journal does not mark done (all of FILE if "
+          "the run\n"
+          "                  died before writing FILE.journal)\n\n"
           "Ctrl-C or SIGTERM stops the job within 100 ms, prints the partial "
           "report\n"
           "and exits 128 + the signal; a second Ctrl-C ends it at once.\n\n"
-          "kernels:\n");
+          "kernels:\n",
+          tool_fault_help);
   for (unsigned i = 0; sharc_apps[i] != NULL; i++) {
     const sharc_app *a = sharc_apps[i];
     fprintf(out, "  %-11s %s (default n %llu)\n", a->name, a->summary,
@@ -84,6 +76,8 @@ typedef struct run_args {
   sharc_fault_policy fault;
   const char *out;
   int resume;
+  int no_journal; /* --resume, but the run died before writing a journal */
+  char params_buf[4096]; /* -p given more than once, joined */
 } run_args;
 
 static int parse(int argc, char **argv, run_args *r) {
@@ -95,10 +89,7 @@ static int parse(int argc, char **argv, run_args *r) {
       {"verify", no_argument, NULL, 'V'},
       {"json", no_argument, NULL, 'j'},
       {"trace", required_argument, NULL, 't'},
-      {"retries", required_argument, NULL, 'r'},
-      {"on-poison", required_argument, NULL, 'P'},
-      {"timeout", required_argument, NULL, 'T'},
-      {"timeout-x", required_argument, NULL, 'X'},
+      TOOL_FAULT_LONGOPTS,
       {"recycle-chunks", required_argument, NULL, 'C'},
       {"recycle-rss", required_argument, NULL, 'M'},
       {"out", required_argument, NULL, 'o'},
@@ -110,6 +101,12 @@ static int parse(int argc, char **argv, run_args *r) {
   optind = 1;
   opterr = 0;
   while ((c = getopt_long(argc, argv, "n:w:s:p:h", longs, NULL)) != -1) {
+    if (tool_is_fault_opt(c)) {
+      int rc = tool_parse_fault("run", c, optarg, &r->fault);
+      if (rc != 0)
+        return rc;
+      continue;
+    }
     switch (c) {
     case 'n':
       if (tool_parse_u64(optarg, &r->n) != 0)
@@ -128,7 +125,9 @@ static int parse(int argc, char **argv, run_args *r) {
                          "guided[:K], auto[:K], fac2[:K] or wf[:K]", optarg);
       break;
     case 'p':
-      r->params = optarg;
+      if (tool_add_params("run", &r->params, optarg, r->params_buf,
+                          sizeof r->params_buf) != 0)
+        return 2;
       break;
     case 'V':
       r->verify = 1;
@@ -139,24 +138,6 @@ static int parse(int argc, char **argv, run_args *r) {
     case 't':
       r->trace = optarg;
       break;
-    case 'r':
-      if (tool_parse_u64(optarg, &v) != 0 || v > 1000)
-        return tool_fail("run", 2, "--retries: '%s' is not 0..1000", optarg);
-      r->fault.retries = (unsigned)v;
-      break;
-    case 'T':
-    case 'X': {
-      char *end = NULL;
-      double d = strtod(optarg, &end);
-      if (end == optarg || *end != '\0' || !(d > 0 && d < 1e9))
-        return tool_fail("run", 2, "%s: '%s' is not a positive number",
-                         c == 'T' ? "--timeout" : "--timeout-x", optarg);
-      if (c == 'T')
-        r->fault.timeout_s = d;
-      else
-        r->fault.timeout_x = d;
-      break;
-    }
     case 'o':
       r->out = optarg;
       break;
@@ -174,15 +155,6 @@ static int parse(int argc, char **argv, run_args *r) {
         return tool_fail("run", 2, "--recycle-rss: '%s' is not a size in MiB",
                          optarg);
       r->fault.recycle_rss = v << 20;
-      break;
-    case 'P':
-      if (!strcmp(optarg, "quarantine"))
-        r->fault.on_poison = SHARC_POISON_QUARANTINE;
-      else if (!strcmp(optarg, "stop"))
-        r->fault.on_poison = SHARC_POISON_STOP;
-      else
-        return tool_fail("run", 2,
-                         "--on-poison: '%s' is not quarantine or stop", optarg);
       break;
     case 'h':
       usage(stdout);
@@ -202,6 +174,85 @@ static int parse(int argc, char **argv, run_args *r) {
                      argv[optind]);
   if (!have_n)
     r->n = r->app->default_n;
+  char msg[512];
+  if (sharc_app_params_repeated(r->app->name, r->params, msg, sizeof msg))
+    return tool_fail("run", 2, "%s", msg);
+  return 0;
+}
+
+static const char *file_kind(mode_t mode) {
+  return S_ISDIR(mode)    ? "a directory"
+         : S_ISLNK(mode)  ? "a symbolic link"
+         : S_ISFIFO(mode) ? "a FIFO"
+         : S_ISCHR(mode)  ? "a character device"
+         : S_ISBLK(mode)  ? "a block device"
+         : S_ISSOCK(mode) ? "a socket"
+                          : "not a regular file";
+}
+
+/* Appends word to buf, single-quoted when the shell would change it. */
+static void append_word(char *buf, size_t len, const char *word) {
+  size_t used = strlen(buf);
+  int plain = word[0] != '\0';
+  for (const char *c = word; *c; c++)
+    plain &= strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                    "0123456789_./=,:^+-",
+                    *c) != NULL;
+  if (used + 1 >= len)
+    return;
+  int n = snprintf(buf + used, len - used, plain ? " %s" : " '%s'", word);
+  if (n < 0 || (size_t)n >= len - used)
+    buf[used] = '\0'; /* too long to show whole: leave it out */
+}
+
+/* The command line given, with --resume added: what continues the run. */
+static void resume_command(int argc, char **argv, char *buf, size_t len) {
+  snprintf(buf, len, "sharc");
+  for (int i = 0; i < argc; i++)
+    append_word(buf, len, argv[i]);
+  append_word(buf, len, "--resume");
+}
+
+/* Checks what is at the output paths before any worker starts. --out FILE
+ * must be new; after an interrupted run, the message says how to continue
+ * it. --resume needs FILE; with no journal beside it (the run died before
+ * writing its first one; an empty journal is what an older sharc left
+ * then), nothing counts as done and the whole of FILE is computed again. */
+static int check_paths(run_args *r, int argc, char **argv) {
+  struct stat st;
+  if (r->trace != NULL && lstat(r->trace, &st) == 0 && !S_ISREG(st.st_mode))
+    return tool_fail("run", 1,
+                     "--trace %s: is %s, not a regular file; refusing to "
+                     "replace it",
+                     r->trace, file_kind(st.st_mode));
+  if (r->out == NULL)
+    return 0;
+  char journal[4096];
+  if (snprintf(journal, sizeof journal, "%s.journal", r->out) >=
+      (int)sizeof journal)
+    return tool_fail("run", 2, "--out: path too long");
+  if (lstat(r->out, &st) != 0) {
+    if (r->resume)
+      return tool_fail("run", 1,
+                       "%s: does not exist, so there is nothing to resume "
+                       "(run without --resume to start)",
+                       r->out);
+    return 0;
+  }
+  if (!S_ISREG(st.st_mode))
+    return tool_fail("run", 1, "--out %s: is %s, not a regular file", r->out,
+                     file_kind(st.st_mode));
+  if (!r->resume) {
+    char cmd[8192];
+    resume_command(argc, argv, cmd, sizeof cmd);
+    return tool_fail("run", 1,
+                     "%s: already exists; to continue the interrupted run "
+                     "that wrote it: %s (or remove %s to start again)",
+                     r->out, cmd, r->out);
+  }
+  struct stat js;
+  r->no_journal =
+      lstat(journal, &js) != 0 || (S_ISREG(js.st_mode) && js.st_size == 0);
   return 0;
 }
 
@@ -258,12 +309,31 @@ static int run_job(const run_args *r, sharc_pool *pool) {
       return tool_fail("run", 2, "--out: path too long");
     sharc_app_out = (sharc_app_output){r->out, r->resume};
     o.journal_path = journal;
-    o.resume = r->resume;
+    o.resume = r->resume && !r->no_journal;
   }
   void *state = NULL;
   int rc = r->app->setup(pool, r->n, r->params, &o, &state, msg, sizeof msg);
   if (rc != 0)
     return tool_fail("run", 1, "%s", msg);
+  if (r->no_journal) {
+    /* Without a journal nothing vouches that FILE is this job's output:
+     * at least its size must be exactly that of the output array. */
+    struct stat st;
+    uint64_t want = o.narrays > 0 ? sharc_array_nbytes(o.arrays[0]) : 0;
+    if (stat(r->out, &st) != 0)
+      st.st_size = -1;
+    if ((uint64_t)st.st_size != want) {
+      r->app->teardown(state);
+      return tool_fail("run", 1,
+                       "%s: %lld bytes, but this run's output is %llu: not "
+                       "the output of this command",
+                       r->out, (long long)st.st_size, (unsigned long long)want);
+    }
+    fprintf(stderr,
+            "sharc run: %s: no journal %s (the run died before writing one): "
+            "computing all of it\n",
+            r->out, journal);
+  }
   sharc_report rep;
   rc = sharc_run(pool, r->app->kernel, r->n, &o, &rep);
   int status = 0;
@@ -291,11 +361,15 @@ static int run_job(const run_args *r, sharc_pool *pool) {
 }
 
 int sharc_cmd_run(int argc, char **argv) {
-  run_args r = {NULL, 0,    0, SHARC_SCHEDULE_DEFAULT, NULL,
-                NULL, 0, 0, SHARC_FAULT_POLICY_INIT, NULL, 0};
+  run_args r;
+  memset(&r, 0, sizeof r);
+  r.schedule = (sharc_schedule)SHARC_SCHEDULE_DEFAULT;
+  r.fault = (sharc_fault_policy)SHARC_FAULT_POLICY_INIT;
   int rc = parse(argc, argv, &r);
   if (rc != 0)
     return rc < 0 ? 0 : rc;
+  if ((rc = check_paths(&r, argc, argv)) != 0)
+    return rc;
   sharc_pool_opts po = SHARC_POOL_OPTS_INIT;
   po.workers = r.workers;
   sharc_pool *pool;

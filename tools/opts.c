@@ -57,3 +57,71 @@ int tool_fail(const char *cmd, int status, const char *fmt, ...) {
   va_end(ap);
   return status;
 }
+
+const char tool_fault_help[] =
+    "  --retries R     run ranges whose worker died or whose kernel failed\n"
+    "                  again (the kernel must be idempotent), narrowing them\n"
+    "                  down to the failing indices; an index failing alone "
+    "R+1\n"
+    "                  times is poison (default 0: the first failure fails)\n"
+    "  --on-poison A   quarantine (leave it out, finish, exit 1 listing it;\n"
+    "                  the default) or stop (fail at once, naming it)\n"
+    "  --timeout S     a chunk running over S seconds gets its worker "
+    "SIGTERM,\n"
+    "                  then SIGKILL, and counts as failed\n"
+    "  --timeout-x X   the same over X times the typical chunk time "
+    "(>= 10 ms)\n";
+
+int tool_is_fault_opt(int c) {
+  return c == TOOL_OPT_RETRIES || c == TOOL_OPT_ON_POISON ||
+         c == TOOL_OPT_TIMEOUT || c == TOOL_OPT_TIMEOUT_X;
+}
+
+int tool_parse_fault(const char *cmd, int c, const char *arg,
+                     sharc_fault_policy *f) {
+  uint64_t v;
+  char *end = NULL;
+  double d;
+  switch (c) {
+  case TOOL_OPT_RETRIES:
+    if (tool_parse_u64(arg, &v) != 0 || v > 1000)
+      return tool_fail(cmd, 2, "--retries: '%s' is not 0..1000", arg);
+    f->retries = (unsigned)v;
+    return 0;
+  case TOOL_OPT_ON_POISON:
+    if (strcmp(arg, "quarantine") == 0)
+      f->on_poison = SHARC_POISON_QUARANTINE;
+    else if (strcmp(arg, "stop") == 0)
+      f->on_poison = SHARC_POISON_STOP;
+    else
+      return tool_fail(cmd, 2, "--on-poison: '%s' is not quarantine or stop",
+                       arg);
+    return 0;
+  default:
+    d = strtod(arg, &end);
+    if (end == arg || *end != '\0' || !(d > 0 && d < 1e9))
+      return tool_fail(cmd, 2, "%s: '%s' is not a positive number",
+                       c == TOOL_OPT_TIMEOUT ? "--timeout" : "--timeout-x",
+                       arg);
+    if (c == TOOL_OPT_TIMEOUT)
+      f->timeout_s = d;
+    else
+      f->timeout_x = d;
+    return 0;
+  }
+}
+
+int tool_add_params(const char *cmd, const char **params, const char *more,
+                    char *buf, size_t len) {
+  if (*params == NULL) {
+    *params = more;
+    return 0;
+  }
+  char joined[4096];
+  int n = snprintf(joined, sizeof joined, "%s,%s", *params, more);
+  if (n < 0 || (size_t)n >= sizeof joined || (size_t)n >= len)
+    return tool_fail(cmd, 2, "-p: parameters too long");
+  memcpy(buf, joined, (size_t)n + 1);
+  *params = buf;
+  return 0;
+}

@@ -103,8 +103,10 @@ SHARC_API int sharc_array_create(sharc_pool *pool, sharc_dtype dt, int ndim,
 
 /* Attaches a named array made by sharc_array_create() with SHARC_BACKING_SHM,
  * possibly by another process. flags: SHARC_READ or SHARC_RDWR. The object
- * must belong to this user, have mode 0600 and a size that matches its
- * header, or SHARC_EACCES / SHARC_EFORMAT is returned. */
+ * must be a regular file (anything else, a FIFO included, is refused
+ * without blocking: SHARC_EFORMAT), belong to this user, have mode 0600 and
+ * a size that matches its header, or SHARC_EACCES / SHARC_EFORMAT is
+ * returned. */
 SHARC_API int sharc_array_attach_shm(sharc_pool *pool, const char *name,
                                      int flags, sharc_array **out);
 
@@ -176,7 +178,9 @@ SHARC_API int sharc_shm_remove_dead(const char *name);
 /* Maps a NumPy .npy file in place (versions 1.0, 2.0, 3.0; C or Fortran
  * order). flags: SHARC_READ or SHARC_RDWR. Malformed files, object or
  * structured dtypes and non-native byte order give SHARC_EFORMAT or
- * SHARC_EDTYPE with a message naming the file and field. */
+ * SHARC_EDTYPE with a message naming the file and field. A path that is not
+ * a regular file gives SHARC_EFORMAT (-EISDIR for a directory); a FIFO is
+ * opened without waiting for a writer, then refused. */
 SHARC_API int sharc_array_open_npy(sharc_pool *pool, const char *path,
                                    int flags, sharc_array **out);
 
@@ -184,21 +188,28 @@ SHARC_API int sharc_array_open_npy(sharc_pool *pool, const char *path,
  * in the same directory, with a zeroed header; sharc_array_commit() writes
  * the header and renames it to path. Destroying an uncommitted array removes
  * the temporary file, and a process killed before the commit leaves no file
- * at path and nothing that parses as .npy. */
+ * at path and nothing that parses as .npy. Only nothing or a regular file at
+ * path is replaced: a symbolic link gives -ELOOP, a directory -EISDIR, a
+ * FIFO, device or socket -EEXIST, here and again at the commit, each with a
+ * message naming path, and what is there is left as it is. */
 SHARC_API int sharc_array_create_npy(sharc_pool *pool, const char *path,
                                      sharc_dtype dt, int ndim,
                                      const uint64_t *shape, int fortran_order,
                                      sharc_array **out);
 
 /* Makes an output array created by sharc_array_create_npy() visible at its
- * path: flushes the data, writes the header and renames atomically. Other
- * arrays: a no-op returning 0. */
+ * path: flushes the data, writes the header and renames atomically (over
+ * nothing or a regular file only, as above). Other arrays: a no-op
+ * returning 0. */
 SHARC_API int sharc_array_commit(sharc_array *a);
 
 /* Maps a raw binary file as an array of dtype and shape (C order), starting
  * at byte offset (a multiple of the item size). flags: SHARC_READ,
  * SHARC_RDWR, or SHARC_RDWR|SHARC_CREATE to create a new file of exactly the
- * right size. A file shorter than offset + size gives SHARC_EFORMAT. */
+ * right size (O_EXCL: anything at path, a symbolic link included, gives
+ * -EEXIST). A file shorter than offset + size, or a path that is not a
+ * regular file (a FIFO is not waited on), gives SHARC_EFORMAT; a directory
+ * -EISDIR. */
 SHARC_API int sharc_array_open_raw(sharc_pool *pool, const char *path,
                                    int flags, sharc_dtype dt, int ndim,
                                    const uint64_t *shape, uint64_t offset,

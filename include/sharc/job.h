@@ -89,7 +89,10 @@ typedef struct sharc_job_opts {
   /* A file to write the job's trace to: every chunk with its worker, start
    * and end time and index range, and for stolen ranges whom they came
    * from (format below). Written after the job, also after a failure, under
-   * a temporary name renamed into place. NULL: no trace. Tracing times
+   * a temporary name renamed into place, only over nothing or a regular
+   * file: a symbolic link (-ELOOP), a directory (-EISDIR) or a FIFO or
+   * device (-EEXIST) at the path is left as it is and the job fails with
+   * that code, naming it. NULL: no trace. Tracing times
    * every chunk (two clock reads each) and records at most
    * SHARC_TRACE_MAX_RECORDS chunks in all (at least 4096 per worker); the
    * rest are counted as dropped. */
@@ -100,10 +103,15 @@ typedef struct sharc_job_opts {
    * bitmap and writes it to journal_path (beside the output, by convention
    * OUTPUT.journal) every 200 ms and at its end, after syncing the job's
    * file-backed arrays (msync), so the journal never claims data that is
-   * not in the file. NULL: no journal. With resume = 1 the job reads the
+   * not in the file. A new journal is written whole under a temporary
+   * name and renamed into place, like a trace (only over nothing or a
+   * regular file), before the job starts. NULL: no journal. With resume = 1
+   * the job reads the
    * journal first (it must be the same kernel, n, argument bytes and array
    * sizes, or SHARC_EINVAL names what differs) and runs only the blocks it
-   * does not mark done: after the coordinator died, the output ends up
+   * does not mark done (the journal must be a regular file, not a
+   * symbolic link; a missing one gives -ENOENT): after the coordinator
+   * died, the output ends up
    * identical to an uninterrupted run's. Not with reductions (their
    * partials die with the coordinator). */
   const char *journal_path;

@@ -31,7 +31,9 @@ typedef struct sharc_npy_info {
  * mapped (then info->mappable == 0, info->why_not says why and msg explains).
  * A malformed file (bad magic or version, header length beyond the file,
  * bad dictionary, shape whose size overflows, data shorter than the shape
- * says) returns SHARC_EFORMAT; an unreadable one the negated errno. In every
+ * says) or a path that is not a regular file (a FIFO is opened without
+ * waiting for a writer, then refused) returns SHARC_EFORMAT; a directory
+ * -EISDIR; an unreadable file the negated errno. In every
  * case msg (if not NULL) receives a one-line explanation naming the file
  * and the field. Blocks on file I/O; thread-safe. */
 SHARC_API int sharc_npy_probe(const char *path, sharc_npy_info *info,
