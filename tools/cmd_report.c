@@ -19,12 +19,15 @@
  * line are ignored (newer writers may add some); lines may come in any
  * order. Every number is checked, and an error names the file and line. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "opts.h"
@@ -266,11 +269,22 @@ static int check_trace(trace *t, uint64_t lines) {
 }
 
 static int read_trace(trace *t) {
-  FILE *f = fopen(t->path, "r");
-  if (f == NULL) {
-    fprintf(stderr, "sharc report: %s: %s\n", t->path, strerror(errno));
+  /* Without blocking: a FIFO given as the trace is refused, not waited on. */
+  int fd = open(t->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  struct stat st;
+  if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+    close(fd);
+    fprintf(stderr, "sharc report: %s: not a regular file\n", t->path);
     return 1;
   }
+  FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+  if (f == NULL) {
+    fprintf(stderr, "sharc report: %s: %s\n", t->path, strerror(errno));
+    if (fd >= 0)
+      close(fd);
+    return 1;
+  }
+  (void)fcntl(fd, F_SETFL, 0);
   char *text = NULL;
   size_t cap = 0;
   uint64_t line = 0;
@@ -619,15 +633,56 @@ static void write_svg(trace *t, const lane *l, FILE *f) {
 
 /* --- the command ---------------------------------------------------------- */
 
+/* What may stand at an output path: nothing, or a regular file that the
+ * output replaces. A symbolic link, directory, FIFO or device is refused
+ * and left as it is. Returns NULL or why not. */
+static const char *output_refused(const char *path) {
+  struct stat st;
+  if (lstat(path, &st) != 0)
+    return errno == ENOENT ? NULL : strerror(errno);
+  if (S_ISLNK(st.st_mode))
+    return "is a symbolic link; not replaced";
+  if (!S_ISREG(st.st_mode))
+    return S_ISDIR(st.st_mode) ? "is a directory" : "is not a regular file; "
+                                                    "not replaced";
+  return NULL;
+}
+
+/* Writes the output to a temporary file beside path, then renames it over
+ * path, so that a failure leaves no half-written file and nothing but a
+ * regular file is ever replaced. */
 static int write_file(const char *path, trace *t, const lane *l,
                       void (*fn)(trace *, const lane *, FILE *)) {
-  FILE *f = fopen(path, "w");
-  if (f == NULL)
-    return tool_fail("report", 1, "cannot write %s: %s", path, strerror(errno));
+  const char *why = output_refused(path);
+  if (why != NULL)
+    return tool_fail("report", 1, "%s: %s", path, why);
+  size_t len = strlen(path) + sizeof ".sharc-tmp-XXXXXX";
+  char *tmp = malloc(len);
+  if (tmp == NULL)
+    return tool_fail("report", 1, "out of memory");
+  snprintf(tmp, len, "%s.sharc-tmp-XXXXXX", path);
+  int fd = mkstemp(tmp);
+  FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+  if (f == NULL) {
+    int err = errno;
+    if (fd >= 0) {
+      close(fd);
+      unlink(tmp);
+    }
+    free(tmp);
+    return tool_fail("report", 1, "cannot write %s: %s", path, strerror(err));
+  }
+  (void)fchmod(fd, 0644);
   fn(t, l, f);
-  if (ferror(f) | (fclose(f) != 0))
-    return tool_fail("report", 1, "cannot write %s: %s", path, strerror(errno));
-  return 0;
+  int bad = ferror(f) | (fclose(f) != 0);
+  int err = errno;
+  why = bad ? strerror(err) : output_refused(path);
+  if (why == NULL && rename(tmp, path) != 0)
+    why = strerror(errno);
+  if (why != NULL)
+    unlink(tmp);
+  free(tmp);
+  return why ? tool_fail("report", 1, "cannot write %s: %s", path, why) : 0;
 }
 
 static void chrome_fn(trace *t, const lane *l, FILE *f) {

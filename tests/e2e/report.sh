@@ -142,6 +142,26 @@ EOF
 check "--svg and --chrome together" 0 "$SHARC" report "$T1" --svg "$TMP/b.svg" --chrome "$TMP/b.json"
 if [ -s "$TMP/b.svg" ] && [ -s "$TMP/b.json" ]; then ok; else bad "both files written"; fi
 
+# --- outputs replace nothing but a regular file; a FIFO is never waited on -----------
+mkfifo "$TMP/out.fifo"
+ln -s "$TMP/target.txt" "$TMP/out.link"
+echo "keep me" >"$TMP/target.txt"
+mkdir "$TMP/out.dir"
+fails "--svg onto a FIFO is refused" 1 report "$T1" --svg "$TMP/out.fifo"
+err_has "not a regular file"
+fails "--svg onto a symbolic link is refused" 1 report "$T1" --svg "$TMP/out.link"
+err_has "symbolic link"
+if [ "$(cat "$TMP/target.txt")" = "keep me" ] && [ -L "$TMP/out.link" ] &&
+   [ -p "$TMP/out.fifo" ]; then ok; else bad "a refused output was touched"; fi
+fails "--chrome onto a directory is refused" 1 report "$T1" --chrome "$TMP/out.dir"
+err_has "is a directory"
+echo old >"$TMP/old.svg"
+check "--svg replaces a regular file" 0 "$SHARC" report "$T1" --svg "$TMP/old.svg"
+if grep -q "<svg" "$TMP/old.svg"; then ok; else bad "old.svg not replaced"; fi
+if ! ls "$TMP" | grep -q "sharc-tmp"; then ok; else bad "temporary files left"; fi
+check "a FIFO as the trace is refused at once" 1 timeout 20 "$SHARC" report "$TMP/out.fifo"
+err_has "not a regular file"
+
 # --- a huge trace: sub-pixel chunks merged, the SVG stays small ---------------------
 "$PY" - "$TMP/big.trace" <<'EOF'
 import sys
