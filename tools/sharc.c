@@ -23,6 +23,7 @@ static const struct {
     {"hillshade", sharc_cmd_hillshade, "shade a DEM as gdaldem hillshade does"},
     {"color-relief", sharc_cmd_color_relief,
      "colour a DEM by a table as gdaldem color-relief does"},
+    {"tiles", sharc_cmd_tiles, "render a DEM into web-map tiles (XYZ, MBTiles)"},
 };
 
 static void usage(FILE *out) {
