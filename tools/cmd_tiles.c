@@ -222,6 +222,12 @@ typedef struct pyramid {
   char tmpdir[2048];  /* where tiles are written */
   char outtmp[2200];  /* mbtiles: the database under its temporary name */
   phase_times t;
+  /* Which tiles were written, per zoom (the viewer asks only for those). */
+  struct {
+    int64_t x0, y0;
+    uint64_t nx, ny;
+    char *bits; /* '0' / '1' per tile, row-major, NUL-terminated */
+  } have[31];
   char msg[2048];
 } pyramid;
 
@@ -474,6 +480,16 @@ static int levels(pyramid *p) {
     for (uint64_t k = 0; k < n; k++)
       written += fl[k];
     p->t.written += written;
+    p->have[z].x0 = x0;
+    p->have[z].y0 = y0;
+    p->have[z].nx = nx;
+    p->have[z].ny = ny;
+    p->have[z].bits = malloc(n + 1);
+    if (p->have[z].bits) {
+      for (uint64_t k = 0; k < n; k++)
+        p->have[z].bits[k] = fl[k] ? '1' : '0';
+      p->have[z].bits[n] = '\0';
+    }
     p->t.empty += n - written;
     progress(p, "zoom %d: %llu tiles written, %llu empty, %.2f s", z,
              (unsigned long long)written, (unsigned long long)(n - written),
@@ -568,6 +584,7 @@ static int write_viewer(pyramid *p) {
   fprintf(f,
           "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n"
           "<title>sharc tiles</title>\n"
+          "<link rel=\"icon\" href=\"data:,\">\n"
           "<meta name=\"viewport\" content=\"width=device-width, "
           "initial-scale=1\">\n"
           "<link rel=\"stylesheet\" href=\"leaflet/leaflet.css\">\n"
@@ -575,12 +592,52 @@ static int write_viewer(pyramid *p) {
           "<style>html, body, #map { height: 100%%; margin: 0; background: "
           "#8fb3d9; }</style>\n"
           "</head>\n<body>\n<div id=\"map\"></div>\n<script>\n"
+          "// Tiles that were written, per zoom: [x0, y0, nx, ny, '0'/'1' "
+          "row-major].\n"
+          "// Empty tiles were skipped, so the map does not ask for them.\n"
+          "var have = {\n");
+  for (int z = p->o->zmin; z <= p->o->zmax; z++)
+    if (p->have[z].bits)
+      fprintf(f, "  %d: [%lld, %lld, %llu, %llu, '%s'],\n", z,
+              (long long)p->have[z].x0, (long long)p->have[z].y0,
+              (unsigned long long)p->have[z].nx,
+              (unsigned long long)p->have[z].ny, p->have[z].bits);
+  fprintf(f,
+          "};\n"
+          "function written(c) {\n"
+          "  var h = have[c.z];\n"
+          "  if (!h) return false;\n"
+          "  var x = c.x - h[0], y = c.y - h[1];\n"
+          "  return x >= 0 && y >= 0 && x < h[2] && y < h[3] && "
+          "h[4].charAt(y * h[2] + x) === '1';\n"
+          "}\n"
+          "var Tiles = L.TileLayer.extend({\n"
+          "  createTile: function (c, done) {\n"
+          "    if (written(c))\n"
+          "      return L.TileLayer.prototype.createTile.call(this, c, done);\n"
+          "    var blank = document.createElement('div');\n"
+          "    setTimeout(function () { done(null, blank); }, 0);\n"
+          "    return blank;\n"
+          "  }\n"
+          "});\n"
+          "var stats = {loaded: 0, failed: 0, errors: 0};\n"
+          "function show() {\n"
+          "  document.body.setAttribute('data-tiles-loaded', stats.loaded);\n"
+          "  document.body.setAttribute('data-tiles-failed', stats.failed);\n"
+          "  document.body.setAttribute('data-script-errors', stats.errors);\n"
+          "}\n"
+          "window.addEventListener('error', function () { stats.errors++; "
+          "show(); });\n"
           "var bounds = L.latLngBounds([[%.8f, %.8f], [%.8f, %.8f]]);\n"
           "var map = L.map('map', {minZoom: %d, maxZoom: %d});\n"
-          "L.tileLayer('{z}/{x}/{y}.png', {minZoom: %d, maxZoom: %d, "
+          "var layer = new Tiles('{z}/{x}/{y}.png', {minZoom: %d, maxZoom: %d, "
           "maxNativeZoom: %d, minNativeZoom: %d, bounds: bounds, noWrap: true, "
-          "tileSize: 256, attribution: 'rendered by sharc'}).addTo(map);\n"
+          "tileSize: 256, attribution: 'rendered by sharc'});\n"
+          "layer.on('tileload', function () { stats.loaded++; show(); });\n"
+          "layer.on('tileerror', function () { stats.failed++; show(); });\n"
+          "layer.addTo(map);\n"
           "map.fitBounds(bounds);\n"
+          "show();\n"
           "</script>\n</body>\n</html>\n",
           b[1], b[0], b[3], b[2], p->o->zmin, p->o->zmax + 2, p->o->zmin,
           p->o->zmax + 2, p->o->zmax, p->o->zmin);
@@ -867,6 +924,8 @@ int sharc_cmd_tiles(int argc, char **argv) {
   if (have_dem)
     tiles_dem_free(&p->dem);
   CPLFree(p->merc_wkt);
+  for (int z = 0; z < 31; z++)
+    free(p->have[z].bits);
   sharc_pool_destroy(p->pool);
   if (rc)
     rc = tool_fail("tiles", 1, "%s", p->msg);
