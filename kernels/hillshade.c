@@ -42,10 +42,21 @@ typedef struct shade_ctx {
   const float *dem;
   double sin_alt, cos_alt, sin_az, cos_az;
   double kx, ky; /* z / (8 * res * scale) */
+  float nd, nd_tol; /* nodata and twice its equality tolerance (NaN: none) */
 } shade_ctx;
 
 static int nodata_at(const shade_ctx *s, float v) {
   return s->a->has_nodata && sharc_dem_is_nodata(v, s->a->nodata);
+}
+
+/* Does the window hold nodata? The common answer (no) with one compare per
+ * value: the band of values sharc_dem_is_nodata() calls nodata, widened,
+ * is tested first. */
+static int window_has_nodata(const shade_ctx *s, const float w[9]) {
+  for (int k = 0; k < 9; k++)
+    if (!(fabsf(w[k] - s->nd) > s->nd_tol) && nodata_at(s, w[k]))
+      return 1;
+  return 0;
 }
 
 static float at(const shade_ctx *s, uint64_t r, uint64_t c) {
@@ -93,7 +104,7 @@ static uint8_t to_byte(double v) {
 }
 
 static uint8_t shade(const shade_ctx *s, float w[9]) {
-  if (s->a->has_nodata) {
+  if (s->a->has_nodata && window_has_nodata(s, w)) {
     if (nodata_at(s, w[4]))
       return 0;
     for (int k = 0; k < 9; k++) {
@@ -139,7 +150,10 @@ static uint8_t shade(const shade_ctx *s, float w[9]) {
 
 void sharc_hillshade_rows(const sharc_hillshade_args *a, const float *dem,
                           uint8_t *out, uint64_t r0, uint64_t r1) {
-  shade_ctx s = {a, dem, 0, 0, 0, 0, 0, 0};
+  shade_ctx s = {a, dem, 0, 0, 0, 0, 0, 0, a->nodata, 0};
+  /* NaN tolerance (NaN nodata) makes every value take the exact test. */
+  s.nd_tol = isnan(a->nodata) ? NAN
+                              : 4.0f * FLT_EPSILON * fabsf(a->nodata) + 1e-30f;
   double alt = a->altitude * M_PI / 180.0, az = a->azimuth * M_PI / 180.0;
   s.sin_alt = sin(alt);
   s.cos_alt = cos(alt);

@@ -798,11 +798,13 @@ static int prepare_output(pyramid *p) {
       return failf(p, "%s: exists and is not an empty directory", out);
   }
   char copy[2048];
+  if (strlen(out) > 1900)
+    return failf(p, "%.100s...: path too long", out);
   snprintf(copy, sizeof copy, "%s", out);
   size_t l = strlen(copy);
   while (l > 1 && copy[l - 1] == '/')
     copy[--l] = '\0';
-  snprintf(p->tmpdir, sizeof p->tmpdir, "%s.partial-XXXXXX", copy);
+  snprintf(p->tmpdir, sizeof p->tmpdir, "%.1900s.partial-XXXXXX", copy);
   if (!mkdtemp(p->tmpdir)) {
     int e = errno;
     p->tmpdir[0] = '\0';

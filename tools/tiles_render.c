@@ -117,6 +117,36 @@ static uint8_t g_pack[TILE * TILE * 4];
 static tiles_buf g_png;
 static int64_t g_col[4 * TILE], g_row[4 * TILE];
 
+/* The 4 query samples of one tile pixel along an axis, as distinct source
+ * indices with their multiplicities: near the data's own resolution the 4
+ * samples mostly fall on one or two source pixels, so a pixel costs 1-4
+ * reads instead of 16. */
+typedef struct runs {
+  int n;
+  unsigned w[4];
+  int64_t idx[4];
+} runs;
+static runs g_crun[TILE], g_rrun[TILE];
+
+static void make_runs(const int64_t *idx, runs *r) {
+  for (int i = 0; i < TILE; i++) {
+    runs *x = &r[i];
+    x->n = 0;
+    for (int d = 0; d < 4; d++) {
+      int64_t c = idx[4 * i + d];
+      if (c < 0)
+        continue;
+      if (x->n && x->idx[x->n - 1] == c) {
+        x->w[x->n - 1]++;
+      } else {
+        x->idx[x->n] = c;
+        x->w[x->n] = 1;
+        x->n++;
+      }
+    }
+  }
+}
+
 /* Accumulates one sample: premultiplied colour and alpha. */
 static inline void acc(const uint8_t *p, int bpp, unsigned *sum, unsigned *sa,
                        int channels) {
@@ -142,7 +172,8 @@ static inline unsigned store(uint8_t *o, const unsigned *sum, unsigned sa,
                              unsigned n, int channels) {
   unsigned alpha = (sa + n / 2) / n;
   for (int k = 0; k < channels; k++)
-    o[k] = sa ? (uint8_t)((sum[k] + sa / 2) / sa) : 0;
+    o[k] = sa ? (uint8_t)((2 * (uint64_t)sum[k] + sa) / (2 * (uint64_t)sa))
+              : 0;
   o[channels] = (uint8_t)alpha;
   return alpha;
 }
@@ -202,27 +233,49 @@ static uint64_t base_tile(const tiles_level_args *a, const uint8_t *grid,
   memset(g_tile, 0, sizeof g_tile);
   if (!any_col || !any_row)
     return 0;
-  int bpp = a->src_bpp, ch = a->mbpp - 1;
+  make_runs(g_col, g_crun);
+  make_runs(g_row, g_rrun);
   uint64_t covered = 0;
+  size_t bpp = (size_t)a->src_bpp, stride = a->dst_w * bpp;
   for (int j = 0; j < TILE; j++) {
-    const uint8_t *rows[4];
-    int nrows = 0;
-    for (int dj = 0; dj < 4; dj++)
-      if (g_row[4 * j + dj] >= 0)
-        rows[nrows++] = grid + (uint64_t)g_row[4 * j + dj] * a->dst_w * bpp;
-    if (!nrows)
+    const runs *rr = &g_rrun[j];
+    if (!rr->n)
       continue;
     uint8_t *o = g_tile + (size_t)j * TILE * a->mbpp;
     for (int i = 0; i < TILE; i++, o += a->mbpp) {
+      const runs *cr = &g_crun[i];
       unsigned sum[3] = {0, 0, 0}, sa = 0;
-      for (int di = 0; di < 4; di++) {
-        int64_t c = g_col[4 * i + di];
-        if (c < 0)
-          continue;
-        for (int k = 0; k < nrows; k++)
-          acc(rows[k] + (uint64_t)c * bpp, bpp, sum, &sa, ch);
+      for (int y = 0; y < rr->n; y++) {
+        const uint8_t *row = grid + (uint64_t)rr->idx[y] * stride;
+        for (int x = 0; x < cr->n; x++) {
+          const uint8_t *px = row + (uint64_t)cr->idx[x] * bpp;
+          unsigned w = rr->w[y] * cr->w[x];
+          if (bpp == 1) {
+            /* grey: sum and weight of the valid samples, scaled below */
+            unsigned valid = px[0] ? w : 0u;
+            sum[0] += px[0] * valid;
+            sa += valid;
+          } else {
+            unsigned al = px[3] * w;
+            sum[0] += px[0] * al;
+            sum[1] += px[1] * al;
+            sum[2] += px[2] * al;
+            sa += al;
+          }
+        }
       }
-      covered += store(o, sum, sa, 16, ch) != 0;
+      if (bpp == 1) {
+        /* 16 valid samples is the common case: no division */
+        unsigned grey = sa == 16  ? (sum[0] + 8) >> 4
+                        : sa == 0 ? 0
+                                  : (2 * sum[0] + sa) / (2 * sa);
+        unsigned alpha = (sa * 255 + 8) >> 4;
+        o[0] = (uint8_t)grey;
+        o[1] = (uint8_t)alpha;
+        covered += alpha != 0;
+        continue;
+      }
+      covered += store(o, sum, sa, 16, a->mbpp - 1) != 0;
     }
   }
   return covered;
@@ -245,7 +298,23 @@ static uint64_t overview_tile(const tiles_level_args *a, const uint8_t *child,
   uint64_t cw = a->cnx * TILE, chh = a->cny * TILE, covered = 0;
   for (int j = 0; j < TILE; j++) {
     uint8_t *o = g_tile + (size_t)j * TILE * bpp;
+    int64_t gy0 = 2 * (ty * TILE + j) - a->cminy * TILE;
+    int64_t gx0 = 2 * (tx * TILE) - a->cminx * TILE;
+    int rows_in = gy0 >= 0 && (uint64_t)gy0 + 1 < chh;
     for (int i = 0; i < TILE; i++, o += bpp) {
+      if (bpp == 2 && rows_in && gx0 + 2 * i >= 0 &&
+          (uint64_t)(gx0 + 2 * i) + 1 < cw) {
+        /* Hot path: four opaque grey samples average with no division. */
+        const uint8_t *p0 =
+            child + ((uint64_t)gy0 * cw + (uint64_t)(gx0 + 2 * i)) * 2;
+        const uint8_t *p1 = p0 + cw * 2;
+        if ((p0[1] & p0[3] & p1[1] & p1[3]) == 255) {
+          o[0] = (uint8_t)((p0[0] + p0[2] + p1[0] + p1[2] + 2) >> 2);
+          o[1] = 255;
+          covered++;
+          continue;
+        }
+      }
       unsigned sum[3] = {0, 0, 0}, sa = 0;
       for (int d = 0; d < 4; d++) {
         int64_t gx = 2 * (tx * TILE + i) + (d & 1) - a->cminx * TILE;
