@@ -87,6 +87,21 @@ compare "color-relief nearest geographic" color-relief "$G" "$TMP/ramp.txt" \
   -nearest_color_entry -alpha -- color-relief "$G" "$TMP/ramp.txt" \
   -nearest_color_entry -alpha
 
+# .npy and raw float32 DEMs are mapped in place, with the georeferencing
+# given on the command line: the same hillshade as from the GeoTIFF.
+GT=$("$PY" -c "
+from osgeo import gdal; import numpy as np
+ds = gdal.Open('$U'); a = ds.ReadAsArray().astype(np.float32)
+a.tofile('$TMP/utm.raw'); np.save('$TMP/utm.npy', a)
+print(','.join(repr(v) for v in ds.GetGeoTransform()))")
+check "hillshade from GeoTIFF" 0 "$SHARC" hillshade "$U" "$TMP/from-tif.tif"
+check "hillshade from raw" 0 "$SHARC" hillshade "$TMP/utm.raw" "$TMP/from-raw.tif" \
+  --raw-size 400x400 --geotransform "$GT" --crs EPSG:32633 --nodata -9999
+pycheck "raw equals GeoTIFF" "$CMP" raster "$TMP/from-raw.tif" "$TMP/from-tif.tif" 1
+check "hillshade from npy" 0 "$SHARC" hillshade "$TMP/utm.npy" "$TMP/from-npy.tif" \
+  --geotransform "$GT" --crs EPSG:32633 --nodata -9999
+pycheck "npy equals GeoTIFF" "$CMP" raster "$TMP/from-npy.tif" "$TMP/from-tif.tif" 1
+
 # --- bad input ----------------------------------------------------------------
 
 # bad_input NAME NEEDLE CMD ARGS...: exit 1, one line naming NEEDLE, no output.
@@ -109,6 +124,11 @@ bad_input "malformed colour table" "$TMP/badtable.txt: line 2: " \
   color-relief "$U" "$TMP/badtable.txt" "$TMP/out.tif"
 bad_input "unwritable output" "$TMP/nodir/out.tif: " hillshade "$U" \
   "$TMP/nodir/out.tif"
+bad_input "raw without georeferencing" "$TMP/utm.raw: has no georeferencing" \
+  hillshade "$TMP/utm.raw" "$TMP/out.tif" --raw-size 400x400
+bad_input "raw too short" "$TMP/utm.raw: is too short" hillshade \
+  "$TMP/utm.raw" "$TMP/out.tif" --raw-size 500x400 --geotransform "$GT" \
+  --crs EPSG:32633
 fails "bad option value" 2 hillshade "$U" "$TMP/out.tif" -alt 100
 
 finish

@@ -29,7 +29,7 @@
 
 #include <sharc.h>
 
-#include "cmd.h"
+#include "tiles_cmd.h"
 #include "dem.h"
 #include "opts.h"
 #include "tiles_raster.h"
@@ -46,6 +46,7 @@ typedef struct tiles_opts {
   uint64_t size; /* synthetic DEM */
   double z, scale;
   int quiet;
+  tiles_input input;
 } tiles_opts;
 
 static double now(void) {
@@ -60,7 +61,9 @@ static void usage(FILE *out) {
           "--color-relief TABLE]\n"
           "                   [--workers W] [--format xyz|mbtiles] "
           "[--png-level L]\n"
-          "                   [-z Z] [-s SCALE] [--size N] [--quiet]\n\n"
+          "                   [-z Z] [-s SCALE] [--size N] [--quiet]\n"
+          "                   [--raw-size WxH] [--geotransform a,b,c,d,e,f] "
+          "[--crs CRS] [--nodata V]\n\n"
           "Renders DEM (any raster GDAL reads; default: the built-in "
           "synthetic terrain,\n"
           "N x N pixels, default 2048) into 256x256 PNG tiles in Web "
@@ -79,7 +82,10 @@ static void usage(FILE *out) {
           "  --png-level L      zlib level 0..9 (default 1, one filter; 6 "
           "and up:\n"
           "                     libpng's adaptive filters, as gdal2tiles)\n"
-          "  --quiet            no progress on the terminal\n");
+          "  --quiet            no progress on the terminal\n"
+          "  DEM.npy (float32, 2-D) or a raw float32 DEM (--raw-size) is "
+          "mapped in place;\n"
+          "  it needs --geotransform and --crs (and --nodata if any).\n");
 }
 
 static int parse_zoom(const char *s, int *lo, int *hi) {
@@ -116,6 +122,11 @@ static int parse(int argc, char **argv, tiles_opts *o) {
       {"z", required_argument, NULL, 'z'},
       {"s", required_argument, NULL, 's'},
       {"quiet", no_argument, NULL, 'q'},
+      {"raw-size", required_argument, NULL, 'R'},
+      {"geotransform", required_argument, NULL, 'G'},
+      {"crs", required_argument, NULL, 'K'},
+      {"nodata", required_argument, NULL, 'N'},
+
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   int c;
@@ -182,6 +193,14 @@ static int parse(int argc, char **argv, tiles_opts *o) {
     }
     case 'q':
       o->quiet = 1;
+      break;
+    case 'R':
+    case 'G':
+    case 'K':
+    case 'N':
+      if (tiles_input_option("tiles", TILES_INPUT_LETTER_NAME(c), optarg,
+                             &o->input))
+        return 2;
       break;
     default:
       return tool_fail("tiles", 2, "unknown or incomplete option '%s'",
@@ -851,8 +870,13 @@ static void report(const pyramid *p, double total) {
   printf("top zoom imbalance: %.1f%%\n", t->imbalance_base);
 }
 
-int sharc_cmd_tiles(int argc, char **argv) {
-  tiles_opts o = {NULL, NULL, NULL, -1, -1, 0, 0, 1, 2048, 1.0, 0.0, 0};
+int sharc_tiles_cmd_tiles(int argc, char **argv) {
+  tiles_opts o;
+  memset(&o, 0, sizeof o);
+  o.zmin = o.zmax = -1;
+  o.png_level = 1;
+  o.size = 2048;
+  o.z = 1.0;
   int rc = parse(argc, argv, &o);
   if (rc)
     return rc < 0 ? 0 : rc;
@@ -870,7 +894,8 @@ int sharc_cmd_tiles(int argc, char **argv) {
     return tool_fail("tiles", 1, "cannot start workers: %s", pmsg);
   }
   double t = now();
-  rc = o.dem ? tiles_dem_open(p->pool, o.dem, &p->dem, p->msg, sizeof p->msg)
+  rc = o.dem ? tiles_dem_load(p->pool, o.dem, &o.input, &p->dem, p->msg,
+                              sizeof p->msg)
              : tiles_dem_synthetic(p->pool, o.size, 0, 1, &p->dem, p->msg,
                                    sizeof p->msg);
   int have_dem = !rc;

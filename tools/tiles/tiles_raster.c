@@ -14,6 +14,7 @@
 #include <ogr_srs_api.h>
 
 #include "dem.h"
+#include "opts.h"
 #include "tiles_raster.h"
 
 #define READ_BLOCK_ROWS 256
@@ -265,5 +266,113 @@ int tiles_write_gtiff(const char *path, const tiles_dem *dem,
     unlink(tmp);
     return fail(msg, msglen, path, ok ? strerror(err) : gdal_msg());
   }
+  return 0;
+}
+
+int tiles_input_option(const char *cmd, const char *opt, const char *arg,
+                       tiles_input *in) {
+  char *end = NULL;
+  if (!strcmp(opt, "raw-size")) {
+    unsigned long long w, h;
+    char tail;
+    if (sscanf(arg, "%llux%llu%c", &w, &h, &tail) != 2 || !w || !h ||
+        w > (1ull << 31) || h > (1ull << 31)) {
+      tool_fail(cmd, 2, "--raw-size: '%s' is not WIDTHxHEIGHT", arg);
+      return 2;
+    }
+    in->raw_w = w;
+    in->raw_h = h;
+    return 0;
+  }
+  if (!strcmp(opt, "geotransform")) {
+    const char *p = arg;
+    for (int i = 0; i < 6; i++) {
+      in->gt[i] = strtod(p, &end);
+      if (end == p || !isfinite(in->gt[i]) || (i < 5 && *end != ',') ||
+          (i == 5 && *end)) {
+        tool_fail(cmd, 2, "--geotransform: '%s' is not six numbers a,b,c,d,e,f",
+                  arg);
+        return 2;
+      }
+      p = end + 1;
+    }
+    in->has_gt = 1;
+    return 0;
+  }
+  if (!strcmp(opt, "crs")) {
+    in->crs = arg;
+    return 0;
+  }
+  if (!strcmp(opt, "nodata")) {
+    double v = strtod(arg, &end);
+    if (!*arg || *end) {
+      tool_fail(cmd, 2, "--nodata: '%s' is not a number", arg);
+      return 2;
+    }
+    in->has_nodata = 1;
+    in->nodata = (float)v;
+    return 0;
+  }
+  return 1;
+}
+
+static int ends_with(const char *s, const char *suffix) {
+  size_t a = strlen(s), b = strlen(suffix);
+  return a >= b && !strcmp(s + a - b, suffix);
+}
+
+int tiles_dem_load(sharc_pool *pool, const char *path, const tiles_input *in,
+                   tiles_dem *dem, char *msg, size_t msglen) {
+  int npy = ends_with(path, ".npy");
+  if (!npy && !in->raw_w)
+    return tiles_dem_open(pool, path, dem, msg, msglen);
+  memset(dem, 0, sizeof *dem);
+  snprintf(dem->name, sizeof dem->name, "%s", path);
+  if (!in->has_gt || !in->crs)
+    return fail(msg, msglen, path,
+                "has no georeferencing (give --geotransform and --crs)");
+  if (in->gt[2] != 0.0 || in->gt[4] != 0.0 || in->gt[1] <= 0 ||
+      in->gt[5] == 0)
+    return fail(msg, msglen, path,
+                "--geotransform: need a pixel width > 0, a height != 0 and "
+                "no rotation");
+  OGRSpatialReferenceH srs = OSRNewSpatialReference(NULL);
+  char *wkt = NULL;
+  if (OSRSetFromUserInput(srs, in->crs) != OGRERR_NONE ||
+      OSRExportToWkt(srs, &wkt) != OGRERR_NONE) {
+    OSRDestroySpatialReference(srs);
+    CPLFree(wkt);
+    snprintf(msg, msglen, "--crs: '%s' is not a CRS GDAL knows", in->crs);
+    return 1;
+  }
+  dem->wkt = strdup(wkt);
+  CPLFree(wkt);
+  OSRDestroySpatialReference(srs);
+  dem->geographic = is_geographic(dem->wkt);
+  memcpy(dem->gt, in->gt, sizeof dem->gt);
+  dem->has_nodata = in->has_nodata;
+  dem->nodata = in->nodata;
+  int e;
+  if (npy) {
+    e = sharc_array_open_npy(pool, path, SHARC_READ, &dem->data);
+    if (!e && (sharc_array_dtype(dem->data) != SHARC_F32 ||
+               sharc_array_ndim(dem->data) != 2 ||
+               sharc_array_fortran_order(dem->data))) {
+      tiles_dem_free(dem);
+      return fail(msg, msglen, path, "is not a 2-D float32 array in C order");
+    }
+  } else {
+    uint64_t shape[2] = {in->raw_h, in->raw_w};
+    e = sharc_array_open_raw(pool, path, SHARC_READ, SHARC_F32, 2, shape, 0,
+                             &dem->data);
+  }
+  if (e) {
+    tiles_dem_free(dem);
+    return fail(msg, msglen, path,
+                e == SHARC_EFORMAT ? "is too short or malformed for the size"
+                                   : sharc_strerror(e));
+  }
+  dem->height = sharc_array_shape(dem->data)[0];
+  dem->width = sharc_array_shape(dem->data)[1];
   return 0;
 }

@@ -30,6 +30,37 @@ void tiles_gdal_init(void);
 int tiles_dem_open(sharc_pool *pool, const char *path, tiles_dem *dem,
                    char *msg, size_t msglen);
 
+/* How to read a DEM that GDAL does not open: .npy (float32, 2-D, C order)
+ * or raw float32 files are mapped in place, not copied, with the size and
+ * georeferencing given here. */
+typedef struct tiles_input {
+  uint64_t raw_w, raw_h; /* raw: required; .npy: from the header */
+  int has_gt;
+  double gt[6];
+  const char *crs;       /* anything OSRSetFromUserInput takes (EPSG:32633) */
+  int has_nodata;
+  float nodata;
+} tiles_input;
+
+/* Parses the tiles_input options (--raw-size WxH, --geotransform
+ * a,b,c,d,e,f, --crs CRS, --nodata V). Returns 0 when opt is one of them
+ * (consumed), 1 when it is not, 2 after printing a usage error for cmd. */
+int tiles_input_option(const char *cmd, const char *opt, const char *arg,
+                       tiles_input *in);
+
+/* The option letters the commands give those options in getopt. */
+#define TILES_INPUT_LETTER_NAME(c)                                             \
+  ((c) == 'R'   ? "raw-size"                                                 \
+   : (c) == 'G' ? "geotransform"                                             \
+   : (c) == 'K' ? "crs"                                                      \
+   : (c) == 'N' ? "nodata"                                                   \
+                : "")
+
+/* Opens path: mapped in place when it ends in .npy or in->raw_w is set,
+ * else through GDAL (tiles_dem_open). Returns 0 or 1 with msg. */
+int tiles_dem_load(sharc_pool *pool, const char *path, const tiles_input *in,
+                   tiles_dem *dem, char *msg, size_t msglen);
+
 /* The built-in synthetic terrain: size x size pixels over the same area
  * whatever the size (UTM zone 33N, 30 m at size 8192, or WGS84 degrees with
  * geographic), sea as nodata -9999. */

@@ -12,7 +12,7 @@
 
 #include <sharc.h>
 
-#include "cmd.h"
+#include "tiles_cmd.h"
 #include "dem.h"
 #include "opts.h"
 #include "tiles_raster.h"
@@ -57,7 +57,7 @@ static void dem_usage(FILE *out) {
                "in UTM zone 33N, or in WGS84 degrees with --geographic.\n");
 }
 
-int sharc_cmd_dem(int argc, char **argv) {
+int sharc_tiles_cmd_dem(int argc, char **argv) {
   static const struct option longs[] = {
       {"size", required_argument, NULL, 'n'},
       {"geographic", no_argument, NULL, 'g'},
@@ -115,7 +115,9 @@ static void hs_usage(FILE *out) {
           "usage: sharc hillshade DEM OUT.tif [-z Z] [-s SCALE] [-az DEG] "
           "[-alt DEG]\n"
           "                       [-combined | -multidirectional] "
-          "[-compute_edges] [--workers W]\n\n"
+          "[-compute_edges] [--workers W]\n"
+          "                       [--raw-size WxH] [--geotransform "
+          "a,b,c,d,e,f] [--crs CRS] [--nodata V]\n\n"
           "Shades DEM (any raster GDAL reads, band 1) with Horn's method as "
           "gdaldem\n"
           "hillshade does, with the same options and defaults (z 1, scale 1, "
@@ -123,10 +125,14 @@ static void hs_usage(FILE *out) {
           "315, altitude 45), and writes a Byte GeoTIFF (0 = nodata) with the "
           "DEM's\n"
           "georeferencing. For a DEM in degrees give -s 111120 (metres) as "
-          "with gdaldem.\n");
+          "with gdaldem.\n"
+          "A .npy file (float32, 2-D) or a raw float32 file (--raw-size) is "
+          "mapped in\n"
+          "place, not read, and needs --geotransform and --crs (and "
+          "--nodata if any).\n");
 }
 
-int sharc_cmd_hillshade(int argc, char **argv) {
+int sharc_tiles_cmd_hillshade(int argc, char **argv) {
   static const struct option longs[] = {
       {"z", required_argument, NULL, 'z'},
       {"s", required_argument, NULL, 's'},
@@ -138,10 +144,16 @@ int sharc_cmd_hillshade(int argc, char **argv) {
       {"combined", no_argument, NULL, 'c'},
       {"multidirectional", no_argument, NULL, 'm'},
       {"compute_edges", no_argument, NULL, 'e'},
+      {"raw-size", required_argument, NULL, 'R'},
+      {"geotransform", required_argument, NULL, 'G'},
+      {"crs", required_argument, NULL, 'K'},
+      {"nodata", required_argument, NULL, 'N'},
       {"workers", required_argument, NULL, 'w'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   double z = 1, s = 1, az = 315, alt = 45;
+  tiles_input input;
+  memset(&input, 0, sizeof input);
   int mode = SHARC_HILLSHADE_PLAIN, edges = 0, c;
   unsigned workers = 0;
   optind = 1;
@@ -176,6 +188,13 @@ int sharc_cmd_hillshade(int argc, char **argv) {
     case 'w':
       bad = parse_workers("hillshade", optarg, &workers);
       break;
+    case 'R':
+    case 'G':
+    case 'K':
+    case 'N':
+      bad = tiles_input_option("hillshade", TILES_INPUT_LETTER_NAME(c), optarg,
+                               &input);
+      break;
     default:
       return tool_fail("hillshade", 2, "unknown or incomplete option '%s'",
                        argv[optind - 1]);
@@ -194,7 +213,7 @@ int sharc_cmd_hillshade(int argc, char **argv) {
   tiles_dem dem;
   char msg[1024];
   sharc_array *out = NULL;
-  int rc = tiles_dem_open(pool, in, &dem, msg, sizeof msg);
+  int rc = tiles_dem_load(pool, in, &input, &dem, msg, sizeof msg);
   if (rc) {
     sharc_pool_destroy(pool);
     return tool_fail("hillshade", 1, "%s", msg);
@@ -305,15 +324,21 @@ int tiles_load_table(const char *path, sharc_relief_table *t, char *msg,
   return 0;
 }
 
-int sharc_cmd_color_relief(int argc, char **argv) {
+int sharc_tiles_cmd_color_relief(int argc, char **argv) {
   static const struct option longs[] = {
       {"alpha", no_argument, NULL, 'a'},
       {"exact_color_entry", no_argument, NULL, 'x'},
       {"nearest_color_entry", no_argument, NULL, 'n'},
+      {"raw-size", required_argument, NULL, 'R'},
+      {"geotransform", required_argument, NULL, 'G'},
+      {"crs", required_argument, NULL, 'K'},
+      {"nodata", required_argument, NULL, 'N'},
       {"workers", required_argument, NULL, 'w'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   int alpha = 0, mode = SHARC_RELIEF_INTERPOLATE, c;
+  tiles_input input;
+  memset(&input, 0, sizeof input);
   unsigned workers = 0;
   optind = 1;
   opterr = 0;
@@ -330,6 +355,10 @@ int sharc_cmd_color_relief(int argc, char **argv) {
       mode = SHARC_RELIEF_NEAREST;
     else if (c == 'w') {
       if (parse_workers("color-relief", optarg, &workers))
+        return 2;
+    } else if (c == 'R' || c == 'G' || c == 'K' || c == 'N') {
+      if (tiles_input_option("color-relief", TILES_INPUT_LETTER_NAME(c),
+                             optarg, &input))
         return 2;
     } else
       return tool_fail("color-relief", 2, "unknown or incomplete option '%s'",
@@ -356,7 +385,7 @@ int sharc_cmd_color_relief(int argc, char **argv) {
     return 1;
   }
   tiles_dem dem;
-  int rc = tiles_dem_open(pool, in, &dem, msg, sizeof msg);
+  int rc = tiles_dem_load(pool, in, &input, &dem, msg, sizeof msg);
   if (rc) {
     free(table);
     sharc_pool_destroy(pool);
