@@ -4,7 +4,9 @@
 #   sharc tiles --workers 2, and --workers 1                 (for the speed-up)
 # side by side in one run, then the pyramids compared (same tile set, mean
 # difference per tile). The DEM is the built-in synthetic terrain written
-# as a Float32 GeoTIFF (not timed).
+# as a Float32 GeoTIFF (not timed). Each step is reported as wall time and
+# CPU time (user + system, children included): on a machine shared with
+# other work the CPU times are the steadier figures.
 #
 # usage: bench/bench_tiles.sh PATH_TO_SHARC [SIZE (8192)] [ZOOMS (5-12)]
 set -euo pipefail
@@ -16,8 +18,17 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/sharc-bench-tiles.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 
-now() { date +%s.%N; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+TIMEFORMAT='%R %U %S'
+# timed NAME CMD...: runs CMD, records "wall cpu" in $work/NAME.time.
+timed() {
+  local name=$1
+  shift
+  { time "$@" >"$name.out" 2>"$name.err"; } 2>"$name.raw"
+  awk '{ printf "%.2f %.2f\n", $1, $2 + $3 }' "$name.raw" >"$name.time"
+}
+wall() { cut -d' ' -f1 "$1.time"; }
+cpu() { cut -d' ' -f2 "$1.time"; }
+sum() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a + b }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 echo "sharc tiles benchmark: ${SIZE}x${SIZE} synthetic DEM, zooms $ZOOMS, $(nproc) CPUs"
@@ -25,24 +36,22 @@ echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$SHARC" dem dem.tif --size "$SIZE" >/dev/null
 sync
 
-t0=$(now)
-gdaldem hillshade -q dem.tif hs.tif
-t1=$(now)
-/usr/bin/python3 "$(command -v gdal2tiles.py)" -q --processes=2 --xyz -z "$ZOOMS" hs.tif ref
-t2=$(now)
-ref_tiles=$(find ref -name '*.png' | wc -l)
-echo "reference: gdaldem $(secs "$t0" "$t1") s + gdal2tiles $(secs "$t1" "$t2") s = $(secs "$t0" "$t2") s, $ref_tiles tiles"
+timed gdaldem gdaldem hillshade -q dem.tif hs.tif
+timed gdal2tiles /usr/bin/python3 "$(command -v gdal2tiles.py)" -q --processes=2 \
+  --xyz -z "$ZOOMS" hs.tif ref
+timed sharc2 "$SHARC" tiles dem.tif out2 --zoom "$ZOOMS" --workers 2 --quiet
+timed sharc1 "$SHARC" tiles dem.tif out1 --zoom "$ZOOMS" --workers 1 --quiet
 
-t3=$(now)
-"$SHARC" tiles dem.tif out2 --zoom "$ZOOMS" --workers 2 --quiet >run2.txt
-t4=$(now)
-"$SHARC" tiles dem.tif out1 --zoom "$ZOOMS" --workers 1 --quiet >run1.txt
-t5=$(now)
-echo "sharc, 2 workers: $(secs "$t3" "$t4") s (process wall)"
-sed 's/^/  /' run2.txt
-echo "sharc, 1 worker: $(secs "$t4" "$t5") s (process wall)"
-sed 's/^/  /' run1.txt
-echo "ratio reference / sharc (2 workers): $(ratio "$(secs "$t0" "$t2")" "$(secs "$t3" "$t4")")x"
-echo "speed-up 1 -> 2 workers: $(ratio "$(secs "$t4" "$t5")" "$(secs "$t3" "$t4")")x"
+ref_wall=$(sum "$(wall gdaldem)" "$(wall gdal2tiles)")
+ref_cpu=$(sum "$(cpu gdaldem)" "$(cpu gdal2tiles)")
+echo "reference: gdaldem $(wall gdaldem) s + gdal2tiles $(wall gdal2tiles) s = $ref_wall s wall;" \
+  "CPU $(cpu gdaldem) + $(cpu gdal2tiles) = $ref_cpu s; $(find ref -name '*.png' | wc -l) tiles"
+echo "sharc, 2 workers: $(wall sharc2) s wall, $(cpu sharc2) s CPU"
+sed 's/^/  /' sharc2.out
+echo "sharc, 1 worker: $(wall sharc1) s wall, $(cpu sharc1) s CPU"
+sed 's/^/  /' sharc1.out
+echo "reference / sharc (2 workers): $(ratio "$ref_wall" "$(wall sharc2)")x wall," \
+  "$(ratio "$ref_cpu" "$(cpu sharc2)")x CPU"
+echo "speed-up 1 -> 2 workers: $(ratio "$(wall sharc1)" "$(wall sharc2)")x wall"
 echo "quality: $(/usr/bin/python3 "$here/../tests/e2e/tiles_compare.py" pyramid out2 ref 2 2>&1)"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
