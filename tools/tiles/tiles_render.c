@@ -93,14 +93,18 @@ static int tiles_warp(const sharc_task *t, uint64_t begin, uint64_t end) {
     uint8_t *row = dst + r * n * bpp;
     for (size_t i = 0; i < n; i++) {
       double sx = floor(x[i]), sy = floor(y[i]);
-      if (!ok[i] || !(sx >= 0) || !(sy >= 0) || sx >= (double)a->src_w ||
-          sy >= (double)a->src_h) {
-        memset(row + i * bpp, 0, bpp);
-        continue;
+      int in = ok[i] && sx >= 0 && sy >= 0 && sx < (double)a->src_w &&
+               sy < (double)a->src_h;
+      uint64_t k = in ? (uint64_t)sy * a->src_w + (uint64_t)sx : 0;
+      /* Fixed-size copies: no library call per pixel. */
+      if (bpp == 1) {
+        row[i] = in ? src[k] : 0;
+      } else {
+        uint32_t v = 0;
+        if (in)
+          memcpy(&v, src + 4 * k, 4);
+        memcpy(row + 4 * i, &v, 4);
       }
-      const uint8_t *p =
-          src + ((uint64_t)sy * a->src_w + (uint64_t)sx) * bpp;
-      memcpy(row + i * bpp, p, bpp);
     }
   }
   free(x);
@@ -341,8 +345,13 @@ static int emit(const tiles_level_args *a, int64_t tx, int64_t ty,
       opaque = g_tile[i * bpp + bpp - 1] == 255;
     if (opaque) {
       channels = bpp - 1;
-      for (size_t i = 0; i < (size_t)TILE * TILE; i++)
-        memcpy(g_pack + i * channels, g_tile + i * bpp, (size_t)channels);
+      for (size_t i = 0; i < (size_t)TILE * TILE; i++) {
+        g_pack[i * channels] = g_tile[i * bpp];
+        if (channels == 3) {
+          g_pack[i * 3 + 1] = g_tile[i * 4 + 1];
+          g_pack[i * 3 + 2] = g_tile[i * 4 + 2];
+        }
+      }
       pix = g_pack;
     }
   }
