@@ -46,7 +46,8 @@ double sharc_dem_synth_at(const sharc_dem_synth_args *a, uint64_t col,
                 0.35 * noise(a->seed, 1, 5 * x, 5 * y) + 0.18;
   /* Detail: fBm with ridges, stronger where the continent term is high. */
   double detail = 0, amp = 0.5, freq = 8;
-  for (unsigned o = 2; o < 14; o++) {
+  /* Octaves finer than two pixels would only alias: they stop there. */
+  for (unsigned o = 2; o < 14 && freq < side / 2; o++) {
     double n = noise(a->seed, o, freq * x, freq * y);
     detail += amp * (o < 6 ? 1.0 - 2.0 * fabs(n) : n);
     amp *= 0.5;
