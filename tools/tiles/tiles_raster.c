@@ -95,7 +95,9 @@ int tiles_dem_open(sharc_pool *pool, const char *path, tiles_dem *dem,
                    char *msg, size_t msglen) {
   memset(dem, 0, sizeof *dem);
   snprintf(dem->name, sizeof dem->name, "%s", path);
-  if (access(path, R_OK) != 0)
+  /* A plain file gets the system's reason; GDAL's virtual paths (/vsi...)
+   * are left to GDAL. */
+  if (strncmp(path, "/vsi", 4) != 0 && access(path, R_OK) != 0)
     return fail(msg, msglen, path, strerror(errno));
   GDALDatasetH ds = GDALOpen(path, GA_ReadOnly);
   if (!ds)
