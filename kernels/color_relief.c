@@ -29,14 +29,14 @@ static const struct {
   const char *name;
   double r, g, b;
 } k_names[] = {
-    {"white", 1, 1, 1},        {"black", 0, 0, 0},
-    {"red", 1, 0, 0},          {"green", 0, 1, 0},
-    {"blue", 0, 0, 1},         {"yellow", 1, 1, 0},
-    {"magenta", 1, 0, 1},      {"cyan", 0, 1, 1},
-    {"aqua", 0, 0.75, 0.75},   {"grey", 0.75, 0.75, 0.75},
+    {"white", 1, 1, 1},         {"black", 0, 0, 0},
+    {"red", 1, 0, 0},           {"green", 0, 1, 0},
+    {"blue", 0, 0, 1},          {"yellow", 1, 1, 0},
+    {"magenta", 1, 0, 1},       {"cyan", 0, 1, 1},
+    {"aqua", 0, 0.75, 0.75},    {"grey", 0.75, 0.75, 0.75},
     {"gray", 0.75, 0.75, 0.75}, {"orange", 1, 0.5, 0},
     {"brown", 0.75, 0.5, 0.25}, {"purple", 0.75, 0, 0.75},
-    {"violet", 0.5, 0, 1},     {"indigo", 0, 0.5, 1},
+    {"violet", 0.5, 0, 1},      {"indigo", 0, 0.5, 1},
 };
 
 #define MAX_TOKENS 8
@@ -173,9 +173,9 @@ int sharc_relief_parse(const char *text, sharc_relief_table *t, char *msg,
 }
 
 int sharc_relief_prepare(const sharc_relief_table *t, double min, double max,
-                         int has_nodata, float nodata, int mode,
-                         uint64_t width, uint64_t height,
-                         sharc_relief_args *out, char *msg, size_t msglen) {
+                         int has_nodata, float nodata, int mode, uint64_t width,
+                         uint64_t height, sharc_relief_args *out, char *msg,
+                         size_t msglen) {
   memset(out, 0, sizeof *out);
   out->width = width;
   out->height = height;

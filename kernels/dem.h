@@ -37,14 +37,14 @@ enum {
 
 typedef struct sharc_hillshade_args {
   uint64_t width, height;
-  double ewres;     /* geotransform[1] */
-  double nsres;     /* -geotransform[5]: positive for a north-up raster */
-  double z;         /* vertical exaggeration (-z) */
-  double xscale;    /* horizontal units per vertical unit, east-west (-s) */
-  double yscale;    /* the same north-south */
-  double azimuth;   /* degrees clockwise from north (-az) */
-  double altitude;  /* degrees above the horizon (-alt) */
-  int mode;         /* SHARC_HILLSHADE_* */
+  double ewres;    /* geotransform[1] */
+  double nsres;    /* -geotransform[5]: positive for a north-up raster */
+  double z;        /* vertical exaggeration (-z) */
+  double xscale;   /* horizontal units per vertical unit, east-west (-s) */
+  double yscale;   /* the same north-south */
+  double azimuth;  /* degrees clockwise from north (-az) */
+  double altitude; /* degrees above the horizon (-alt) */
+  int mode;        /* SHARC_HILLSHADE_* */
   int compute_edges;
   int has_nodata;
   float nodata;
@@ -86,9 +86,9 @@ typedef struct sharc_relief_args {
   int mode; /* SHARC_RELIEF_* */
   int has_nodata;
   float nodata;
-  int has_nv;           /* the table has an nv entry and the DEM a nodata */
+  int has_nv; /* the table has an nv entry and the DEM a nodata */
   uint8_t nv_rgba[4];
-  unsigned n;           /* sorted absolute entries */
+  unsigned n; /* sorted absolute entries */
   double value[SHARC_RELIEF_MAX_ENTRIES];
   uint8_t rgba[SHARC_RELIEF_MAX_ENTRIES][4];
 } sharc_relief_args;
@@ -102,9 +102,9 @@ int sharc_relief_parse(const char *text, sharc_relief_table *t, char *msg,
  * (the valid data's range), sorts, and drops nv when the DEM has no nodata.
  * Returns 0 or SHARC_EINVAL (no usable entry; msg says so). */
 int sharc_relief_prepare(const sharc_relief_table *t, double min, double max,
-                         int has_nodata, float nodata, int mode,
-                         uint64_t width, uint64_t height,
-                         sharc_relief_args *out, char *msg, size_t msglen);
+                         int has_nodata, float nodata, int mode, uint64_t width,
+                         uint64_t height, sharc_relief_args *out, char *msg,
+                         size_t msglen);
 
 /* The colour of one value. Pure; the kernel calls it. */
 void sharc_relief_color(const sharc_relief_args *a, float v, uint8_t rgba[4]);

@@ -41,7 +41,7 @@ typedef struct shade_ctx {
   const sharc_hillshade_args *a;
   const float *dem;
   double sin_alt, cos_alt, sin_az, cos_az;
-  double kx, ky; /* z / (8 * res * scale) */
+  double kx, ky;    /* z / (8 * res * scale) */
   float nd, nd_tol; /* nodata and twice its equality tolerance (NaN: none) */
 } shade_ctx;
 
@@ -152,8 +152,8 @@ void sharc_hillshade_rows(const sharc_hillshade_args *a, const float *dem,
                           uint8_t *out, uint64_t r0, uint64_t r1) {
   shade_ctx s = {a, dem, 0, 0, 0, 0, 0, 0, a->nodata, 0};
   /* NaN tolerance (NaN nodata) makes every value take the exact test. */
-  s.nd_tol = isnan(a->nodata) ? NAN
-                              : 4.0f * FLT_EPSILON * fabsf(a->nodata) + 1e-30f;
+  s.nd_tol =
+      isnan(a->nodata) ? NAN : 4.0f * FLT_EPSILON * fabsf(a->nodata) + 1e-30f;
   double alt = a->altitude * M_PI / 180.0, az = a->azimuth * M_PI / 180.0;
   s.sin_alt = sin(alt);
   s.cos_alt = cos(alt);

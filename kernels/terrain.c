@@ -67,8 +67,7 @@ static int dem_synth(const sharc_task *t, uint64_t begin, uint64_t end) {
   const sharc_dem_synth_args *a = sharc_task_args(t, &len);
   float *dem = sharc_task_array(t, 0);
   if (!a || len != sizeof *a || !dem ||
-      sharc_task_array_size(t, 0) != a->width * a->height ||
-      end > a->height)
+      sharc_task_array_size(t, 0) != a->width * a->height || end > a->height)
     return SHARC_EINVAL;
   for (uint64_t r = begin; r < end; r++) {
     float *row = dem + r * a->width;

@@ -138,9 +138,9 @@ static sharc_relief_args *prepared(const char *text, int mode) {
   static sharc_relief_args a;
   char msg[256];
   cr_assert_eq(sharc_relief_parse(text, &t, msg, sizeof msg), 0, "%s", msg);
-  cr_assert_eq(sharc_relief_prepare(&t, 0, 1000, 1, -1, mode, 1, 1, &a, msg,
-                                    sizeof msg),
-               0, "%s", msg);
+  cr_assert_eq(
+      sharc_relief_prepare(&t, 0, 1000, 1, -1, mode, 1, 1, &a, msg, sizeof msg),
+      0, "%s", msg);
   return &a;
 }
 
@@ -151,8 +151,8 @@ Test(tiles_relief, interpolates_with_gdaldems_rounding) {
   cr_assert_eq(a->value[2], 500.0, "50%% of 0..1000");
   uint8_t c[4];
   sharc_relief_color(a, 50, c); /* halfway 10..0: 5 + 0.45 -> 5 */
-  cr_assert(c[0] == 5 && c[1] == 10 && c[2] == 15 && c[3] == 147,
-            "%d %d %d %d", c[0], c[1], c[2], c[3]);
+  cr_assert(c[0] == 5 && c[1] == 10 && c[2] == 15 && c[3] == 147, "%d %d %d %d",
+            c[0], c[1], c[2], c[3]);
   sharc_relief_color(a, 300, c); /* halfway 0..255: 127.5 + 0.45 -> 127 */
   cr_assert(c[0] == 127 && c[3] == 255);
   sharc_relief_color(a, -5, c);

@@ -12,9 +12,9 @@
 
 #include <sharc.h>
 
-#include "tiles_cmd.h"
 #include "dem.h"
 #include "opts.h"
+#include "tiles_cmd.h"
 #include "tiles_raster.h"
 
 static int parse_double_opt(const char *cmd, const char *name, const char *s,
@@ -22,8 +22,8 @@ static int parse_double_opt(const char *cmd, const char *name, const char *s,
   char *end = NULL;
   double v = strtod(s, &end);
   if (!*s || *end || !isfinite(v) || v < lo || v > hi)
-    return tool_fail(cmd, 2, "%s: '%s' is not a number in %g..%g", name, s,
-                     lo, hi);
+    return tool_fail(cmd, 2, "%s: '%s' is not a number in %g..%g", name, s, lo,
+                     hi);
   *out = v;
   return 0;
 }
@@ -82,8 +82,8 @@ int sharc_tiles_cmd_dem(int argc, char **argv) {
       geographic = 1;
     else if (c == 'w' && parse_workers("dem", optarg, &workers))
       return 2;
-    else if (c == 'n' && (tool_parse_u64(optarg, &size) || size < 3 ||
-                          size > 65536))
+    else if (c == 'n' &&
+             (tool_parse_u64(optarg, &size) || size < 3 || size > 65536))
       return tool_fail("dem", 2, "--size: '%s' is not a count in 3..65536",
                        optarg);
     else if (c == 's' && tool_parse_u64(optarg, &seed))
@@ -97,11 +97,11 @@ int sharc_tiles_cmd_dem(int argc, char **argv) {
     return 1;
   tiles_dem dem;
   char msg[1024];
-  int rc = tiles_dem_synthetic(pool, size, geographic, seed, &dem, msg,
-                               sizeof msg);
+  int rc =
+      tiles_dem_synthetic(pool, size, geographic, seed, &dem, msg, sizeof msg);
   if (!rc) {
-    rc = tiles_write_gtiff(argv[optind], &dem, sharc_array_data(dem.data), 1,
-                           1, 1, 1, msg, sizeof msg);
+    rc = tiles_write_gtiff(argv[optind], &dem, sharc_array_data(dem.data), 1, 1,
+                           1, 1, msg, sizeof msg);
     tiles_dem_free(&dem);
   }
   sharc_pool_destroy(pool);
@@ -357,8 +357,8 @@ int sharc_tiles_cmd_color_relief(int argc, char **argv) {
       if (parse_workers("color-relief", optarg, &workers))
         return 2;
     } else if (c == 'R' || c == 'G' || c == 'K' || c == 'N') {
-      if (tiles_input_option("color-relief", TILES_INPUT_LETTER_NAME(c),
-                             optarg, &input))
+      if (tiles_input_option("color-relief", TILES_INPUT_LETTER_NAME(c), optarg,
+                             &input))
         return 2;
     } else
       return tool_fail("color-relief", 2, "unknown or incomplete option '%s'",

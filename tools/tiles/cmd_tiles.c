@@ -29,9 +29,9 @@
 
 #include <sharc.h>
 
-#include "tiles_cmd.h"
 #include "dem.h"
 #include "opts.h"
+#include "tiles_cmd.h"
 #include "tiles_raster.h"
 #include "tiles_render.h"
 
@@ -154,8 +154,8 @@ static int parse(int argc, char **argv, tiles_opts *o) {
       break;
     case 'w':
       if (tool_parse_u64(optarg, &v) || v == 0 || v > 4096)
-        return tool_fail("tiles", 2, "--workers: '%s' is not a count in 1..4096",
-                         optarg);
+        return tool_fail("tiles", 2,
+                         "--workers: '%s' is not a count in 1..4096", optarg);
       o->workers = (unsigned)v;
       break;
     case 'f':
@@ -219,7 +219,8 @@ static int parse(int argc, char **argv, tiles_opts *o) {
   return 0;
 }
 
-/* --- the pipeline's state --------------------------------------------------- */
+/* --- the pipeline's state ---------------------------------------------------
+ */
 
 typedef struct phase_times {
   double read, shade, warp, levels, finish;
@@ -232,14 +233,14 @@ typedef struct pyramid {
   tiles_opts *o;
   sharc_pool *pool;
   tiles_dem dem;
-  sharc_array *src;  /* shaded: 1 or 4 bytes per pixel */
+  sharc_array *src; /* shaded: 1 or 4 bytes per pixel */
   int src_bpp;
   sharc_array *grid; /* warped to EPSG:3857 */
   uint64_t gw, gh;
   double ggt[6];
   char *merc_wkt;
-  char tmpdir[2048];  /* where tiles are written */
-  char outtmp[2200];  /* mbtiles: the database under its temporary name */
+  char tmpdir[2048]; /* where tiles are written */
+  char outtmp[2200]; /* mbtiles: the database under its temporary name */
   phase_times t;
   /* Which tiles were written, per zoom (the viewer asks only for those). */
   struct {
@@ -280,8 +281,9 @@ static int shade(pyramid *p) {
     sharc_hillshade_args a;
     sharc_hillshade_defaults(&a, d->width, d->height, d->gt[1], -d->gt[5]);
     a.z = p->o->z;
-    a.xscale = a.yscale =
-        p->o->scale > 0 ? p->o->scale : d->geographic ? 111120.0 : 1.0;
+    a.xscale = a.yscale = p->o->scale > 0 ? p->o->scale
+                          : d->geographic ? 111120.0
+                                          : 1.0;
     a.has_nodata = d->has_nodata;
     a.nodata = d->nodata;
     jo.args = &a;
@@ -577,10 +579,13 @@ static int copy_file(pyramid *p, const char *from, const char *to) {
 }
 
 static int write_viewer(pyramid *p) {
-  static const char *const files[] = {
-      "leaflet.js", "leaflet.css", "images/layers.png", "images/layers-2x.png",
-      "images/marker-icon.png", "images/marker-icon-2x.png",
-      "images/marker-shadow.png"};
+  static const char *const files[] = {"leaflet.js",
+                                      "leaflet.css",
+                                      "images/layers.png",
+                                      "images/layers-2x.png",
+                                      "images/marker-icon.png",
+                                      "images/marker-icon-2x.png",
+                                      "images/marker-shadow.png"};
   char from[512], to[2400];
   snprintf(to, sizeof to, "%s/leaflet", p->tmpdir);
   if (make_dir(p, to))
@@ -600,21 +605,20 @@ static int write_viewer(pyramid *p) {
   FILE *f = fopen(to, "w");
   if (!f)
     return failf(p, "%s: %s", to, strerror(errno));
-  fprintf(f,
-          "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n"
-          "<title>sharc tiles</title>\n"
-          "<link rel=\"icon\" href=\"data:,\">\n"
-          "<meta name=\"viewport\" content=\"width=device-width, "
-          "initial-scale=1\">\n"
-          "<link rel=\"stylesheet\" href=\"leaflet/leaflet.css\">\n"
-          "<script src=\"leaflet/leaflet.js\"></script>\n"
-          "<style>html, body, #map { height: 100%%; margin: 0; background: "
-          "#8fb3d9; }</style>\n"
-          "</head>\n<body>\n<div id=\"map\"></div>\n<script>\n"
-          "// Tiles that were written, per zoom: [x0, y0, nx, ny, '0'/'1' "
-          "row-major].\n"
-          "// Empty tiles were skipped, so the map does not ask for them.\n"
-          "var have = {\n");
+  fprintf(f, "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n"
+             "<title>sharc tiles</title>\n"
+             "<link rel=\"icon\" href=\"data:,\">\n"
+             "<meta name=\"viewport\" content=\"width=device-width, "
+             "initial-scale=1\">\n"
+             "<link rel=\"stylesheet\" href=\"leaflet/leaflet.css\">\n"
+             "<script src=\"leaflet/leaflet.js\"></script>\n"
+             "<style>html, body, #map { height: 100%%; margin: 0; background: "
+             "#8fb3d9; }</style>\n"
+             "</head>\n<body>\n<div id=\"map\"></div>\n<script>\n"
+             "// Tiles that were written, per zoom: [x0, y0, nx, ny, '0'/'1' "
+             "row-major].\n"
+             "// Empty tiles were skipped, so the map does not ask for them.\n"
+             "var have = {\n");
   for (int z = p->o->zmin; z <= p->o->zmax; z++)
     if (p->have[z].bits)
       fprintf(f, "  %d: [%lld, %lld, %llu, %llu, '%s'],\n", z,
@@ -775,8 +779,8 @@ static int write_mbtiles(pyramid *p) {
   }
   sqlite3_finalize(st);
   st = NULL;
-  if (!rc && sqlite3_prepare_v2(db, "INSERT INTO tiles VALUES (?, ?, ?, ?)",
-                                -1, &st, NULL) != SQLITE_OK)
+  if (!rc && sqlite3_prepare_v2(db, "INSERT INTO tiles VALUES (?, ?, ?, ?)", -1,
+                                &st, NULL) != SQLITE_OK)
     rc = failf(p, "%s: %s", p->o->out, sqlite3_errmsg(db));
   for (int z = p->o->zmin; !rc && z <= p->o->zmax; z++) {
     int64_t x0, y0;

@@ -27,8 +27,8 @@ static void write_fn(png_structp png, png_bytep data, png_size_t len) {
 
 static void flush_fn(png_structp png) { (void)png; }
 
-int tiles_png_encode(const uint8_t *pix, unsigned size, int channels,
-                     int level, tiles_buf *buf) {
+int tiles_png_encode(const uint8_t *pix, unsigned size, int channels, int level,
+                     tiles_buf *buf) {
   static const int types[5] = {0, PNG_COLOR_TYPE_GRAY,
                                PNG_COLOR_TYPE_GRAY_ALPHA, PNG_COLOR_TYPE_RGB,
                                PNG_COLOR_TYPE_RGB_ALPHA};

@@ -66,8 +66,8 @@ static int tiles_read(const sharc_task *t, uint64_t begin, uint64_t end) {
   GDALRasterBandH b = GDALGetRasterBand(g_read_ds, 1);
   for (uint64_t blk = begin; blk < end; blk++) {
     uint64_t r0 = blk * READ_BLOCK_ROWS;
-    uint64_t r1 = r0 + READ_BLOCK_ROWS < a->height ? r0 + READ_BLOCK_ROWS
-                                                   : a->height;
+    uint64_t r1 =
+        r0 + READ_BLOCK_ROWS < a->height ? r0 + READ_BLOCK_ROWS : a->height;
     if (GDALRasterIO(b, GF_Read, 0, (int)r0, (int)a->width, (int)(r1 - r0),
                      dem + r0 * a->width, (int)a->width, (int)(r1 - r0),
                      GDT_Float32, 0, 0) != CE_None)
@@ -114,7 +114,8 @@ int tiles_dem_open(sharc_pool *pool, const char *path, tiles_dem *dem,
     goto out;
   }
   if (dem->gt[2] != 0.0 || dem->gt[4] != 0.0) {
-    fail(msg, msglen, path, "is rotated (geotransform terms 2 and 4 must be 0)");
+    fail(msg, msglen, path,
+         "is rotated (geotransform terms 2 and 4 must be 0)");
     goto out;
   }
   dem->width = (uint64_t)GDALGetRasterXSize(ds);
@@ -234,8 +235,8 @@ int tiles_dem_range(const tiles_dem *dem, double *min, double *max) {
 }
 
 int tiles_write_gtiff(const char *path, const tiles_dem *dem,
-                      const uint8_t *pix, int bands, int bands_out,
-                      int nodata0, int type_float, char *msg, size_t msglen) {
+                      const uint8_t *pix, int bands, int bands_out, int nodata0,
+                      int type_float, char *msg, size_t msglen) {
   GDALDriverH drv = GDALGetDriverByName("GTiff");
   CPLErrorReset();
   char tmp[4200];
@@ -243,10 +244,10 @@ int tiles_write_gtiff(const char *path, const tiles_dem *dem,
   char **co = CSLSetNameValue(NULL, "TILED", "YES");
   if (bands_out > 1)
     co = CSLSetNameValue(co, "INTERLEAVE", "PIXEL");
-  GDALDatasetH ds = drv ? GDALCreate(drv, tmp, (int)dem->width,
-                                     (int)dem->height, bands_out,
-                                     type_float ? GDT_Float32 : GDT_Byte, co)
-                        : NULL;
+  GDALDatasetH ds =
+      drv ? GDALCreate(drv, tmp, (int)dem->width, (int)dem->height, bands_out,
+                       type_float ? GDT_Float32 : GDT_Byte, co)
+          : NULL;
   CSLDestroy(co);
   if (!ds)
     return fail(msg, msglen, path, gdal_msg());
@@ -262,8 +263,7 @@ int tiles_write_gtiff(const char *path, const tiles_dem *dem,
                       (void *)(pix + (size_t)b * item), (int)dem->width,
                       (int)dem->height, type_float ? GDT_Float32 : GDT_Byte,
                       (int)(item * (size_t)bands),
-                      (int)(item * (size_t)bands * dem->width)) ==
-         CE_None;
+                      (int)(item * (size_t)bands * dem->width)) == CE_None;
   }
   GDALFlushCache(ds);
   if (CPLGetLastErrorType() == CE_Failure)
@@ -339,8 +339,7 @@ int tiles_dem_load(sharc_pool *pool, const char *path, const tiles_input *in,
   if (!in->has_gt || !in->crs)
     return fail(msg, msglen, path,
                 "has no georeferencing (give --geotransform and --crs)");
-  if (in->gt[2] != 0.0 || in->gt[4] != 0.0 || in->gt[1] <= 0 ||
-      in->gt[5] == 0)
+  if (in->gt[2] != 0.0 || in->gt[4] != 0.0 || in->gt[1] <= 0 || in->gt[5] == 0)
     return fail(msg, msglen, path,
                 "--geotransform: need a pixel width > 0, a height != 0 and "
                 "no rotation");

@@ -13,11 +13,11 @@ typedef struct tiles_dem {
   sharc_array *data; /* float32 [height][width] */
   uint64_t width, height;
   double gt[6];
-  char *wkt;         /* the CRS, WKT; owned */
-  int geographic;    /* the CRS is geographic (degrees) */
+  char *wkt;      /* the CRS, WKT; owned */
+  int geographic; /* the CRS is geographic (degrees) */
   int has_nodata;
   float nodata;
-  char name[256];    /* the file, or "synthetic terrain" */
+  char name[256]; /* the file, or "synthetic terrain" */
 } tiles_dem;
 
 /* Silences GDAL's own stderr messages (errors are reported in one line by
@@ -37,7 +37,7 @@ typedef struct tiles_input {
   uint64_t raw_w, raw_h; /* raw: required; .npy: from the header */
   int has_gt;
   double gt[6];
-  const char *crs;       /* anything OSRSetFromUserInput takes (EPSG:32633) */
+  const char *crs; /* anything OSRSetFromUserInput takes (EPSG:32633) */
   int has_nodata;
   float nodata;
 } tiles_input;
@@ -50,10 +50,10 @@ int tiles_input_option(const char *cmd, const char *opt, const char *arg,
 
 /* The option letters the commands give those options in getopt. */
 #define TILES_INPUT_LETTER_NAME(c)                                             \
-  ((c) == 'R'   ? "raw-size"                                                 \
-   : (c) == 'G' ? "geotransform"                                             \
-   : (c) == 'K' ? "crs"                                                      \
-   : (c) == 'N' ? "nodata"                                                   \
+  ((c) == 'R'   ? "raw-size"                                                   \
+   : (c) == 'G' ? "geotransform"                                               \
+   : (c) == 'K' ? "crs"                                                        \
+   : (c) == 'N' ? "nodata"                                                     \
                 : "")
 
 /* Opens path: mapped in place when it ends in .npy or in->raw_w is set,
@@ -79,8 +79,8 @@ int tiles_dem_range(const tiles_dem *dem, double *min, double *max);
  * RGBA; `bands_out` of them, the first ones, are written). Returns 0 or 1
  * with "PATH: what" in msg. */
 int tiles_write_gtiff(const char *path, const tiles_dem *dem,
-                      const uint8_t *pix, int bands, int bands_out,
-                      int nodata0, int type_float, char *msg, size_t msglen);
+                      const uint8_t *pix, int bands, int bands_out, int nodata0,
+                      int type_float, char *msg, size_t msglen);
 
 /* Reads a whole text file (at most 16 MiB) into a NUL-terminated buffer
  * owned by the caller; NULL with "PATH: what" in msg. */
@@ -88,7 +88,7 @@ char *tiles_read_text(const char *path, char *msg, size_t msglen);
 
 /* Loads a gdaldem colour table; 1 with "PATH: line N: what" in msg. */
 struct sharc_relief_table;
-int tiles_load_table(const char *path, struct sharc_relief_table *t,
-                     char *msg, size_t msglen);
+int tiles_load_table(const char *path, struct sharc_relief_table *t, char *msg,
+                     size_t msglen);
 
 #endif

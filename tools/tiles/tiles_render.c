@@ -113,7 +113,8 @@ static int tiles_warp(const sharc_task *t, uint64_t begin, uint64_t end) {
 }
 SHARC_KERNEL(tiles_warp)
 
-/* --- tiles_level ----------------------------------------------------------- */
+/* --- tiles_level -----------------------------------------------------------
+ */
 
 /* Per worker: the tile being made, the PNG buffer, the sample indices. */
 static uint8_t g_tile[TILE * TILE * 4];
@@ -176,8 +177,7 @@ static inline unsigned store(uint8_t *o, const unsigned *sum, unsigned sa,
                              unsigned n, int channels) {
   unsigned alpha = (sa + n / 2) / n;
   for (int k = 0; k < channels; k++)
-    o[k] = sa ? (uint8_t)((2 * (uint64_t)sum[k] + sa) / (2 * (uint64_t)sa))
-              : 0;
+    o[k] = sa ? (uint8_t)((2 * (uint64_t)sum[k] + sa) / (2 * (uint64_t)sa)) : 0;
   o[channels] = (uint8_t)alpha;
   return alpha;
 }
@@ -203,8 +203,8 @@ static int query_axis(double lo, double hi, double origin, double step,
     r = 0;
   }
   if (r + rsize > (int64_t)size) {
-    wsize = (int64_t)((double)wsize * ((double)((int64_t)size - r) /
-                                       (double)rsize));
+    wsize = (int64_t)((double)wsize *
+                      ((double)((int64_t)size - r) / (double)rsize));
     rsize = (int64_t)size - r;
   }
   int any = 0;
@@ -395,8 +395,7 @@ static int tiles_level(const sharc_task *t, uint64_t begin, uint64_t end) {
       (a->mbpp != 2 && a->mbpp != 4) || end > a->nx * a->ny ||
       sharc_task_array_size(t, 1) != a->nx * a->ny * TILE * TILE * a->mbpp ||
       sharc_task_array_size(t, 2) != a->nx * a->ny ||
-      sharc_task_array_size(t, 3) !=
-          TILES_MAX_STATS_WORKERS * TILES_STAT_COUNT)
+      sharc_task_array_size(t, 3) != TILES_MAX_STATS_WORKERS * TILES_STAT_COUNT)
     return SHARC_EINVAL;
   if (a->overview
           ? (!cflags || sharc_task_array_size(t, 4) != a->cnx * a->cny ||

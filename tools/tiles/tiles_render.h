@@ -44,9 +44,9 @@ enum {
  * 3 stats, 4 (overview) the child level's flags. */
 typedef struct tiles_level_args {
   int zoom;
-  int overview;  /* 0: from the warped grid; 1: from the level above */
-  int src_bpp;   /* base: 1 or 4 */
-  int mbpp;      /* mosaic bytes per pixel: 2 (grey+alpha) or 4 (RGBA) */
+  int overview; /* 0: from the warped grid; 1: from the level above */
+  int src_bpp;  /* base: 1 or 4 */
+  int mbpp;     /* mosaic bytes per pixel: 2 (grey+alpha) or 4 (RGBA) */
   int png_level;
   int pad;
   int64_t tminx, tminy; /* this level's first tile, XYZ */
