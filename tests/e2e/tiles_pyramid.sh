@@ -2,7 +2,8 @@
 # `sharc tiles` against `gdaldem` + `gdal2tiles.py --xyz` (Debian gdal-bin,
 # python3-gdal) on the synthetic terrain: the same z/x/y set once
 # gdal2tiles' transparent tiles are left out, and every tile within 2 grey
-# levels on average over the pixels opaque in both; projected and
+# levels on average over the pixels opaque in both; projected (also with
+# -multidirectional -z -alt) and
 # geographic hillshade, and colour relief. The MBTiles output holds exactly
 # the directory's tiles. Bad input: one line naming the file (and line),
 # exit 1, and nothing left that looks like a pyramid.
@@ -44,6 +45,13 @@ pycheck "projected pyramid vs gdal2tiles" "$CMP" pyramid "$TMP/utm" "$TMP/ref-ut
 if [ -f "$TMP/utm/index.html" ] && [ -f "$TMP/utm/leaflet/leaflet.js" ] &&
   [ -f "$TMP/utm/leaflet/images/layers.png" ]; then ok; else bad "viewer files missing"; fi
 if compgen -G "$TMP/utm.partial-*" >/dev/null; then bad "temporary tree left"; else ok; fi
+
+# hillshade options reach the tiles: multidirectional, -z, -alt
+gdaldem hillshade -q -multidirectional -z 2 -alt 30 "$TMP/utm.tif" "$TMP/utm-md.tif"
+gdal2tiles -z 8-9 "$TMP/utm-md.tif" "$TMP/ref-md"
+check "tiles multidirectional" 0 "$SHARC" tiles "$TMP/utm.tif" "$TMP/md" --zoom 8-9 \
+  -multidirectional -z 2 -alt 30
+pycheck "multidirectional pyramid vs gdal2tiles" "$CMP" pyramid "$TMP/md" "$TMP/ref-md" 2
 
 # geographic hillshade (gdaldem -s 111120 is what sharc tiles uses for degrees)
 gdaldem hillshade -q -s 111120 "$TMP/geo.tif" "$TMP/geo-hs.tif"

@@ -44,7 +44,8 @@ typedef struct tiles_opts {
   int mbtiles;
   int png_level;
   uint64_t size; /* synthetic DEM */
-  double z, scale;
+  double z, scale, az, alt;
+  int shade_mode; /* SHARC_HILLSHADE_* */
   int quiet;
   tiles_input input;
 } tiles_opts;
@@ -61,7 +62,9 @@ static void usage(FILE *out) {
           "--color-relief TABLE]\n"
           "                   [--workers W] [--format xyz|mbtiles] "
           "[--png-level L]\n"
-          "                   [-z Z] [-s SCALE] [--size N] [--quiet]\n"
+          "                   [-z Z] [-s SCALE] [-az DEG] [-alt DEG] "
+          "[-combined | -multidirectional]\n"
+          "                   [--size N] [--quiet]\n"
           "                   [--raw-size WxH] [--geotransform a,b,c,d,e,f] "
           "[--crs CRS] [--nodata V]\n\n"
           "Renders DEM (any raster GDAL reads; default: the built-in "
@@ -74,8 +77,9 @@ static void usage(FILE *out) {
           "gdal2tiles':\n"
           "from the zoom where the DEM fits one tile to the one matching its "
           "resolution.\n\n"
-          "  --hillshade        gdaldem hillshade (the default); -z and -s as "
-          "gdaldem's\n"
+          "  --hillshade        gdaldem hillshade (the default); -z, -s, -az, "
+          "-alt,\n"
+          "                     -combined, -multidirectional as gdaldem's\n"
           "                     (a geographic DEM gets -s 111120 unless "
           "given)\n"
           "  --color-relief T   gdaldem color-relief with table T\n"
@@ -121,6 +125,10 @@ static int parse(int argc, char **argv, tiles_opts *o) {
       {"size", required_argument, NULL, 'n'},
       {"z", required_argument, NULL, 'z'},
       {"s", required_argument, NULL, 's'},
+      {"az", required_argument, NULL, 'a'},
+      {"alt", required_argument, NULL, 'l'},
+      {"combined", no_argument, NULL, 'c'},
+      {"multidirectional", no_argument, NULL, 'm'},
       {"quiet", no_argument, NULL, 'q'},
       {"raw-size", required_argument, NULL, 'R'},
       {"geotransform", required_argument, NULL, 'G'},
@@ -180,17 +188,34 @@ static int parse(int argc, char **argv, tiles_opts *o) {
       o->size = v;
       break;
     case 'z':
-    case 's': {
+    case 's':
+    case 'a':
+    case 'l': {
       double d = strtod(optarg, &end);
-      if (!*optarg || *end || !isfinite(d) || (c == 's' && d <= 0))
-        return tool_fail("tiles", 2, "-%c: '%s' is not a %snumber", c, optarg,
-                         c == 's' ? "positive " : "");
+      const char *name = c == 'z'   ? "-z"
+                         : c == 's' ? "-s"
+                         : c == 'a' ? "-az"
+                                    : "-alt";
+      if (!*optarg || *end || !isfinite(d) || (c == 's' && d <= 0) ||
+          (c == 'l' && fabs(d) > 90))
+        return tool_fail("tiles", 2, "%s: '%s' is not a valid number", name,
+                         optarg);
       if (c == 'z')
         o->z = d;
-      else
+      else if (c == 's')
         o->scale = d;
+      else if (c == 'a')
+        o->az = d;
+      else
+        o->alt = d;
       break;
     }
+    case 'c':
+      o->shade_mode = SHARC_HILLSHADE_COMBINED;
+      break;
+    case 'm':
+      o->shade_mode = SHARC_HILLSHADE_MULTIDIRECTIONAL;
+      break;
     case 'q':
       o->quiet = 1;
       break;
@@ -284,6 +309,9 @@ static int shade(pyramid *p) {
     a.xscale = a.yscale = p->o->scale > 0 ? p->o->scale
                           : d->geographic ? 111120.0
                                           : 1.0;
+    a.azimuth = p->o->az;
+    a.altitude = p->o->alt;
+    a.mode = p->o->shade_mode;
     a.has_nodata = d->has_nodata;
     a.nodata = d->nodata;
     jo.args = &a;
@@ -881,6 +909,8 @@ int sharc_tiles_cmd_tiles(int argc, char **argv) {
   o.png_level = 1;
   o.size = 2048;
   o.z = 1.0;
+  o.az = 315.0;
+  o.alt = 45.0;
   int rc = parse(argc, argv, &o);
   if (rc)
     return rc < 0 ? 0 : rc;
