@@ -12,5 +12,9 @@ int sharc_cmd_demo(int argc, char **argv);
 int sharc_cmd_clean(int argc, char **argv);
 int sharc_cmd_report(int argc, char **argv);
 int sharc_cmd_mc(int argc, char **argv);
+int sharc_cmd_dem(int argc, char **argv);
+int sharc_cmd_hillshade(int argc, char **argv);
+int sharc_cmd_color_relief(int argc, char **argv);
+int sharc_cmd_tiles(int argc, char **argv);
 
 #endif

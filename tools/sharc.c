@@ -19,6 +19,11 @@ static const struct {
     {"clean", sharc_cmd_clean,
      "remove what dead sharc processes left in /dev/shm"},
     {"report", sharc_cmd_report, "summarize or draw a job's chunk trace"},
+    {"dem", sharc_cmd_dem, "write the built-in synthetic terrain as GeoTIFF"},
+    {"hillshade", sharc_cmd_hillshade, "shade a DEM as gdaldem hillshade does"},
+    {"color-relief", sharc_cmd_color_relief,
+     "colour a DEM by a table as gdaldem color-relief does"},
+    {"tiles", sharc_cmd_tiles, "render a DEM into web-map tiles (XYZ, MBTiles)"},
 };
 
 static void usage(FILE *out) {

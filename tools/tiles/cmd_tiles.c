@@ -1,0 +1,995 @@
+/* sharc tiles: a DEM to a web-map pyramid. The DEM is read into a shared
+ * array (by blocks of rows in parallel), shaded or coloured row-parallel,
+ * warped to a Web Mercator grid with GDAL's transformer (rows in parallel),
+ * then each zoom level is one job over its rectangle of tiles: the top zoom
+ * samples the grid, lower zooms average the level above; each tile is PNG
+ * encoded and written by the worker that made it, and entirely empty tiles
+ * are neither encoded nor written. Everything is built under a temporary
+ * name and renamed into place last, so a failed run leaves nothing that
+ * looks complete. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cpl_conv.h>
+#include <cpl_string.h>
+#include <gdal.h>
+#include <gdal_alg.h>
+#include <ogr_srs_api.h>
+#include <sqlite3.h>
+
+#include <sharc.h>
+
+#include "dem.h"
+#include "opts.h"
+#include "tiles_cmd.h"
+#include "tiles_raster.h"
+#include "tiles_render.h"
+
+#define LEAFLET_DIR "/usr/share/javascript/leaflet"
+
+typedef struct tiles_opts {
+  const char *dem, *out, *table;
+  int zmin, zmax; /* -1: automatic */
+  unsigned workers;
+  int mbtiles;
+  int png_level;
+  uint64_t size; /* synthetic DEM */
+  double z, scale, az, alt;
+  int shade_mode; /* SHARC_HILLSHADE_* */
+  int quiet;
+  tiles_input input;
+} tiles_opts;
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "usage: sharc tiles [DEM] OUT [--zoom MIN-MAX] [--hillshade | "
+          "--color-relief TABLE]\n"
+          "                   [--workers W] [--format xyz|mbtiles] "
+          "[--png-level L]\n"
+          "                   [-z Z] [-s SCALE] [-az DEG] [-alt DEG] "
+          "[-combined | -multidirectional]\n"
+          "                   [--size N] [--quiet]\n"
+          "                   [--raw-size WxH] [--geotransform a,b,c,d,e,f] "
+          "[--crs CRS] [--nodata V]\n\n"
+          "Renders DEM (any raster GDAL reads; default: the built-in "
+          "synthetic terrain,\n"
+          "N x N pixels, default 2048) into 256x256 PNG tiles in Web "
+          "Mercator: an XYZ\n"
+          "directory OUT/z/x/y.png with an index.html Leaflet viewer "
+          "(default), or one\n"
+          "MBTiles file OUT (--format mbtiles). The default zoom range is "
+          "gdal2tiles':\n"
+          "from the zoom where the DEM fits one tile to the one matching its "
+          "resolution.\n\n"
+          "  --hillshade        gdaldem hillshade (the default); -z, -s, -az, "
+          "-alt,\n"
+          "                     -combined, -multidirectional as gdaldem's\n"
+          "                     (a geographic DEM gets -s 111120 unless "
+          "given)\n"
+          "  --color-relief T   gdaldem color-relief with table T\n"
+          "  --png-level L      zlib level 0..9 (default 1, one filter; 6 "
+          "and up:\n"
+          "                     libpng's adaptive filters, as gdal2tiles)\n"
+          "  --quiet            no progress on the terminal\n"
+          "  DEM.npy (float32, 2-D) or a raw float32 DEM (--raw-size) is "
+          "mapped in place;\n"
+          "  it needs --geotransform and --crs (and --nodata if any).\n");
+}
+
+static int parse_zoom(const char *s, int *lo, int *hi) {
+  char *end = NULL;
+  long a = strtol(s, &end, 10), b;
+  if (end == s || a < 0)
+    return -1;
+  if (*end == '\0') {
+    b = a;
+  } else {
+    if (*end != '-')
+      return -1;
+    const char *t = end + 1;
+    b = strtol(t, &end, 10);
+    if (end == t || *end)
+      return -1;
+  }
+  if (a > 30 || b > 30 || b < 0)
+    return -1;
+  *lo = (int)a;
+  *hi = (int)b;
+  return 0;
+}
+
+static int parse(int argc, char **argv, tiles_opts *o) {
+  static const struct option longs[] = {
+      {"zoom", required_argument, NULL, 'Z'},
+      {"hillshade", no_argument, NULL, 'H'},
+      {"color-relief", required_argument, NULL, 'C'},
+      {"workers", required_argument, NULL, 'w'},
+      {"format", required_argument, NULL, 'f'},
+      {"png-level", required_argument, NULL, 'L'},
+      {"size", required_argument, NULL, 'n'},
+      {"z", required_argument, NULL, 'z'},
+      {"s", required_argument, NULL, 's'},
+      {"az", required_argument, NULL, 'a'},
+      {"alt", required_argument, NULL, 'l'},
+      {"combined", no_argument, NULL, 'c'},
+      {"multidirectional", no_argument, NULL, 'm'},
+      {"quiet", no_argument, NULL, 'q'},
+      {"raw-size", required_argument, NULL, 'R'},
+      {"geotransform", required_argument, NULL, 'G'},
+      {"crs", required_argument, NULL, 'K'},
+      {"nodata", required_argument, NULL, 'N'},
+
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0}};
+  int c;
+  uint64_t v;
+  optind = 1;
+  opterr = 0;
+  while ((c = getopt_long_only(argc, argv, "", longs, NULL)) != -1) {
+    char *end = NULL;
+    switch (c) {
+    case 'h':
+      usage(stdout);
+      return -1;
+    case 'Z':
+      if (parse_zoom(optarg, &o->zmin, &o->zmax))
+        return tool_fail("tiles", 2, "--zoom: '%s' is not MIN-MAX (0..30)",
+                         optarg);
+      if (o->zmin > o->zmax)
+        return tool_fail("tiles", 2, "--zoom: the range %s is empty", optarg);
+      break;
+    case 'H':
+      o->table = NULL;
+      break;
+    case 'C':
+      o->table = optarg;
+      break;
+    case 'w':
+      if (tool_parse_u64(optarg, &v) || v == 0 || v > 4096)
+        return tool_fail("tiles", 2,
+                         "--workers: '%s' is not a count in 1..4096", optarg);
+      o->workers = (unsigned)v;
+      break;
+    case 'f':
+      if (!strcmp(optarg, "xyz"))
+        o->mbtiles = 0;
+      else if (!strcmp(optarg, "mbtiles"))
+        o->mbtiles = 1;
+      else
+        return tool_fail("tiles", 2, "--format: '%s' is not xyz or mbtiles",
+                         optarg);
+      break;
+    case 'L':
+      if (tool_parse_u64(optarg, &v) || v > 9)
+        return tool_fail("tiles", 2, "--png-level: '%s' is not in 0..9",
+                         optarg);
+      o->png_level = (int)v;
+      break;
+    case 'n':
+      if (tool_parse_u64(optarg, &v) || v < 16 || v > 65536)
+        return tool_fail("tiles", 2, "--size: '%s' is not a count in 16..65536",
+                         optarg);
+      o->size = v;
+      break;
+    case 'z':
+    case 's':
+    case 'a':
+    case 'l': {
+      double d = strtod(optarg, &end);
+      const char *name = c == 'z'   ? "-z"
+                         : c == 's' ? "-s"
+                         : c == 'a' ? "-az"
+                                    : "-alt";
+      if (!*optarg || *end || !isfinite(d) || (c == 's' && d <= 0) ||
+          (c == 'l' && fabs(d) > 90))
+        return tool_fail("tiles", 2, "%s: '%s' is not a valid number", name,
+                         optarg);
+      if (c == 'z')
+        o->z = d;
+      else if (c == 's')
+        o->scale = d;
+      else if (c == 'a')
+        o->az = d;
+      else
+        o->alt = d;
+      break;
+    }
+    case 'c':
+      o->shade_mode = SHARC_HILLSHADE_COMBINED;
+      break;
+    case 'm':
+      o->shade_mode = SHARC_HILLSHADE_MULTIDIRECTIONAL;
+      break;
+    case 'q':
+      o->quiet = 1;
+      break;
+    case 'R':
+    case 'G':
+    case 'K':
+    case 'N':
+      if (tiles_input_option("tiles", TILES_INPUT_LETTER_NAME(c), optarg,
+                             &o->input))
+        return 2;
+      break;
+    default:
+      return tool_fail("tiles", 2, "unknown or incomplete option '%s'",
+                       argv[optind - 1]);
+    }
+  }
+  int rest = argc - optind;
+  if (rest == 1) {
+    o->out = argv[optind];
+  } else if (rest == 2) {
+    o->dem = argv[optind];
+    o->out = argv[optind + 1];
+  } else {
+    return tool_fail("tiles", 2, "expected [DEM] OUT (try --help)");
+  }
+  return 0;
+}
+
+/* --- the pipeline's state ---------------------------------------------------
+ */
+
+typedef struct phase_times {
+  double read, shade, warp, levels, finish;
+  double sample, encode, write, bytes; /* summed over workers */
+  uint64_t written, empty;
+  double imbalance_base;
+} phase_times;
+
+typedef struct pyramid {
+  tiles_opts *o;
+  sharc_pool *pool;
+  tiles_dem dem;
+  sharc_array *src; /* shaded: 1 or 4 bytes per pixel */
+  int src_bpp;
+  sharc_array *grid; /* warped to EPSG:3857 */
+  uint64_t gw, gh;
+  double ggt[6];
+  char *merc_wkt;
+  char tmpdir[2048]; /* where tiles are written */
+  char outtmp[2200]; /* mbtiles: the database under its temporary name */
+  phase_times t;
+  /* Which tiles were written, per zoom (the viewer asks only for those). */
+  struct {
+    int64_t x0, y0;
+    uint64_t nx, ny;
+    char *bits; /* '0' / '1' per tile, row-major, NUL-terminated */
+  } have[31];
+  char msg[2048];
+} pyramid;
+
+static int failf(pyramid *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int failf(pyramid *p, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(p->msg, sizeof p->msg, fmt, ap);
+  va_end(ap);
+  return 1;
+}
+
+static int run_job(pyramid *p, const char *kernel, uint64_t n,
+                   sharc_job_opts *jo, sharc_report *rep) {
+  int e = sharc_run(p->pool, kernel, n, jo, rep);
+  if (e)
+    return failf(p, "%s: %s", p->dem.name, sharc_pool_errmsg(p->pool));
+  return 0;
+}
+
+static int shade(pyramid *p) {
+  tiles_dem *d = &p->dem;
+  sharc_job_opts jo = SHARC_JOB_OPTS_INIT;
+  sharc_job_add_array(&jo, d->data);
+  if (!p->o->table) {
+    uint64_t shape[2] = {d->height, d->width};
+    if (sharc_array_create(p->pool, SHARC_U8, 2, shape, NULL, &p->src))
+      return failf(p, "%s: no room for the hillshade", d->name);
+    p->src_bpp = 1;
+    sharc_hillshade_args a;
+    sharc_hillshade_defaults(&a, d->width, d->height, d->gt[1], -d->gt[5]);
+    a.z = p->o->z;
+    a.xscale = a.yscale = p->o->scale > 0 ? p->o->scale
+                          : d->geographic ? 111120.0
+                                          : 1.0;
+    a.azimuth = p->o->az;
+    a.altitude = p->o->alt;
+    a.mode = p->o->shade_mode;
+    a.has_nodata = d->has_nodata;
+    a.nodata = d->nodata;
+    jo.args = &a;
+    jo.args_len = sizeof a;
+    sharc_job_add_array(&jo, p->src);
+    return run_job(p, "hillshade", d->height, &jo, NULL);
+  }
+  sharc_relief_table *table = malloc(sizeof *table);
+  sharc_relief_args *a = malloc(sizeof *a);
+  int rc = 1;
+  char why[256];
+  if (!table || !a) {
+    failf(p, "out of memory");
+  } else if (tiles_load_table(p->o->table, table, p->msg, sizeof p->msg)) {
+    /* msg names the file and line */
+  } else {
+    double lo, hi;
+    tiles_dem_range(d, &lo, &hi);
+    uint64_t shape[3] = {d->height, d->width, 4};
+    if (sharc_relief_prepare(table, lo, hi, d->has_nodata, d->nodata,
+                             SHARC_RELIEF_INTERPOLATE, d->width, d->height, a,
+                             why, sizeof why))
+      failf(p, "%s: %s", p->o->table, why);
+    else if (sharc_array_create(p->pool, SHARC_U8, 3, shape, NULL, &p->src))
+      failf(p, "%s: no room for the colour relief", d->name);
+    else {
+      p->src_bpp = 4;
+      jo.args = a;
+      jo.args_len = sizeof *a;
+      sharc_job_add_array(&jo, p->src);
+      rc = run_job(p, "color_relief", d->height, &jo, NULL);
+    }
+  }
+  free(table);
+  free(a);
+  return rc;
+}
+
+/* The Web Mercator grid gdal2tiles warps to (GDAL's suggested output for
+ * the DEM's extent and resolution), then the warp itself, rows in
+ * parallel. */
+static int warp(pyramid *p) {
+  tiles_dem *d = &p->dem;
+  OGRSpatialReferenceH merc = OSRNewSpatialReference(NULL);
+  OSRImportFromEPSG(merc, 3857);
+  OSRExportToWkt(merc, &p->merc_wkt);
+  OSRDestroySpatialReference(merc);
+  char spec[256];
+  snprintf(spec, sizeof spec,
+           "MEM:::DATAPOINTER=%p,PIXELS=%llu,LINES=%llu,BANDS=1,"
+           "DATATYPE=Byte,PIXELOFFSET=%d",
+           sharc_array_data(p->src), (unsigned long long)d->width,
+           (unsigned long long)d->height, p->src_bpp);
+  GDALDatasetH mem = GDALOpen(spec, GA_ReadOnly);
+  if (!mem)
+    return failf(p, "%s: cannot describe the raster to GDAL", d->name);
+  GDALSetGeoTransform(mem, d->gt);
+  GDALSetProjection(mem, d->wkt);
+  void *tr = GDALCreateGenImgProjTransformer(mem, d->wkt, NULL, p->merc_wkt,
+                                             FALSE, 0.0, 1);
+  int w = 0, h = 0;
+  int ok = tr && GDALSuggestedWarpOutput(mem, GDALGenImgProjTransform, tr,
+                                         p->ggt, &w, &h) == CE_None;
+  if (tr)
+    GDALDestroyGenImgProjTransformer(tr);
+  GDALClose(mem);
+  if (!ok || w <= 0 || h <= 0)
+    return failf(p, "%s: cannot be projected to Web Mercator (%s)", d->name,
+                 CPLGetLastErrorMsg());
+  p->gw = (uint64_t)w;
+  p->gh = (uint64_t)h;
+  uint64_t shape[3] = {p->gh, p->gw, (uint64_t)p->src_bpp};
+  if (sharc_array_create(p->pool, SHARC_U8, 3, shape, NULL, &p->grid))
+    return failf(p, "%s: no room for the warped raster", d->name);
+  size_t l1 = strlen(d->wkt) + 1, l2 = strlen(p->merc_wkt) + 1;
+  uint64_t wl = l1 + l2;
+  sharc_array *wkts = NULL;
+  if (sharc_array_create(p->pool, SHARC_U8, 1, &wl, NULL, &wkts))
+    return failf(p, "out of shared memory");
+  memcpy(sharc_array_data(wkts), d->wkt, l1);
+  memcpy((char *)sharc_array_data(wkts) + l1, p->merc_wkt, l2);
+  tiles_warp_args a;
+  memset(&a, 0, sizeof a);
+  a.src_w = d->width;
+  a.src_h = d->height;
+  a.dst_w = p->gw;
+  a.dst_h = p->gh;
+  memcpy(a.src_gt, d->gt, sizeof a.src_gt);
+  memcpy(a.dst_gt, p->ggt, sizeof a.dst_gt);
+  a.bpp = p->src_bpp;
+  sharc_job_opts jo = SHARC_JOB_OPTS_INIT;
+  jo.args = &a;
+  jo.args_len = sizeof a;
+  sharc_job_add_array(&jo, p->src);
+  sharc_job_add_array(&jo, p->grid);
+  sharc_job_add_array(&jo, wkts);
+  int rc = run_job(p, "tiles_warp", p->gh, &jo, NULL);
+  sharc_array_destroy(wkts);
+  return rc;
+}
+
+/* gdal2tiles' ZoomForPixelSize: the finest zoom whose pixels are still at
+ * least as large as ps metres. */
+static int zoom_for(double ps) {
+  for (int z = 0; z < 31; z++)
+    if (ps > MERC_RES0 / ldexp(1.0, z))
+      return z > 0 ? z - 1 : 0;
+  return 30;
+}
+
+/* The level's tile rectangle (XYZ) covering the warped grid exactly. */
+static void level_rect(const pyramid *p, int z, int64_t *x0, int64_t *y0,
+                       uint64_t *nx, uint64_t *ny) {
+  double res = MERC_RES0 / ldexp(1.0, z), n = ldexp(1.0, z);
+  double minx = p->ggt[0], maxx = p->ggt[0] + (double)p->gw * p->ggt[1];
+  double maxy = p->ggt[3], miny = p->ggt[3] + (double)p->gh * p->ggt[5];
+  double px0 = (minx + MERC_ORIGIN) / res / TILE;
+  double px1 = (maxx + MERC_ORIGIN) / res / TILE;
+  double py0 = (MERC_ORIGIN - maxy) / res / TILE; /* XYZ: from the north */
+  double py1 = (MERC_ORIGIN - miny) / res / TILE;
+  double a = fmax(0, floor(px0)), b = fmin(n - 1, ceil(px1) - 1);
+  double c = fmax(0, floor(py0)), d = fmin(n - 1, ceil(py1) - 1);
+  *x0 = (int64_t)a;
+  *y0 = (int64_t)c;
+  *nx = b >= a ? (uint64_t)(b - a + 1) : 0;
+  *ny = d >= c ? (uint64_t)(d - c + 1) : 0;
+}
+
+static int make_dir(pyramid *p, const char *path) {
+  if (mkdir(path, 0755) != 0 && errno != EEXIST)
+    return failf(p, "%s: %s", path, strerror(errno));
+  return 0;
+}
+
+static void progress(const pyramid *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void progress(const pyramid *p, const char *fmt, ...) {
+  if (p->o->quiet || !isatty(STDERR_FILENO))
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("\r\033[K", stderr);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fflush(stderr);
+}
+
+/* One job per zoom, from the top down; the level above is kept as a mosaic
+ * in shared memory until the level below is made from it. */
+static int levels(pyramid *p) {
+  sharc_array *stats = NULL, *cm = NULL, *cf = NULL;
+  uint64_t sshape[2] = {TILES_MAX_STATS_WORKERS, TILES_STAT_COUNT};
+  if (sharc_array_create(p->pool, SHARC_F64, 2, sshape, NULL, &stats))
+    return failf(p, "out of shared memory");
+  tiles_level_args *a = calloc(1, sizeof *a);
+  int rc = a ? 0 : failf(p, "out of memory");
+  int mbpp = p->src_bpp == 1 ? 2 : 4;
+  for (int z = p->o->zmax; !rc && z >= p->o->zmin; z--) {
+    int64_t x0, y0;
+    uint64_t nx, ny;
+    level_rect(p, z, &x0, &y0, &nx, &ny);
+    sharc_array *m = NULL, *f = NULL;
+    uint64_t mshape[3] = {ny * TILE, nx * TILE, (uint64_t)mbpp};
+    uint64_t n = nx * ny;
+    if (sharc_array_create(p->pool, SHARC_U8, 3, mshape, NULL, &m) ||
+        sharc_array_create(p->pool, SHARC_U8, 1, &n, NULL, &f)) {
+      sharc_array_destroy(m);
+      rc = failf(p, "out of shared memory for zoom %d", z);
+      break;
+    }
+    char path[2300];
+    snprintf(path, sizeof path, "%s/%d", p->tmpdir, z);
+    rc = make_dir(p, path);
+    for (uint64_t x = 0; !rc && x < nx; x++) {
+      snprintf(path, sizeof path, "%s/%d/%lld", p->tmpdir, z,
+               (long long)(x0 + (int64_t)x));
+      rc = make_dir(p, path);
+    }
+    a->zoom = z;
+    a->overview = z != p->o->zmax;
+    a->src_bpp = p->src_bpp;
+    a->mbpp = mbpp;
+    a->png_level = p->o->png_level;
+    a->cminx = a->tminx;
+    a->cminy = a->tminy;
+    a->cnx = a->nx;
+    a->cny = a->ny;
+    a->tminx = x0;
+    a->tminy = y0;
+    a->nx = nx;
+    a->ny = ny;
+    a->dst_w = p->gw;
+    a->dst_h = p->gh;
+    memcpy(a->dst_gt, p->ggt, sizeof a->dst_gt);
+    snprintf(a->dir, sizeof a->dir, "%s", p->tmpdir);
+    sharc_job_opts jo = SHARC_JOB_OPTS_INIT;
+    jo.args = a;
+    jo.args_len = sizeof *a;
+    sharc_job_add_array(&jo, a->overview ? cm : p->grid);
+    sharc_job_add_array(&jo, m);
+    sharc_job_add_array(&jo, f);
+    sharc_job_add_array(&jo, stats);
+    if (a->overview)
+      sharc_job_add_array(&jo, cf);
+    sharc_report rep;
+    memset(&rep, 0, sizeof rep);
+    double t0 = now();
+    if (!rc && n)
+      rc = run_job(p, "tiles_level", n, &jo, &rep);
+    if (!rc && !a->overview)
+      p->t.imbalance_base = rep.imbalance_pct;
+    sharc_report_free(&rep);
+    uint64_t written = 0;
+    const uint8_t *fl = sharc_array_data(f);
+    for (uint64_t k = 0; k < n; k++)
+      written += fl[k];
+    p->t.written += written;
+    p->have[z].x0 = x0;
+    p->have[z].y0 = y0;
+    p->have[z].nx = nx;
+    p->have[z].ny = ny;
+    p->have[z].bits = malloc(n + 1);
+    if (p->have[z].bits) {
+      for (uint64_t k = 0; k < n; k++)
+        p->have[z].bits[k] = fl[k] ? '1' : '0';
+      p->have[z].bits[n] = '\0';
+    }
+    p->t.empty += n - written;
+    progress(p, "zoom %d: %llu tiles written, %llu empty, %.2f s", z,
+             (unsigned long long)written, (unsigned long long)(n - written),
+             now() - t0);
+    sharc_array_destroy(cm);
+    sharc_array_destroy(cf);
+    cm = m;
+    cf = f;
+  }
+  progress(p, "%s", "");
+  const double *st = sharc_array_data(stats);
+  for (unsigned w = 0; w < TILES_MAX_STATS_WORKERS; w++) {
+    p->t.sample += st[w * TILES_STAT_COUNT + TILES_STAT_SAMPLE];
+    p->t.encode += st[w * TILES_STAT_COUNT + TILES_STAT_ENCODE];
+    p->t.write += st[w * TILES_STAT_COUNT + TILES_STAT_WRITE];
+    p->t.bytes += st[w * TILES_STAT_COUNT + TILES_STAT_BYTES];
+  }
+  free(a);
+  sharc_array_destroy(cm);
+  sharc_array_destroy(cf);
+  sharc_array_destroy(stats);
+  return rc;
+}
+
+/* The data's bounds in degrees (west, south, east, north), from the warped
+ * grid's corners through OGR. */
+static void lonlat_bounds(const pyramid *p, double b[4]) {
+  double x[2] = {p->ggt[0], p->ggt[0] + (double)p->gw * p->ggt[1]};
+  double y[2] = {p->ggt[3] + (double)p->gh * p->ggt[5], p->ggt[3]};
+  OGRSpatialReferenceH s = OSRNewSpatialReference(NULL);
+  OGRSpatialReferenceH t = OSRNewSpatialReference(NULL);
+  OSRImportFromEPSG(s, 3857);
+  OSRImportFromEPSG(t, 4326);
+  OSRSetAxisMappingStrategy(t, OAMS_TRADITIONAL_GIS_ORDER);
+  OGRCoordinateTransformationH ct = OCTNewCoordinateTransformation(s, t);
+  if (ct)
+    OCTTransform(ct, 2, x, y, NULL);
+  b[0] = x[0];
+  b[1] = y[0];
+  b[2] = x[1];
+  b[3] = y[1];
+  if (ct)
+    OCTDestroyCoordinateTransformation(ct);
+  OSRDestroySpatialReference(s);
+  OSRDestroySpatialReference(t);
+}
+
+static int copy_file(pyramid *p, const char *from, const char *to) {
+  FILE *in = fopen(from, "rb");
+  if (!in)
+    return failf(p, "%s: %s (install libjs-leaflet)", from, strerror(errno));
+  FILE *out = fopen(to, "wb");
+  if (!out) {
+    fclose(in);
+    return failf(p, "%s: %s", to, strerror(errno));
+  }
+  char buf[65536];
+  size_t n;
+  int ok = 1;
+  while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+    ok &= fwrite(buf, 1, n, out) == n;
+  ok &= !ferror(in);
+  fclose(in);
+  ok &= fclose(out) == 0;
+  return ok ? 0 : failf(p, "%s: cannot write", to);
+}
+
+static int write_viewer(pyramid *p) {
+  static const char *const files[] = {"leaflet.js",
+                                      "leaflet.css",
+                                      "images/layers.png",
+                                      "images/layers-2x.png",
+                                      "images/marker-icon.png",
+                                      "images/marker-icon-2x.png",
+                                      "images/marker-shadow.png"};
+  char from[512], to[2400];
+  snprintf(to, sizeof to, "%s/leaflet", p->tmpdir);
+  if (make_dir(p, to))
+    return 1;
+  snprintf(to, sizeof to, "%s/leaflet/images", p->tmpdir);
+  if (make_dir(p, to))
+    return 1;
+  for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+    snprintf(from, sizeof from, "%s/%s", LEAFLET_DIR, files[i]);
+    snprintf(to, sizeof to, "%s/leaflet/%s", p->tmpdir, files[i]);
+    if (copy_file(p, from, to))
+      return 1;
+  }
+  double b[4];
+  lonlat_bounds(p, b);
+  snprintf(to, sizeof to, "%s/index.html", p->tmpdir);
+  FILE *f = fopen(to, "w");
+  if (!f)
+    return failf(p, "%s: %s", to, strerror(errno));
+  fprintf(f, "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n"
+             "<title>sharc tiles</title>\n"
+             "<link rel=\"icon\" href=\"data:,\">\n"
+             "<meta name=\"viewport\" content=\"width=device-width, "
+             "initial-scale=1\">\n"
+             "<link rel=\"stylesheet\" href=\"leaflet/leaflet.css\">\n"
+             "<script src=\"leaflet/leaflet.js\"></script>\n"
+             "<style>html, body, #map { height: 100%%; margin: 0; background: "
+             "#8fb3d9; }</style>\n"
+             "</head>\n<body>\n<div id=\"map\"></div>\n<script>\n"
+             "// Tiles that were written, per zoom: [x0, y0, nx, ny, '0'/'1' "
+             "row-major].\n"
+             "// Empty tiles were skipped, so the map does not ask for them.\n"
+             "var have = {\n");
+  for (int z = p->o->zmin; z <= p->o->zmax; z++)
+    if (p->have[z].bits)
+      fprintf(f, "  %d: [%lld, %lld, %llu, %llu, '%s'],\n", z,
+              (long long)p->have[z].x0, (long long)p->have[z].y0,
+              (unsigned long long)p->have[z].nx,
+              (unsigned long long)p->have[z].ny, p->have[z].bits);
+  fprintf(f,
+          "};\n"
+          "function written(c) {\n"
+          "  var h = have[c.z];\n"
+          "  if (!h) return false;\n"
+          "  var x = c.x - h[0], y = c.y - h[1];\n"
+          "  return x >= 0 && y >= 0 && x < h[2] && y < h[3] && "
+          "h[4].charAt(y * h[2] + x) === '1';\n"
+          "}\n"
+          "var Tiles = L.TileLayer.extend({\n"
+          "  createTile: function (c, done) {\n"
+          "    if (written(c))\n"
+          "      return L.TileLayer.prototype.createTile.call(this, c, done);\n"
+          "    var blank = document.createElement('div');\n"
+          "    setTimeout(function () { done(null, blank); }, 0);\n"
+          "    return blank;\n"
+          "  }\n"
+          "});\n"
+          "var stats = {loaded: 0, failed: 0, errors: 0};\n"
+          "function show() {\n"
+          "  document.body.setAttribute('data-tiles-loaded', stats.loaded);\n"
+          "  document.body.setAttribute('data-tiles-failed', stats.failed);\n"
+          "  document.body.setAttribute('data-script-errors', stats.errors);\n"
+          "}\n"
+          "window.addEventListener('error', function () { stats.errors++; "
+          "show(); });\n"
+          "var bounds = L.latLngBounds([[%.8f, %.8f], [%.8f, %.8f]]);\n"
+          "var map = L.map('map', {minZoom: %d, maxZoom: %d});\n"
+          "var layer = new Tiles('{z}/{x}/{y}.png', {minZoom: %d, maxZoom: %d, "
+          "maxNativeZoom: %d, minNativeZoom: %d, bounds: bounds, noWrap: true, "
+          "tileSize: 256, attribution: 'rendered by sharc'});\n"
+          "layer.on('tileload', function () { stats.loaded++; show(); });\n"
+          "layer.on('tileerror', function () { stats.failed++; show(); });\n"
+          "layer.addTo(map);\n"
+          "map.fitBounds(bounds);\n"
+          "show();\n"
+          "</script>\n</body>\n</html>\n",
+          b[1], b[0], b[3], b[2], p->o->zmin, p->o->zmax + 2, p->o->zmin,
+          p->o->zmax + 2, p->o->zmax, p->o->zmin);
+  return fclose(f) == 0 ? 0 : failf(p, "%s: cannot write", to);
+}
+
+/* Removes the temporary tree (only what this run made). */
+static void remove_tree(const char *path) {
+  DIR *d = opendir(path);
+  if (!d) {
+    unlink(path);
+    return;
+  }
+  struct dirent *e;
+  char sub[4096];
+  while ((e = readdir(d)) != NULL) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+      continue;
+    snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+    struct stat st;
+    if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
+      remove_tree(sub);
+    else
+      unlink(sub);
+  }
+  closedir(d);
+  rmdir(path);
+}
+
+static int sql(pyramid *p, sqlite3 *db, const char *q) {
+  char *err = NULL;
+  if (sqlite3_exec(db, q, NULL, NULL, &err) != SQLITE_OK) {
+    failf(p, "%s: %s", p->o->out, err ? err : "SQLite failed");
+    sqlite3_free(err);
+    return 1;
+  }
+  return 0;
+}
+
+static int insert_tile(pyramid *p, sqlite3_stmt *ins, int z, long long x,
+                       long long y) {
+  char path[2400];
+  snprintf(path, sizeof path, "%s/%d/%lld/%lld.png", p->tmpdir, z, x, y);
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return 0; /* an empty tile: not written */
+  fseek(f, 0, SEEK_END);
+  long len = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  void *buf = len > 0 ? malloc((size_t)len) : NULL;
+  int ok = buf && fread(buf, 1, (size_t)len, f) == (size_t)len;
+  fclose(f);
+  if (!ok) {
+    free(buf);
+    return failf(p, "%s: cannot read", path);
+  }
+  sqlite3_bind_int(ins, 1, z);
+  sqlite3_bind_int64(ins, 2, x);
+  sqlite3_bind_int64(ins, 3, (1LL << z) - 1 - y); /* TMS rows */
+  sqlite3_bind_blob(ins, 4, buf, (int)len, free);
+  int rc = sqlite3_step(ins);
+  sqlite3_reset(ins);
+  return rc == SQLITE_DONE ? 0 : failf(p, "%s: cannot insert tile", p->o->out);
+}
+
+/* MBTiles 1.3: metadata and tiles (TMS rows), written in one transaction
+ * into a temporary file renamed into place when complete. */
+static int write_mbtiles(pyramid *p) {
+  snprintf(p->outtmp, sizeof p->outtmp, "%s.tmp-%d", p->o->out, (int)getpid());
+  sqlite3 *db = NULL;
+  if (sqlite3_open(p->outtmp, &db) != SQLITE_OK) {
+    sqlite3_close(db);
+    return failf(p, "%s: cannot create", p->o->out);
+  }
+  int rc = sql(p, db,
+               "PRAGMA application_id = 1297105496;"
+               "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
+               "BEGIN;"
+               "CREATE TABLE metadata (name text, value text);"
+               "CREATE UNIQUE INDEX name ON metadata (name);"
+               "CREATE TABLE tiles (zoom_level integer, tile_column integer,"
+               " tile_row integer, tile_data blob);"
+               "CREATE UNIQUE INDEX tile_index ON tiles"
+               " (zoom_level, tile_column, tile_row);");
+  double b[4];
+  lonlat_bounds(p, b);
+  char meta[8][2][256];
+  snprintf(meta[0][0], 256, "name");
+  snprintf(meta[0][1], 256, "%.250s", p->dem.name);
+  snprintf(meta[1][0], 256, "format");
+  snprintf(meta[1][1], 256, "png");
+  snprintf(meta[2][0], 256, "bounds");
+  snprintf(meta[2][1], 256, "%.8f,%.8f,%.8f,%.8f", b[0], b[1], b[2], b[3]);
+  snprintf(meta[3][0], 256, "center");
+  snprintf(meta[3][1], 256, "%.8f,%.8f,%d", (b[0] + b[2]) / 2,
+           (b[1] + b[3]) / 2, (p->o->zmin + p->o->zmax) / 2);
+  snprintf(meta[4][0], 256, "minzoom");
+  snprintf(meta[4][1], 256, "%d", p->o->zmin);
+  snprintf(meta[5][0], 256, "maxzoom");
+  snprintf(meta[5][1], 256, "%d", p->o->zmax);
+  snprintf(meta[6][0], 256, "type");
+  snprintf(meta[6][1], 256, "overlay");
+  snprintf(meta[7][0], 256, "description");
+  snprintf(meta[7][1], 256, "%s of %.200s, rendered by sharc",
+           p->o->table ? "colour relief" : "hillshade", p->dem.name);
+  sqlite3_stmt *st = NULL;
+  if (!rc && sqlite3_prepare_v2(db, "INSERT INTO metadata VALUES (?, ?)", -1,
+                                &st, NULL) != SQLITE_OK)
+    rc = failf(p, "%s: %s", p->o->out, sqlite3_errmsg(db));
+  for (int i = 0; !rc && i < 8; i++) {
+    sqlite3_bind_text(st, 1, meta[i][0], -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, meta[i][1], -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE)
+      rc = failf(p, "%s: %s", p->o->out, sqlite3_errmsg(db));
+    sqlite3_reset(st);
+  }
+  sqlite3_finalize(st);
+  st = NULL;
+  if (!rc && sqlite3_prepare_v2(db, "INSERT INTO tiles VALUES (?, ?, ?, ?)", -1,
+                                &st, NULL) != SQLITE_OK)
+    rc = failf(p, "%s: %s", p->o->out, sqlite3_errmsg(db));
+  for (int z = p->o->zmin; !rc && z <= p->o->zmax; z++) {
+    int64_t x0, y0;
+    uint64_t nx, ny;
+    level_rect(p, z, &x0, &y0, &nx, &ny);
+    for (uint64_t x = 0; !rc && x < nx; x++)
+      for (uint64_t y = 0; !rc && y < ny; y++)
+        rc = insert_tile(p, st, z, (long long)(x0 + (int64_t)x),
+                         (long long)(y0 + (int64_t)y));
+  }
+  sqlite3_finalize(st);
+  if (!rc)
+    rc = sql(p, db, "COMMIT;");
+  if (sqlite3_close(db) != SQLITE_OK && !rc)
+    rc = failf(p, "%s: cannot close", p->o->out);
+  if (!rc && rename(p->outtmp, p->o->out) != 0)
+    rc = failf(p, "%s: %s", p->o->out, strerror(errno));
+  if (rc)
+    unlink(p->outtmp);
+  return rc;
+}
+
+/* The temporary directory beside OUT; OUT itself must not exist or be an
+ * empty directory (xyz), so that renaming into place cannot clobber. */
+static int prepare_output(pyramid *p) {
+  const char *out = p->o->out;
+  struct stat st;
+  if (!p->o->mbtiles && stat(out, &st) == 0) {
+    DIR *d = S_ISDIR(st.st_mode) ? opendir(out) : NULL;
+    int empty = d != NULL;
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL)
+      if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+        empty = 0;
+    if (d)
+      closedir(d);
+    if (!empty)
+      return failf(p, "%s: exists and is not an empty directory", out);
+  }
+  char copy[2048];
+  if (strlen(out) > 1900)
+    return failf(p, "%.100s...: path too long", out);
+  snprintf(copy, sizeof copy, "%s", out);
+  size_t l = strlen(copy);
+  while (l > 1 && copy[l - 1] == '/')
+    copy[--l] = '\0';
+  snprintf(p->tmpdir, sizeof p->tmpdir, "%.1900s.partial-XXXXXX", copy);
+  if (!mkdtemp(p->tmpdir)) {
+    int e = errno;
+    p->tmpdir[0] = '\0';
+    return failf(p, "%s: cannot write there: %s", out, strerror(e));
+  }
+  return 0;
+}
+
+static int check_zooms(pyramid *p) {
+  double ps = p->ggt[1];
+  int native = zoom_for(ps);
+  int fit = zoom_for(ps * (double)(p->gw > p->gh ? p->gw : p->gh) / TILE);
+  if (p->o->zmin < 0) {
+    p->o->zmin = fit;
+    p->o->zmax = native;
+  }
+  /* Past two zooms beyond the data's resolution, every tile pixel would be
+   * at least 16 copies of one warped pixel: refused as a likely mistake. */
+  if (p->o->zmax > native + 2)
+    return failf(p,
+                 "%s: zoom %d is too deep for the data (%.3g m pixels in Web "
+                 "Mercator: zoom %d at most)",
+                 p->dem.name, p->o->zmax, ps, native + 2);
+  return 0;
+}
+
+static void report(const pyramid *p, double total) {
+  const phase_times *t = &p->t;
+  printf("sharc tiles: %s -> %s (%s), zooms %d-%d, %u workers\n", p->dem.name,
+         p->o->out, p->o->mbtiles ? "mbtiles" : "xyz", p->o->zmin, p->o->zmax,
+         sharc_pool_size(p->pool));
+  printf("tiles: %llu written, %llu empty skipped; %.1f MB of PNG\n",
+         (unsigned long long)t->written, (unsigned long long)t->empty,
+         t->bytes / 1e6);
+  printf("time: %.3f s, %.0f tiles/s\n", total,
+         total > 0 ? (double)t->written / total : 0.0);
+  printf("wall: read %.3f s, %s %.3f s, warp %.3f s, tiles %.3f s, "
+         "finish %.3f s\n",
+         t->read, p->o->table ? "colour relief" : "hillshade", t->shade,
+         t->warp, t->levels, t->finish);
+  printf("tiles, summed over workers: sampling %.3f s, PNG encoding %.3f s, "
+         "writing %.3f s\n",
+         t->sample, t->encode, t->write);
+  printf("top zoom imbalance: %.1f%%\n", t->imbalance_base);
+}
+
+int sharc_tiles_cmd_tiles(int argc, char **argv) {
+  tiles_opts o;
+  memset(&o, 0, sizeof o);
+  o.zmin = o.zmax = -1;
+  o.png_level = 1;
+  o.size = 2048;
+  o.z = 1.0;
+  o.az = 315.0;
+  o.alt = 45.0;
+  int rc = parse(argc, argv, &o);
+  if (rc)
+    return rc < 0 ? 0 : rc;
+  pyramid *p = calloc(1, sizeof *p);
+  if (!p)
+    return tool_fail("tiles", 1, "out of memory");
+  p->o = &o;
+  double t0 = now();
+  tiles_gdal_init();
+  sharc_pool_opts po = SHARC_POOL_OPTS_INIT;
+  po.workers = o.workers;
+  char pmsg[512];
+  if (sharc_pool_create(&p->pool, &po, pmsg, sizeof pmsg) != 0) {
+    free(p);
+    return tool_fail("tiles", 1, "cannot start workers: %s", pmsg);
+  }
+  double t = now();
+  rc = o.dem ? tiles_dem_load(p->pool, o.dem, &o.input, &p->dem, p->msg,
+                              sizeof p->msg)
+             : tiles_dem_synthetic(p->pool, o.size, 0, 1, &p->dem, p->msg,
+                                   sizeof p->msg);
+  int have_dem = !rc;
+  p->t.read = now() - t;
+  if (!rc && o.table) {
+    /* Check the table before any heavy work. */
+    sharc_relief_table *tb = malloc(sizeof *tb);
+    rc = !tb ? failf(p, "out of memory")
+             : tiles_load_table(o.table, tb, p->msg, sizeof p->msg);
+    free(tb);
+  }
+  if (!rc) {
+    t = now();
+    rc = shade(p);
+    p->t.shade = now() - t;
+  }
+  if (!rc) {
+    t = now();
+    rc = warp(p);
+    p->t.warp = now() - t;
+  }
+  if (!rc)
+    rc = check_zooms(p);
+  if (!rc)
+    rc = prepare_output(p);
+  if (!rc) {
+    t = now();
+    rc = levels(p);
+    p->t.levels = now() - t;
+  }
+  if (!rc) {
+    t = now();
+    if (o.mbtiles) {
+      rc = write_mbtiles(p);
+    } else {
+      rc = write_viewer(p);
+      if (!rc) {
+        rmdir(o.out); /* an empty directory may stand in the way */
+        if (rename(p->tmpdir, o.out) != 0)
+          rc = failf(p, "%s: %s", o.out, strerror(errno));
+        else
+          p->tmpdir[0] = '\0';
+      }
+    }
+    p->t.finish = now() - t;
+  }
+  if (p->tmpdir[0])
+    remove_tree(p->tmpdir);
+  if (!rc)
+    report(p, now() - t0);
+  sharc_array_destroy(p->grid);
+  sharc_array_destroy(p->src);
+  if (have_dem)
+    tiles_dem_free(&p->dem);
+  CPLFree(p->merc_wkt);
+  for (int z = 0; z < 31; z++)
+    free(p->have[z].bits);
+  sharc_pool_destroy(p->pool);
+  if (rc)
+    rc = tool_fail("tiles", 1, "%s", p->msg);
+  free(p);
+  return rc;
+}
