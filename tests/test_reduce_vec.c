@@ -489,7 +489,7 @@ static void ep_check(char cls, const unsigned *workers, size_t nw,
   for (size_t w = 0; w < nw; w++) {
     sharc_pool *pool = test_pool(workers[w]);
     for (size_t s = 0; s < ns; s++) {
-      cr_assert_eq(ep_run_sharc(pool, c, sch[s], &r), 0, "%s",
+      cr_assert_eq(ep_run_sharc(pool, c, sch[s], &r, NULL), 0, "%s",
                    sharc_pool_errmsg(pool));
       cr_assert(ep_verified(c, &r),
                 "class %c: sx %.15e sy %.15e, NPB: %.15e %.15e", cls, r.sx,
@@ -524,7 +524,7 @@ Test(reduce_vec, npb_ep_core_matches_the_sequential_loop) {
   cr_assert(ep_verified(c, &seq), "sequential: %.15e %.15e", sx, sy);
   sharc_pool *pool = test_pool(2);
   ep_result r;
-  cr_assert_eq(ep_run_sharc(pool, c, NULL, &r), 0);
+  cr_assert_eq(ep_run_sharc(pool, c, NULL, &r, NULL), 0);
   cr_assert(memcmp(r.q, q, sizeof q) == 0);
   cr_assert_leq(fabs(r.sx - sx), 1e-10 * fabs(sx));
   sharc_pool_destroy(pool);

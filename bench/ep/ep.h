@@ -180,9 +180,12 @@ typedef struct ep_result {
 } ep_result;
 
 /* Runs EP of class c on the pool with schedule `sched` (NULL: the default)
- * and no other option. Returns sharc_run()'s code. */
+ * and no other option; with rep not NULL, also measures the workers' CPU
+ * time into it (release it with sharc_report_free()). Returns sharc_run()'s
+ * code. */
 static inline int ep_run_sharc(sharc_pool *pool, const ep_class *c,
-                               const char *sched, ep_result *r) {
+                               const char *sched, ep_result *r,
+                               sharc_report *rep) {
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
   if (sched != NULL && sharc_schedule_parse(sched, &o.schedule) != 0)
     return SHARC_EINVAL;
@@ -200,7 +203,8 @@ static inline int ep_run_sharc(sharc_pool *pool, const ep_class *c,
   memset(r, 0, sizeof *r);
   if (sharc_job_reduce(&o, &s, &rs) != 0 || sharc_job_reduce(&o, &n, &rn) != 1)
     return SHARC_EINVAL;
-  int rc = sharc_run(pool, "npb_ep", UINT64_C(1) << (c->m - EP_MK), &o, NULL);
+  o.measure_rusage = rep != NULL;
+  int rc = sharc_run(pool, "npb_ep", UINT64_C(1) << (c->m - EP_MK), &o, rep);
   if (rc != 0)
     return rc;
   r->sx = sums[0];
