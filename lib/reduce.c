@@ -3,6 +3,7 @@
  * fixed order (see sharc/reduce.h for the contract). */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -11,17 +12,39 @@
 #define RED_MAX_BYTES (UINT64_C(1) << 30)
 /* The default block keeps the partials within this. */
 #define RED_DEFAULT_BYTES (UINT64_C(64) << 20)
-#define RED_DEFAULT_BLOCKS UINT64_C(65536)
-#define RED_MIN_BLOCK UINT64_C(1024)
+/* The default block cuts a job into at most this many blocks (and more
+ * than half as many when n allows): enough that every worker of any
+ * machine gets several, few enough that the partials stay small. */
+#define RED_DEFAULT_BLOCKS UINT64_C(16384)
+/* CUSTOM states start on this boundary (long double, SSE types). */
+#define RED_CUSTOM_ALIGN 16
 /* Partials are made at least this large, so that most jobs can share them. */
 #define RED_KEEP_MIN (UINT64_C(64) << 10)
 #define RED_NONE UINT64_MAX
 
 /* --- declaration --------------------------------------------------------- */
 
+static unsigned width_of(const sharc_reduce_spec *s) {
+  return s->width > 1 ? s->width : 1;
+}
+
+static int custom_ok(const sharc_reduce_custom *c) {
+  return c != NULL && c->size >= 1 && c->size <= SHARC_REDUCE_MAX_STATE &&
+         c->identity != NULL && c->combine != NULL && c->result != NULL;
+}
+
 static int spec_ok(const sharc_reduce_spec *s) {
-  if (s->kind < SHARC_REDUCE_SUM || s->kind > SHARC_REDUCE_MEANVAR)
+  if (s->kind < SHARC_REDUCE_SUM || s->kind > SHARC_REDUCE_CUSTOM)
     return 0;
+  if (s->kind == SHARC_REDUCE_CUSTOM)
+    return custom_ok(s->custom);
+  if (s->width > SHARC_REDUCE_MAX_WIDTH)
+    return 0;
+  if (s->width > 1) {
+    if (s->kind == SHARC_REDUCE_SUM)
+      return s->sums != NULL;
+    return s->kind == SHARC_REDUCE_COUNT && s->counts != NULL;
+  }
   if (s->kind != SHARC_REDUCE_HIST)
     return 1;
   return s->nbins >= 1 && s->nbins <= SHARC_REDUCE_MAX_BINS &&
@@ -41,9 +64,11 @@ int sharc_job_reduce(sharc_job_opts *o, const sharc_reduce_spec *spec,
   return (int)o->nreduce++;
 }
 
+/* Depends on n and the partial's size only, never on the worker count: the
+ * block decides the result's bits, which must not change with the pool. */
 uint64_t sharc_reduce_default_block(uint64_t n, uint64_t partial_bytes) {
-  uint64_t b = RED_MIN_BLOCK;
-  while (b < (n + RED_DEFAULT_BLOCKS - 1) / RED_DEFAULT_BLOCKS)
+  uint64_t b = 1;
+  while (b < (UINT64_C(1) << 62) && n / b + (n % b != 0) > RED_DEFAULT_BLOCKS)
     b <<= 1;
   while (partial_bytes > 0 && b < (UINT64_C(1) << 62) &&
          (n / b + (n % b != 0)) > RED_DEFAULT_BYTES / partial_bytes)
@@ -51,15 +76,18 @@ uint64_t sharc_reduce_default_block(uint64_t n, uint64_t partial_bytes) {
   return b;
 }
 
-static uint32_t state_bytes(uint32_t kind, uint32_t nbins) {
+/* width: SUM and COUNT elements, CUSTOM bytes (both checked by callers). */
+static uint32_t state_bytes(uint32_t kind, uint32_t nbins, uint32_t width) {
   switch ((sharc_reduce_kind)kind) {
-  case SHARC_REDUCE_SUM:
-    return sizeof(sharc__red_sum);
+  case SHARC_REDUCE_SUM: /* width sums, then the count */
+    return (uint32_t)((width + 1) * sizeof(double));
   case SHARC_REDUCE_MIN:
   case SHARC_REDUCE_MAX:
     return sizeof(sharc__red_ext);
   case SHARC_REDUCE_COUNT:
-    return sizeof(uint64_t);
+    return (uint32_t)(width * sizeof(uint64_t));
+  case SHARC_REDUCE_CUSTOM:
+    return width;
   case SHARC_REDUCE_HIST:
     return (uint32_t)(sizeof(sharc__red_hist) + nbins * sizeof(uint64_t));
   case SHARC_REDUCE_MEANVAR:
@@ -90,6 +118,10 @@ static int plan(sharc_pool *pool, const sharc_job_opts *o, uint64_t n,
                          r);
     sharc__red *rd = &d->red[r];
     rd->kind = (uint32_t)s->kind;
+    rd->width = s->kind == SHARC_REDUCE_CUSTOM ? (uint32_t)s->custom->size
+                                               : width_of(s);
+    if (s->kind == SHARC_REDUCE_CUSTOM)
+      off = (off + RED_CUSTOM_ALIGN - 1) / RED_CUSTOM_ALIGN * RED_CUSTOM_ALIGN;
     rd->off = off;
     if (s->kind == SHARC_REDUCE_HIST) {
       rd->nbins = s->nbins;
@@ -97,7 +129,7 @@ static int plan(sharc_pool *pool, const sharc_job_opts *o, uint64_t n,
       rd->hi = s->hi;
       rd->scale = s->nbins / (s->hi - s->lo);
     }
-    off += state_bytes((uint32_t)s->kind, s->nbins);
+    off += state_bytes(rd->kind, rd->nbins, rd->width);
   }
   d->nred = o->nreduce;
   d->slot = o->narrays;
@@ -116,7 +148,7 @@ static int plan(sharc_pool *pool, const sharc_job_opts *o, uint64_t n,
   d->block = block;
   d->shift = (block & (block - 1)) == 0 ? (uint32_t)__builtin_ctzll(block) : 64;
   d->nblocks = n / block + (n % block != 0);
-  if (d->nblocks > RED_MAX_BYTES / d->stride)
+  if (d->nblocks >= RED_MAX_BYTES / d->stride) /* one more: the identities */
     return sharc__fail(pool, SHARC_EINVAL,
                        "reduction partials would take %llu blocks of %llu "
                        "bytes (over 1 GiB): use a larger block",
@@ -155,13 +187,20 @@ int sharc__reduce_prepare(sharc_pool *pool, const sharc_job_opts *o, uint64_t n,
   int rc = plan(pool, o, n, &rj->d);
   if (rc != 0)
     return rc;
-  rc = partials(pool, rj->d.nblocks * rj->d.stride, &rj->arr);
+  rc = partials(pool, (rj->d.nblocks + 1) * rj->d.stride, &rj->arr);
   if (rc != 0)
     return rc;
   rj->n = n;
+  unsigned char *ident =
+      (unsigned char *)sharc_array_data(rj->arr) + rj->d.nblocks * rj->d.stride;
+  memset(ident, 0, rj->d.stride);
   for (unsigned r = 0; r < rj->d.nred; r++) {
     rj->out[r] = o->reduce_out[r];
+    rj->spec[r] = o->reduce[r];
     rj->bins[r] = o->reduce[r].bins;
+    if (o->reduce[r].kind == SHARC_REDUCE_CUSTOM)
+      memcpy(ident + rj->d.red[r].off, o->reduce[r].custom->identity,
+             o->reduce[r].custom->size);
     memset(rj->out[r], 0, sizeof *rj->out[r]);
     rj->out[r]->kind = o->reduce[r].kind;
   }
@@ -178,12 +217,18 @@ int sharc__reduce_prepare(sharc_pool *pool, const sharc_job_opts *o, uint64_t n,
 static int desc_ok(const sharc__reduce_desc *d, const sharc__wmap *m) {
   if (d->nred > SHARC_MAX_JOB_REDUCTIONS || d->block == 0 || d->stride == 0 ||
       d->stride % SHARC__PAD != 0 || m == NULL ||
-      d->nblocks > m->nbytes / d->stride)
+      d->nblocks >= m->nbytes / d->stride) /* also the identities block */
     return 0;
   for (unsigned r = 0; r < d->nred; r++) {
     const sharc__red *rd = &d->red[r];
-    uint32_t size = rd->nbins <= SHARC_REDUCE_MAX_BINS
-                        ? state_bytes(rd->kind, rd->nbins)
+    uint32_t wmax =
+        rd->kind == SHARC_REDUCE_CUSTOM ? SHARC_REDUCE_MAX_STATE
+        : rd->kind == SHARC_REDUCE_SUM || rd->kind == SHARC_REDUCE_COUNT
+            ? SHARC_REDUCE_MAX_WIDTH
+            : 1;
+    uint32_t size = rd->nbins <= SHARC_REDUCE_MAX_BINS && rd->width >= 1 &&
+                            rd->width <= wmax
+                        ? state_bytes(rd->kind, rd->nbins, rd->width)
                         : 0;
     if (size == 0 || rd->off % 8 != 0 || (uint64_t)rd->off + size > d->stride ||
         (rd->kind == SHARC_REDUCE_HIST && rd->nbins == 0))
@@ -192,11 +237,14 @@ static int desc_ok(const sharc__reduce_desc *d, const sharc__wmap *m) {
   return 1;
 }
 
-static void reset_block(const sharc__reduce_desc *d, unsigned char *p) {
+static void reset_block(const sharc__reduce_desc *d, unsigned char *p,
+                        const unsigned char *ident) {
   memset(p, 0, d->stride);
   ((sharc__red_head *)(void *)p)->stamp = d->stamp;
   for (unsigned r = 0; r < d->nred; r++) {
     const sharc__red *rd = &d->red[r];
+    if (rd->kind == SHARC_REDUCE_CUSTOM)
+      memcpy(p + rd->off, ident + rd->off, rd->width);
     if (rd->kind != SHARC_REDUCE_MIN && rd->kind != SHARC_REDUCE_MAX)
       continue;
     sharc__red_ext *x = (sharc__red_ext *)(void *)(p + rd->off);
@@ -227,8 +275,9 @@ void sharc__reduce_chunk(sharc_task *t, const sharc__job_desc *job, uint64_t b,
   if (b > e || last > t->red.nblocks)
     return;
   unsigned char *base = m->data;
+  const unsigned char *ident = base + t->red.nblocks * t->red.stride;
   for (uint64_t k = first; k < last; k++)
-    reset_block(&t->red, base + k * t->red.stride);
+    reset_block(&t->red, base + k * t->red.stride, ident);
   t->partials = base;
   t->red_begin = b;
   t->red_end = e;
@@ -276,7 +325,8 @@ static int add(const sharc_task *t, unsigned r, uint64_t i, double x,
   if (t == NULL || t->partials == NULL || r >= t->red.nred)
     return SHARC_EINVAL;
   const sharc__red *rd = &t->red.red[r];
-  if (!kind_fits(want, rd->kind))
+  if (!kind_fits(want, rd->kind) || rd->width != 1 ||
+      rd->kind == SHARC_REDUCE_CUSTOM)
     return SHARC_EINVAL;
   if (i < t->red_begin || i >= t->red_end)
     return SHARC_ERANGE;
@@ -307,6 +357,8 @@ static int add(const sharc_task *t, unsigned r, uint64_t i, double x,
     s->m2 += delta * (x - s->mean);
     return 0;
   }
+  case SHARC_REDUCE_CUSTOM: /* refused above: no value to add */
+    break;
   }
   return SHARC_EINVAL;
 }
@@ -338,6 +390,103 @@ int sharc_task_welford_merge(const sharc_task *t, unsigned r, uint64_t i,
   return 0;
 }
 
+/* Hot path: the state of reduction r, of kind `kind`, for the block
+ * holding index i, or NULL with *rc set. */
+static void *state_at(const sharc_task *t, unsigned r, uint64_t i,
+                      uint32_t kind, int *rc) {
+  *rc = SHARC_EINVAL;
+  if (t == NULL || t->partials == NULL || r >= t->red.nred ||
+      t->red.red[r].kind != kind)
+    return NULL;
+  *rc = SHARC_ERANGE;
+  if (i < t->red_begin || i >= t->red_end)
+    return NULL;
+  *rc = 0;
+  uint64_t blk = t->red.shift < 64 ? i >> t->red.shift : i / t->red.block;
+  return t->partials + blk * t->red.stride + t->red.red[r].off;
+}
+
+int sharc_task_sum_vec(const sharc_task *t, unsigned r, uint64_t i,
+                       const double *x) {
+  int rc;
+  double *s = state_at(t, r, i, SHARC_REDUCE_SUM, &rc);
+  if (s == NULL || x == NULL)
+    return s == NULL ? rc : SHARC_EINVAL;
+  uint32_t w = t->red.red[r].width;
+  for (uint32_t j = 0; j < w; j++)
+    s[j] += x[j];
+  ((uint64_t *)(void *)(s + w))[0]++;
+  return 0;
+}
+
+int sharc_task_sum_at(const sharc_task *t, unsigned r, uint64_t i, unsigned j,
+                      double x) {
+  int rc;
+  double *s = state_at(t, r, i, SHARC_REDUCE_SUM, &rc);
+  if (s == NULL)
+    return rc;
+  uint32_t w = t->red.red[r].width;
+  if (j >= w)
+    return SHARC_ERANGE;
+  s[j] += x;
+  ((uint64_t *)(void *)(s + w))[0]++;
+  return 0;
+}
+
+int sharc_task_count_vec(const sharc_task *t, unsigned r, uint64_t i,
+                         const uint64_t *k) {
+  int rc;
+  uint64_t *c = state_at(t, r, i, SHARC_REDUCE_COUNT, &rc);
+  if (c == NULL || k == NULL)
+    return c == NULL ? rc : SHARC_EINVAL;
+  for (uint32_t j = 0; j < t->red.red[r].width; j++)
+    c[j] += k[j];
+  return 0;
+}
+
+int sharc_task_count_at(const sharc_task *t, unsigned r, uint64_t i, unsigned j,
+                        uint64_t k) {
+  int rc;
+  uint64_t *c = state_at(t, r, i, SHARC_REDUCE_COUNT, &rc);
+  if (c == NULL)
+    return rc;
+  if (j >= t->red.red[r].width)
+    return SHARC_ERANGE;
+  c[j] += k;
+  return 0;
+}
+
+int sharc_task_hist_add(const sharc_task *t, unsigned r, uint64_t i, unsigned b,
+                        uint64_t k) {
+  int rc;
+  sharc__red_hist *h = state_at(t, r, i, SHARC_REDUCE_HIST, &rc);
+  if (h == NULL)
+    return rc;
+  if (b >= t->red.red[r].nbins)
+    return SHARC_ERANGE;
+  h->bins[b] += k;
+  h->count += k;
+  return 0;
+}
+
+int sharc_task_hist_merge(const sharc_task *t, unsigned r, uint64_t i,
+                          const uint64_t *bins) {
+  int rc;
+  sharc__red_hist *h = state_at(t, r, i, SHARC_REDUCE_HIST, &rc);
+  if (h == NULL || bins == NULL)
+    return h == NULL ? rc : SHARC_EINVAL;
+  for (uint32_t b = 0; b < t->red.red[r].nbins; b++) {
+    h->bins[b] += bins[b];
+    h->count += bins[b];
+  }
+  return 0;
+}
+
+void *sharc_task_reduce_state(const sharc_task *t, unsigned r, uint64_t i) {
+  int rc;
+  return state_at(t, r, i, SHARC_REDUCE_CUSTOM, &rc);
+}
+
 uint64_t sharc_task_reduce_block(const sharc_task *t) {
   return t != NULL && t->partials != NULL ? t->red.block : 0;
 }
@@ -367,6 +516,9 @@ typedef struct combine {
   sharc_pool *pool;
   const sharc__reduce_job *rj;
   const unsigned char *base;
+  /* Per reduction, what goes to the caller's arrays once every reduction
+   * has been combined: vector sums or counts, a CUSTOM accumulator. */
+  void *tmp[SHARC_MAX_JOB_REDUCTIONS];
 } combine;
 
 static const void *state(const combine *c, uint64_t blk, unsigned r) {
@@ -383,12 +535,14 @@ static int bad_block(const combine *c, uint64_t blk, unsigned r,
                      (unsigned long long)(hi < c->rj->n ? hi : c->rj->n), what);
 }
 
-/* Sums pairwise over blocks [lo, hi): a fixed tree, whatever the split. */
-static double sum_tree(const combine *c, unsigned r, uint64_t lo, uint64_t hi) {
+/* Sums element j pairwise over blocks [lo, hi): a fixed tree, whatever
+ * the split. */
+static double sum_tree(const combine *c, unsigned r, uint32_t j, uint64_t lo,
+                       uint64_t hi) {
   if (hi - lo == 1)
-    return ((const sharc__red_sum *)state(c, lo, r))->sum;
+    return ((const double *)state(c, lo, r))[j];
   uint64_t mid = lo + (hi - lo) / 2;
-  return sum_tree(c, r, lo, mid) + sum_tree(c, r, mid, hi);
+  return sum_tree(c, r, j, lo, mid) + sum_tree(c, r, j, mid, hi);
 }
 
 static sharc__red_mv chan(sharc__red_mv a, sharc__red_mv b) {
@@ -423,14 +577,31 @@ static int take_block(const combine *c, unsigned r, uint64_t blk,
   const void *p = state(c, blk, r);
   uint64_t lo = blk * c->rj->d.block;
   switch ((sharc_reduce_kind)rd->kind) {
-  case SHARC_REDUCE_SUM:
-    return add_count(&res->count, ((const sharc__red_sum *)p)->count)
+  case SHARC_REDUCE_SUM: {
+    uint64_t count;
+    memcpy(&count, (const double *)p + rd->width, sizeof count);
+    return add_count(&res->count, count)
                ? bad_block(c, blk, r, "overflows the count")
                : 0;
-  case SHARC_REDUCE_COUNT:
-    return add_count(&res->count, *(const uint64_t *)p)
-               ? bad_block(c, blk, r, "overflows the count")
-               : 0;
+  }
+  case SHARC_REDUCE_COUNT: {
+    const uint64_t *k = p;
+    uint64_t *total = rd->width > 1 ? c->tmp[r] : NULL;
+    int of = 0;
+    for (uint32_t j = 0; j < rd->width; j++) {
+      of |= add_count(&res->count, k[j]);
+      if (total != NULL)
+        of |= add_count(&total[j], k[j]);
+    }
+    return of ? bad_block(c, blk, r, "overflows the count") : 0;
+  }
+  case SHARC_REDUCE_CUSTOM: {
+    const sharc_reduce_custom *u = c->rj->spec[r].custom;
+    if (u->combine(c->tmp[r], p, u->arg) != 0)
+      return bad_block(c, blk, r, "was refused by the combine function");
+    res->count++;
+    return 0;
+  }
   case SHARC_REDUCE_MIN:
   case SHARC_REDUCE_MAX: {
     const sharc__red_ext *x = p;
@@ -491,11 +662,15 @@ static int combine_one(const combine *c, unsigned r) {
       return rc;
   }
   if (kind != SHARC_REDUCE_MIN && kind != SHARC_REDUCE_MAX) {
-    res.index = 0;
+    res.index = 0; /* fields that do not apply are 0 */
     res.value = 0;
   }
-  if (kind == SHARC_REDUCE_SUM && c->rj->d.nblocks > 0)
-    res.sum = sum_tree(c, r, 0, c->rj->d.nblocks);
+  uint32_t width = c->rj->d.red[r].width;
+  if (kind == SHARC_REDUCE_SUM && c->rj->d.nblocks > 0 && width == 1)
+    res.sum = sum_tree(c, r, 0, 0, c->rj->d.nblocks);
+  for (uint32_t j = 0; kind == SHARC_REDUCE_SUM && width > 1 && j < width; j++)
+    ((double *)c->tmp[r])[j] =
+        c->rj->d.nblocks > 0 ? sum_tree(c, r, j, 0, c->rj->d.nblocks) : 0.0;
   if (kind == SHARC_REDUCE_MEANVAR && c->rj->d.nblocks > 0) {
     sharc__red_mv m = mv_tree(c, r, 0, c->rj->d.nblocks);
     res.mean = m.mean;
@@ -507,20 +682,71 @@ static int combine_one(const combine *c, unsigned r) {
   return 0;
 }
 
-static int combine_all(sharc_pool *pool, sharc__reduce_job *rj) {
-  combine c = {pool, rj, sharc_array_data(rj->arr)};
+/* Where reduction r's vector or CUSTOM result goes, and its size (0: it
+ * has none beyond its sharc_reduce_result). */
+static void *result_area(const sharc__reduce_job *rj, unsigned r,
+                         size_t *size) {
+  const sharc_reduce_spec *s = &rj->spec[r];
+  uint32_t w = rj->d.red[r].width;
+  *size = 0;
+  if (s->kind == SHARC_REDUCE_CUSTOM) {
+    *size = s->custom->size;
+    return s->custom->result;
+  }
+  if (w > 1 && s->kind == SHARC_REDUCE_SUM) {
+    *size = w * sizeof(double);
+    return s->sums;
+  }
+  if (w > 1 && s->kind == SHARC_REDUCE_COUNT) {
+    *size = w * sizeof(uint64_t);
+    return s->counts;
+  }
+  return NULL;
+}
+
+static int combine_checked(combine *c) {
+  const sharc__reduce_job *rj = c->rj;
   for (uint64_t blk = 0; blk < rj->d.nblocks; blk++) {
     const sharc__red_head *h =
-        (const sharc__red_head *)(const void *)(c.base + blk * rj->d.stride);
+        (const sharc__red_head *)(const void *)(c->base + blk * rj->d.stride);
     if (h->stamp != rj->d.stamp)
-      return bad_block(&c, blk, 0, "was not reset by this job");
+      return bad_block(c, blk, 0, "was not reset by this job");
   }
   for (unsigned r = 0; r < rj->d.nred; r++) {
-    int rc = combine_one(&c, r);
+    size_t size;
+    if (result_area(rj, r, &size) == NULL)
+      continue;
+    c->tmp[r] = calloc(1, size);
+    if (c->tmp[r] == NULL)
+      return sharc__fail(c->pool, SHARC_ENOMEM,
+                         "reduction %u: no memory for its result", r);
+    if (rj->spec[r].kind == SHARC_REDUCE_CUSTOM) /* the accumulator */
+      memcpy(c->tmp[r], rj->spec[r].custom->identity, size);
+  }
+  for (unsigned r = 0; r < rj->d.nred; r++) {
+    int rc = combine_one(c, r);
     if (rc != 0)
       return rc;
   }
+  for (unsigned r = 0; r < rj->d.nred; r++) { /* all or nothing */
+    size_t size;
+    void *to = result_area(rj, r, &size);
+    if (to != NULL)
+      memcpy(to, c->tmp[r], size);
+  }
   return 0;
+}
+
+static int combine_all(sharc_pool *pool, sharc__reduce_job *rj) {
+  combine c;
+  memset(&c, 0, sizeof c);
+  c.pool = pool;
+  c.rj = rj;
+  c.base = sharc_array_data(rj->arr);
+  int rc = combine_checked(&c);
+  for (unsigned r = 0; r < SHARC_MAX_JOB_REDUCTIONS; r++)
+    free(c.tmp[r]);
+  return rc;
 }
 
 int sharc__reduce_finish(sharc_pool *pool, sharc__reduce_job *rj, int rc) {
@@ -541,4 +767,37 @@ int sharc__reduce_finish(sharc_pool *pool, sharc__reduce_job *rj, int rc) {
   }
   rj->arr = NULL;
   return rc;
+}
+
+/* --- advice -------------------------------------------------------------- */
+
+int sharc_reduce_advice(uint64_t n, uint64_t block, unsigned workers,
+                        double imbalance_pct, char *buf, size_t len) {
+  if (buf != NULL && len > 0)
+    buf[0] = '\0';
+  if (buf == NULL || len == 0 || block == 0 || workers < 2 || n < workers)
+    return 0;
+  uint64_t blocks = n / block + (n % block != 0);
+  int starved = blocks < workers;
+  if (!starved && !(blocks < UINT64_C(4) * workers && imbalance_pct > 10.0))
+    return 0;
+  snprintf(buf, len,
+           "The reduction block of %llu indices cut the job into %llu "
+           "block%s for %u workers (a chunk holds whole blocks): set a "
+           "smaller reduce_block. Results are reproducible for the same n "
+           "and block.",
+           (unsigned long long)block, (unsigned long long)blocks,
+           blocks == 1 ? "" : "s", workers);
+  return 1;
+}
+
+/* The block's advice names the cause, so it replaces the report's general
+ * advice about small or fine-grained jobs. */
+void sharc__reduce_advise(sharc_report *rep, const sharc_job_opts *o) {
+  char buf[sizeof rep->advice];
+  if (rep == NULL || o == NULL || o->nreduce == 0)
+    return;
+  if (sharc_reduce_advice(rep->n, o->grain, rep->nworkers, rep->imbalance_pct,
+                          buf, sizeof buf))
+    memcpy(rep->advice, buf, sizeof buf);
 }

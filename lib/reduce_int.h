@@ -4,7 +4,9 @@
  * block k of `block` indices owns bytes [k * stride, (k + 1) * stride), a
  * multiple of 128 bytes so that no two blocks share a cache line pair. A
  * block's partial starts with a header (the job's stamp, written when the
- * block is reset) followed by each reduction's state at its offset. */
+ * block is reset) followed by each reduction's state at its offset. One
+ * more block after the last, written by the coordinator, holds the initial
+ * states of CUSTOM reductions (their identities), copied by each reset. */
 #ifndef SHARC_LIB_REDUCE_INT_H
 #define SHARC_LIB_REDUCE_INT_H
 
@@ -14,10 +16,10 @@
 
 /* One reduction as posted to the workers. */
 typedef struct sharc__red {
-  uint32_t kind;  /* sharc_reduce_kind */
-  uint32_t nbins; /* HIST */
-  uint32_t off;   /* its state's offset in a block's partial */
-  uint32_t pad;
+  uint32_t kind;    /* sharc_reduce_kind */
+  uint32_t nbins;   /* HIST */
+  uint32_t off;     /* its state's offset in a block's partial */
+  uint32_t width;   /* SUM, COUNT: elements (1: a scalar); CUSTOM: bytes */
   double lo, scale; /* HIST: bin = (x - lo) * scale */
   double hi;
 } sharc__red;
@@ -36,7 +38,7 @@ typedef struct sharc__red_head {
   uint64_t stamp;
   uint64_t pad;
 } sharc__red_head;
-typedef struct sharc__red_sum {
+typedef struct sharc__red_sum { /* SUM of width 1; width w: w sums, count */
   double sum;
   uint64_t count;
 } sharc__red_sum;
@@ -61,6 +63,7 @@ typedef struct sharc__reduce_job {
   uint64_t n;
   sharc_reduce_result *out[SHARC_MAX_JOB_REDUCTIONS];
   uint64_t *bins[SHARC_MAX_JOB_REDUCTIONS];
+  sharc_reduce_spec spec[SHARC_MAX_JOB_REDUCTIONS]; /* as declared */
 } sharc__reduce_job;
 
 /* Coordinator, before the job: copies *o into *with (adding the partials
@@ -76,6 +79,13 @@ int sharc__reduce_prepare(sharc_pool *pool, const sharc_job_opts *o, uint64_t n,
  * otherwise leaves the results zeroed. Keeps the partials for the next job
  * unless they are large. Returns the job's status. */
 int sharc__reduce_finish(sharc_pool *pool, sharc__reduce_job *rj, int rc);
+
+/* Report: when the job declared reductions (o is the job's options with
+ * the block as its grain, as sharc__reduce_prepare made them) and the block
+ * limited balance (sharc_reduce_advice()), puts that advice in rep in place
+ * of any other. */
+struct sharc_report;
+void sharc__reduce_advise(struct sharc_report *rep, const sharc_job_opts *o);
 
 /* Worker, as each chunk [b, e) begins, before the kernel: points the task
  * at the job's partials (or at none) and resets the partials of the blocks

@@ -101,6 +101,7 @@ void sharc__report_fill(sharc_pool *pool, sharc_report *rep,
     fill_worker(pool, w, &rep->workers[w], rep->wall_s);
   fill_totals(rep);
   advise(rep);
+  sharc__reduce_advise(rep, o);
   rep->aggregation_s = (double)(sharc__now_ns() - times[1]) * 1e-9;
 }
 

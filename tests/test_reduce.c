@@ -289,12 +289,12 @@ Test(reduce, default_block_gives_the_documented_algorithm_and_n_0_is_empty) {
   sharc_pool *pool = test_pool(2);
   red_args args = {99, 0, 0};
   results res;
-  const uint64_t n = 70000; /* default block 1024: 69 blocks, the last short */
-  cr_assert_eq(sharc_reduce_default_block(n, 128), 1024);
+  const uint64_t n = 70003; /* default block 8: 8751 blocks, the last short */
+  cr_assert_eq(sharc_reduce_default_block(n, 128), 8);
   cr_assert_eq(run_all(pool, n, "dynamic:3", 0, &args, &res), 0, "%s",
                sharc_pool_errmsg(pool));
   expect e;
-  expected(99, n, 1024, &e);
+  expected(99, n, 8, &e);
   check_expected(&res, &e, "default block");
 
   cr_assert_eq(run_all(pool, 0, "guided", 0, &args, &res), 0);
@@ -316,18 +316,21 @@ Test(reduce, default_block_is_the_smallest_power_of_two_within_the_limits) {
   for (size_t a = 0; a < sizeof ns / sizeof ns[0]; a++) {
     for (size_t b = 0; b < sizeof bytes / sizeof bytes[0]; b++) {
       uint64_t n = ns[a], blk = sharc_reduce_default_block(n, bytes[b]);
-      cr_assert(blk >= 1024 && (blk & (blk - 1)) == 0);
+      cr_assert(blk >= 1 && (blk & (blk - 1)) == 0);
       uint64_t nb = (n + blk - 1) / blk;
-      cr_assert_leq(nb, 65536);
+      cr_assert_leq(nb, 16384);
       cr_assert_leq(nb * bytes[b], UINT64_C(64) << 20);
-      uint64_t half = blk / 2, nh = (n + half - 1) / half;
-      cr_assert(blk == 1024 || nh > 65536 ||
-                    nh * bytes[b] > (UINT64_C(64) << 20),
+      uint64_t half = blk / 2, nh = half ? (n + half - 1) / half : 0;
+      cr_assert(blk == 1 || nh > 16384 || nh * bytes[b] > (UINT64_C(64) << 20),
                 "n %llu: block %llu is not the smallest", (unsigned long long)n,
                 (unsigned long long)blk);
     }
   }
-  cr_assert_eq(sharc_reduce_default_block(UINT64_C(1) << 30, 128), 16384);
+  cr_assert_eq(sharc_reduce_default_block(UINT64_C(1) << 30, 128), 65536);
+  /* Small jobs get a block of 1: every index can go to any worker. */
+  cr_assert_eq(sharc_reduce_default_block(256, 128), 1);
+  cr_assert_eq(sharc_reduce_default_block(16384, 128), 1);
+  cr_assert_eq(sharc_reduce_default_block(16385, 128), 2);
 }
 
 Test(reduce, declarations_are_checked) {
@@ -340,9 +343,10 @@ Test(reduce, declarations_are_checked) {
   cr_assert_eq(sharc_job_reduce(&o, &s, NULL), SHARC_EINVAL);
   s.kind = (sharc_reduce_kind)0;
   cr_assert_eq(sharc_job_reduce(&o, &s, &out), SHARC_EINVAL);
-  s.kind = (sharc_reduce_kind)7;
+  s.kind = (sharc_reduce_kind)8;
   cr_assert_eq(sharc_job_reduce(&o, &s, &out), SHARC_EINVAL);
-  sharc_reduce_spec h = {SHARC_REDUCE_HIST, 4, 0.0, 1.0, bins};
+  sharc_reduce_spec h = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_HIST);
+  h.nbins = 4, h.lo = 0.0, h.hi = 1.0, h.bins = bins;
   cr_assert_eq(sharc_job_reduce(&o, &h, &out), 0);
   h.nbins = 0;
   cr_assert_eq(sharc_job_reduce(&o, &h, &out), SHARC_EINVAL);
@@ -379,7 +383,7 @@ Test(reduce, declarations_are_checked) {
   cr_assert_eq(sharc_run(pool, "test_reduce_all", 5000, &j, NULL), 0, "%s",
                sharc_pool_errmsg(pool));
   expect e;
-  expected(1, 5000, 1026, &e); /* 1024 rounded up to a multiple of 3 */
+  expected(1, 5000, 3, &e); /* 1 rounded up to a multiple of 3 */
   check_expected(&res, &e, "grain 3");
   sharc_pool_destroy(pool);
 }
@@ -471,7 +475,8 @@ Test(reduce, partials_kept_from_an_earlier_job_do_not_leak_into_the_next) {
  * the reductions off instead of writing past it. */
 Test(reduce, a_chunk_done_again_starts_from_clean_partials) {
   static sharc__job_desc job;
-  static unsigned char part[4 * 128] __attribute__((aligned(128)));
+  /* four blocks and the identities block after them */
+  static unsigned char part[5 * 128] __attribute__((aligned(128)));
   memset(&job, 0, sizeof job);
   memset(part, 0, sizeof part);
   job.n = 256;
@@ -485,6 +490,7 @@ Test(reduce, a_chunk_done_again_starts_from_clean_partials) {
   d->stride = 128;
   d->stamp = 77;
   d->red[0].kind = SHARC_REDUCE_SUM;
+  d->red[0].width = 1;
   d->red[0].off = sizeof(sharc__red_head);
   sharc__wmap m;
   memset(&m, 0, sizeof m);
@@ -551,7 +557,7 @@ Test(reduce, a_worker_dying_fails_the_job_and_leaves_no_results) {
     cr_assert_eq(sharc_run(pool, "test_reduce_die", 3000, &o, NULL), 0, "%s",
                  sharc_pool_errmsg(pool));
     expect e;
-    expected(8, 3000, 1024, &e);
+    expected(8, 3000, 1, &e); /* the default block of 3000 indices */
     check_expected(&res, &e, "after a death");
   }
   sharc_pool_destroy(pool);
@@ -576,8 +582,9 @@ Test(reduce, nan_values_are_counted_skipped_by_min_max_and_binned_apart) {
   sharc_reduce_spec specs[5] = {SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_SUM),
                                 SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_MIN),
                                 SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_MAX),
-                                {SHARC_REDUCE_HIST, 2, 0.0, 1000.0, bins},
+                                SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_HIST),
                                 SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_COUNT)};
+  specs[3].nbins = 2, specs[3].hi = 1000.0, specs[3].bins = bins;
   sharc_reduce_result res[5];
   for (int r = 0; r < 5; r++)
     cr_assert_eq(sharc_job_reduce(&o, &specs[r], &res[r]), r);

@@ -55,7 +55,8 @@ static int estimate(unsigned workers, uint64_t n, results *res) {
   o.args = &a;
   o.args_len = sizeof a;
   sharc_reduce_spec mean = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_MEANVAR);
-  sharc_reduce_spec hist = {SHARC_REDUCE_HIST, NBINS, 0.0, 1.4, res->bins};
+  sharc_reduce_spec hist = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_HIST);
+  hist.nbins = NBINS, hist.lo = 0.0, hist.hi = 1.4, hist.bins = res->bins;
   sharc_reduce_spec longest = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_MAX);
   sharc_job_reduce(&o, &mean, &res->mean);
   sharc_job_reduce(&o, &hist, &res->hist);

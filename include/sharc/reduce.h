@@ -22,11 +22,22 @@
  * kernel may add any number of values per index, or none.
  *
  * Block size trade-off: blocks are the unit of determinism and of work
- * sharing. Smaller blocks give schedules finer chunks but cost one partial
- * (128 bytes or more) each. The default is the smallest power of two that
- * is at least 1024 and at least n / 65536, raised until the partials take
- * at most 64 MiB: at most 65536 blocks for a plain reduction, about 8 MiB.
+ * sharing (a chunk holds whole blocks, so a job of B blocks can keep at
+ * most B workers busy). Smaller blocks give schedules finer chunks but cost
+ * one partial (128 bytes or more) each. The default is the smallest power
+ * of two that cuts the job into at most 16384 blocks, raised until the
+ * partials take at most 64 MiB: a block of 1 index up to n = 16384 (a job
+ * of 256 expensive indices spreads over any number of workers), and more
+ * than 8192 blocks above, several per worker for any machine's worker
+ * count. It depends on n and the partial's size only, never on the worker
+ * count, because the block decides the bits of floating-point results.
  * Powers of two turn the block lookup into a shift.
+ *
+ * What is reproducible: the same kernel over the same n with the same
+ * block (the default for that n, or o->reduce_block) gives the same bits
+ * for any worker count, schedule, and retries of failed chunks. Another
+ * block regroups the sums and may change the last bits. The report advises
+ * (sharc_reduce_advice()) when the block left too few blocks to balance.
  *
  * Cost: the partials are one shared array the library makes and hands to
  * the workers like any job array; the pool keeps it for later jobs while it
@@ -77,7 +88,8 @@ typedef enum {
   SHARC_REDUCE_MAX,     /* largest value, and the lowest index holding it */
   SHARC_REDUCE_COUNT,   /* number of values added that are not zero */
   SHARC_REDUCE_HIST,    /* counts in nbins equal bins over [lo, hi) */
-  SHARC_REDUCE_MEANVAR  /* count, mean and variance (Welford, Chan merge) */
+  SHARC_REDUCE_MEANVAR, /* count, mean and variance (Welford, Chan merge) */
+  SHARC_REDUCE_CUSTOM   /* a fixed-size state with the user's combine */
 } sharc_reduce_kind;
 
 /* A reduction's declaration. */
@@ -86,10 +98,19 @@ typedef struct sharc_reduce_spec {
   unsigned nbins; /* HIST: 1..SHARC_REDUCE_MAX_BINS */
   double lo, hi;  /* HIST: finite, lo < hi */
   uint64_t *bins; /* HIST: nbins counts written after the job (caller's) */
+  /* Vectors (SUM, COUNT): width elements reduced side by side, 0 or 1 for
+   * a scalar, at most SHARC_REDUCE_MAX_WIDTH. With width > 1 the results
+   * go to sums (SUM) or counts (COUNT), width elements each (caller's). */
+  unsigned width;
+  double *sums;
+  uint64_t *counts;
+  /* CUSTOM: the state and its combine (below); must stay valid until
+   * sharc_run() returns. */
+  const struct sharc_reduce_custom *custom;
 } sharc_reduce_spec;
 
 #define SHARC_REDUCE_SPEC_INIT(kind)                                           \
-  { (sharc_reduce_kind)(kind), 0, 0.0, 0.0, NULL }
+  { (sharc_reduce_kind)(kind), 0, 0.0, 0.0, NULL, 0, NULL, NULL, NULL }
 
 /* What a reduction gave; fields that do not apply to its kind are 0.
  * NaN values: counted in `count`; a sum or mean they reach is NaN; MIN and
@@ -192,6 +213,94 @@ SHARC_API uint64_t sharc_task_reduce_block(const sharc_task *t);
  * partials take `partial_bytes` each (see above). Pure function. */
 SHARC_API uint64_t sharc_reduce_default_block(uint64_t n,
                                               uint64_t partial_bytes);
+
+/* --- vectors, bins and user-defined states ------------------------------
+ *
+ * A vector SUM or COUNT reduces `width` elements in one declaration (NPB
+ * EP's ten annulus counts are one COUNT of width 10): element j of the
+ * result is reduced exactly as a scalar of its kind would be, so a vector
+ * gives the same bits as width scalar declarations fed the same values. */
+#define SHARC_REDUCE_MAX_WIDTH 4096
+/* A CUSTOM state takes at most this many bytes. */
+#define SHARC_REDUCE_MAX_STATE 32768
+
+/* Vector results are written only when sharc_run() returns 0.
+ *
+ * Adds x[0..width) to the elements of vector SUM r for index i (one call
+ * counts as one value in result.count; result.sum stays 0 for width > 1).
+ * Returns 0, SHARC_EINVAL (no such SUM) or SHARC_ERANGE (i outside the call's
+ * range: nothing is added). */
+SHARC_API int sharc_task_sum_vec(const sharc_task *t, unsigned r, uint64_t i,
+                                 const double *x);
+/* Adds x to element j of SUM r (SHARC_ERANGE also when j >= width). */
+SHARC_API int sharc_task_sum_at(const sharc_task *t, unsigned r, uint64_t i,
+                                unsigned j, double x);
+/* Adds k[0..width) to the elements of COUNT r, or k to its element j. A
+ * scalar COUNT has width 1. result.count is the total over elements. */
+SHARC_API int sharc_task_count_vec(const sharc_task *t, unsigned r, uint64_t i,
+                                   const uint64_t *k);
+SHARC_API int sharc_task_count_at(const sharc_task *t, unsigned r, uint64_t i,
+                                  unsigned j, uint64_t k);
+/* Histograms whose bins the kernel computes itself: adds k values to bin b
+ * of HIST r (b < nbins, else SHARC_ERANGE), or merges a block's counts
+ * bins[0..nbins) at once. They count in result.count like k values. */
+SHARC_API int sharc_task_hist_add(const sharc_task *t, unsigned r, uint64_t i,
+                                  unsigned b, uint64_t k);
+SHARC_API int sharc_task_hist_merge(const sharc_task *t, unsigned r, uint64_t i,
+                                    const uint64_t *bins);
+
+/* A user-defined reduction over a fixed-size state (a struct of the
+ * user's), declared with a spec of kind SHARC_REDUCE_CUSTOM whose `custom`
+ * points here.
+ *
+ * In the workers, every block's state starts as a copy of `identity` (also
+ * when a chunk is done again), and the kernel updates the state of the
+ * block holding index i in place through sharc_task_reduce_state(), in an
+ * order that depends only on the indices (as for every reduction). After
+ * the job, in the thread that called sharc_run(), the library copies
+ * `identity` into an accumulator `acc` and calls
+ *
+ *   combine(acc, state of block 0, arg); combine(acc, state of block 1, arg);
+ *   ... up to the last block, exactly once each, in block order,
+ *
+ * then copies acc to `result` (only when the job and every combine
+ * succeeded). What this guarantees: the result depends only on n, the
+ * block size, and what the kernel did per block -- never on the worker
+ * count, the schedule or retries -- so it is bit-identical for any of
+ * them even when combine is not associative or commutative (floating
+ * point). It is the same for another block size only if combine is
+ * associative with identity as its neutral element and the kernel's own
+ * updates are that combine.
+ *
+ * The block states were written by workers: combine must treat them as
+ * untrusted (check indices before using them) and return nonzero for one
+ * that cannot be right; the job then fails with SHARC_ECORRUPT naming the
+ * block. result.count is the number of blocks combined. */
+typedef int (*sharc_reduce_combine_fn)(void *acc, const void *block_state,
+                                       void *arg);
+typedef struct sharc_reduce_custom {
+  size_t size;          /* bytes of the state: 1..SHARC_REDUCE_MAX_STATE */
+  const void *identity; /* size bytes: every block's initial state */
+  sharc_reduce_combine_fn combine;
+  void *arg;    /* passed to combine */
+  void *result; /* size bytes, written after the job (caller's) */
+} sharc_reduce_custom;
+
+/* The state of CUSTOM reduction r for the block holding index i (aligned
+ * to 16 bytes), for the kernel to update; NULL when r is not a CUSTOM
+ * reduction of the job or i lies outside the call's range. Hot path. */
+SHARC_API void *sharc_task_reduce_state(const sharc_task *t, unsigned r,
+                                        uint64_t i);
+
+/* Balance: the block is also the unit of work sharing (a chunk holds whole
+ * blocks). The rule behind the report's advice: for a job of n >= workers
+ * indices in blocks of `block` on workers >= 2 workers whose busy times
+ * differed by imbalance_pct, the block limited balance when there were
+ * fewer blocks than workers, or fewer than 4 blocks per worker and more
+ * than 10% imbalance. Then writes a sentence saying so to buf (len bytes)
+ * and returns 1; otherwise writes "" and returns 0. Pure function. */
+SHARC_API int sharc_reduce_advice(uint64_t n, uint64_t block, unsigned workers,
+                                  double imbalance_pct, char *buf, size_t len);
 
 #ifdef __cplusplus
 }
