@@ -531,6 +531,11 @@ static void watchdog(sharc_pool *pool, job_state *js) {
     if (now - start <= limit ||
         chunk_work_ns(wt, pool->w[w].pid, now, start) <= limit)
       continue;
+    /* The figures were read after the start time: a chunk that ended
+     * meanwhile (its worker now asleep between jobs) is no hang. */
+    if (atomic_load_explicit(&pool->cb->slots[w].chunk_start_ns,
+                             memory_order_relaxed) != start)
+      continue;
     wt->start = start;
     wt->term_ns = now;
     wt->limit = limit;
