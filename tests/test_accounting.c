@@ -371,20 +371,23 @@ Test(accounting, the_report_covers_every_pass_with_real_workers) {
   double took = mono_s() - t0;
   cr_assert_eq(rc, SHARC_EQUARANTINED, "rc %d: %s", rc, sharc_pool_errmsg(fx.p));
   cr_assert_geq(rep.passes, 3);
-  /* Three timeouts of 0.3 s are most of the job: wall must cover them. */
-  cr_assert_geq(rep.wall_s, 0.8 * took, "wall %.3f s of a %.3f s job",
+  /* Three timeouts of 0.3 s are most of the job and the first pass holds
+   * only one: wall must cover them all (the margin is for a busy machine
+   * delaying the coordinator outside the job). */
+  cr_assert_geq(rep.wall_s, 0.6 * took, "wall %.3f s of a %.3f s job",
                 rep.wall_s, took);
   cr_assert_leq(rep.wall_s, took);
   /* Rows name real processes and add up what each slot's workers
    * reported at the end of each pass (a worker that died mid-pass reports
-   * nothing; its completed chunks count in rep.indices). */
+   * nothing, and the one that met the hang may have in every pass; its
+   * completed chunks count in rep.indices). */
   uint64_t rows = 0;
   for (unsigned w = 0; w < rep.nworkers; w++) {
     cr_assert_gt(rep.workers[w].pid, 0, "worker %u: pid %d", w,
                  rep.workers[w].pid);
-    cr_assert_gt(rep.workers[w].indices, 0, "worker %u: no indices", w);
     rows += rep.workers[w].indices;
   }
+  cr_assert_gt(rows, 0);
   cr_assert_leq(rows, n);
   cr_assert_eq(rep.indices, n - 1);
   sharc_report_free(&rep);
