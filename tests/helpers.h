@@ -3,6 +3,7 @@
 #define SHARC_TEST_HELPERS_H
 
 #include <criterion/criterion.h>
+#include <time.h>
 #include <sharc.h>
 
 /* A pool of w workers; fails the test if it cannot start. */
@@ -15,6 +16,16 @@ static inline sharc_pool *test_pool(unsigned w) {
   cr_assert_eq(rc, 0, "sharc_pool_create(%u): %s (%s)", w, sharc_strerror(rc),
                msg);
   return p;
+}
+
+/* Busy for ns nanoseconds of wall time: a kernel's stand-in for work. */
+static inline void test_spin_ns(long ns) {
+  struct timespec t0, now;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  do
+    clock_gettime(CLOCK_MONOTONIC, &now);
+  while ((now.tv_sec - t0.tv_sec) * 1000000000L + now.tv_nsec - t0.tv_nsec <
+         ns);
 }
 
 /* Is pid gone (no such process) or a zombie? */
