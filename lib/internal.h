@@ -174,8 +174,9 @@ struct sharc_pool {
 /* Whether the calling process is not the pool's creator (a child forked
  * from the coordinator): it then owns nothing of the pool but its own
  * copies of the mappings and descriptors. */
+pid_t sharc__self_pid(void);
 static inline int sharc__pool_foreign(const sharc_pool *pool) {
-  return pool->owner_pid != getpid();
+  return pool->owner_pid != sharc__self_pid();
 }
 
 /* Whether the coordinator shares a PU with a worker (a worker on every

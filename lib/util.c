@@ -1,6 +1,8 @@
 /* Small shared helpers: messages, the clock, futexes. */
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -55,4 +57,22 @@ void sharc__futex_wait(_Atomic uint32_t *addr, uint32_t expected) {
 
 void sharc__futex_wake_all(_Atomic uint32_t *addr) {
   syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAKE, 0x7fffffff, NULL, NULL, 0);
+}
+
+/* The calling process's pid without a system call per look: read once,
+ * and again in every child of fork() (pthread_atfork), so that a pool can
+ * tell its creator from a forked child on every job cheaply. */
+static _Atomic int self_pid;
+static pthread_once_t self_pid_once = PTHREAD_ONCE_INIT;
+
+static void self_pid_forked(void) { atomic_store(&self_pid, (int)getpid()); }
+
+static void self_pid_init(void) {
+  (void)pthread_atfork(NULL, NULL, self_pid_forked);
+  atomic_store(&self_pid, (int)getpid());
+}
+
+pid_t sharc__self_pid(void) {
+  pthread_once(&self_pid_once, self_pid_init);
+  return (pid_t)atomic_load_explicit(&self_pid, memory_order_relaxed);
 }

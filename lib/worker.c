@@ -686,9 +686,10 @@ static int run_dynamic(worker *wk, const sharc__job_desc *job, sharc_task *t,
   sharc__slot *slot = wk->slot;
   uint64_t start = sharc__now_ns(), chunks = 0, sampled = 0, claim_ns = 0;
   /* The tally (tally.h) from the sums of the chunks' first indices and of
-   * their squares; a short last chunk [sb, n) is put right after the loop. */
-  uint64_t b, e, bsum = 0, bsq = 0, sb = 0;
-  int short_ran = 0;
+   * their squares, added before each call so that nothing but these two
+   * stays live across it; the failed or short last chunk is put right
+   * after the loop from the slot. */
+  uint64_t bsum = 0, bsq = 0;
   unsigned countdown = 1;
   int rc = 0;
   for (;;) {
@@ -696,46 +697,51 @@ static int run_dynamic(worker *wk, const sharc__job_desc *job, sharc_task *t,
       break;
     if (__builtin_expect(--countdown == 0, 0)) {
       uint64_t t0 = chunk_now(wk);
-      b = atomic_fetch_add_explicit(&cb->next, chunk, memory_order_relaxed);
+      uint64_t b = atomic_fetch_add_explicit(&cb->next, chunk,
+                                             memory_order_relaxed);
       uint64_t t1 = chunk_now(wk);
       sampled++;
       claim_ns += claim_cost(wk, t0, t1);
       if (b >= job->n)
         break;
-      e = job->n - b > chunk ? b + chunk : job->n;
       slot->cur_begin = b;
-      slot->cur_end = e;
-      rc = fn(t, b, e);
+      slot->cur_end = job->n - b > chunk ? b + chunk : job->n;
+      bsum += b;
+      bsq += b * b;
+      rc = fn(t, b, slot->cur_end);
       countdown =
           chunk_now(wk) - t1 < SAMPLE_BELOW_NS ? SAMPLE_EVERY : SAMPLE_LONG;
     } else {
-      b = atomic_fetch_add_explicit(&cb->next, chunk, memory_order_relaxed);
+      uint64_t b = atomic_fetch_add_explicit(&cb->next, chunk,
+                                             memory_order_relaxed);
       if (b >= job->n)
         break;
-      e = job->n - b > chunk ? b + chunk : job->n;
+      uint64_t e = job->n - b > chunk ? b + chunk : job->n;
       slot->cur_begin = b;
       slot->cur_end = e;
+      bsum += b;
+      bsq += b * b;
       rc = fn(t, b, e);
     }
     chunks++;
     if (rc != 0)
       break;
-    bsum += b;
-    bsq += b * b;
-    if (__builtin_expect(e - b != chunk, 0)) {
-      sb = b; /* only the chunk ending at n is short */
-      short_ran = 1;
-    }
   }
   uint64_t indices = chunks * chunk;
   if (chunks > 0 && slot->cur_end == job->n)
     indices -= chunk - (slot->cur_end - slot->cur_begin);
-  uint64_t ok = chunks - (rc != 0);
+  uint64_t cb0 = slot->cur_begin, ce0 = slot->cur_end, ok = chunks;
+  if (rc != 0) { /* the last chunk failed: not in the tally */
+    ok--;
+    bsum -= cb0;
+    bsq -= cb0 * cb0;
+  }
   sharc__tally tl = sharc__tally_chunks(ok, chunk, bsum, bsq);
-  if (short_ran) {
-    /* [n, sb + chunk) was tallied as if it had run: take it out */
+  if (rc == 0 && ok > 0 && ce0 == job->n && ce0 - cb0 != chunk) {
+    /* only the chunk ending at n is short, and it is then the worker's
+     * last: [n, its begin + chunk) was tallied as if it had run */
     sharc__tally extra = {0, 0, 0};
-    sharc__tally_add(&extra, job->n, sb + chunk);
+    sharc__tally_add(&extra, job->n, cb0 + chunk);
     tl.count -= extra.count;
     tl.s1 -= extra.s1;
     tl.s2 -= extra.s2;
