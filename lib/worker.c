@@ -113,9 +113,10 @@ static void on_sigbus(int sig, siginfo_t *si, void *ctx) {
   }
 }
 
-/* SIGSEGV on the job descriptor's pages: a kernel wrote into what workers
- * may only read. Noted in the slot like SIGBUS, then the worker dies of
- * the repeated access. */
+/* SIGSEGV on the job descriptor's pages or in a mapping that is read-only
+ * here (retry items, arrays opened read-only): a kernel wrote into what
+ * workers may only read. Noted in the slot like SIGBUS, then the worker
+ * dies of the repeated access; any other SIGSEGV kills it as before. */
 static void on_sigsegv(int sig, siginfo_t *si, void *ctx) {
   (void)ctx;
   worker *wk = bus_worker;
