@@ -442,3 +442,49 @@ Test(accounting, a_scribbled_ready_word_does_not_stall_replacements) {
                sharc_pool_errmsg(fx.p));
   sharc_pool_destroy(fx.p);
 }
+
+/* An array opened read-only is read-only in workers too: a kernel writing
+ * into it fails the job at once, naming the file, under a fault policy as
+ * well (the write would fail again on every retry). */
+static int write_input(const sharc_task *t, uint64_t b, uint64_t e) {
+  volatile uint64_t *in = sharc_task_array(t, 0);
+  for (uint64_t i = b; i < e; i++)
+    in[i] += 1;
+  return 0;
+}
+SHARC_KERNEL(write_input)
+
+Test(accounting, a_kernel_writing_a_read_only_array_fails_by_name) {
+  char path[] = "/tmp/sharc-ro-XXXXXX";
+  int fd = mkstemp(path);
+  cr_assert_geq(fd, 0);
+  uint64_t n = 4096, zero[4096] = {0};
+  cr_assert_eq(write(fd, zero, sizeof zero), (ssize_t)sizeof zero);
+  close(fd);
+  sharc_pool *p = test_pool(2);
+  uint64_t shape[1] = {n};
+  sharc_array *a;
+  cr_assert_eq(sharc_array_open_raw(p, path, SHARC_READ, SHARC_U64, 1, shape, 0,
+                                    &a),
+               0, "%s", sharc_pool_errmsg(p));
+  for (int policy = 0; policy <= 1; policy++) {
+    sharc_job_opts o = SHARC_JOB_OPTS_INIT;
+    sharc_job_add_array(&o, a);
+    o.fault.retries = policy ? 2 : 0;
+    sharc_report rep;
+    int rc = sharc_run(p, "write_input", n, &o, &rep);
+    cr_assert_eq(rc, SHARC_EWORKER, "policy %d: rc %d: %s", policy, rc,
+                 sharc_pool_errmsg(p));
+    const char *m = sharc_pool_errmsg(p);
+    cr_assert(strstr(m, "read-only") != NULL && strstr(m, path) != NULL, "%s",
+              m);
+    cr_assert_eq(rep.nquarantined, 0);
+    sharc_report_free(&rep);
+  }
+  const uint64_t *v = sharc_array_data(a);
+  for (uint64_t i = 0; i < n; i++)
+    cr_assert_eq(v[i], 0, "index %llu changed", (unsigned long long)i);
+  sharc_array_destroy(a);
+  sharc_pool_destroy(p);
+  unlink(path);
+}
