@@ -53,23 +53,6 @@ static sharc_pool *make_pool(unsigned w) {
   return pool;
 }
 
-/* OpenMP thread t runs on the PU of sharc worker t. */
-static void pin_omp(const sharc_pool *pool, unsigned w) {
-  const sharc_plan *plan = sharc_pool_plan(pool);
-  unsigned bad = 0;
-#pragma omp parallel num_threads(w) reduction(+ : bad)
-  {
-    unsigned t = (unsigned)omp_get_thread_num();
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    int pu = plan->w[t].pu;
-    if (pu >= 0)
-      CPU_SET(pu, &set);
-    bad += pu < 0 || sched_setaffinity(0, sizeof set, &set) != 0;
-  }
-  if (bad)
-    fprintf(stderr, "bench_ep: warning: OpenMP threads left unpinned\n");
-}
 
 static int run_omp(unsigned w, const ep_class *c, ep_result *r) {
   const int64_t nn = INT64_C(1) << (c->m - EP_MK);
@@ -175,7 +158,7 @@ int main(int argc, char **argv) {
     return check(c);
 
   sharc_pool *pool = make_pool(workers);
-  pin_omp(pool, workers);
+  bench_pin_omp_to_pool(pool, workers);
   double ts[MAX_REPEATS], to[MAX_REPEATS], cs[MAX_REPEATS], co[MAX_REPEATS];
   ep_result rs, ro;
   int ok = 1;

@@ -27,6 +27,8 @@
 
 #include <sharc.h>
 
+#define BENCH_NAME "bench_mc"
+#include "bench_util.h"
 #include "mc.h"
 
 #define MAX_W 64
@@ -127,23 +129,6 @@ static double run_plain(sharc_pool *pool, sharc_array *slots, uint64_t n,
   return t;
 }
 
-/* OpenMP thread t runs on the PU of sharc worker t of the W-worker pool. */
-static void pin_omp(const sharc_pool *pool, unsigned w) {
-  const sharc_plan *plan = sharc_pool_plan(pool);
-  unsigned bad = 0;
-#pragma omp parallel num_threads(w) reduction(+ : bad)
-  {
-    unsigned t = (unsigned)omp_get_thread_num();
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    int pu = plan->w[t].pu;
-    if (pu >= 0)
-      CPU_SET(pu, &set);
-    bad += pu < 0 || sched_setaffinity(0, sizeof set, &set) != 0;
-  }
-  if (bad)
-    fprintf(stderr, "bench_mc: warning: OpenMP threads left unpinned\n");
-}
 
 static double run_omp(unsigned w, uint64_t n, double *mean) {
   double t0 = now(), s = 0, s2 = 0;
@@ -230,7 +215,7 @@ int main(int argc, char **argv) {
       settle();
       plain[at] = run_plain(pools[w], slots[w], n, &m);
       settle();
-      pin_omp(pools[w], w);
+      bench_pin_omp_to_pool(pools[w], w);
       omp[at] = run_omp(w, n, &m);
       settle();
     }

@@ -74,6 +74,26 @@ static inline void bench_pin_omp_threads(const int *pus, unsigned w,
   }
 }
 
+/* Runs W OpenMP threads, thread t pinned to the PU of sharc worker t of
+ * pool; a thread that cannot be pinned is left as it is, with a warning
+ * (the comparison then says less, but still runs). */
+static inline void bench_pin_omp_to_pool(const sharc_pool *pool, unsigned w) {
+  const sharc_plan *plan = sharc_pool_plan(pool);
+  unsigned bad = 0;
+#pragma omp parallel num_threads(w) reduction(+ : bad)
+  {
+    unsigned t = (unsigned)omp_get_thread_num();
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    int pu = plan->w[t].pu;
+    if (pu >= 0)
+      CPU_SET(pu, &set);
+    bad += pu < 0 || sched_setaffinity(0, sizeof set, &set) != 0;
+  }
+  if (bad)
+    fprintf(stderr, "%s: warning: OpenMP threads left unpinned\n", BENCH_NAME);
+}
+
 /* 1 if the task whose stat file is at path is running or runnable. */
 static inline int bench_task_running(const char *path) {
   char buf[512];

@@ -283,22 +283,45 @@ static int replace_now(sharc_pool *pool, job_state *js, unsigned w, int sig,
   return 1;
 }
 
-/* How a worker that died of SIGBUS inside an array's mapping died: the
- * file under the mapping shrank. */
-static void truncation_why(const sharc_pool *pool, const sharc__slot *slot,
-                           const char *plain, char *why, size_t len) {
+/* How messages name array `id`: its file, its shared-memory name, or
+ * what it is. */
+static const char *array_named(const sharc_pool *pool, uint32_t id) {
   const sharc_array *a = pool->arrays;
-  while (a != NULL && a->id != slot->bus_array)
+  while (a != NULL && a->id != id)
     a = a->next;
-  const char *what = a == NULL ? "an array"
-                     : a->path  ? a->path
-                     : a->name  ? a->name
-                                : "an anonymous array";
-  if (snprintf(why, len, "%s: input truncated: %s has no data at byte %llu "
-               "of its mapping (the file shrank while mapped)", plain, what,
-               (unsigned long long)slot->bus_offset) >= (int)len) {
-    /* a very long path: the message is cut, still naming the cause */
-  }
+  return a == NULL            ? "an array"
+         : a == pool->items   ? "the retry items"
+         : a->path != NULL    ? a->path
+         : a->name != NULL    ? a->name
+                              : "an anonymous array";
+}
+
+/* A worker died of a fault that is no property of its indices: how it died
+ * (into why), remembered for collect(), which fails the job at once. Its
+ * slot names it: SIGBUS inside an array's mapping (the file under it
+ * shrank) or SIGSEGV on memory read-only in workers. Returns 0 if the death
+ * was neither. */
+static int fatal_death(const sharc_pool *pool, job_state *js, unsigned w,
+                       pid_t pid, int sig, const char *plain, char *why,
+                       size_t len) {
+  const sharc__slot *slot = &pool->cb->slots[w];
+  /* a very long path cuts the message, still naming the cause */
+  if (sig == SIGBUS && slot->bus_seen)
+    snprintf(why, len, "%s: input truncated: %s has no data at byte %llu "
+                 "of its mapping (the file shrank while mapped)", plain,
+                 array_named(pool, slot->bus_array),
+                 (unsigned long long)slot->bus_offset);
+  else if (sig == SIGSEGV && slot->ro_seen)
+    snprintf(why, len, "%s: its kernel wrote into %s, which is read-only "
+                 "in workers", plain,
+                 slot->ro_what == 2 ? array_named(pool, slot->ro_array)
+                                    : "the job descriptor");
+  else
+    return 0;
+  if (js->fatal_why[0] == '\0')
+    snprintf(js->fatal_why, sizeof js->fatal_why, "worker %u (pid %d) %s", w,
+             (int)pid, why);
+  return 1;
 }
 
 static void record_death(sharc_pool *pool, job_state *js, unsigned w) {
@@ -307,29 +330,8 @@ static void record_death(sharc_pool *pool, job_state *js, unsigned w) {
   char plain[128], why[320];
   pid_t pid = pool->w[w].pid;
   int sig = sharc__worker_reap(pool, w, plain, sizeof plain);
-  snprintf(why, sizeof why, "%s", plain);
-  if (sig == SIGBUS && slot->bus_seen) {
-    truncation_why(pool, slot, plain, why, sizeof why);
-    /* Not a property of the index: the job fails at once (collect). */
-    if (js->fatal_why[0] == '\0')
-      snprintf(js->fatal_why, sizeof js->fatal_why, "worker %u (pid %d) %s",
-               w, (int)pid, why);
-  }
-  if (sig == SIGSEGV && slot->ro_seen) {
-    const sharc_array *a = pool->arrays;
-    while (slot->ro_what == 2 && a != NULL && a->id != slot->ro_array)
-      a = a->next;
-    const char *what = slot->ro_what != 2 ? "the job descriptor"
-                       : a == pool->items && a != NULL ? "the retry items"
-                       : a != NULL && a->path ? a->path
-                       : a != NULL && a->name ? a->name
-                                              : "an array";
-    snprintf(why, sizeof why, "%s: its kernel wrote into %s, which is "
-             "read-only in workers", plain, what);
-    if (js->fatal_why[0] == '\0')
-      snprintf(js->fatal_why, sizeof js->fatal_why, "worker %u (pid %d) %s",
-               w, (int)pid, why);
-  }
+  if (!fatal_death(pool, js, w, pid, sig, plain, why, sizeof why))
+    snprintf(why, sizeof why, "%s", plain);
   if (replace_now(pool, js, w, sig, sig == 0 && slot->recycled))
     return;
   if (js->watch != NULL && js->watch[w].timed_out) {

@@ -59,7 +59,8 @@ static inline void sharc__tally_sum(sharc__tally *t, const sharc__tally *u) {
   t->s2 += u->s2;
 }
 
-static inline int sharc__tally_eq(const sharc__tally *t, const sharc__tally *u) {
+static inline int sharc__tally_eq(const sharc__tally *t,
+                                  const sharc__tally *u) {
   return t->count == u->count && t->s1 == u->s1 && t->s2 == u->s2;
 }
 
