@@ -253,10 +253,16 @@ static int replace_now(sharc_pool *pool, job_state *js, unsigned w, int sig,
       js->sched_kind == SHARC_SCHED_STATIC || slot->started_seq != js->seq ||
       (!recycled && f->retries == 0))
     return 0;
-  sharc__wstate st = {w, 1, 1, atomic_load(&slot->claiming) != 0, sig,
-                      js->watch != NULL && js->watch[w].timed_out, recycled,
-                      slot->cur_done == 1, 0, 0, slot->cur_begin,
-                      slot->cur_end};
+  sharc__wstate st = {.worker = w,
+                      .started = 1,
+                      .died = 1,
+                      .claiming = atomic_load(&slot->claiming) != 0,
+                      .signal = sig,
+                      .timed_out = js->watch != NULL && js->watch[w].timed_out,
+                      .recycled = recycled,
+                      .cur_done = slot->cur_done == 1,
+                      .cur_begin = slot->cur_begin,
+                      .cur_end = slot->cur_end};
   if (st.claiming)
     return 0;
   size_t nnext = f->nnext, nq = f->nq;
