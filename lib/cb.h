@@ -133,6 +133,11 @@ typedef struct sharc__cb {
   _Atomic uint32_t sleepers; /* workers in (or entering) FUTEX_WAIT */
   alignas(SHARC__PAD) _Atomic uint64_t next; /* the shared claim counter */
   alignas(SHARC__PAD) _Atomic uint32_t coord_waiting; /* 1: it sleeps */
+  /* 1: the coordinator wants to hear of completed blocks of a job that
+   * keeps a done map (a stream): the next worker to mark one clears it
+   * and writes the eventfd, so a wake-up costs one system call however
+   * many chunks end. */
+  _Atomic uint32_t progress_wanted;
   /* Written by the coordinator only; workers map these pages read-only, so
    * a kernel cannot change what later chunks compute. */
   alignas(SHARC__PAGE) sharc__job_desc job;

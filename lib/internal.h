@@ -168,6 +168,7 @@ struct sharc_pool {
   sharc_array *trace;  /* the trace buffer, made by the first traced job */
   uint64_t trace_cap;  /* its records per worker */
   sharc_array *red_partials; /* reduce.c: kept for the next job's partials */
+  struct sharc__queue *queue; /* handle.c: submitted jobs, the driver */
   char msg[512];
 };
 
@@ -232,6 +233,16 @@ _Noreturn void sharc__worker_main(sharc_pool *pool, unsigned w, int sock,
                                   uint32_t seen);
 
 #include "claim.h"
+
+/* --- jobs as handles (handle.c) ----------------------------------------- */
+
+/* The pool's queue and driver: made with the pool (no thread until the
+ * first submit), stopped by sharc_pool_destroy before the workers. */
+int sharc__queue_init(sharc_pool *pool);
+void sharc__queue_stop(sharc_pool *pool);
+/* sharc_run's body: in this thread when the pool is idle, else queued. */
+int sharc__run_or_queue(sharc_pool *pool, const char *kernel, uint64_t n,
+                        const sharc_job_opts *o, sharc_report *rep);
 
 /* --- futex on the shared mapping ---------------------------------------- */
 

@@ -203,8 +203,15 @@ static int job_ready(job *jb) {
 static int journal_prepare(job *jb) {
   job_state *js = &jb->js;
   sharc_job_opts *o = &jb->opts;
-  if (o->journal_path == NULL)
+  int map = js->hooks != NULL && js->hooks->done_map;
+  if (o->journal_path == NULL && !map)
     return 0;
+  if (o->journal_path == NULL) { /* a done map alone: no file */
+    jb->faults.sgrain = o->grain > 1 ? o->grain : 1;
+    o->grain = sharc__journal_block(js->n, o->grain);
+    js->journal = &jb->jn;
+    return sharc__journal_map(js->pool, js->n, o->grain, &jb->jn);
+  }
   if (o->nreduce > 0)
     return sharc__fail(js->pool, SHARC_EINVAL,
                        "%s: a job with reductions cannot keep a journal "
@@ -393,6 +400,8 @@ static int journal_end(job *jb, int rc) {
   sharc_pool *pool = js->pool;
   if (js->journal == NULL)
     return rc;
+  if (jb->posted && js->hooks != NULL && js->hooks->progress != NULL)
+    js->hooks->progress(js, js->hooks->arg); /* the map's last state */
   int jrc = 0;
   if (jb->posted) {
     char keep[sizeof pool->msg];
@@ -427,13 +436,15 @@ static int job_finish(job *jb, int rc) {
 }
 
 /* The whole job, top to bottom. */
-static int job_execute(sharc_pool *pool, const char *kernel, uint64_t n,
-                       const sharc_job_opts *o, sharc_report *rep) {
+int sharc__job_execute(sharc_pool *pool, const char *kernel, uint64_t n,
+                       const sharc_job_opts *o, sharc_report *rep,
+                       const sharc__job_hooks *hooks) {
   job *jb = calloc(1, sizeof *jb); /* large: the options and the journal */
   if (jb == NULL)
     return sharc__fail(pool, SHARC_ENOMEM, "out of memory: the job's state");
   job_state *js = &jb->js;
   js->pool = pool;
+  js->hooks = hooks;
   js->kernel = kernel;
   js->n = n;
   js->o = &jb->opts;
@@ -463,7 +474,7 @@ int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
                        "the pool belongs to process %d: a process forked from "
                        "its coordinator may only destroy it",
                        (int)pool->owner_pid);
-  return job_execute(pool, kernel, n, opts ? opts : &defaults, rep);
+  return sharc__run_or_queue(pool, kernel, n, opts ? opts : &defaults, rep);
 }
 
 int sharc_job_add_array(sharc_job_opts *o, sharc_array *a) {

@@ -52,8 +52,19 @@ typedef struct sharc__fault_run {
   unsigned replaced;
 } sharc__fault_run;
 
+struct job_state;
+/* What a job submitted as a handle (handle.c) adds to the lifecycle. */
+typedef struct sharc__job_hooks {
+  int done_map; /* keep a done map: the journal's bitmap, without a file */
+  /* Called in the coordinator after each wake-up while a pass runs, and
+   * once before the done map goes, with the job and arg. */
+  void (*progress)(const struct job_state *js, void *arg);
+  void *arg;
+} sharc__job_hooks;
+
 typedef struct job_state {
   sharc_pool *pool;
+  const sharc__job_hooks *hooks; /* NULL: none (sharc_run) */
   const char *kernel;
   uint64_t n;
   const sharc_job_opts *o; /* the options as run: SHARC_SCHEDULE applied,
@@ -92,11 +103,18 @@ typedef struct job_state {
 } job_state;
 
 /* job.c */
+/* The whole job (see job.c). Blocks until it ends. */
+int sharc__job_execute(sharc_pool *pool, const char *kernel, uint64_t n,
+                       const sharc_job_opts *o, sharc_report *rep,
+                       const sharc__job_hooks *hooks);
 void sharc__post_job(job_state *js);
 int sharc__send_array(sharc_pool *pool, job_state *js, sharc_array *a,
                       unsigned w);
 
 /* wait.c */
+/* How long running chunks may go on after a cancel (handle.c: none once
+ * the pool is terminated). */
+uint64_t sharc__cancel_grace_ns(const sharc_pool *pool);
 int sharc__wait_pass(job_state *js);
 int sharc__cancel_seen(const job_state *js);
 int sharc__cancelled(job_state *js);

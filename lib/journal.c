@@ -173,6 +173,21 @@ int sharc__journal_open(sharc_pool *pool, const sharc_job_opts *o,
   return 0;
 }
 
+int sharc__journal_map(sharc_pool *pool, uint64_t n, uint64_t grain,
+                       sharc__journal *j) {
+  memset(j, 0, sizeof *j);
+  j->fd = -1;
+  j->n = n;
+  j->block = sharc__journal_block(n, grain);
+  j->nblocks = n / j->block + (n % j->block != 0);
+  j->words = j->nblocks / 64 + 1;
+  uint64_t shape[1] = {j->words};
+  int rc = sharc_array_create(pool, SHARC_U64, 1, shape, NULL, &j->bits);
+  if (rc != 0)
+    return sharc__fail(pool, rc, "done map: %s", sharc_strerror(rc));
+  return 0;
+}
+
 uint64_t sharc__journal_done(const sharc__journal *j) {
   const uint64_t *bits = sharc_array_data(j->bits);
   uint64_t done = 0;

@@ -20,6 +20,11 @@ uint64_t sharc__journal_block(uint64_t n, uint64_t grain);
  * shared bitmap. o->grain must already be the journal block. */
 int sharc__journal_open(sharc_pool *pool, const sharc_job_opts *o,
                         const char *kernel, uint64_t n, sharc__journal *j);
+/* A done map alone, for a job that reports its progress (handle.c): the
+ * bitmap with the journal's blocks (grain must already be the block), no
+ * file; flushing it writes nothing. */
+int sharc__journal_map(sharc_pool *pool, uint64_t n, uint64_t grain,
+                       sharc__journal *j);
 /* Indices the bitmap marks done. */
 uint64_t sharc__journal_done(const sharc__journal *j);
 /* Adds the blocks not marked done to f as work for the next pass. */

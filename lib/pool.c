@@ -267,6 +267,7 @@ void sharc__place_pages(sharc_pool *pool, void *addr, uint64_t len) {
 }
 
 static void pool_free(sharc_pool *pool) {
+  sharc__queue_stop(pool); /* no job runs past here */
   int foreign = sharc__pool_foreign(pool);
   if (pool->w != NULL && pool->cb != NULL && !foreign)
     stop_workers(pool);
@@ -380,7 +381,9 @@ int sharc_pool_create(sharc_pool **out, const sharc_pool_opts *opts,
   pool->next_array_id = 1;
   pool->tsc_clock = sharc__tsc_is_clock();
   uint64_t t0 = sharc__now_ns();
-  int rc = pool_init(pool);
+  int rc = sharc__queue_init(pool);
+  if (rc == 0)
+    rc = pool_init(pool);
   if (rc != 0) {
     if (msg != NULL)
       snprintf(msg, msglen, "%s", pool->msg);

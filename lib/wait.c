@@ -94,7 +94,7 @@ static int sleep_until_done(job_state *js) {
     }
     if (atomic_load(&pool->cb->cancel) && !js->canceled) {
       js->canceled = 1;
-      js->cancel_at = sharc__now_ns() + SHARC__CANCEL_GRACE_NS;
+      js->cancel_at = sharc__now_ns() + sharc__cancel_grace_ns(pool);
     }
     if (js->canceled) {
       uint64_t now = sharc__now_ns();
@@ -110,6 +110,13 @@ static int sleep_until_done(job_state *js) {
         int ms = (int)((js->cancel_at - now) / 1000000u) + 1;
         timeout = ms < timeout ? ms : timeout;
       }
+    }
+    /* A job that reports progress asks to hear of blocks finished from
+     * now on, then looks at those finished so far. */
+    if (js->hooks != NULL && js->hooks->progress != NULL) {
+      if (js->journal != NULL)
+        atomic_store(&pool->cb->progress_wanted, 1);
+      js->hooks->progress(js, js->hooks->arg);
     }
     int ready = poll(pfd, n, timeout);
     if (ready < 0 && errno != EINTR)

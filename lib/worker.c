@@ -429,6 +429,21 @@ static inline void watch_end(sharc__slot *slot, double *median, uint64_t ns) {
                         memory_order_relaxed);
 }
 
+/* This process's worker, for what is told without passing it around. */
+static worker *self;
+
+/* A block was marked done: tell a coordinator that asked (cb.h). */
+static void progress_note(void) {
+  _Atomic uint32_t *want = &self->cb->progress_wanted;
+  if (atomic_load_explicit(want, memory_order_relaxed) &&
+      atomic_exchange(want, 0)) {
+    uint64_t one = 1;
+    if (write(self->pool->evfd, &one, sizeof one) < 0) {
+      /* the coordinator's poll timeout finds the blocks regardless */
+    }
+  }
+}
+
 /* The job's journal bitmap (journal.c), or NULL. */
 static _Atomic uint64_t *journal_bits(worker *wk, const sharc__job_desc *job) {
   if (job->journal_block == 0 || job->journal_words > UINT64_MAX / 8)
@@ -448,6 +463,7 @@ static void journal_mark(_Atomic uint64_t *bits, const sharc__job_desc *job,
     atomic_fetch_or_explicit(&bits[k / 64], UINT64_C(1) << (k % 64),
                              memory_order_release);
   }
+  progress_note();
 }
 
 /* Under a fault policy, after the kernel returned 0 on [b, e): the range
@@ -1013,6 +1029,7 @@ _Noreturn void sharc__worker_main(sharc_pool *pool, unsigned w, int sock,
   reset_signals();
   close_inherited(sock, pool->evfd);
   worker wk = {0};
+  self = &wk;
   wk.pool = pool;
   wk.cb = pool->cb;
   wk.slot = &pool->cb->slots[w];

@@ -176,10 +176,153 @@ SHARC_API int sharc_job_add_array(sharc_job_opts *o, sharc_array *a);
  * worker wrote nonsense into the control block, or the records of
  * completed ranges do not add up: the message says which; the workers are
  * restarted), SHARC_ECANCELED.
- * Details: sharc_pool_errmsg(). Blocks; not thread-safe on one pool. In a
- * process forked from the pool's creator: refused (SHARC_EINVAL). */
+ * Details: sharc_pool_errmsg() (sharc_job_errmsg() for a queued job, see
+ * below). Blocks. Thread-safe: it is sharc_submit() + sharc_job_wait() when
+ * the pool is busy, and runs in the calling thread when nothing is queued
+ * or running. SHARC_ECLOSED after sharc_pool_close(). In a process forked
+ * from the pool's creator: refused (SHARC_EINVAL). */
 SHARC_API int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
                         const sharc_job_opts *opts, sharc_report *rep);
+
+/* --- Jobs as handles ------------------------------------------------------
+ *
+ * sharc_submit() queues a job and returns its handle at once; the pool's
+ * driver thread (started by the first submit; it lives as long as the
+ * pool, with every signal blocked) runs queued jobs one after another, in
+ * submission order. sharc_run() is submit + wait; it runs the job in the
+ * calling thread when nothing is queued or running.
+ *
+ * Thread-safety: every function below may be called from any thread, on
+ * the same pool or job, concurrently. Fork: in a process forked from the
+ * pool's creator they return SHARC_EINVAL (sharc_job_free() only releases
+ * the child's copy of the handle's memory).
+ *
+ * What a job uses must outlive it: the arrays in its options and the
+ * results its reductions write (reduce_out) are the caller's until the job
+ * is done (sharc_job_wait() returned something other than
+ * SHARC_ETIMEDOUT). The rest of the options is copied by sharc_submit():
+ * argument bytes, trace and journal paths. */
+
+#ifndef SHARC__JOB_TYPEDEF /* C99 and C++98 reject a repeated typedef */
+#define SHARC__JOB_TYPEDEF
+typedef struct sharc_job sharc_job;
+#endif
+
+/* Called in the pool's driver thread with each range of indices the job
+ * completed (at the granularity of its done map, see `stream`), as they
+ * complete, in no particular order; every index the job completes is in
+ * exactly one call. It must not wait for its own job or submit blocking
+ * into a full queue (the driver would wait for itself). */
+typedef void (*sharc_range_fn)(sharc_job *job, uint64_t begin, uint64_t end,
+                               void *arg);
+
+typedef struct sharc_submit_opts {
+  /* sizeof(sharc_submit_opts), as SHARC_SUBMIT_OPTS_INIT sets it: the
+   * library checks it, so that fields added later are told apart. */
+  size_t size;
+  /* 0: sharc_submit() blocks while the pool's queue is full; 1: it
+   * returns SHARC_EAGAIN at once (backpressure either way). */
+  int nowait;
+  /* 1: the job keeps a done map, one bit per block of indices (n / 2^20
+   * rounded up, a multiple of the grain; the block becomes the job's
+   * grain), marked by workers as chunks complete (one atomic OR each, and
+   * the plain fast loop is not used): it feeds sharc_job_next(),
+   * sharc_job_next_ordered(), on_range and live progress counts. */
+  int stream;
+  sharc_range_fn on_range; /* NULL: none; else implies stream */
+  void *on_range_arg;
+} sharc_submit_opts;
+
+#define SHARC_SUBMIT_OPTS_INIT {sizeof(sharc_submit_opts), 0, 0, NULL, NULL}
+
+/* Queues kernel over [0, n) with opts (NULL: defaults) and sopts (NULL:
+ * defaults) and sets *out to the job's handle, owned by the caller
+ * (sharc_job_free()). Errors: SHARC_EINVAL (NULL pool or out, kernel name
+ * missing or too long, argument bytes too long, sopts->size wrong, a
+ * forked child), SHARC_ECLOSED (the pool was closed or terminated),
+ * SHARC_EAGAIN (the queue is full and sopts->nowait), SHARC_ENOMEM.
+ * Everything else about the job (an unknown kernel, a bad schedule) is
+ * the job's status, given by sharc_job_wait(). Blocks only while the queue
+ * is full (not with nowait). */
+SHARC_API int sharc_submit(sharc_pool *pool, const char *kernel, uint64_t n,
+                           const sharc_job_opts *opts,
+                           const sharc_submit_opts *sopts, sharc_job **out);
+
+/* Waits up to timeout_s seconds (< 0: for ever; 0: just looks) for the job
+ * to end. Returns SHARC_ETIMEDOUT if it has not, else the job's status, as
+ * sharc_run() would have returned it (SHARC_ECANCELED for a job cancelled
+ * while queued). May be called again, from any thread. */
+SHARC_API int sharc_job_wait(sharc_job *job, double timeout_s);
+
+/* The job's report once it has ended (owned by the job, valid until
+ * sharc_job_free()), or NULL while it is queued or running. */
+SHARC_API const sharc_report *sharc_job_report(const sharc_job *job);
+
+/* The job's error message once it has ended ("" on success), or "". Owned
+ * by the job. With several threads using one pool, read this rather than
+ * sharc_pool_errmsg(). */
+SHARC_API const char *sharc_job_errmsg(const sharc_job *job);
+
+/* Cancels the job: a queued job is taken off the queue (its status is
+ * SHARC_ECANCELED); a running one is cancelled as by sharc_pool_cancel()
+ * (chunks running get 100 ms); an ended one is left as it is. Returns 0,
+ * or SHARC_EINVAL. Does not wait: sharc_job_wait() does. Not
+ * async-signal-safe (it takes the pool's lock): from a signal handler use
+ * sharc_pool_cancel(). */
+SHARC_API int sharc_job_cancel(sharc_job *job);
+
+/* Releases the handle. A job still queued or running is not stopped: it
+ * runs to its end and is released then (use sharc_job_cancel() first to
+ * stop it). NULL is a no-op. After sharc_pool_destroy() only this may be
+ * called on the pool's handles. */
+SHARC_API void sharc_job_free(sharc_job *job);
+
+/* A file descriptor (an eventfd, owned by the job, closed by
+ * sharc_job_free()) that becomes readable when the job has progress to
+ * give (a completed range for a stream) or has ended: for poll, epoll,
+ * select or libuv's uv_poll. Read 8 bytes from it to clear it; it is
+ * non-blocking. Returns -1 for NULL. */
+SHARC_API int sharc_job_fd(const sharc_job *job);
+
+typedef enum {
+  SHARC_JOB_QUEUED = 0,
+  SHARC_JOB_RUNNING = 1,
+  SHARC_JOB_DONE = 2
+} sharc_job_state;
+
+typedef struct sharc_progress {
+  sharc_job_state state;
+  uint64_t n;
+  /* Indices completed so far: live for a stream (from its done map),
+   * otherwise known when the job ends. */
+  uint64_t done;
+  int live;            /* 1: done is live (a stream) */
+  unsigned passes;     /* passes run so far (retry passes with a policy) */
+  unsigned failures;   /* worker deaths and kernel errors so far */
+  double elapsed_s;    /* since the job started running (0 while queued) */
+} sharc_progress;
+
+/* The job's progress counters into *p. Returns 0, or SHARC_EINVAL. Never
+ * blocks on the job (only on the pool's lock, briefly). */
+SHARC_API int sharc_job_progress(const sharc_job *job, sharc_progress *p);
+
+/* The unordered stream (like Python's imap_unordered): waits up to
+ * timeout_s (< 0: for ever) for a range of indices the job completed that
+ * this stream has not given yet, and returns 1 with it in [*begin, *end);
+ * ranges come as chunks complete and together cover every index the job
+ * completed, once. Returns 0 when the job has ended and every range was
+ * given, SHARC_ETIMEDOUT, or SHARC_EINVAL (no stream was asked for). */
+SHARC_API int sharc_job_next(sharc_job *job, uint64_t *begin, uint64_t *end,
+                             double timeout_s);
+
+/* The ordered stream (like Python's imap): waits up to timeout_s (< 0: for
+ * ever) until the completed prefix [0, *upto) of the index space is longer
+ * than this stream last gave, and returns 1 with its new end in *upto.
+ * Returns 0 when the job has ended and the prefix will grow no more (it
+ * ends at n, or at the first index that did not complete: quarantined, or
+ * the job failed), SHARC_ETIMEDOUT, or SHARC_EINVAL (no stream). */
+SHARC_API int sharc_job_next_ordered(sharc_job *job, uint64_t *upto,
+                                     double timeout_s);
 
 #ifdef __cplusplus
 }

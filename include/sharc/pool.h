@@ -104,6 +104,25 @@ SHARC_API double sharc_pool_startup_seconds(const sharc_pool *pool);
  * does). Returns 0, or SHARC_EINVAL for NULL or in a forked child. */
 SHARC_API int sharc_pool_cancel(sharc_pool *pool);
 
+/* --- Closing, terminating, joining (as Python's multiprocessing.Pool) ----
+ *
+ * close: no new jobs (sharc_submit and sharc_run return SHARC_ECLOSED);
+ * the queued and running jobs go on. terminate: close, and stop now: queued
+ * jobs end with SHARC_ECANCELED, the running job is cancelled with no
+ * grace (workers still in a chunk are killed; the next job, if any, would
+ * replace them). join: wait until every queued and running job has ended;
+ * only after close or terminate (else SHARC_EINVAL), as in Python.
+ * sharc_pool_destroy() terminates, joins and then stops the workers.
+ * Thread-safe; in a forked child they return SHARC_EINVAL. */
+SHARC_API int sharc_pool_close(sharc_pool *pool);
+SHARC_API int sharc_pool_terminate(sharc_pool *pool);
+/* Blocks up to timeout_s (< 0: for ever); SHARC_ETIMEDOUT if jobs remain. */
+SHARC_API int sharc_pool_join(sharc_pool *pool, double timeout_s);
+/* How many jobs may wait in the queue (the running one aside) before
+ * sharc_submit() blocks or returns SHARC_EAGAIN; default 64, at least 1.
+ * Returns 0, or SHARC_EINVAL. */
+SHARC_API int sharc_pool_set_queue_max(sharc_pool *pool, unsigned max);
+
 /* The message for the last failing call on this pool, or "". */
 SHARC_API const char *sharc_pool_errmsg(const sharc_pool *pool);
 
