@@ -203,7 +203,18 @@ static void job_progress(const job_state *js, void *arg) {
   job->passes = js->fr.passes + 1;
   job->failures = js->fr.deaths + js->fr.kernel_errors + js->ndead +
                   js->deaths_mid;
-  const sharc__journal *jn = js->journal;
+  /* Without a done map: what the workers of this pass say they did. */
+  if (!job->stream) {
+    uint64_t done = 0;
+    for (unsigned w = 0; w < js->pool->nworkers; w++) {
+      const sharc__slot *s = &js->pool->cb->slots[w];
+      if (s->started_seq == js->seq)
+        done += __atomic_load_n(&s->indices, __ATOMIC_RELAXED);
+    }
+    done = done < js->n ? done : js->n;
+    job->done = done > job->done ? done : job->done;
+  }
+  const sharc__journal *jn = job->stream ? js->journal : NULL;
   if (jn != NULL && job->have == NULL) {
     job->have = calloc(jn->words, sizeof *job->have);
     job->block = jn->block;
@@ -589,7 +600,7 @@ int sharc_job_progress(const sharc_job *job, sharc_progress *p) {
   p->state = job->state;
   p->n = job->n;
   p->live = job->stream;
-  p->done = job->stream ? job->done : 0;
+  p->done = job->done;
   if (job->state == SHARC_JOB_DONE)
     p->done = job->rep.indices;
   p->passes = job->state == SHARC_JOB_DONE ? job->rep.passes : job->passes;

@@ -29,6 +29,8 @@
 #define SHARC__JOURNAL_EVERY_NS 200000000u
 /* How long chunks already running may go on after a cancel. */
 #define SHARC__CANCEL_GRACE_NS 100000000u
+/* How often a job that reports progress looks at its done map at most. */
+#define SHARC__PROGRESS_NS 1000000u
 /* A job gives up on retrying after this many passes (each pass halves the
  * failing ranges, so a poison index is isolated in about 64). */
 #define SHARC__MAX_PASSES 1000
@@ -100,6 +102,7 @@ typedef struct job_state {
   sharc__fault_run fr;   /* and what they added up to */
   sharc_report *rep;     /* NULL: none wanted */
   uint64_t first_post_ns; /* when the job's first pass was posted */
+  uint64_t progress_ns;   /* the progress hook runs again from then */
 } job_state;
 
 /* job.c */

@@ -112,11 +112,20 @@ static int sleep_until_done(job_state *js) {
       }
     }
     /* A job that reports progress asks to hear of blocks finished from
-     * now on, then looks at those finished so far. */
+     * now on, then looks at those finished so far: at most once per
+     * SHARC__PROGRESS_NS, so that fine chunks cost no stream of wake-ups. */
     if (js->hooks != NULL && js->hooks->progress != NULL) {
-      if (js->journal != NULL)
-        atomic_store(&pool->cb->progress_wanted, 1);
-      js->hooks->progress(js, js->hooks->arg);
+      uint64_t now = sharc__now_ns();
+      int map = js->hooks->done_map && js->journal != NULL;
+      if (now >= js->progress_ns) {
+        if (map)
+          atomic_store(&pool->cb->progress_wanted, 1);
+        js->hooks->progress(js, js->hooks->arg);
+        js->progress_ns = now + SHARC__PROGRESS_NS;
+      } else if (map) { /* a done map: look again soon */
+        int ms = (int)((js->progress_ns - now + 999999) / 1000000u);
+        timeout = ms < timeout ? ms : timeout;
+      }
     }
     int ready = poll(pfd, n, timeout);
     if (ready < 0 && errno != EINTR)

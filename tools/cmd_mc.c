@@ -10,11 +10,12 @@
 #include "cmd.h"
 #include "mc.h"
 #include "opts.h"
+#include "progress.h"
 
 static void usage(FILE *out) {
   fprintf(out,
           "usage: sharc mc MODEL [--paths N] [--seed S] [--workers W] "
-          "[--schedule S] [--block B] [-p KEY=VALUE,...]\n"
+          "[--schedule S] [--block B] [-p KEY=VALUE,...] [-q]\n"
           "                [--retries R] [--on-poison quarantine|stop] "
           "[--timeout S] [--timeout-x X]\n\n"
           "Runs a Monte Carlo model over N paths on W pinned worker processes\n"
@@ -36,6 +37,9 @@ static void usage(FILE *out) {
           "  -p, --param P   model parameters, KEY=VALUE[,KEY=VALUE...] "
           "(may\n"
           "                  be repeated; a key given twice is an error)\n"
+          "  -q, --quiet     no progress on stderr (by default a bar on a "
+          "terminal,\n"
+          "                  else a line every 2 s, for runs over 0.5 s)\n"
           "%s\n"
           "A result is printed only when every path ran: with quarantined "
           "paths the\n"
@@ -54,6 +58,7 @@ typedef struct mc_opts {
   const mc_model *model;
   uint64_t paths, seed, block;
   unsigned workers;
+  int quiet;
   sharc_schedule schedule;
   const char *params;
   sharc_fault_policy fault;
@@ -75,6 +80,7 @@ static int parse(int argc, char **argv, mc_opts *m) {
       {"schedule", required_argument, NULL, 's'},
       {"block", required_argument, NULL, 'b'},
       {"param", required_argument, NULL, 'p'},
+      {"quiet", no_argument, NULL, 'q'},
       TOOL_FAULT_LONGOPTS,
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
@@ -82,7 +88,7 @@ static int parse(int argc, char **argv, mc_opts *m) {
   uint64_t v;
   optind = 1;
   opterr = 0;
-  while (rc == 0 && (c = getopt_long(argc, argv, "p:h", longs, NULL)) != -1) {
+  while (rc == 0 && (c = getopt_long(argc, argv, "p:qh", longs, NULL)) != -1) {
     if (tool_is_fault_opt(c)) {
       rc = tool_parse_fault("mc", c, optarg, &m->fault);
       continue;
@@ -117,6 +123,9 @@ static int parse(int argc, char **argv, mc_opts *m) {
     case 'p':
       rc = tool_add_params("mc", &m->params, optarg, m->params_buf,
                            sizeof m->params_buf);
+      break;
+    case 'q':
+      m->quiet = 1;
       break;
     case 'h':
       usage(stdout);
@@ -175,13 +184,15 @@ static int run_model(const mc_opts *m, sharc_pool *pool) {
   sharc_reduce_result res[MC_MAX_QUANTITIES + 1];
   if (mc_model_declare(model, &o, res) != 0)
     return tool_fail("mc", 1, "%s: cannot declare its reductions", model->name);
-  sharc_report rep;
-  int rc = sharc_run(pool, model->kernel, m->paths, &o, &rep);
+  sharc_job *job;
+  int rc = tool_run_job("mc", pool, model->kernel, m->paths, &o, m->quiet,
+                        &job);
   if (rc != 0) {
-    tool_fail("mc", 1, "%s", sharc_pool_errmsg(pool));
-    sharc_report_free(&rep);
+    tool_fail("mc", 1, "%s", job ? sharc_job_errmsg(job) : sharc_strerror(rc));
+    sharc_job_free(job);
     return 1;
   }
+  const sharc_report *rep = sharc_job_report(job);
   model->describe(args, msg, sizeof msg);
   printf("%s: %s\n", model->name, msg);
   printf("paths %llu  seed %llu\n", (unsigned long long)m->paths,
@@ -195,9 +206,9 @@ static int run_model(const mc_opts *m, sharc_pool *pool) {
   char sched[64];
   sharc_schedule_format(m->schedule, sched, sizeof sched);
   printf("paths/s %.4g  (%.3f s, %u workers, %s)\n",
-         rep.wall_s > 0 ? (double)m->paths / rep.wall_s : 0.0, rep.wall_s,
-         rep.nworkers, sched);
-  sharc_report_free(&rep);
+         rep->wall_s > 0 ? (double)m->paths / rep->wall_s : 0.0, rep->wall_s,
+         rep->nworkers, sched);
+  sharc_job_free(job);
   return 0;
 }
 

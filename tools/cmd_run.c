@@ -11,11 +11,12 @@
 #include "apps.h"
 #include "cmd.h"
 #include "opts.h"
+#include "progress.h"
 
 static void usage(FILE *out) {
   fprintf(out,
           "usage: sharc run KERNEL [--n N] [--workers W] [--schedule S] "
-          "[-p KEY=VALUE,...] [--verify] [--json]\n"
+          "[-p KEY=VALUE,...] [--verify] [--json] [-q]\n"
           "                 [--trace FILE] [--retries R] [--on-poison "
           "quarantine|stop]\n"
           "                 [--timeout S] [--timeout-x X] [--recycle-chunks N]\n"
@@ -33,6 +34,9 @@ static void usage(FILE *out) {
           "                  be repeated; a key given twice is an error)\n"
           "  --verify        recompute sequentially and compare bit for bit\n"
           "  --json          print one JSON object instead of text\n"
+          "  -q, --quiet     no progress on stderr (by default a bar on a "
+          "terminal,\n"
+          "                  else a line every 2 s, for jobs over 0.5 s)\n"
           "  --trace FILE    record every chunk (worker, times, range) in "
           "FILE (new,\n"
           "                  or a regular file it replaces);\n"
@@ -72,7 +76,7 @@ typedef struct run_args {
   sharc_schedule schedule;
   const char *params;
   const char *trace;
-  int verify, json;
+  int verify, json, quiet;
   sharc_fault_policy fault;
   const char *out;
   int resume;
@@ -88,6 +92,7 @@ static int parse(int argc, char **argv, run_args *r) {
       {"param", required_argument, NULL, 'p'},
       {"verify", no_argument, NULL, 'V'},
       {"json", no_argument, NULL, 'j'},
+      {"quiet", no_argument, NULL, 'q'},
       {"trace", required_argument, NULL, 't'},
       TOOL_FAULT_LONGOPTS,
       {"recycle-chunks", required_argument, NULL, 'C'},
@@ -100,7 +105,7 @@ static int parse(int argc, char **argv, run_args *r) {
   uint64_t v;
   optind = 1;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, "n:w:s:p:h", longs, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "n:w:s:p:qh", longs, NULL)) != -1) {
     if (tool_is_fault_opt(c)) {
       int rc = tool_parse_fault("run", c, optarg, &r->fault);
       if (rc != 0)
@@ -134,6 +139,9 @@ static int parse(int argc, char **argv, run_args *r) {
       break;
     case 'j':
       r->json = 1;
+      break;
+    case 'q':
+      r->quiet = 1;
       break;
     case 't':
       r->trace = optarg;
@@ -334,28 +342,30 @@ static int run_job(const run_args *r, sharc_pool *pool) {
             "computing all of it\n",
             r->out, journal);
   }
-  sharc_report rep;
-  rc = sharc_run(pool, r->app->kernel, r->n, &o, &rep);
+  sharc_job *job;
+  rc = tool_run_job("run", pool, r->app->kernel, r->n, &o, r->quiet, &job);
+  const sharc_report *rep = sharc_job_report(job);
+  const char *why = job ? sharc_job_errmsg(job) : sharc_strerror(rc);
   int status = 0;
   if (rc == SHARC_ECANCELED) {
     /* What was done is worth seeing; the result is not complete. */
-    sharc_report_print(&rep, stdout);
+    sharc_report_print(rep, stdout);
     fflush(stdout);
     tool_fail("run", 1, "interrupted by signal %d: %s", (int)interrupted_by,
-              sharc_pool_errmsg(pool));
+              why);
     status = 128 + (interrupted_by ? (int)interrupted_by : SIGINT);
   } else if (rc == SHARC_EQUARANTINED) {
     /* Finished, less the poison: show what was computed, then say so. */
-    output(r, state, &rep);
-    status = tool_fail("run", 1, "%s", sharc_pool_errmsg(pool));
+    output(r, state, rep);
+    status = tool_fail("run", 1, "%s", why);
   } else if (rc != 0) {
-    status = tool_fail("run", 1, "%s", sharc_pool_errmsg(pool));
+    status = tool_fail("run", 1, "%s", why);
   } else if (r->verify && r->app->verify(state, msg, sizeof msg) != 0) {
     status = tool_fail("run", 1, "verification failed: %s", msg);
   } else {
-    output(r, state, &rep);
+    output(r, state, rep);
   }
-  sharc_report_free(&rep);
+  sharc_job_free(job);
   r->app->teardown(state);
   return status;
 }

@@ -293,10 +293,12 @@ typedef enum {
 typedef struct sharc_progress {
   sharc_job_state state;
   uint64_t n;
-  /* Indices completed so far: live for a stream (from its done map),
-   * otherwise known when the job ends. */
+  /* Indices completed so far: for a stream, from its done map (looked at
+   * every millisecond at most); otherwise what the workers have counted in
+   * their slots, looked at whenever the coordinator wakes (at least every
+   * 100 ms); exact once the job has ended. */
   uint64_t done;
-  int live;            /* 1: done is live (a stream) */
+  int live;            /* 1: done comes from a done map (a stream) */
   unsigned passes;     /* passes run so far (retry passes with a policy) */
   unsigned failures;   /* worker deaths and kernel errors so far */
   double elapsed_s;    /* since the job started running (0 while queued) */

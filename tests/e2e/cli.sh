@@ -511,7 +511,7 @@ NAME="run --out killed mid-job"
 "$SHARC" run synthetic --n 1000000 --workers 2 --schedule auto -p work=3000 --out "$part" >/dev/null 2>&1 &
 pid=$!
 until [ -s "$part.journal" ] &&
-      python3 -c 'import sys; sys.exit(not any(open(sys.argv[1], "rb").read()[128:]))' "$part.journal"; do
+      "$PY" -c 'import sys; sys.exit(not any(open(sys.argv[1], "rb").read()[128:]))' "$part.journal"; do
   kill -0 "$pid" 2>/dev/null || break
   sleep 0.01
 done
