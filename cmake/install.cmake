@@ -31,6 +31,8 @@ endforeach()
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
         FILES_MATCHING PATTERN "*.h" PATTERN "*.hpp")
+install(FILES ${PROJECT_BINARY_DIR}/include/sharc/version.h
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/sharc)
 install(FILES ${PROJECT_SOURCE_DIR}/docs/man/sharc.1
         DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 install(FILES ${PROJECT_SOURCE_DIR}/fortran/sharc.f90

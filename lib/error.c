@@ -5,6 +5,8 @@
 
 const char *sharc_version(void) { return SHARC_VERSION_STRING; }
 
+unsigned sharc_version_number(void) { return SHARC_VERSION_NUMBER; }
+
 const char *sharc_strerror(int code) {
   switch (code) {
 #define SHARC__ERR_MSG(name, value, msg)                                       \

@@ -47,3 +47,15 @@ Test(error, sharcs_own_codes_are_named_and_others_are_unknown) {
   cr_assert_str_eq(sharc_err_name(1), "SHARC_UNKNOWN");
   cr_assert_str_eq(sharc_strerror(-5000), "unknown error");
 }
+
+Test(version, the_number_the_string_and_the_headers_agree) {
+  unsigned a, b, c;
+  cr_assert_eq(sscanf(sharc_version(), "%u.%u.%u", &a, &b, &c), 3,
+               "sharc_version() is '%s'", sharc_version());
+  cr_assert_eq(sharc_version_number(), a * 10000 + b * 100 + c);
+  cr_assert_eq(sharc_version_number(), SHARC_VERSION_NUMBER);
+  cr_assert_str_eq(sharc_version(), SHARC_VERSION_STRING);
+  cr_assert_eq(SHARC_VERSION_MAJOR * 10000 + SHARC_VERSION_MINOR * 100 +
+                   SHARC_VERSION_PATCH,
+               SHARC_VERSION_NUMBER);
+}

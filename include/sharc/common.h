@@ -11,10 +11,7 @@
 #define SHARC_API
 #endif
 
-#define SHARC_VERSION_MAJOR 0
-#define SHARC_VERSION_MINOR 1
-#define SHARC_VERSION_PATCH 0
-#define SHARC_VERSION_STRING "0.1.0"
+#include "sharc/version.h" /* generated: the build's or the installed one */
 
 #ifdef __cplusplus
 extern "C" {
@@ -22,6 +19,11 @@ extern "C" {
 
 /* The library's version as "MAJOR.MINOR.PATCH". Static string; thread-safe. */
 SHARC_API const char *sharc_version(void);
+/* The library's version as SHARC_VERSION_NUMBER computes it: a program can
+ * compare the library it runs with (this) and the headers it was built
+ * with (SHARC_VERSION_NUMBER); the shared library's SONAME changes with
+ * MAJOR. Thread-safe. */
+SHARC_API unsigned sharc_version_number(void);
 
 #ifdef __cplusplus
 }

@@ -225,7 +225,8 @@ step_cxx_headers() {
   # Each installed header on its own, as C99, C11 and C++17.
   for h in "$PREFIX"/include/sharc.h "$PREFIX"/include/sharc/*.h; do
     name=${h#"$PREFIX"/include/}
-    echo "#include <$name>" >"$out/one.c"
+    # (the typedef: a header of macros alone would leave C an empty unit)
+    printf '#include <%s>\ntypedef int one_header_unit;\n' "$name" >"$out/one.c"
     cp "$out/one.c" "$out/one.cpp"
     check "$name compiles alone as C99 ($STRICT)" "$out/c99.log" \
       $CC -std=c99 $STRICT -I"$PREFIX/include" -fsyntax-only "$out/one.c"
