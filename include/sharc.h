@@ -27,6 +27,7 @@
 #include "sharc/report.h"
 #include "sharc/reduce.h"
 #include "sharc/job.h"
+#include "sharc/pipeline.h"
 #include "sharc/pool.h"
 #include "sharc/topo.h"
 #include "sharc/rng.h"
