@@ -150,7 +150,10 @@ static int sleep_until_done(job_state *js) {
 
 int sharc__wait_pass(job_state *js) {
   sharc_pool *pool = js->pool;
-  spin_a_little(pool, js);
+  /* A stream's ranges are wanted as they come: no spinning first (with a
+   * worker on every PU, each yield may give away a whole time slice). */
+  if (js->hooks == NULL || !js->hooks->done_map)
+    spin_a_little(pool, js);
   atomic_store(&pool->cb->coord_waiting, 1);
   int rc = sleep_until_done(js);
   atomic_store(&pool->cb->coord_waiting, 0);

@@ -480,6 +480,7 @@ for sig in INT TERM; do
   if [ "$sig" = INT ]; then kill -INT -- "-$pid"; else kill "-$sig" "$pid"; fi
   wait "$pid"
   STATUS=$?
+  strip_progress
   ms=$((($(date +%s%N) - t0) / 1000000))
   want=$((128 + $(kill -l "$sig")))
   if [ "$STATUS" -eq "$want" ]; then ok; else bad "exit status $STATUS, expected $want"; fi

@@ -87,6 +87,7 @@ for journal_state in missing empty; do
   CMDLINE="sharc $cmd"
   eval "timeout 60 \"\$SHARC\" $cmd --json" >"$OUT" 2>"$ERR" </dev/null
   STATUS=$?
+  strip_progress
   if [ "$STATUS" -eq 0 ]; then ok; else bad "exit status $STATUS, expected 0"; fi
   err_one_line "sharc run: $part: no journal $part.journal"
   pycheck "the resume computed every index" -c 'import json,sys

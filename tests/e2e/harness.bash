@@ -3,6 +3,7 @@
 #
 #   e2e_tmp NAME         makes $TMP (removed by e2e_cleanup), $OUT, $ERR
 #   check NAME STATUS CMD...   runs CMD, stdout to $OUT, stderr to $ERR
+#                        (progress lines to $PROG)
 #   out_has/err_has TEXT, out_empty, err_empty, out_count TEXT N,
 #   err_one_line PREFIX, fails NAME STATUS CMDWORD ARGS..., pycheck WHAT ARGS...
 #   finish               prints the tally and exits non-zero on a failure
@@ -41,6 +42,23 @@ bad() {
   } >&2
 }
 
+# Progress lines (sharc run and mc print one every 2 s when stderr is not
+# a terminal) are moved from $ERR to $PROG, so that checks on stderr see
+# the messages alone however slow the machine (sanitizers) is.
+PROGRESS_RE='^sharc (run|mc): [0-9]+% \([0-9]+ of [0-9]+\), .* indices/s, ETA .*$'
+
+# strip_progress: does that to $ERR (check does it; scripts that capture
+# stderr themselves call it).
+strip_progress() {
+  PROG=$TMP/progress
+  : >"$PROG"
+  if grep -qE -- "$PROGRESS_RE" "$ERR"; then
+    grep -E -- "$PROGRESS_RE" "$ERR" >"$PROG"
+    grep -vE -- "$PROGRESS_RE" "$ERR" >"$ERR.rest"
+    mv "$ERR.rest" "$ERR"
+  fi
+}
+
 check() {
   NAME=$1
   local want=$2
@@ -48,6 +66,7 @@ check() {
   CMDLINE="$*"
   "$@" >"$OUT" 2>"$ERR" </dev/null
   STATUS=$?
+  strip_progress
   if [ "$STATUS" -eq "$want" ]; then ok; else bad "exit status $STATUS, expected $want"; fi
 }
 
