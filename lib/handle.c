@@ -460,6 +460,7 @@ int sharc__run_or_queue(sharc_pool *pool, const char *kernel, uint64_t n,
   if (!q->busy && q->head == NULL) {
     q->busy = 1;
     unlock(q);
+    pool->msg[0] = '\0'; /* the pool's message is this job's from here */
     int rc = sharc__job_execute(pool, kernel, n, o, rep, NULL);
     lock(q);
     q->busy = 0;

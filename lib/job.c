@@ -468,7 +468,6 @@ int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
     memset(rep, 0, sizeof *rep);
   if (pool == NULL)
     return SHARC_EINVAL;
-  pool->msg[0] = '\0';
   if (sharc__pool_foreign(pool))
     return sharc__fail(pool, SHARC_EINVAL,
                        "the pool belongs to process %d: a process forked from "
