@@ -353,7 +353,8 @@ static int job_new(sharc_pool *pool, const char *kernel, uint64_t n,
                    const sharc_job_opts *o, const sharc_submit_opts *so,
                    sharc_job **out) {
   if (kernel == NULL || strlen(kernel) >= SHARC_KERNEL_NAME_MAX ||
-      o->args_len > SHARC_MAX_ARGS || (o->args_len && o->args == NULL))
+      o->size != sizeof *o || o->args_len > SHARC_MAX_ARGS ||
+      (o->args_len && o->args == NULL))
     return SHARC_EINVAL;
   sharc_job *job = calloc(1, sizeof *job);
   if (job == NULL)

@@ -28,6 +28,12 @@ typedef struct job {
 
 static int check_job(sharc_pool *pool, const char *kernel, uint64_t n,
                      const sharc_job_opts *o) {
+  if (o->size != sizeof *o)
+    return sharc__fail(pool, SHARC_EINVAL,
+                       "job options: size field %zu, but this library's "
+                       "sharc_job_opts is %zu bytes (made without "
+                       "SHARC_JOB_OPTS_INIT, or with other headers)",
+                       o->size, sizeof *o);
   if (pool->broken)
     return sharc__fail(pool, SHARC_ECLOSED,
                        "the pool lost workers it could not replace");
@@ -290,7 +296,8 @@ static int job_prepare(job *jb, const sharc_job_opts *o) {
   int rc = check_job(pool, js->kernel, js->n, o);
   if (rc == 0)
     rc = job_ready(jb);
-  jb->opts = *o;
+  /* A struct of another size is not read past its size field. */
+  jb->opts = o->size == sizeof *o ? *o : (sharc_job_opts)SHARC_JOB_OPTS_INIT;
   if (rc == 0 && o->schedule.kind == SHARC_SCHED_AUTO && o->schedule.chunk == 0)
     rc = schedule_from_env(pool, &jb->opts.schedule);
   if (rc == 0) {

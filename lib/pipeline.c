@@ -106,6 +106,10 @@ static int check_opts(sharc_pool *pool, const sharc_pipeline_opts *o) {
     return sharc__fail(pool, SHARC_EINVAL,
                        "pipeline: kernel, read, write, item_bytes and "
                        "slot_items are required");
+  if (o->job.size != sizeof o->job)
+    return sharc__fail(pool, SHARC_EINVAL,
+                       "pipeline: the transform's job options were not made "
+                       "with SHARC_JOB_OPTS_INIT (size field)");
   if (o->job.args_len > SHARC_MAX_ARGS - sizeof(pipe_hdr) ||
       o->job.narrays >= SHARC_MAX_JOB_ARRAYS)
     return sharc__fail(pool, SHARC_EINVAL,

@@ -388,3 +388,19 @@ Test(handle, sharc_run_from_several_threads_at_once) {
   }
   sharc_pool_destroy(p);
 }
+
+Test(handle, options_of_another_size_are_refused_by_name) {
+  sharc_pool *p = test_pool(1);
+  sharc_job_opts o = SHARC_JOB_OPTS_INIT;
+  o.size = sizeof o - 8; /* as a program built against older headers */
+  cr_assert_eq(sharc_run(p, "mark", 10, &o, NULL), SHARC_EINVAL);
+  cr_assert(strstr(sharc_pool_errmsg(p), "size field") != NULL, "%s",
+            sharc_pool_errmsg(p));
+  sharc_job *j = NULL;
+  cr_assert_eq(sharc_submit(p, "mark", 10, &o, NULL, &j), SHARC_EINVAL);
+  cr_assert_null(j);
+  o.size = sizeof o;
+  cr_assert_eq(sharc_run(p, "mark", 0, &o, NULL), 0, "%s",
+               sharc_pool_errmsg(p));
+  sharc_pool_destroy(p);
+}

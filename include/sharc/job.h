@@ -68,6 +68,11 @@ typedef struct sharc_fault_policy {
 #define SHARC_FAULT_POLICY_INIT {0, SHARC_POISON_QUARANTINE, 0.0, 0.0, 0, 0}
 
 typedef struct sharc_job_opts {
+  /* sizeof(sharc_job_opts), as SHARC_JOB_OPTS_INIT sets it: the library
+   * checks it (SHARC_EINVAL naming both sizes), so a program built
+   * against other headers is told, not misread. Make options with
+   * SHARC_JOB_OPTS_INIT and set the fields you need. */
+  size_t size;
   sharc_schedule schedule; /* default auto: no chunk size to choose */
   const void *args; /* argument bytes for the kernel, copied once per job */
   size_t args_len;  /* at most SHARC_MAX_ARGS */
@@ -119,7 +124,7 @@ typedef struct sharc_job_opts {
 } sharc_job_opts;
 
 #define SHARC_JOB_OPTS_INIT                                                    \
-  {SHARC_SCHEDULE_DEFAULT, NULL, 0, 0, {NULL}, 1, 0, 0,                        \
+  {sizeof(sharc_job_opts), SHARC_SCHEDULE_DEFAULT, NULL, 0, 0, {NULL}, 1, 0, 0, \
    {SHARC_REDUCE_SPEC_INIT(0)}, {NULL}, 0, NULL, SHARC_FAULT_POLICY_INIT,     \
    NULL, 0}
 
@@ -238,7 +243,8 @@ typedef struct sharc_submit_opts {
 /* Queues kernel over [0, n) with opts (NULL: defaults) and sopts (NULL:
  * defaults) and sets *out to the job's handle, owned by the caller
  * (sharc_job_free()). Errors: SHARC_EINVAL (NULL pool or out, kernel name
- * missing or too long, argument bytes too long, sopts->size wrong, a
+ * missing or too long, argument bytes too long, opts->size or
+ * sopts->size not the size of the struct (not made by its _INIT macro), a
  * forked child), SHARC_ECLOSED (the pool was closed or terminated),
  * SHARC_EAGAIN (the queue is full and sopts->nowait), SHARC_ENOMEM.
  * Everything else about the job (an unknown kernel, a bad schedule) is
