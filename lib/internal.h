@@ -64,6 +64,7 @@ struct sharc_array {
   int ndim;
   int fortran_order;
   int prot;            /* PROT_READ or PROT_READ|PROT_WRITE */
+  int interleaved;     /* pages spread over the workers' nodes (numa.c) */
   int worker_ro;       /* mapped read-only in workers (sharc's own arrays
                           that workers must only read: retry items) */
   uint64_t shape[SHARC_MAX_DIMS];

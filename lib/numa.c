@@ -8,8 +8,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "internal.h"
 #include "numa_int.h"
-#include "sharc.h"
 
 /* Pages asked about per system call. */
 #define BATCH 512
@@ -96,6 +96,40 @@ int64_t sharc_mem_nodes(const void *addr, size_t len, int *nodes, size_t max) {
   return (int64_t)npages;
 }
 
+/* The nodes of the plan's workers (all nodes when none is known). */
+static struct bitmask *worker_nodes(const sharc_plan *plan) {
+  struct bitmask *m = numa_allocate_nodemask();
+  if (m == NULL)
+    return NULL;
+  for (unsigned w = 0; w < plan->nworkers; w++)
+    if (plan->w[w].numa >= 0 && plan->w[w].numa <= numa_max_node())
+      numa_bitmask_setbit(m, (unsigned)plan->w[w].numa);
+  if (numa_bitmask_weight(m) == 0)
+    copy_bitmask_to_bitmask(numa_all_nodes_ptr, m);
+  return m;
+}
+
+int sharc_array_interleave(sharc_pool *pool, sharc_array *a) {
+  if (pool == NULL || a == NULL || a->pool != pool)
+    return SHARC_EINVAL;
+  if (!numa_ok())
+    return SHARC_ENOTSUP;
+  if (a->backing != SHARC_BACKING_ANON && a->backing != SHARC_BACKING_SHM)
+    return SHARC_ENOTSUP;
+  struct bitmask *m = worker_nodes(sharc_pool_plan(pool));
+  if (m == NULL)
+    return SHARC_ENOMEM;
+  int rc = 0;
+  if (a->map_len > 0 &&
+      mbind(a->base, a->map_len, MPOL_INTERLEAVE, m->maskp, m->size + 1,
+            MPOL_MF_MOVE) != 0)
+    rc = -errno;
+  numa_free_nodemask(m);
+  if (rc == 0)
+    a->interleaved = 1;
+  return rc;
+}
+
 int sharc_array_page_census(sharc_pool *pool, const sharc_array *a,
                             sharc_page_census *out) {
   if (pool == NULL || a == NULL || out == NULL)
@@ -111,14 +145,20 @@ int sharc_array_page_census(sharc_pool *pool, const sharc_array *a,
     return 0;
   uintptr_t lo = (uintptr_t)data, hi = lo + nbytes;
   uintptr_t first = lo & ~((uintptr_t)ps - 1);
+  struct bitmask *spread = a->interleaved ? worker_nodes(plan) : NULL;
+  if (a->interleaved && spread == NULL)
+    return SHARC_ENOMEM;
   int nodes[BATCH];
   for (uintptr_t p = first; p < hi; p += (uintptr_t)BATCH * (uintptr_t)ps) {
     size_t len = hi - p < (uintptr_t)BATCH * (uintptr_t)ps
                      ? (size_t)(hi - p)
                      : (size_t)BATCH * (size_t)ps;
     int64_t k = sharc_mem_nodes((const void *)p, len, nodes, BATCH);
-    if (k < 0)
+    if (k < 0) {
+      if (spread != NULL)
+        numa_free_nodemask(spread);
       return (int)k;
+    }
     for (int64_t i = 0; i < k; i++) {
       uintptr_t ps0 = p + (uintptr_t)i * (uintptr_t)ps,
                 ps1 = ps0 + (uintptr_t)ps;
@@ -134,12 +174,18 @@ int sharc_array_page_census(sharc_pool *pool, const sharc_array *a,
         out->on_node[node]++;
       else
         out->other_nodes++;
-      if (sharc__page_planned(plan, n, e0, e1 < n ? e1 : n, node))
+      int planned = spread != NULL
+                        ? numa_bitmask_isbitset(spread, (unsigned)node)
+                        : sharc__page_planned(plan, n, e0, e1 < n ? e1 : n,
+                                              node);
+      if (planned)
         out->as_planned++;
       else
         out->elsewhere++;
     }
   }
+  if (spread != NULL)
+    numa_free_nodemask(spread);
   return 0;
 }
 

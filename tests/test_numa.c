@@ -2,6 +2,9 @@
  * plans, page nodes against get_mempolicy(2), untouched pages left
  * untouched, and the census of a pool's array. */
 #include <numaif.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -140,4 +143,53 @@ Test(numa, distances_are_symmetric_and_ten_to_self) {
   }
   cr_assert_eq(sharc_numa_distance(max + 1, 0), SHARC_EINVAL);
   cr_assert_eq(sharc_numa_distance(-1, 0), SHARC_EINVAL);
+}
+
+Test(numa, an_interleaved_array_has_the_interleave_policy_and_every_page_planned) {
+  if (sharc_numa_max_node() < 0)
+    cr_skip_test("no NUMA support in this kernel");
+  sharc_pool *pool = test_pool(2);
+  const uint64_t n = 1000 * 1000;
+  sharc_array *a;
+  cr_assert_eq(sharc_array_create(pool, SHARC_F64, 1, &n, NULL, &a), 0);
+  cr_assert_eq(sharc_array_interleave(pool, a), 0);
+  int mode = -1;
+  unsigned long mask[16] = {0};
+  cr_assert_eq(get_mempolicy(&mode, mask, 16 * 8 * sizeof(unsigned long),
+                             sharc_array_data(a), MPOL_F_ADDR),
+               0, "get_mempolicy: %s", strerror(errno));
+  cr_assert_eq(mode, MPOL_INTERLEAVE, "the array's policy is %d", mode);
+  /* Every node of a worker is in the interleave set. */
+  const sharc_plan *plan = sharc_pool_plan(pool);
+  for (unsigned w = 0; w < plan->nworkers; w++) {
+    int node = plan->w[w].numa;
+    if (node >= 0)
+      cr_assert(mask[node / (8 * sizeof(unsigned long))] >>
+                    (node % (8 * sizeof(unsigned long))) & 1,
+                "node %d of worker %u is not in the set", node, w);
+  }
+  sharc_job_opts o = SHARC_JOB_OPTS_INIT;
+  sharc_job_add_array(&o, a);
+  cr_assert_eq(sharc_run(pool, "numa_fill", n, &o, NULL), 0, "%s",
+               sharc_pool_errmsg(pool));
+  sharc_page_census c;
+  cr_assert_eq(sharc_array_page_census(pool, a, &c), 0);
+  cr_assert_eq(c.absent, 0);
+  cr_assert_eq(c.elsewhere, 0, "a page outside the workers' nodes");
+  cr_assert_eq(c.as_planned, c.pages);
+  /* A file-backed array is refused: page-cache pages do not follow it. */
+  char path[] = "/tmp/sharc-numa-XXXXXX";
+  int fd = mkstemp(path);
+  cr_assert_geq(fd, 0);
+  close(fd);
+  unlink(path);
+  sharc_array *f;
+  uint64_t shape[1] = {4096};
+  cr_assert_eq(sharc_array_open_raw(pool, path, SHARC_RDWR | SHARC_CREATE,
+                                    SHARC_U8, 1, shape, 0, &f),
+               0, "%s", sharc_pool_errmsg(pool));
+  cr_assert_eq(sharc_array_interleave(pool, f), SHARC_ENOTSUP);
+  cr_assert_eq(sharc_array_interleave(NULL, f), SHARC_EINVAL);
+  unlink(path);
+  sharc_pool_destroy(pool);
 }

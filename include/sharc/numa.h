@@ -49,11 +49,27 @@ SHARC_API int64_t sharc_mem_nodes(const void *addr, size_t len, int *nodes,
  * planned when its node is the node of one of the workers whose block of
  * the static split (worker w owns indices [w n / W, (w + 1) n / W), the
  * first n % W workers one more) holds an element of the page: a page
- * straddling two blocks may be on either node. Returns 0 or a negative
+ * straddling two blocks may be on either node. For an array spread by
+ * sharc_array_interleave(), a page is as planned on any of the workers'
+ * nodes. Returns 0 or a negative
  * code as sharc_mem_nodes(). Blocks only to read page states; not to be
  * called from a kernel. */
 SHARC_API int sharc_array_page_census(sharc_pool *pool, const sharc_array *a,
                                       sharc_page_census *out);
+
+/* Spreads the pages of array a (made by pool) round-robin over the NUMA
+ * nodes of the pool's workers (MPOL_INTERLEAVE, through libnuma's mbind),
+ * for arrays every worker reads all of (a lookup table, a small input):
+ * no node's memory becomes the bottleneck. Pages already in memory are
+ * moved where the kernel allows; pages touched later, by any worker,
+ * follow the policy, which belongs to the shared object (memfd and named
+ * shared memory arrays). The page census then counts a page as planned
+ * when it is on one of those nodes. Returns 0, SHARC_ENOTSUP (no NUMA
+ * support, or a file-backed array: page-cache pages follow the policy of
+ * whoever reads them first), SHARC_EINVAL, or a negated errno. On one node
+ * it sets the policy and nothing moves. Not to be called while a job uses
+ * the array. */
+SHARC_API int sharc_array_interleave(sharc_pool *pool, sharc_array *a);
 
 /* The distance between NUMA nodes a and b as the firmware reports it (10
  * for a node to itself; larger is farther), or a negative code:
