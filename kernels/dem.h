@@ -59,6 +59,18 @@ void sharc_hillshade_defaults(sharc_hillshade_args *a, uint64_t width,
 void sharc_hillshade_rows(const sharc_hillshade_args *a, const float *dem,
                           uint8_t *out, uint64_t r0, uint64_t r1);
 
+/* Shades the window rows [r0, r1) x columns [c0, c1) of the raster into
+ * out, pixel (r, c) at out[(r - r0) * out_stride + c - c0]. dem holds only
+ * part of the raster, pixel (r, c) at dem[(r - dem_r0) * dem_stride + c -
+ * dem_c0], and must cover the window and its 1-pixel halo (clipped to the
+ * raster): the result is then the same as sharc_hillshade_rows() gives over
+ * the whole raster, so tiles can shade just what they need. Pure. */
+void sharc_hillshade_window(const sharc_hillshade_args *a, const float *dem,
+                            size_t dem_stride, uint64_t dem_r0,
+                            uint64_t dem_c0, uint8_t *out, size_t out_stride,
+                            uint64_t r0, uint64_t r1, uint64_t c0,
+                            uint64_t c1);
+
 /* --- colour relief: kernel "color_relief" ---------------------------------
  * Array 0: float32 DEM [height][width]; array 1: uint8 [height][width][4]
  * (RGBA), written. */

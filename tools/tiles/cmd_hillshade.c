@@ -213,7 +213,7 @@ int sharc_tiles_cmd_hillshade(int argc, char **argv) {
   tiles_dem dem;
   char msg[1024];
   sharc_array *out = NULL;
-  int rc = tiles_dem_load(pool, in, &input, &dem, msg, sizeof msg);
+  int rc = tiles_dem_load(pool, in, &input, 0, &dem, msg, sizeof msg);
   if (rc) {
     sharc_pool_destroy(pool);
     return tool_fail("hillshade", 1, "%s", msg);
@@ -385,7 +385,7 @@ int sharc_tiles_cmd_color_relief(int argc, char **argv) {
     return 1;
   }
   tiles_dem dem;
-  int rc = tiles_dem_load(pool, in, &input, &dem, msg, sizeof msg);
+  int rc = tiles_dem_load(pool, in, &input, 0, &dem, msg, sizeof msg);
   if (rc) {
     free(table);
     sharc_pool_destroy(pool);
