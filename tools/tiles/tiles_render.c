@@ -494,13 +494,13 @@ static int warp_window(const top_ctx *c, int64_t gx0, int64_t gx1, int64_t gy0,
     GDALApproxTransform(c->tr, TRUE, (int)gw, x, y, z, ok);
     int32_t *pr = pos + 2 * r * gw;
     for (size_t i = 0; i < gw; i++) {
-      double fx = floor(x[i]), fy = floor(y[i]);
-      if (!ok[i] || !(fx >= 0) || !(fy >= 0) || fx >= (double)w->src_w ||
-          fy >= (double)w->src_h) {
+      /* inside the DEM the coordinates are >= 0: truncation is floor */
+      if (!ok[i] || !(x[i] >= 0) || !(y[i] >= 0) || x[i] >= (double)w->src_w ||
+          y[i] >= (double)w->src_h) {
         pr[2 * i] = -1;
         continue;
       }
-      int64_t ix = (int64_t)fx, iy = (int64_t)fy;
+      int64_t ix = (int64_t)x[i], iy = (int64_t)y[i];
       pr[2 * i] = (int32_t)ix;
       pr[2 * i + 1] = (int32_t)iy;
       sx0 = ix < sx0 ? ix : sx0;
