@@ -467,16 +467,17 @@ static void record_zoom(pyramid *p, int z, const tiles_rect *r,
 }
 
 /* How many zooms one unit of the top job makes below its own: as many as
- * allowed while there are still 16 units a worker, so that the scheduler
+ * allowed while there are still 8 units a worker, so that the scheduler
  * can balance sea against mountains. More zooms a unit means fewer tiles
- * going through shared memory and fewer edges shaded twice. */
+ * going through shared memory and fewer window edges read and shaded
+ * twice. */
 static int unit_levels(const pyramid *p) {
   int l = p->o->zmax - p->o->zmin;
   if (l > TILES_MAX_UNIT_LEVELS)
     l = TILES_MAX_UNIT_LEVELS;
   for (; l > 0; l--) {
     tiles_rect r = level_rect(p, p->o->zmax - l);
-    if (r.nx * r.ny >= 16 * (uint64_t)sharc_pool_size(p->pool))
+    if (r.nx * r.ny >= 8 * (uint64_t)sharc_pool_size(p->pool))
       break;
   }
   return l;
@@ -939,8 +940,10 @@ static int check_zooms(pyramid *p) {
   int native = zoom_for(ps);
   int fit = zoom_for(ps * (double)(p->gw > p->gh ? p->gw : p->gh) / TILE);
   if (p->o->zmin < 0) {
+    /* A DEM smaller than a tile fits one tile only deeper than its own
+     * resolution: gdal2tiles then makes that one zoom. */
     p->o->zmin = fit;
-    p->o->zmax = native;
+    p->o->zmax = native > fit ? native : fit;
   }
   /* Past two zooms beyond the data's resolution, every tile pixel would be
    * at least 16 copies of one warped pixel: refused as a likely mistake. */
