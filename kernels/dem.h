@@ -32,8 +32,13 @@ double sharc_dem_synth_at(const sharc_dem_synth_args *a, uint64_t col,
 enum {
   SHARC_HILLSHADE_PLAIN = 0,
   SHARC_HILLSHADE_COMBINED = 1,
-  SHARC_HILLSHADE_MULTIDIRECTIONAL = 2
+  SHARC_HILLSHADE_MULTIDIRECTIONAL = 2,
+  SHARC_HILLSHADE_IGOR = 3 /* -igor: shadows only, from slope and aspect */
 };
+
+/* The gradient (-alg): Horn's 3x3 weights (the default) or Zevenbergen and
+ * Thorne's 4 neighbours. */
+enum { SHARC_GRADIENT_HORN = 0, SHARC_GRADIENT_ZEVENBERGEN_THORNE = 1 };
 
 typedef struct sharc_hillshade_args {
   uint64_t width, height;
@@ -48,6 +53,8 @@ typedef struct sharc_hillshade_args {
   int compute_edges;
   int has_nodata;
   float nodata;
+  int gradient; /* SHARC_GRADIENT_* */
+  int pad;
 } sharc_hillshade_args;
 
 /* Default options of gdaldem hillshade for a raster of the given size and

@@ -35,6 +35,8 @@ void sharc_hillshade_defaults(sharc_hillshade_args *a, uint64_t width,
   a->compute_edges = 0;
   a->has_nodata = 0;
   a->nodata = 0.0f;
+  a->gradient = SHARC_GRADIENT_HORN;
+  a->pad = 0;
 }
 
 typedef struct shade_ctx {
@@ -42,8 +44,8 @@ typedef struct shade_ctx {
   const float *dem; /* pixel (r, c) at dem[(r - dr0) * stride + c - dc0] */
   size_t stride;
   uint64_t dr0, dc0;
-  double sin_alt, cos_alt, sin_az, cos_az;
-  double kx, ky;    /* z / (8 * res * scale) */
+  double sin_alt, cos_alt, sin_az, cos_az, az_rad;
+  double kx, ky;    /* z / (8 * res * scale); 2 for Zevenbergen-Thorne */
   float nd, nd_tol; /* nodata and twice its equality tolerance (NaN: none) */
 } shade_ctx;
 
@@ -105,6 +107,12 @@ static uint8_t to_byte(double v) {
   return r >= 255.0 ? 255 : r <= 0.0 ? 0 : (uint8_t)r;
 }
 
+/* gdaldem's NormalizeAngle: into [0, 2 pi). */
+static double normalize_angle(double a) {
+  a = fmod(a, 2 * M_PI);
+  return a < 0 ? 2 * M_PI + a : a;
+}
+
 static uint8_t shade(const shade_ctx *s, float w[9]) {
   if (s->a->has_nodata && window_has_nodata(s, w)) {
     if (nodata_at(s, w[4]))
@@ -118,11 +126,29 @@ static uint8_t shade(const shade_ctx *s, float w[9]) {
     }
   }
   /* The sums in the DEM's own type (float), as gdaldem forms them. */
-  float sx = (w[2] + w[5] + w[5] + w[8]) - (w[0] + w[3] + w[3] + w[6]);
-  float sy = (w[0] + w[1] + w[1] + w[2]) - (w[6] + w[7] + w[7] + w[8]);
+  float sx, sy;
+  if (s->a->gradient == SHARC_GRADIENT_ZEVENBERGEN_THORNE) {
+    sx = w[5] - w[3];
+    sy = w[1] - w[7];
+  } else {
+    sx = (w[2] + w[5] + w[5] + w[8]) - (w[0] + w[3] + w[3] + w[6]);
+    sy = (w[0] + w[1] + w[1] + w[2]) - (w[6] + w[7] + w[7] + w[8]);
+  }
   double p = (double)sx * s->kx; /* dz/dx, eastward, times z */
   double q = (double)sy * s->ky; /* dz/dy, northward, times z */
   double pq2 = p * p + q * q;
+  if (s->a->mode == SHARC_HILLSHADE_IGOR) {
+    /* gdaldem -igor: a shadow darker the steeper the slope and the more
+     * it faces away from the light; the aspect from the raw sums. */
+    double slope_deg = atan(sqrt(pq2)) * (180.0 / M_PI);
+    double aspect = atan2(-(double)sy, -(double)sx);
+    double diff = fabs(normalize_angle(aspect) -
+                       normalize_angle(M_PI * 3 / 2 - s->az_rad));
+    if (diff > M_PI)
+      diff = 2 * M_PI - diff;
+    double shadowness = 1.0 - slope_deg / 90 * (1 - diff / M_PI);
+    return to_byte(255.0 * shadowness);
+  }
   double norm = sqrt(1.0 + pq2);
   if (s->a->mode == SHARC_HILLSHADE_MULTIDIRECTIONAL) {
     if (pq2 == 0.0)
@@ -205,7 +231,7 @@ void sharc_hillshade_window(const sharc_hillshade_args *a, const float *dem,
                             uint64_t r0, uint64_t r1, uint64_t c0,
                             uint64_t c1) {
   shade_ctx s = {a, dem, dem_stride, dem_r0, dem_c0, 0, 0, 0, 0,
-                 0, 0, a->nodata, 0};
+                 0, 0, 0, a->nodata, 0};
   /* NaN tolerance (NaN nodata) makes every value take the exact test. */
   s.nd_tol =
       isnan(a->nodata) ? NAN : 4.0f * FLT_EPSILON * fabsf(a->nodata) + 1e-30f;
@@ -214,8 +240,12 @@ void sharc_hillshade_window(const sharc_hillshade_args *a, const float *dem,
   s.cos_alt = cos(alt);
   s.sin_az = sin(az);
   s.cos_az = cos(az);
-  s.kx = a->z / (8.0 * a->ewres * a->xscale);
-  s.ky = a->z / (8.0 * a->nsres * a->yscale);
+  s.az_rad = az;
+  /* Horn's weights sum to 8 across the window, Zevenbergen and Thorne's
+   * difference to 2 */
+  double span = a->gradient == SHARC_GRADIENT_ZEVENBERGEN_THORNE ? 2.0 : 8.0;
+  s.kx = a->z / (span * a->ewres * a->xscale);
+  s.ky = a->z / (span * a->nsres * a->yscale);
   uint64_t W = a->width, H = a->height;
   float w[9];
   for (uint64_t r = r0; r < r1; r++) {
@@ -224,7 +254,8 @@ void sharc_hillshade_window(const sharc_hillshade_args *a, const float *dem,
     /* The plain mode's interior: the fast path over the row, the rest per
      * pixel below. */
     uint64_t fa = c0 > 1 ? c0 : 1, fb = c1 + 1 < W ? c1 : W - 1;
-    if (edge_row || a->mode != SHARC_HILLSHADE_PLAIN || W < 3 || fa >= fb)
+    if (edge_row || a->mode != SHARC_HILLSHADE_PLAIN ||
+        a->gradient != SHARC_GRADIENT_HORN || W < 3 || fa >= fb)
       fa = fb = c1;
     else
       plain_interior(&s, r, fa, fb, o + (fa - c0));

@@ -46,6 +46,7 @@ typedef struct tiles_opts {
   uint64_t size; /* synthetic DEM */
   double z, scale, az, alt;
   int shade_mode; /* SHARC_HILLSHADE_* */
+  int gradient;   /* SHARC_GRADIENT_* */
   int quiet;
   tiles_input input;
 } tiles_opts;
@@ -63,7 +64,8 @@ static void usage(FILE *out) {
           "                   [--workers W] [--format xyz|mbtiles] "
           "[--png-level L]\n"
           "                   [-z Z] [-s SCALE] [-az DEG] [-alt DEG] "
-          "[-combined | -multidirectional]\n"
+          "[-combined | -multidirectional | -igor]\n"
+          "                   [-alg Horn|ZevenbergenThorne]\n"
           "                   [--size N] [--quiet]\n"
           "                   [--raw-size WxH] [--geotransform a,b,c,d,e,f] "
           "[--crs CRS] [--nodata V]\n\n"
@@ -79,7 +81,8 @@ static void usage(FILE *out) {
           "resolution.\n\n"
           "  --hillshade        gdaldem hillshade (the default); -z, -s, -az, "
           "-alt,\n"
-          "                     -combined, -multidirectional as gdaldem's\n"
+          "                     -combined, -multidirectional, -igor, -alg as "
+          "gdaldem's\n"
           "                     (a geographic DEM gets -s 111120 unless "
           "given)\n"
           "  --color-relief T   gdaldem color-relief with table T\n"
@@ -130,6 +133,8 @@ static int parse(int argc, char **argv, tiles_opts *o) {
       {"alt", required_argument, NULL, 'l'},
       {"combined", no_argument, NULL, 'c'},
       {"multidirectional", no_argument, NULL, 'm'},
+      {"igor", no_argument, NULL, 'i'},
+      {"alg", required_argument, NULL, 'g'},
       {"quiet", no_argument, NULL, 'q'},
       {"raw-size", required_argument, NULL, 'R'},
       {"geotransform", required_argument, NULL, 'G'},
@@ -217,6 +222,13 @@ static int parse(int argc, char **argv, tiles_opts *o) {
     case 'm':
       o->shade_mode = SHARC_HILLSHADE_MULTIDIRECTIONAL;
       break;
+    case 'i':
+      o->shade_mode = SHARC_HILLSHADE_IGOR;
+      break;
+    case 'g':
+      if (tiles_parse_gradient("tiles", optarg, &o->gradient))
+        return 2;
+      break;
     case 'q':
       o->quiet = 1;
       break;
@@ -233,6 +245,9 @@ static int parse(int argc, char **argv, tiles_opts *o) {
                        argv[optind - 1]);
     }
   }
+  /* as gdaldem: -igor has no light altitude */
+  if (o->shade_mode == SHARC_HILLSHADE_IGOR && o->alt != 45.0)
+    return tool_fail("tiles", 2, "-igor and -alt cannot be used together");
   int rest = argc - optind;
   if (rest == 1) {
     o->out = argv[optind];
@@ -313,6 +328,7 @@ static int prepare_shading(pyramid *p) {
     a->azimuth = p->o->az;
     a->altitude = p->o->alt;
     a->mode = p->o->shade_mode;
+    a->gradient = p->o->gradient;
     a->has_nodata = d->has_nodata;
     a->nodata = d->nodata;
     p->src_bpp = 1;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <cpl_conv.h>
@@ -291,6 +292,17 @@ int tiles_write_gtiff(const char *path, const tiles_dem *dem,
     unlink(tmp);
     return fail(msg, msglen, path, ok ? strerror(err) : gdal_msg());
   }
+  return 0;
+}
+
+int tiles_parse_gradient(const char *cmd, const char *arg, int *gradient) {
+  if (!strcasecmp(arg, "Horn"))
+    *gradient = SHARC_GRADIENT_HORN;
+  else if (!strcasecmp(arg, "ZevenbergenThorne"))
+    *gradient = SHARC_GRADIENT_ZEVENBERGEN_THORNE;
+  else
+    return tool_fail(cmd, 2, "-alg: '%s' is not Horn or ZevenbergenThorne",
+                     arg);
   return 0;
 }
 

@@ -49,6 +49,10 @@ typedef struct tiles_input {
 int tiles_input_option(const char *cmd, const char *opt, const char *arg,
                        tiles_input *in);
 
+/* Parses gdaldem's -alg (Horn or ZevenbergenThorne, any case) into
+ * SHARC_GRADIENT_*. Returns 0, or 2 after printing a usage error for cmd. */
+int tiles_parse_gradient(const char *cmd, const char *arg, int *gradient);
+
 /* The option letters the commands give those options in getopt. */
 #define TILES_INPUT_LETTER_NAME(c)                                             \
   ((c) == 'R'   ? "raw-size"                                                   \
