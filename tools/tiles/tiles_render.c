@@ -606,11 +606,12 @@ static int warp_window(const top_ctx *c, int64_t gx0, int64_t gx1, int64_t gy0,
   return 0;
 }
 
-/* Hot path: one unit, the tile (ux, uy) of rect[0] and the tiles under it
- * down to the top zoom. Each zoom's tiles of the unit are made into the
- * unit's own mosaic of that zoom (the worker's memory), encoded and written
- * when not empty; the unit's tile goes to the shared mosaic for the lower
- * zooms. */
+/* One unit: the tile (ux, uy) of rect[0] and the tiles under it down to
+ * the top zoom. Each zoom's tiles of the unit are made into the unit's own
+ * mosaic of that zoom (the worker's memory), encoded and written when not
+ * empty; the unit's tile goes to the shared mosaic for the lower zooms.
+ * Its loops over pixels (shading, the gather, sampling, averaging) are the
+ * hot paths; the buffers are allocated at a worker's first unit only. */
 static int unit(const top_ctx *c, int64_t ux, int64_t uy, uint8_t *out_mosaic) {
   const tiles_top_args *a = c->a;
   int L = a->levels, mbpp = a->mbpp, n = 1 << L;
