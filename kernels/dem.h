@@ -32,8 +32,13 @@ double sharc_dem_synth_at(const sharc_dem_synth_args *a, uint64_t col,
 enum {
   SHARC_HILLSHADE_PLAIN = 0,
   SHARC_HILLSHADE_COMBINED = 1,
-  SHARC_HILLSHADE_MULTIDIRECTIONAL = 2
+  SHARC_HILLSHADE_MULTIDIRECTIONAL = 2,
+  SHARC_HILLSHADE_IGOR = 3 /* -igor: shadows only, from slope and aspect */
 };
+
+/* The gradient (-alg): Horn's 3x3 weights (the default) or Zevenbergen and
+ * Thorne's 4 neighbours. */
+enum { SHARC_GRADIENT_HORN = 0, SHARC_GRADIENT_ZEVENBERGEN_THORNE = 1 };
 
 typedef struct sharc_hillshade_args {
   uint64_t width, height;
@@ -48,6 +53,8 @@ typedef struct sharc_hillshade_args {
   int compute_edges;
   int has_nodata;
   float nodata;
+  int gradient; /* SHARC_GRADIENT_* */
+  int pad;
 } sharc_hillshade_args;
 
 /* Default options of gdaldem hillshade for a raster of the given size and
@@ -58,6 +65,18 @@ void sharc_hillshade_defaults(sharc_hillshade_args *a, uint64_t width,
 /* Shades rows [r0, r1) of dem into out. Pure; the kernel calls it. */
 void sharc_hillshade_rows(const sharc_hillshade_args *a, const float *dem,
                           uint8_t *out, uint64_t r0, uint64_t r1);
+
+/* Shades the window rows [r0, r1) x columns [c0, c1) of the raster into
+ * out, pixel (r, c) at out[(r - r0) * out_stride + c - c0]. dem holds only
+ * part of the raster, pixel (r, c) at dem[(r - dem_r0) * dem_stride + c -
+ * dem_c0], and must cover the window and its 1-pixel halo (clipped to the
+ * raster): the result is then the same as sharc_hillshade_rows() gives over
+ * the whole raster, so tiles can shade just what they need. Pure. */
+void sharc_hillshade_window(const sharc_hillshade_args *a, const float *dem,
+                            size_t dem_stride, uint64_t dem_r0,
+                            uint64_t dem_c0, uint8_t *out, size_t out_stride,
+                            uint64_t r0, uint64_t r1, uint64_t c0,
+                            uint64_t c1);
 
 /* --- colour relief: kernel "color_relief" ---------------------------------
  * Array 0: float32 DEM [height][width]; array 1: uint8 [height][width][4]

@@ -88,6 +88,48 @@ Test(tiles_hillshade, nodata_grows_by_one_pixel_or_takes_the_centre) {
     cr_assert_eq(out[i], i == 10 * W + 10 ? 0 : 181);
 }
 
+/* Windows, each shaded from a copy of just the DEM it covers plus a
+ * 1-pixel halo, equal the whole raster shaded at once: the tiles job shades
+ * windows of the DEM it reads piece by piece. */
+Test(tiles_hillshade, windows_from_a_halo_copy_equal_the_whole_raster) {
+  static float dem[W * H], part[W * H];
+  static uint8_t whole[W * H], win[W * H];
+  for (int r = 0; r < H; r++)
+    for (int c = 0; c < W; c++)
+      dem[r * W + c] = (float)(40.0 * sin(0.3 * c) * cos(0.23 * r) + 3.0 * c);
+  dem[5 * W + 7] = -9999; /* nodata inside, on an edge, at a corner */
+  dem[0 * W + 20] = -9999;
+  dem[(H - 1) * W + W - 1] = -9999;
+  static const int wins[][4] = {{0, W, 0, H},  {0, 9, 0, 7},   {5, 20, 3, 11},
+                                {30, W, 20, H}, {0, W, 28, H}, {36, W, 0, H}};
+  for (int edges = 0; edges < 2; edges++) {
+    sharc_hillshade_args a;
+    sharc_hillshade_defaults(&a, W, H, 10, 10);
+    a.has_nodata = 1;
+    a.nodata = -9999;
+    a.compute_edges = edges;
+    sharc_hillshade_rows(&a, dem, whole, 0, H);
+    for (size_t k = 0; k < sizeof wins / sizeof wins[0]; k++) {
+      int c0 = wins[k][0], c1 = wins[k][1], r0 = wins[k][2], r1 = wins[k][3];
+      int dc0 = c0 > 0 ? c0 - 1 : 0, dc1 = c1 < W ? c1 + 1 : W;
+      int dr0 = r0 > 0 ? r0 - 1 : 0, dr1 = r1 < H ? r1 + 1 : H;
+      int stride = dc1 - dc0;
+      for (int r = dr0; r < dr1; r++)
+        memcpy(part + (r - dr0) * stride, dem + r * W + dc0,
+               (size_t)stride * sizeof *part);
+      memset(win, 0xee, sizeof win);
+      sharc_hillshade_window(&a, part, (size_t)stride, (uint64_t)dr0,
+                             (uint64_t)dc0, win, (size_t)(c1 - c0),
+                             (uint64_t)r0, (uint64_t)r1, (uint64_t)c0,
+                             (uint64_t)c1);
+      for (int r = r0; r < r1; r++)
+        for (int c = c0; c < c1; c++)
+          cr_assert_eq(win[(r - r0) * (c1 - c0) + c - c0], whole[r * W + c],
+                       "edges %d window %zu (%d,%d)", edges, k, r, c);
+    }
+  }
+}
+
 Test(tiles_hillshade, pool_with_one_row_chunks_equals_sequential) {
   enum { N = 300 };
   sharc_pool *pool = test_pool(2);

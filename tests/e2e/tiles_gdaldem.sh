@@ -58,6 +58,24 @@ compare "hillshade z az alt" hillshade "$U" -z 3 -az 200 -alt 30 -- \
   hillshade "$U" -z 3 -az 200 -alt 30
 compare "hillshade combined" hillshade "$U" -combined --workers 1 -- \
   hillshade "$U" -combined
+compare "hillshade zevenbergen-thorne" hillshade "$U" -alg ZevenbergenThorne -- \
+  hillshade "$U" -alg ZevenbergenThorne
+compare "hillshade zevenbergen-thorne combined edges" hillshade "$U" \
+  -alg zevenbergenthorne -combined -compute_edges -- \
+  hillshade "$U" -alg ZevenbergenThorne -combined -compute_edges
+compare "hillshade zevenbergen-thorne multidirectional" hillshade "$U" \
+  -alg ZevenbergenThorne -multidirectional -z 2 -- \
+  hillshade "$U" -alg ZevenbergenThorne -multidirectional -z 2
+compare "hillshade igor" hillshade "$U" -igor -z 3 -az 200 -- \
+  hillshade "$U" -igor -z 3 -az 200
+compare "hillshade igor zevenbergen-thorne" hillshade "$U" -igor \
+  -alg ZevenbergenThorne -- hillshade "$U" -igor -alg ZevenbergenThorne
+compare "hillshade igor geographic" hillshade "$G" -igor -s 111120 -- \
+  hillshade "$G" -igor -s 111120
+check "hillshade -igor with -alt is refused, as by gdaldem" 2 "$SHARC" \
+  hillshade "$U" "$TMP/no.tif" -igor -alt 30
+check "hillshade -alg other is refused" 2 "$SHARC" \
+  hillshade "$U" "$TMP/no.tif" -alg Wilson
 compare "hillshade multidirectional" hillshade "$U" -multidirectional -- \
   hillshade "$U" -multidirectional
 compare "hillshade compute_edges" hillshade "$U" -compute_edges -z 2 -- \

@@ -3,7 +3,7 @@
 # python3-gdal) on the synthetic terrain: the same z/x/y set once
 # gdal2tiles' transparent tiles are left out, and every tile within 2 grey
 # levels on average over the pixels opaque in both; projected (also with
-# -multidirectional -z -alt) and
+# -multidirectional -z -alt, and -igor -alg ZevenbergenThorne) and
 # geographic hillshade, and colour relief. The MBTiles output holds exactly
 # the directory's tiles. Bad input: one line naming the file (and line),
 # exit 1, and nothing left that looks like a pyramid.
@@ -53,6 +53,14 @@ check "tiles multidirectional" 0 "$SHARC" tiles "$TMP/utm.tif" "$TMP/md" --zoom 
   -multidirectional -z 2 -alt 30
 pycheck "multidirectional pyramid vs gdal2tiles" "$CMP" pyramid "$TMP/md" "$TMP/ref-md" 2
 
+# -igor and -alg ZevenbergenThorne reach the tiles
+gdaldem hillshade -q -igor -alg ZevenbergenThorne "$TMP/utm.tif" "$TMP/utm-igor.tif"
+gdal2tiles -z 8-9 "$TMP/utm-igor.tif" "$TMP/ref-igor"
+check "tiles igor zevenbergen-thorne" 0 "$SHARC" tiles "$TMP/utm.tif" "$TMP/igor" \
+  --zoom 8-9 -igor -alg ZevenbergenThorne
+pycheck "igor zevenbergen-thorne pyramid vs gdal2tiles" "$CMP" pyramid "$TMP/igor" \
+  "$TMP/ref-igor" 2
+
 # geographic hillshade (gdaldem -s 111120 is what sharc tiles uses for degrees)
 gdaldem hillshade -q -s 111120 "$TMP/geo.tif" "$TMP/geo-hs.tif"
 gdal2tiles -z 7-10 "$TMP/geo-hs.tif" "$TMP/ref-geo"
@@ -92,6 +100,10 @@ fi
 # the built-in terrain needs no input
 check "tiles default input" 0 "$SHARC" tiles "$TMP/synth" --size 512 --zoom 7-9
 out_has "synthetic terrain -> $TMP/synth (xyz), zooms 7-9"
+
+# a DEM smaller than a tile gets gdal2tiles' one zoom, not an empty range
+check "tiles small DEM" 0 "$SHARC" tiles "$TMP/small" --size 64
+out_has "zooms 6-6"
 
 # --- bad input ------------------------------------------------------------------
 

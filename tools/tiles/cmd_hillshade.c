@@ -114,8 +114,9 @@ static void hs_usage(FILE *out) {
   fprintf(out,
           "usage: sharc hillshade DEM OUT.tif [-z Z] [-s SCALE] [-az DEG] "
           "[-alt DEG]\n"
-          "                       [-combined | -multidirectional] "
-          "[-compute_edges] [--workers W]\n"
+          "                       [-combined | -multidirectional | -igor] "
+          "[-alg Horn|ZevenbergenThorne]\n"
+          "                       [-compute_edges] [--workers W]\n"
           "                       [--raw-size WxH] [--geotransform "
           "a,b,c,d,e,f] [--crs CRS] [--nodata V]\n\n"
           "Shades DEM (any raster GDAL reads, band 1) with Horn's method as "
@@ -143,6 +144,8 @@ int sharc_tiles_cmd_hillshade(int argc, char **argv) {
       {"altitude", required_argument, NULL, 'l'},
       {"combined", no_argument, NULL, 'c'},
       {"multidirectional", no_argument, NULL, 'm'},
+      {"igor", no_argument, NULL, 'i'},
+      {"alg", required_argument, NULL, 'g'},
       {"compute_edges", no_argument, NULL, 'e'},
       {"raw-size", required_argument, NULL, 'R'},
       {"geotransform", required_argument, NULL, 'G'},
@@ -154,7 +157,8 @@ int sharc_tiles_cmd_hillshade(int argc, char **argv) {
   double z = 1, s = 1, az = 315, alt = 45;
   tiles_input input;
   memset(&input, 0, sizeof input);
-  int mode = SHARC_HILLSHADE_PLAIN, edges = 0, c;
+  int mode = SHARC_HILLSHADE_PLAIN, gradient = SHARC_GRADIENT_HORN,
+      edges = 0, alt_given = 0, c;
   unsigned workers = 0;
   optind = 1;
   opterr = 0;
@@ -175,12 +179,19 @@ int sharc_tiles_cmd_hillshade(int argc, char **argv) {
       break;
     case 'l':
       bad = parse_double_opt("hillshade", "-alt", optarg, -90, 90, &alt);
+      alt_given = 1;
       break;
     case 'c':
       mode = SHARC_HILLSHADE_COMBINED;
       break;
     case 'm':
       mode = SHARC_HILLSHADE_MULTIDIRECTIONAL;
+      break;
+    case 'i':
+      mode = SHARC_HILLSHADE_IGOR;
+      break;
+    case 'g':
+      bad = tiles_parse_gradient("hillshade", optarg, &gradient);
       break;
     case 'e':
       edges = 1;
@@ -205,6 +216,9 @@ int sharc_tiles_cmd_hillshade(int argc, char **argv) {
   if (optind + 2 != argc)
     return tool_fail("hillshade", 2,
                      "expected a DEM and an output file (try --help)");
+  /* as gdaldem: -igor has no light altitude */
+  if (mode == SHARC_HILLSHADE_IGOR && alt_given)
+    return tool_fail("hillshade", 2, "-igor and -alt cannot be used together");
   const char *in = argv[optind], *outp = argv[optind + 1];
   tiles_gdal_init();
   sharc_pool *pool = NULL;
@@ -213,7 +227,7 @@ int sharc_tiles_cmd_hillshade(int argc, char **argv) {
   tiles_dem dem;
   char msg[1024];
   sharc_array *out = NULL;
-  int rc = tiles_dem_load(pool, in, &input, &dem, msg, sizeof msg);
+  int rc = tiles_dem_load(pool, in, &input, 0, &dem, msg, sizeof msg);
   if (rc) {
     sharc_pool_destroy(pool);
     return tool_fail("hillshade", 1, "%s", msg);
@@ -226,6 +240,7 @@ int sharc_tiles_cmd_hillshade(int argc, char **argv) {
   a.azimuth = az;
   a.altitude = alt;
   a.mode = mode;
+  a.gradient = gradient;
   a.compute_edges = edges;
   a.has_nodata = dem.has_nodata;
   a.nodata = dem.nodata;
@@ -385,7 +400,7 @@ int sharc_tiles_cmd_color_relief(int argc, char **argv) {
     return 1;
   }
   tiles_dem dem;
-  int rc = tiles_dem_load(pool, in, &input, &dem, msg, sizeof msg);
+  int rc = tiles_dem_load(pool, in, &input, 0, &dem, msg, sizeof msg);
   if (rc) {
     free(table);
     sharc_pool_destroy(pool);

@@ -46,6 +46,7 @@ typedef struct tiles_opts {
   uint64_t size; /* synthetic DEM */
   double z, scale, az, alt;
   int shade_mode; /* SHARC_HILLSHADE_* */
+  int gradient;   /* SHARC_GRADIENT_* */
   int quiet;
   tiles_input input;
 } tiles_opts;
@@ -63,7 +64,8 @@ static void usage(FILE *out) {
           "                   [--workers W] [--format xyz|mbtiles] "
           "[--png-level L]\n"
           "                   [-z Z] [-s SCALE] [-az DEG] [-alt DEG] "
-          "[-combined | -multidirectional]\n"
+          "[-combined | -multidirectional | -igor]\n"
+          "                   [-alg Horn|ZevenbergenThorne]\n"
           "                   [--size N] [--quiet]\n"
           "                   [--raw-size WxH] [--geotransform a,b,c,d,e,f] "
           "[--crs CRS] [--nodata V]\n\n"
@@ -79,13 +81,15 @@ static void usage(FILE *out) {
           "resolution.\n\n"
           "  --hillshade        gdaldem hillshade (the default); -z, -s, -az, "
           "-alt,\n"
-          "                     -combined, -multidirectional as gdaldem's\n"
+          "                     -combined, -multidirectional, -igor, -alg as "
+          "gdaldem's\n"
           "                     (a geographic DEM gets -s 111120 unless "
           "given)\n"
           "  --color-relief T   gdaldem color-relief with table T\n"
-          "  --png-level L      zlib level 0..9 (default 1, one filter; 6 "
-          "and up:\n"
-          "                     libpng's adaptive filters, as gdal2tiles)\n"
+          "  --png-level L      zlib level 0..9 (default 1: one filter and "
+          "run-length\n"
+          "                     coding; 6 and up: libpng's adaptive filters, "
+          "as gdal2tiles)\n"
           "  --quiet            no progress on the terminal\n"
           "  DEM.npy (float32, 2-D) or a raw float32 DEM (--raw-size) is "
           "mapped in place;\n"
@@ -129,6 +133,8 @@ static int parse(int argc, char **argv, tiles_opts *o) {
       {"alt", required_argument, NULL, 'l'},
       {"combined", no_argument, NULL, 'c'},
       {"multidirectional", no_argument, NULL, 'm'},
+      {"igor", no_argument, NULL, 'i'},
+      {"alg", required_argument, NULL, 'g'},
       {"quiet", no_argument, NULL, 'q'},
       {"raw-size", required_argument, NULL, 'R'},
       {"geotransform", required_argument, NULL, 'G'},
@@ -216,6 +222,13 @@ static int parse(int argc, char **argv, tiles_opts *o) {
     case 'm':
       o->shade_mode = SHARC_HILLSHADE_MULTIDIRECTIONAL;
       break;
+    case 'i':
+      o->shade_mode = SHARC_HILLSHADE_IGOR;
+      break;
+    case 'g':
+      if (tiles_parse_gradient("tiles", optarg, &o->gradient))
+        return 2;
+      break;
     case 'q':
       o->quiet = 1;
       break;
@@ -232,6 +245,9 @@ static int parse(int argc, char **argv, tiles_opts *o) {
                        argv[optind - 1]);
     }
   }
+  /* as gdaldem: -igor has no light altitude */
+  if (o->shade_mode == SHARC_HILLSHADE_IGOR && o->alt != 45.0)
+    return tool_fail("tiles", 2, "-igor and -alt cannot be used together");
   int rest = argc - optind;
   if (rest == 1) {
     o->out = argv[optind];
@@ -248,20 +264,21 @@ static int parse(int argc, char **argv, tiles_opts *o) {
  */
 
 typedef struct phase_times {
-  double read, shade, warp, levels, finish;
-  double sample, encode, write, bytes; /* summed over workers */
+  double read, grid, top, lower, finish;
+  double st[TILES_STAT_COUNT]; /* summed over workers */
   uint64_t written, empty;
-  double imbalance_base;
+  double imbalance_top;
+  int unit_zoom; /* the top job's unit */
 } phase_times;
 
 typedef struct pyramid {
   tiles_opts *o;
   sharc_pool *pool;
   tiles_dem dem;
-  sharc_array *src; /* shaded: 1 or 4 bytes per pixel */
-  int src_bpp;
-  sharc_array *grid; /* warped to EPSG:3857 */
-  uint64_t gw, gh;
+  sharc_array *shading; /* sharc_hillshade_args or sharc_relief_args */
+  int src_bpp;          /* shaded: 1 (grey) or 4 (RGBA) bytes per pixel */
+  sharc_array *wkts;    /* the DEM's WKT then the grid's */
+  uint64_t gw, gh;      /* the Web Mercator grid */
   double ggt[6];
   char *merc_wkt;
   char tmpdir[2048]; /* where tiles are written */
@@ -294,66 +311,58 @@ static int run_job(pyramid *p, const char *kernel, uint64_t n,
   return 0;
 }
 
-static int shade(pyramid *p) {
+/* The shading's arguments, in a shared array for the top job: gdaldem
+ * hillshade's, or the colour table resolved against the DEM's range. */
+static int prepare_shading(pyramid *p) {
   tiles_dem *d = &p->dem;
-  sharc_job_opts jo = SHARC_JOB_OPTS_INIT;
-  sharc_job_add_array(&jo, d->data);
   if (!p->o->table) {
-    uint64_t shape[2] = {d->height, d->width};
-    if (sharc_array_create(p->pool, SHARC_U8, 2, shape, NULL, &p->src))
-      return failf(p, "%s: no room for the hillshade", d->name);
+    uint64_t n = sizeof(sharc_hillshade_args);
+    if (sharc_array_create(p->pool, SHARC_U8, 1, &n, NULL, &p->shading))
+      return failf(p, "out of shared memory");
+    sharc_hillshade_args *a = sharc_array_data(p->shading);
+    sharc_hillshade_defaults(a, d->width, d->height, d->gt[1], -d->gt[5]);
+    a->z = p->o->z;
+    a->xscale = a->yscale = p->o->scale > 0 ? p->o->scale
+                            : d->geographic ? 111120.0
+                                            : 1.0;
+    a->azimuth = p->o->az;
+    a->altitude = p->o->alt;
+    a->mode = p->o->shade_mode;
+    a->gradient = p->o->gradient;
+    a->has_nodata = d->has_nodata;
+    a->nodata = d->nodata;
     p->src_bpp = 1;
-    sharc_hillshade_args a;
-    sharc_hillshade_defaults(&a, d->width, d->height, d->gt[1], -d->gt[5]);
-    a.z = p->o->z;
-    a.xscale = a.yscale = p->o->scale > 0 ? p->o->scale
-                          : d->geographic ? 111120.0
-                                          : 1.0;
-    a.azimuth = p->o->az;
-    a.altitude = p->o->alt;
-    a.mode = p->o->shade_mode;
-    a.has_nodata = d->has_nodata;
-    a.nodata = d->nodata;
-    jo.args = &a;
-    jo.args_len = sizeof a;
-    sharc_job_add_array(&jo, p->src);
-    return run_job(p, "hillshade", d->height, &jo, NULL);
+    return 0;
   }
   sharc_relief_table *table = malloc(sizeof *table);
-  sharc_relief_args *a = malloc(sizeof *a);
   int rc = 1;
   char why[256];
-  if (!table || !a) {
+  uint64_t n = sizeof(sharc_relief_args);
+  if (!table) {
     failf(p, "out of memory");
   } else if (tiles_load_table(p->o->table, table, p->msg, sizeof p->msg)) {
     /* msg names the file and line */
+  } else if (sharc_array_create(p->pool, SHARC_U8, 1, &n, NULL,
+                                &p->shading)) {
+    failf(p, "out of shared memory");
   } else {
     double lo, hi;
     tiles_dem_range(d, &lo, &hi);
-    uint64_t shape[3] = {d->height, d->width, 4};
     if (sharc_relief_prepare(table, lo, hi, d->has_nodata, d->nodata,
-                             SHARC_RELIEF_INTERPOLATE, d->width, d->height, a,
-                             why, sizeof why))
+                             SHARC_RELIEF_INTERPOLATE, d->width, d->height,
+                             sharc_array_data(p->shading), why, sizeof why))
       failf(p, "%s: %s", p->o->table, why);
-    else if (sharc_array_create(p->pool, SHARC_U8, 3, shape, NULL, &p->src))
-      failf(p, "%s: no room for the colour relief", d->name);
-    else {
-      p->src_bpp = 4;
-      jo.args = a;
-      jo.args_len = sizeof *a;
-      sharc_job_add_array(&jo, p->src);
-      rc = run_job(p, "color_relief", d->height, &jo, NULL);
-    }
+    else
+      rc = 0;
+    p->src_bpp = 4;
   }
   free(table);
-  free(a);
   return rc;
 }
 
-/* The Web Mercator grid gdal2tiles warps to (GDAL's suggested output for
- * the DEM's extent and resolution), then the warp itself, rows in
- * parallel. */
-static int warp(pyramid *p) {
+/* The Web Mercator grid gdal2tiles warps to: GDAL's suggested output for
+ * the DEM's extent and resolution. */
+static int merc_grid(pyramid *p) {
   tiles_dem *d = &p->dem;
   OGRSpatialReferenceH merc = OSRNewSpatialReference(NULL);
   OSRImportFromEPSG(merc, 3857);
@@ -362,14 +371,16 @@ static int warp(pyramid *p) {
   char spec[256];
   snprintf(spec, sizeof spec,
            "MEM:::DATAPOINTER=%p,PIXELS=%llu,LINES=%llu,BANDS=1,"
-           "DATATYPE=Byte,PIXELOFFSET=%d",
-           sharc_array_data(p->src), (unsigned long long)d->width,
-           (unsigned long long)d->height, p->src_bpp);
-  GDALDatasetH mem = GDALOpen(spec, GA_ReadOnly);
+           "DATATYPE=Float32",
+           d->data ? sharc_array_data(d->data) : NULL,
+           (unsigned long long)d->width, (unsigned long long)d->height);
+  GDALDatasetH mem = GDALOpen(d->data ? spec : d->path, GA_ReadOnly);
   if (!mem)
     return failf(p, "%s: cannot describe the raster to GDAL", d->name);
-  GDALSetGeoTransform(mem, d->gt);
-  GDALSetProjection(mem, d->wkt);
+  if (d->data) {
+    GDALSetGeoTransform(mem, d->gt);
+    GDALSetProjection(mem, d->wkt);
+  }
   void *tr = GDALCreateGenImgProjTransformer(mem, d->wkt, NULL, p->merc_wkt,
                                              FALSE, 0.0, 1);
   int w = 0, h = 0;
@@ -383,34 +394,13 @@ static int warp(pyramid *p) {
                  CPLGetLastErrorMsg());
   p->gw = (uint64_t)w;
   p->gh = (uint64_t)h;
-  uint64_t shape[3] = {p->gh, p->gw, (uint64_t)p->src_bpp};
-  if (sharc_array_create(p->pool, SHARC_U8, 3, shape, NULL, &p->grid))
-    return failf(p, "%s: no room for the warped raster", d->name);
   size_t l1 = strlen(d->wkt) + 1, l2 = strlen(p->merc_wkt) + 1;
   uint64_t wl = l1 + l2;
-  sharc_array *wkts = NULL;
-  if (sharc_array_create(p->pool, SHARC_U8, 1, &wl, NULL, &wkts))
+  if (sharc_array_create(p->pool, SHARC_U8, 1, &wl, NULL, &p->wkts))
     return failf(p, "out of shared memory");
-  memcpy(sharc_array_data(wkts), d->wkt, l1);
-  memcpy((char *)sharc_array_data(wkts) + l1, p->merc_wkt, l2);
-  tiles_warp_args a;
-  memset(&a, 0, sizeof a);
-  a.src_w = d->width;
-  a.src_h = d->height;
-  a.dst_w = p->gw;
-  a.dst_h = p->gh;
-  memcpy(a.src_gt, d->gt, sizeof a.src_gt);
-  memcpy(a.dst_gt, p->ggt, sizeof a.dst_gt);
-  a.bpp = p->src_bpp;
-  sharc_job_opts jo = SHARC_JOB_OPTS_INIT;
-  jo.args = &a;
-  jo.args_len = sizeof a;
-  sharc_job_add_array(&jo, p->src);
-  sharc_job_add_array(&jo, p->grid);
-  sharc_job_add_array(&jo, wkts);
-  int rc = run_job(p, "tiles_warp", p->gh, &jo, NULL);
-  sharc_array_destroy(wkts);
-  return rc;
+  memcpy(sharc_array_data(p->wkts), d->wkt, l1);
+  memcpy((char *)sharc_array_data(p->wkts) + l1, p->merc_wkt, l2);
+  return 0;
 }
 
 /* gdal2tiles' ZoomForPixelSize: the finest zoom whose pixels are still at
@@ -423,8 +413,7 @@ static int zoom_for(double ps) {
 }
 
 /* The level's tile rectangle (XYZ) covering the warped grid exactly. */
-static void level_rect(const pyramid *p, int z, int64_t *x0, int64_t *y0,
-                       uint64_t *nx, uint64_t *ny) {
+static tiles_rect level_rect(const pyramid *p, int z) {
   double res = MERC_RES0 / ldexp(1.0, z), n = ldexp(1.0, z);
   double minx = p->ggt[0], maxx = p->ggt[0] + (double)p->gw * p->ggt[1];
   double maxy = p->ggt[3], miny = p->ggt[3] + (double)p->gh * p->ggt[5];
@@ -434,10 +423,9 @@ static void level_rect(const pyramid *p, int z, int64_t *x0, int64_t *y0,
   double py1 = (MERC_ORIGIN - miny) / res / TILE;
   double a = fmax(0, floor(px0)), b = fmin(n - 1, ceil(px1) - 1);
   double c = fmax(0, floor(py0)), d = fmin(n - 1, ceil(py1) - 1);
-  *x0 = (int64_t)a;
-  *y0 = (int64_t)c;
-  *nx = b >= a ? (uint64_t)(b - a + 1) : 0;
-  *ny = d >= c ? (uint64_t)(d - c + 1) : 0;
+  tiles_rect r = {(int64_t)a, (int64_t)c, b >= a ? (uint64_t)(b - a + 1) : 0,
+                  d >= c ? (uint64_t)(d - c + 1) : 0, 0};
+  return r;
 }
 
 static int make_dir(pyramid *p, const char *path) {
@@ -459,103 +447,204 @@ static void progress(const pyramid *p, const char *fmt, ...) {
   fflush(stderr);
 }
 
-/* One job per zoom, from the top down; the level above is kept as a mosaic
- * in shared memory until the level below is made from it. */
+static int make_zoom_dirs(pyramid *p, int z, const tiles_rect *r) {
+  char path[2300];
+  snprintf(path, sizeof path, "%s/%d", p->tmpdir, z);
+  int rc = make_dir(p, path);
+  for (uint64_t x = 0; !rc && x < r->nx; x++) {
+    snprintf(path, sizeof path, "%s/%d/%lld", p->tmpdir, z,
+             (long long)(r->x0 + (int64_t)x));
+    rc = make_dir(p, path);
+  }
+  return rc;
+}
+
+/* Notes which tiles of zoom z were written (flags: one byte per tile). */
+static void record_zoom(pyramid *p, int z, const tiles_rect *r,
+                        const uint8_t *fl, double secs) {
+  uint64_t n = r->nx * r->ny, written = 0;
+  for (uint64_t k = 0; k < n; k++)
+    written += fl[k];
+  p->t.written += written;
+  p->t.empty += n - written;
+  p->have[z].x0 = r->x0;
+  p->have[z].y0 = r->y0;
+  p->have[z].nx = r->nx;
+  p->have[z].ny = r->ny;
+  p->have[z].bits = malloc(n + 1);
+  if (p->have[z].bits) {
+    for (uint64_t k = 0; k < n; k++)
+      p->have[z].bits[k] = fl[k] ? '1' : '0';
+    p->have[z].bits[n] = '\0';
+  }
+  progress(p, "zoom %d: %llu tiles written, %llu empty, %.2f s", z,
+           (unsigned long long)written, (unsigned long long)(n - written),
+           secs);
+}
+
+/* How many zooms one unit of the top job makes below its own: as many as
+ * allowed while there are still 8 units a worker, so that the scheduler
+ * can balance sea against mountains. More zooms a unit means fewer tiles
+ * going through shared memory and fewer window edges read and shaded
+ * twice. */
+static int unit_levels(const pyramid *p) {
+  int l = p->o->zmax - p->o->zmin;
+  if (l > TILES_MAX_UNIT_LEVELS)
+    l = TILES_MAX_UNIT_LEVELS;
+  for (; l > 0; l--) {
+    tiles_rect r = level_rect(p, p->o->zmax - l);
+    if (r.nx * r.ny >= 8 * (uint64_t)sharc_pool_size(p->pool))
+      break;
+  }
+  return l;
+}
+
+/* The top zooms in one job (see tiles_top in tiles_render.h); returns the
+ * mosaic and flags of its units' zoom for the zooms below. */
+static int top_zooms(pyramid *p, sharc_array *stats, sharc_array **mosaic,
+                     sharc_array **flags) {
+  tiles_top_args *a = calloc(1, sizeof *a);
+  if (!a)
+    return failf(p, "out of memory");
+  int L = unit_levels(p), zb = p->o->zmax - L, rc = 0;
+  uint64_t nflags = 0;
+  for (int d = 0; d <= L && !rc; d++) {
+    a->rect[d] = level_rect(p, zb + d);
+    a->rect[d].flag0 = nflags;
+    nflags += a->rect[d].nx * a->rect[d].ny;
+    rc = make_zoom_dirs(p, zb + d, &a->rect[d]);
+  }
+  tiles_dem *d = &p->dem;
+  a->warp.src_w = d->width;
+  a->warp.src_h = d->height;
+  a->warp.dst_w = p->gw;
+  a->warp.dst_h = p->gh;
+  memcpy(a->warp.src_gt, d->gt, sizeof a->warp.src_gt);
+  memcpy(a->warp.dst_gt, p->ggt, sizeof a->warp.dst_gt);
+  a->warp.bpp = p->src_bpp;
+  a->shading = p->o->table ? TILES_SHADE_RELIEF : TILES_SHADE_HILLSHADE;
+  a->zoom = zb;
+  a->levels = L;
+  a->mbpp = p->src_bpp == 1 ? 2 : 4;
+  a->png_level = p->o->png_level;
+  a->has_mosaic = zb > p->o->zmin;
+  snprintf(a->dir, sizeof a->dir, "%s", p->tmpdir);
+  p->t.unit_zoom = zb;
+  uint64_t one = 1, n = a->rect[0].nx * a->rect[0].ny;
+  uint64_t mshape[3] = {a->rect[0].ny * TILE, a->rect[0].nx * TILE,
+                        (uint64_t)a->mbpp};
+  sharc_array *fl = NULL, *m = NULL, *path = NULL;
+  a->from_file = d->data == NULL;
+  uint64_t plen = a->from_file ? strlen(d->path) + 1 : 0;
+  if (!rc && a->from_file &&
+      sharc_array_create(p->pool, SHARC_U8, 1, &plen, NULL, &path))
+    rc = failf(p, "out of shared memory");
+  if (path)
+    memcpy(sharc_array_data(path), d->path, plen);
+  if (!rc && (sharc_array_create(p->pool, SHARC_U8, 1, &nflags, NULL, &fl) ||
+              (a->has_mosaic
+                   ? sharc_array_create(p->pool, SHARC_U8, 3, mshape, NULL, &m)
+                   : sharc_array_create(p->pool, SHARC_U8, 1, &one, NULL, &m))))
+    rc = failf(p, "out of shared memory for zoom %d", zb);
+  sharc_job_opts jo = SHARC_JOB_OPTS_INIT;
+  jo.args = a;
+  jo.args_len = sizeof *a;
+  sharc_job_add_array(&jo, a->from_file ? path : d->data);
+  sharc_job_add_array(&jo, m);
+  sharc_job_add_array(&jo, fl);
+  sharc_job_add_array(&jo, stats);
+  sharc_job_add_array(&jo, p->wkts);
+  sharc_job_add_array(&jo, p->shading);
+  sharc_report rep;
+  memset(&rep, 0, sizeof rep);
+  double t0 = now();
+  if (!rc && n)
+    rc = run_job(p, "tiles_top", n, &jo, &rep);
+  if (!rc)
+    p->t.imbalance_top = rep.imbalance_pct;
+  sharc_report_free(&rep);
+  const uint8_t *f = fl ? sharc_array_data(fl) : NULL;
+  for (int z = p->o->zmax; !rc && z >= zb; z--)
+    record_zoom(p, z, &a->rect[z - zb], f + a->rect[z - zb].flag0,
+                now() - t0);
+  /* The units' zoom's flags on their own, as the zoom below reads them. */
+  sharc_array *f0 = NULL;
+  if (!rc && sharc_array_create(p->pool, SHARC_U8, 1, &n, NULL, &f0))
+    rc = failf(p, "out of shared memory for zoom %d", zb);
+  if (!rc)
+    memcpy(sharc_array_data(f0), f, n);
+  sharc_array_destroy(fl);
+  sharc_array_destroy(path);
+  free(a);
+  if (rc) {
+    sharc_array_destroy(m);
+    sharc_array_destroy(f0);
+    return rc;
+  }
+  *mosaic = m;
+  *flags = f0;
+  return 0;
+}
+
+/* The top zooms, then one job per lower zoom, from the top down; the zoom
+ * above is kept as a mosaic in shared memory until the one below is made
+ * from it. */
 static int levels(pyramid *p) {
   sharc_array *stats = NULL, *cm = NULL, *cf = NULL;
   uint64_t sshape[2] = {TILES_MAX_STATS_WORKERS, TILES_STAT_COUNT};
   if (sharc_array_create(p->pool, SHARC_F64, 2, sshape, NULL, &stats))
     return failf(p, "out of shared memory");
+  double t = now();
+  int rc = top_zooms(p, stats, &cm, &cf);
+  p->t.top = now() - t;
+  t = now();
   tiles_level_args *a = calloc(1, sizeof *a);
-  int rc = a ? 0 : failf(p, "out of memory");
-  int mbpp = p->src_bpp == 1 ? 2 : 4;
-  for (int z = p->o->zmax; !rc && z >= p->o->zmin; z--) {
-    int64_t x0, y0;
-    uint64_t nx, ny;
-    level_rect(p, z, &x0, &y0, &nx, &ny);
+  if (!rc && !a)
+    rc = failf(p, "out of memory");
+  if (!rc)
+    a->child = level_rect(p, p->t.unit_zoom);
+  for (int z = p->t.unit_zoom - 1; !rc && z >= p->o->zmin; z--) {
+    a->zoom = z;
+    a->mbpp = p->src_bpp == 1 ? 2 : 4;
+    a->png_level = p->o->png_level;
+    a->rect = level_rect(p, z);
+    snprintf(a->dir, sizeof a->dir, "%s", p->tmpdir);
     sharc_array *m = NULL, *f = NULL;
-    uint64_t mshape[3] = {ny * TILE, nx * TILE, (uint64_t)mbpp};
-    uint64_t n = nx * ny;
+    uint64_t mshape[3] = {a->rect.ny * TILE, a->rect.nx * TILE,
+                          (uint64_t)a->mbpp};
+    uint64_t n = a->rect.nx * a->rect.ny;
     if (sharc_array_create(p->pool, SHARC_U8, 3, mshape, NULL, &m) ||
         sharc_array_create(p->pool, SHARC_U8, 1, &n, NULL, &f)) {
       sharc_array_destroy(m);
       rc = failf(p, "out of shared memory for zoom %d", z);
       break;
     }
-    char path[2300];
-    snprintf(path, sizeof path, "%s/%d", p->tmpdir, z);
-    rc = make_dir(p, path);
-    for (uint64_t x = 0; !rc && x < nx; x++) {
-      snprintf(path, sizeof path, "%s/%d/%lld", p->tmpdir, z,
-               (long long)(x0 + (int64_t)x));
-      rc = make_dir(p, path);
-    }
-    a->zoom = z;
-    a->overview = z != p->o->zmax;
-    a->src_bpp = p->src_bpp;
-    a->mbpp = mbpp;
-    a->png_level = p->o->png_level;
-    a->cminx = a->tminx;
-    a->cminy = a->tminy;
-    a->cnx = a->nx;
-    a->cny = a->ny;
-    a->tminx = x0;
-    a->tminy = y0;
-    a->nx = nx;
-    a->ny = ny;
-    a->dst_w = p->gw;
-    a->dst_h = p->gh;
-    memcpy(a->dst_gt, p->ggt, sizeof a->dst_gt);
-    snprintf(a->dir, sizeof a->dir, "%s", p->tmpdir);
+    rc = make_zoom_dirs(p, z, &a->rect);
     sharc_job_opts jo = SHARC_JOB_OPTS_INIT;
     jo.args = a;
     jo.args_len = sizeof *a;
-    sharc_job_add_array(&jo, a->overview ? cm : p->grid);
+    sharc_job_add_array(&jo, cm);
     sharc_job_add_array(&jo, m);
     sharc_job_add_array(&jo, f);
     sharc_job_add_array(&jo, stats);
-    if (a->overview)
-      sharc_job_add_array(&jo, cf);
-    sharc_report rep;
-    memset(&rep, 0, sizeof rep);
+    sharc_job_add_array(&jo, cf);
     double t0 = now();
     if (!rc && n)
-      rc = run_job(p, "tiles_level", n, &jo, &rep);
-    if (!rc && !a->overview)
-      p->t.imbalance_base = rep.imbalance_pct;
-    sharc_report_free(&rep);
-    uint64_t written = 0;
-    const uint8_t *fl = sharc_array_data(f);
-    for (uint64_t k = 0; k < n; k++)
-      written += fl[k];
-    p->t.written += written;
-    p->have[z].x0 = x0;
-    p->have[z].y0 = y0;
-    p->have[z].nx = nx;
-    p->have[z].ny = ny;
-    p->have[z].bits = malloc(n + 1);
-    if (p->have[z].bits) {
-      for (uint64_t k = 0; k < n; k++)
-        p->have[z].bits[k] = fl[k] ? '1' : '0';
-      p->have[z].bits[n] = '\0';
-    }
-    p->t.empty += n - written;
-    progress(p, "zoom %d: %llu tiles written, %llu empty, %.2f s", z,
-             (unsigned long long)written, (unsigned long long)(n - written),
-             now() - t0);
+      rc = run_job(p, "tiles_level", n, &jo, NULL);
+    if (!rc)
+      record_zoom(p, z, &a->rect, sharc_array_data(f), now() - t0);
     sharc_array_destroy(cm);
     sharc_array_destroy(cf);
     cm = m;
     cf = f;
+    a->child = a->rect;
   }
+  p->t.lower = now() - t;
   progress(p, "%s", "");
   const double *st = sharc_array_data(stats);
-  for (unsigned w = 0; w < TILES_MAX_STATS_WORKERS; w++) {
-    p->t.sample += st[w * TILES_STAT_COUNT + TILES_STAT_SAMPLE];
-    p->t.encode += st[w * TILES_STAT_COUNT + TILES_STAT_ENCODE];
-    p->t.write += st[w * TILES_STAT_COUNT + TILES_STAT_WRITE];
-    p->t.bytes += st[w * TILES_STAT_COUNT + TILES_STAT_BYTES];
-  }
+  for (unsigned w = 0; w < TILES_MAX_STATS_WORKERS; w++)
+    for (int k = 0; k < TILES_STAT_COUNT; k++)
+      p->t.st[k] += st[w * TILES_STAT_COUNT + k];
   free(a);
   sharc_array_destroy(cm);
   sharc_array_destroy(cf);
@@ -811,13 +900,11 @@ static int write_mbtiles(pyramid *p) {
                                 &st, NULL) != SQLITE_OK)
     rc = failf(p, "%s: %s", p->o->out, sqlite3_errmsg(db));
   for (int z = p->o->zmin; !rc && z <= p->o->zmax; z++) {
-    int64_t x0, y0;
-    uint64_t nx, ny;
-    level_rect(p, z, &x0, &y0, &nx, &ny);
-    for (uint64_t x = 0; !rc && x < nx; x++)
-      for (uint64_t y = 0; !rc && y < ny; y++)
-        rc = insert_tile(p, st, z, (long long)(x0 + (int64_t)x),
-                         (long long)(y0 + (int64_t)y));
+    tiles_rect r = level_rect(p, z);
+    for (uint64_t x = 0; !rc && x < r.nx; x++)
+      for (uint64_t y = 0; !rc && y < r.ny; y++)
+        rc = insert_tile(p, st, z, (long long)(r.x0 + (int64_t)x),
+                         (long long)(r.y0 + (int64_t)y));
   }
   sqlite3_finalize(st);
   if (!rc)
@@ -869,8 +956,10 @@ static int check_zooms(pyramid *p) {
   int native = zoom_for(ps);
   int fit = zoom_for(ps * (double)(p->gw > p->gh ? p->gw : p->gh) / TILE);
   if (p->o->zmin < 0) {
+    /* A DEM smaller than a tile fits one tile only deeper than its own
+     * resolution: gdal2tiles then makes that one zoom. */
     p->o->zmin = fit;
-    p->o->zmax = native;
+    p->o->zmax = native > fit ? native : fit;
   }
   /* Past two zooms beyond the data's resolution, every tile pixel would be
    * at least 16 copies of one warped pixel: refused as a likely mistake. */
@@ -889,17 +978,21 @@ static void report(const pyramid *p, double total) {
          sharc_pool_size(p->pool));
   printf("tiles: %llu written, %llu empty skipped; %.1f MB of PNG\n",
          (unsigned long long)t->written, (unsigned long long)t->empty,
-         t->bytes / 1e6);
+         t->st[TILES_STAT_BYTES] / 1e6);
   printf("time: %.3f s, %.0f tiles/s\n", total,
          total > 0 ? (double)t->written / total : 0.0);
-  printf("wall: read %.3f s, %s %.3f s, warp %.3f s, tiles %.3f s, "
-         "finish %.3f s\n",
-         t->read, p->o->table ? "colour relief" : "hillshade", t->shade,
-         t->warp, t->levels, t->finish);
-  printf("tiles, summed over workers: sampling %.3f s, PNG encoding %.3f s, "
-         "writing %.3f s\n",
-         t->sample, t->encode, t->write);
-  printf("top zoom imbalance: %.1f%%\n", t->imbalance_base);
+  printf("wall: %s %.3f s, grid %.3f s, zooms %d-%d %.3f s, zooms %d-%d "
+         "%.3f s, finish %.3f s\n",
+         p->dem.data ? "read" : "open", t->read, t->grid, t->unit_zoom, p->o->zmax, t->top, p->o->zmin,
+         t->unit_zoom - 1, t->lower, t->finish);
+  printf("summed over workers: reading %.3f s, %s %.3f s, warping %.3f s, sampling %.3f s, "
+         "PNG encoding %.3f s, writing %.3f s\n",
+         t->st[TILES_STAT_READ], p->o->table ? "colour relief" : "hillshade",
+         t->st[TILES_STAT_SHADE],
+         t->st[TILES_STAT_WARP], t->st[TILES_STAT_SAMPLE],
+         t->st[TILES_STAT_ENCODE], t->st[TILES_STAT_WRITE]);
+  printf("zooms %d-%d imbalance: %.1f%%\n", t->unit_zoom, p->o->zmax,
+         t->imbalance_top);
 }
 
 int sharc_tiles_cmd_tiles(int argc, char **argv) {
@@ -928,38 +1021,28 @@ int sharc_tiles_cmd_tiles(int argc, char **argv) {
     return tool_fail("tiles", 1, "cannot start workers: %s", pmsg);
   }
   double t = now();
-  rc = o.dem ? tiles_dem_load(p->pool, o.dem, &o.input, &p->dem, p->msg,
-                              sizeof p->msg)
+  /* A hillshade reads the DEM's windows from the file in the top job, each
+   * worker what it shades; a colour relief needs the whole DEM first for
+   * its range (percentages in the table). */
+  rc = o.dem ? tiles_dem_load(p->pool, o.dem, &o.input, !o.table, &p->dem,
+                              p->msg, sizeof p->msg)
              : tiles_dem_synthetic(p->pool, o.size, 0, 1, &p->dem, p->msg,
                                    sizeof p->msg);
   int have_dem = !rc;
   p->t.read = now() - t;
-  if (!rc && o.table) {
-    /* Check the table before any heavy work. */
-    sharc_relief_table *tb = malloc(sizeof *tb);
-    rc = !tb ? failf(p, "out of memory")
-             : tiles_load_table(o.table, tb, p->msg, sizeof p->msg);
-    free(tb);
-  }
+  if (!rc)
+    rc = prepare_shading(p);
   if (!rc) {
     t = now();
-    rc = shade(p);
-    p->t.shade = now() - t;
-  }
-  if (!rc) {
-    t = now();
-    rc = warp(p);
-    p->t.warp = now() - t;
+    rc = merc_grid(p);
+    p->t.grid = now() - t;
   }
   if (!rc)
     rc = check_zooms(p);
   if (!rc)
     rc = prepare_output(p);
-  if (!rc) {
-    t = now();
+  if (!rc)
     rc = levels(p);
-    p->t.levels = now() - t;
-  }
   if (!rc) {
     t = now();
     if (o.mbtiles) {
@@ -980,8 +1063,8 @@ int sharc_tiles_cmd_tiles(int argc, char **argv) {
     remove_tree(p->tmpdir);
   if (!rc)
     report(p, now() - t0);
-  sharc_array_destroy(p->grid);
-  sharc_array_destroy(p->src);
+  sharc_array_destroy(p->wkts);
+  sharc_array_destroy(p->shading);
   if (have_dem)
     tiles_dem_free(&p->dem);
   CPLFree(p->merc_wkt);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <cpl_conv.h>
@@ -91,41 +92,56 @@ static int is_geographic(const char *wkt) {
   return geo;
 }
 
-int tiles_dem_open(sharc_pool *pool, const char *path, tiles_dem *dem,
-                   char *msg, size_t msglen) {
+/* Opens path and fills dem's size, georeferencing and nodata (no data).
+ * Returns the dataset, or NULL with msg and dem freed. */
+static GDALDatasetH open_meta(const char *path, tiles_dem *dem, char *msg,
+                              size_t msglen) {
   memset(dem, 0, sizeof *dem);
   snprintf(dem->name, sizeof dem->name, "%s", path);
   /* A plain file gets the system's reason; GDAL's virtual paths (/vsi...)
    * are left to GDAL. */
-  if (strncmp(path, "/vsi", 4) != 0 && access(path, R_OK) != 0)
-    return fail(msg, msglen, path, strerror(errno));
+  if (strncmp(path, "/vsi", 4) != 0 && access(path, R_OK) != 0) {
+    fail(msg, msglen, path, strerror(errno));
+    return NULL;
+  }
   GDALDatasetH ds = GDALOpen(path, GA_ReadOnly);
-  if (!ds)
-    return fail(msg, msglen, path, "not a raster GDAL can read");
-  int rc = 1;
-  if (GDALGetRasterCount(ds) < 1) {
-    fail(msg, msglen, path, "has no raster band");
-    goto out;
+  if (!ds) {
+    fail(msg, msglen, path, "not a raster GDAL can read");
+    return NULL;
   }
   const char *wkt = GDALGetProjectionRef(ds);
-  if (GDALGetGeoTransform(ds, dem->gt) != CE_None || !wkt || !*wkt) {
+  if (GDALGetRasterCount(ds) < 1) {
+    fail(msg, msglen, path, "has no raster band");
+  } else if (GDALGetGeoTransform(ds, dem->gt) != CE_None || !wkt || !*wkt) {
     fail(msg, msglen, path,
          "has no georeferencing (a geotransform and a CRS are needed)");
-    goto out;
-  }
-  if (dem->gt[2] != 0.0 || dem->gt[4] != 0.0) {
+  } else if (dem->gt[2] != 0.0 || dem->gt[4] != 0.0) {
     fail(msg, msglen, path,
          "is rotated (geotransform terms 2 and 4 must be 0)");
-    goto out;
+  } else {
+    dem->width = (uint64_t)GDALGetRasterXSize(ds);
+    dem->height = (uint64_t)GDALGetRasterYSize(ds);
+    dem->wkt = strdup(wkt);
+    dem->geographic = is_geographic(wkt);
+    int has = 0;
+    double nd = GDALGetRasterNoDataValue(GDALGetRasterBand(ds, 1), &has);
+    dem->has_nodata = has;
+    dem->nodata = (float)nd;
+    if (dem->wkt)
+      return ds;
+    fail(msg, msglen, path, "out of memory");
   }
-  dem->width = (uint64_t)GDALGetRasterXSize(ds);
-  dem->height = (uint64_t)GDALGetRasterYSize(ds);
-  dem->wkt = strdup(wkt);
-  dem->geographic = is_geographic(wkt);
-  int has = 0;
-  double nd = GDALGetRasterNoDataValue(GDALGetRasterBand(ds, 1), &has);
-  dem->has_nodata = has;
-  dem->nodata = (float)nd;
+  GDALClose(ds);
+  tiles_dem_free(dem);
+  return NULL;
+}
+
+int tiles_dem_open(sharc_pool *pool, const char *path, tiles_dem *dem,
+                   char *msg, size_t msglen) {
+  GDALDatasetH ds = open_meta(path, dem, msg, msglen);
+  if (!ds)
+    return 1;
+  int rc = 1;
   uint64_t shape[2] = {dem->height, dem->width};
   int e = sharc_array_create(pool, SHARC_F32, 2, shape, NULL, &dem->data);
   if (e) {
@@ -210,8 +226,10 @@ int tiles_dem_synthetic(sharc_pool *pool, uint64_t size, int geographic,
 void tiles_dem_free(tiles_dem *dem) {
   sharc_array_destroy(dem->data);
   free(dem->wkt);
+  free(dem->path);
   dem->data = NULL;
   dem->wkt = NULL;
+  dem->path = NULL;
 }
 
 int tiles_dem_range(const tiles_dem *dem, double *min, double *max) {
@@ -277,6 +295,17 @@ int tiles_write_gtiff(const char *path, const tiles_dem *dem,
   return 0;
 }
 
+int tiles_parse_gradient(const char *cmd, const char *arg, int *gradient) {
+  if (!strcasecmp(arg, "Horn"))
+    *gradient = SHARC_GRADIENT_HORN;
+  else if (!strcasecmp(arg, "ZevenbergenThorne"))
+    *gradient = SHARC_GRADIENT_ZEVENBERGEN_THORNE;
+  else
+    return tool_fail(cmd, 2, "-alg: '%s' is not Horn or ZevenbergenThorne",
+                     arg);
+  return 0;
+}
+
 int tiles_input_option(const char *cmd, const char *opt, const char *arg,
                        tiles_input *in) {
   char *end = NULL;
@@ -330,10 +359,21 @@ static int ends_with(const char *s, const char *suffix) {
 }
 
 int tiles_dem_load(sharc_pool *pool, const char *path, const tiles_input *in,
-                   tiles_dem *dem, char *msg, size_t msglen) {
+                   int lazy, tiles_dem *dem, char *msg, size_t msglen) {
   int npy = ends_with(path, ".npy");
-  if (!npy && !in->raw_w)
+  if (!npy && !in->raw_w && !lazy)
     return tiles_dem_open(pool, path, dem, msg, msglen);
+  if (!npy && !in->raw_w) {
+    GDALDatasetH ds = open_meta(path, dem, msg, msglen);
+    if (!ds)
+      return 1;
+    GDALClose(ds);
+    dem->path = strdup(path);
+    if (dem->path)
+      return 0;
+    tiles_dem_free(dem);
+    return fail(msg, msglen, path, "out of memory");
+  }
   memset(dem, 0, sizeof *dem);
   snprintf(dem->name, sizeof dem->name, "%s", path);
   if (!in->has_gt || !in->crs)

@@ -10,7 +10,8 @@
 #include <sharc.h>
 
 typedef struct tiles_dem {
-  sharc_array *data; /* float32 [height][width] */
+  sharc_array *data; /* float32 [height][width]; NULL when only path is */
+  char *path;        /* a file GDAL reads, left unread (lazy); owned */
   uint64_t width, height;
   double gt[6];
   char *wkt;      /* the CRS, WKT; owned */
@@ -48,6 +49,10 @@ typedef struct tiles_input {
 int tiles_input_option(const char *cmd, const char *opt, const char *arg,
                        tiles_input *in);
 
+/* Parses gdaldem's -alg (Horn or ZevenbergenThorne, any case) into
+ * SHARC_GRADIENT_*. Returns 0, or 2 after printing a usage error for cmd. */
+int tiles_parse_gradient(const char *cmd, const char *arg, int *gradient);
+
 /* The option letters the commands give those options in getopt. */
 #define TILES_INPUT_LETTER_NAME(c)                                             \
   ((c) == 'R'   ? "raw-size"                                                   \
@@ -57,9 +62,11 @@ int tiles_input_option(const char *cmd, const char *opt, const char *arg,
                 : "")
 
 /* Opens path: mapped in place when it ends in .npy or in->raw_w is set,
- * else through GDAL (tiles_dem_open). Returns 0 or 1 with msg. */
+ * else through GDAL: read whole (tiles_dem_open), or with lazy only its
+ * size, georeferencing and nodata, dem->data left NULL and dem->path set,
+ * for a caller that reads the windows it needs. Returns 0 or 1 with msg. */
 int tiles_dem_load(sharc_pool *pool, const char *path, const tiles_input *in,
-                   tiles_dem *dem, char *msg, size_t msglen);
+                   int lazy, tiles_dem *dem, char *msg, size_t msglen);
 
 /* The built-in synthetic terrain: size x size pixels over the same area
  * whatever the size (UTM zone 33N, 30 m at size 8192, or WGS84 degrees with
