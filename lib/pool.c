@@ -1,6 +1,7 @@
 /* Pools: starting, pinning, replacing and stopping worker processes. */
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -382,12 +383,55 @@ static void pool_free(sharc_pool *pool) {
   free(pool);
 }
 
-static int pool_init(sharc_pool *pool) {
-  hwloc_bitmap_t usable = NULL;
-  int rc = sharc__topo_load(NULL, &pool->topo, &usable, pool->msg,
-                            sizeof pool->msg);
+/* Loading the machine's topology reads sysfs for milliseconds, far longer
+ * than starting workers takes: it is loaded once per process, and each
+ * pool takes a copy (microseconds) with the usable PUs read again, since
+ * the process's CPU binding may have changed since. */
+static pthread_mutex_t topo_lock = PTHREAD_MUTEX_INITIALIZER;
+static hwloc_topology_t topo_cache;
+
+static int load_topology(sharc_pool *pool, hwloc_bitmap_t *usable) {
+  pthread_mutex_lock(&topo_lock);
+  int rc = 0;
+  if (topo_cache == NULL) {
+    rc = sharc__topo_load(NULL, &pool->topo, usable, pool->msg,
+                          sizeof pool->msg);
+    if (rc == 0 && hwloc_topology_dup(&topo_cache, pool->topo) != 0)
+      topo_cache = NULL; /* the next pool loads it again */
+    pthread_mutex_unlock(&topo_lock);
+    return rc;
+  }
+  if (hwloc_topology_dup(&pool->topo, topo_cache) != 0) {
+    pool->topo = NULL;
+    rc = sharc__fail(pool, SHARC_ENOMEM, "copying the topology: %s",
+                     strerror(errno));
+  }
+  pthread_mutex_unlock(&topo_lock);
   if (rc != 0)
     return rc;
+  /* as sharc__topo_load does for this machine */
+  *usable = hwloc_bitmap_alloc();
+  if (*usable == NULL)
+    return sharc__fail(pool, SHARC_ENOMEM, "out of memory");
+  if (!hwloc_topology_is_thissystem(pool->topo)) { /* HWLOC_SYNTHETIC etc. */
+    hwloc_bitmap_copy(*usable, hwloc_topology_get_allowed_cpuset(pool->topo));
+    return 0;
+  }
+  if (hwloc_get_cpubind(pool->topo, *usable, HWLOC_CPUBIND_PROCESS) < 0)
+    return sharc__fail(pool, -errno, "reading the process CPU binding: %s",
+                       strerror(errno));
+  hwloc_bitmap_and(*usable, *usable,
+                   hwloc_topology_get_allowed_cpuset(pool->topo));
+  return 0;
+}
+
+static int pool_init(sharc_pool *pool) {
+  hwloc_bitmap_t usable = NULL;
+  int rc = load_topology(pool, &usable);
+  if (rc != 0) {
+    hwloc_bitmap_free(usable);
+    return rc;
+  }
   pool->topo_is_this_system = 1;
   rc = sharc__plan_from_topology(pool->topo, usable, pool->opts.workers,
                                  &pool->plan, pool->msg, sizeof pool->msg);

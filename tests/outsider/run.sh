@@ -101,8 +101,17 @@ step_install() {
     lib/libsharc.a lib/libsharc.so bin/sharc share/man/man1/sharc.1 \
     lib/pkgconfig/sharc.pc lib/pkgconfig/sharc-static.pc \
     lib/cmake/sharc/sharcConfig.cmake lib/cmake/sharc/sharcConfigVersion.cmake \
-    lib/cmake/sharc/sharcTargets.cmake share/sharc/fortran/sharc.f90; do
+    lib/cmake/sharc/sharcTargets.cmake share/sharc/fortran/sharc.f90 \
+    bin/sharc-worker lib/sharc/sharc-kernels.so; do
     if [ -e "$PREFIX/$f" ]; then ok; else bad "installed: $f"; fi
+  done
+  # Every start method from the installed tool: spawn finds sharc-worker
+  # beside it and the kernels module under lib/sharc, not the build tree's.
+  local m
+  for m in fork forkserver spawn; do
+    check "installed sharc run pi --start $m" "$WORK/start-$m.log" \
+      env -u SHARC_WORKER -u SHARC_KERNEL_PATH -u SHARC_START \
+      "$PREFIX/bin/sharc" run pi --n 100000 --workers 2 --start "$m"
   done
   if [ -d "$PREFIX/include" ] && ! find "$PREFIX/include" -name '*_int.h' \
     -o -name 'internal.h' | grep -q .; then ok; else
