@@ -4,15 +4,21 @@
  * pool of W workers to the end of a first job in which every worker took
  * part (sharc: sharc_pool_create and one empty job over W indices, static
  * schedule; Python: Pool(W) and a map of W items, chunksize 1). Teardown is
- * not timed. Medians of --repeats runs; Python first, then sharc, never at
- * the same time.
+ * not timed. Medians of --repeats runs, interleaved: each repeat times
+ * every case once with Python (bench/start_py.py --serve, one process kept
+ * for the whole run) and once with sharc, one after the other, never at the
+ * same time, so that the machine's drift touches both alike.
  *
  *   bench_start [--repeats R] [--python PATH] [--no-python]
  */
+#include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sharc.h>
 
@@ -76,6 +82,52 @@ static double one_start(sharc_start_method m, unsigned w, double *create_s) {
   return rc == 0 ? t2 - t0 : -1;
 }
 
+extern char **environ;
+
+/* The Python side: start_py.py --serve on two pipes. */
+typedef struct py {
+  pid_t pid;
+  FILE *to, *from;
+} py;
+
+static int py_start(py *p, const char *python) {
+  int in[2], out[2];
+  if (pipe(in) != 0 || pipe(out) != 0)
+    return -1;
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+  posix_spawn_file_actions_addclose(&fa, in[1]);
+  posix_spawn_file_actions_addclose(&fa, out[0]);
+  char *argv[] = {(char *)python, (char *)BENCH_PY_SCRIPT, "--serve", NULL};
+  int rc = posix_spawn(&p->pid, python, &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  close(in[0]);
+  close(out[1]);
+  if (rc != 0) {
+    close(in[1]);
+    close(out[0]);
+    return -1;
+  }
+  p->to = fdopen(in[1], "w");
+  p->from = fdopen(out[0], "r");
+  return p->to && p->from ? 0 : -1;
+}
+
+static double py_once(py *p, const char *method, unsigned w) {
+  double ms;
+  fprintf(p->to, "%s %u\n", method, w);
+  fflush(p->to);
+  return fscanf(p->from, "%lf", &ms) == 1 ? ms : -1;
+}
+
+static void py_stop(py *p) {
+  fclose(p->to);
+  fclose(p->from);
+  waitpid(p->pid, NULL, 0);
+}
+
 int main(int argc, char **argv) {
   /* First, as a program using the fork server should: before any thread. */
   if (sharc_init() != 0) {
@@ -100,53 +152,61 @@ int main(int argc, char **argv) {
   if (repeats < 1 || repeats > 1000)
     repeats = 9;
 
-  double py[3][NCOUNTS] = {{0}};
-  if (python != NULL) {
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "%s %s %u 1 2 8", python, BENCH_PY_SCRIPT,
-             repeats);
-    FILE *f = popen(cmd, "r");
-    char method[32];
-    unsigned w;
-    double ms;
-    while (f != NULL && fscanf(f, "%31s %u %lf", method, &w, &ms) == 3) {
-      for (unsigned m = 0; m < 3; m++)
-        for (unsigned k = 0; k < NCOUNTS; k++)
-          if (strcmp(method, names[m]) == 0 && w == counts[k])
-            py[m][k] = ms;
-    }
-    if (f == NULL || pclose(f) != 0)
-      fprintf(stderr, "bench_start: %s failed; no Python figures\n", cmd);
-  }
-
-  double *v = malloc(repeats * sizeof *v), *c = malloc(repeats * sizeof *c);
-  if (v == NULL || c == NULL)
+  py p = {0};
+  if (python != NULL && py_start(&p, python) != 0) {
+    fprintf(stderr, "bench_start: cannot run %s %s\n", python, BENCH_PY_SCRIPT);
     return 1;
+  }
+  enum { CASES = 3 * NCOUNTS };
+  double *v = malloc(CASES * repeats * sizeof *v);
+  double *c = malloc(CASES * repeats * sizeof *c);
+  double *q = malloc(CASES * repeats * sizeof *q);
+  if (v == NULL || c == NULL || q == NULL)
+    return 1;
+  /* one start of each not counted: page cache, the worker's libraries */
+  for (unsigned m = 0; m < 3; m++) {
+    for (unsigned k = 0; k < NCOUNTS; k++) {
+      double skip;
+      if (one_start((sharc_start_method)m, counts[k], &skip) < 0)
+        return 1;
+      if (python != NULL && py_once(&p, names[m], counts[k]) < 0)
+        return 1;
+    }
+  }
+  for (unsigned r = 0; r < repeats; r++) {
+    for (unsigned m = 0; m < 3; m++) {
+      for (unsigned k = 0; k < NCOUNTS; k++) {
+        unsigned i = (m * NCOUNTS + k) * repeats + r;
+        q[i] = python != NULL ? py_once(&p, names[m], counts[k]) : 0;
+        v[i] = one_start((sharc_start_method)m, counts[k], &c[i]);
+        if (v[i] < 0 || q[i] < 0)
+          return 1;
+      }
+    }
+  }
+  if (python != NULL)
+    py_stop(&p);
   printf("pool start to the end of a first job on every worker, median of %u "
-         "runs (ms)\n",
+         "interleaved runs (ms)\n",
          repeats);
   printf("%-11s %3s %10s %10s %12s %9s\n", "method", "W", "sharc", "(create)",
          "python mp", "ratio");
   for (unsigned m = 0; m < 3; m++) {
     for (unsigned k = 0; k < NCOUNTS; k++) {
-      /* one start not counted: page cache, the worker binary's libraries */
-      double skip;
-      if (one_start((sharc_start_method)m, counts[k], &skip) < 0)
-        return 1;
-      for (unsigned r = 0; r < repeats; r++) {
-        v[r] = one_start((sharc_start_method)m, counts[k], &c[r]);
-        if (v[r] < 0)
-          return 1;
-      }
-      double ms = median(v, repeats) * 1e3, cms = median(c, repeats) * 1e3;
-      if (py[m][k] > 0)
+      unsigned i = (m * NCOUNTS + k) * repeats;
+      double ms = median(v + i, repeats) * 1e3;
+      double cms = median(c + i, repeats) * 1e3;
+      if (python != NULL) {
+        double pms = median(q + i, repeats);
         printf("%-11s %3u %10.3f %10.3f %12.3f %8.1fx\n", names[m], counts[k],
-               ms, cms, py[m][k], py[m][k] / ms);
-      else
+               ms, cms, pms, pms / ms);
+      } else {
         printf("%-11s %3u %10.3f %10.3f %12s %9s\n", names[m], counts[k], ms,
                cms, "-", "-");
+      }
     }
   }
+  free(q);
   free(v);
   free(c);
   return 0;

@@ -49,7 +49,11 @@ extern "C" {
  * called this (PR_SET_PDEATHSIG): call it from the main thread. Owns
  * nothing the caller frees; the server ends with the program. In a child
  * forked from the caller, the parent's server is not used: the child's
- * first forkserver pool (or sharc_init) starts its own. */
+ * first forkserver pool (or sharc_init) starts its own. The server is a
+ * child process of the caller that lives until the caller exits: a
+ * program that waits for all its children (wait(), waitpid(-1, ...))
+ * would wait for it too. If something kills it, the next forkserver pool
+ * starts a new one (pools using the old one lose their workers). */
 SHARC_API int sharc_init(void);
 
 #ifdef __cplusplus

@@ -1014,7 +1014,8 @@ static uint32_t wait_job(worker *wk, uint32_t seen) {
 _Noreturn void sharc__worker_main(const sharc__wconf *conf) {
   /* Die with the parent (the coordinator, or the fork server, which dies
    * with the coordinator); if it died before this, the signal was never
-   * armed, so look. A spawned worker has armed it before exec. */
+   * armed, so look. A spawned worker arms it here too, after exec: the
+   * setting does not survive the fork inside posix_spawn. */
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != conf->parent)
     _exit(127);

@@ -53,8 +53,18 @@ static int start_local(const sharc_task *t, uint64_t b, uint64_t e) {
 }
 SHARC_KERNEL(start_local)
 
+/* A hook only the module has: loaded after sharc_init(), the fork server
+ * cannot call it. */
+__attribute__((visibility("default"))) int
+start_module_init(unsigned w, void **local, void *arg) {
+  (void)w, (void)arg;
+  *local = NULL;
+  return 0;
+}
+
 #ifndef SHARC_TEST_KERNELS_ONLY
 #include <dirent.h>
+#include <dlfcn.h>
 #include <pthread.h>
 #include <string.h>
 #include <unistd.h>
@@ -354,6 +364,23 @@ Test(start, forkserver_runs_init_hooks_known_to_the_server) {
   cr_assert(v[0] >= 107 && v[0] <= 108 && v[1] >= 107 && v[1] <= 108,
             "%lld %lld", (long long)v[0], (long long)v[1]);
   sharc_pool_destroy(p);
+}
+
+Test(start, forkserver_refuses_a_hook_loaded_after_sharc_init) {
+  cr_assert_eq(sharc_init(), 0);
+  void *lib = dlopen(MODULE, RTLD_NOW | RTLD_LOCAL);
+  cr_assert_not_null(lib, "%s", dlerror());
+  sharc_pool_opts po = SHARC_POOL_OPTS_INIT;
+  po.workers = 1;
+  po.start = SHARC_START_FORKSERVER;
+  *(void **)&po.init = dlsym(lib, "start_module_init");
+  cr_assert_not_null(po.init);
+  sharc_pool *p = NULL;
+  char msg[512];
+  cr_assert_eq(sharc_pool_create(&p, &po, msg, sizeof msg), SHARC_ENOTSUP,
+               "%s", msg);
+  cr_assert_null(p);
+  cr_assert(strstr(msg, "hook") && strstr(msg, "sharc_init"), "%s", msg);
 }
 
 #endif

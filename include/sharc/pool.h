@@ -87,7 +87,11 @@ typedef enum {
  * Both run in the worker process, so what they touch of the coordinator's
  * memory is the worker's own copy-on-write copy; init_arg is passed as is
  * (pointing into memory shared before sharc_pool_create, e.g. a MAP_SHARED
- * mapping, it reaches the coordinator). */
+ * mapping, it reaches the coordinator). With SHARC_START_FORKSERVER the
+ * worker is a copy of the fork server, so the hooks must be functions
+ * loaded when it was made (sharc_pool_create() fails naming them
+ * otherwise) and init_arg is read in the program's memory as of
+ * sharc_init(); SHARC_START_SPAWN refuses hooks (SHARC_ENOTSUP). */
 typedef int (*sharc_worker_init_fn)(unsigned worker, void **local, void *arg);
 typedef void (*sharc_worker_fini_fn)(unsigned worker, void *local, void *arg);
 
