@@ -65,8 +65,12 @@ start_module_init(unsigned w, void **local, void *arg) {
 #ifndef SHARC_TEST_KERNELS_ONLY
 #include <dirent.h>
 #include <dlfcn.h>
+#include <poll.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #ifdef SHARC_TEST_OPENMP
 #include <omp.h>
@@ -230,6 +234,56 @@ Test(start, spawn_pool_destroy_leaves_no_process_and_nothing_in_dev_shm) {
   destroy_leaves_nothing(SHARC_START_SPAWN);
 }
 
+/* --- workers die with the coordinator ----------------------------------- */
+
+/* A forked coordinator starts a pool and is killed with SIGKILL: its
+ * workers (the fork server's children, or spawned) end too. Waited for on
+ * pidfds, which work for any process; as a subreaper the test reaps them. */
+static void die_with_coordinator(sharc_start_method m) {
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
+  int fds[2];
+  cr_assert_eq(pipe(fds), 0);
+  pid_t coord = fork();
+  if (coord == 0) {
+    close(fds[0]);
+    if (m == SHARC_START_FORKSERVER && sharc_init() != 0)
+      _exit(1);
+    sharc_pool *p = start_pool(m, 2);
+    int pids[2] = {sharc_pool_worker_pid(p, 0), sharc_pool_worker_pid(p, 1)};
+    if (write(fds[1], pids, sizeof pids) != sizeof pids)
+      _exit(1);
+    for (;;)
+      pause();
+  }
+  close(fds[1]);
+  int pids[2];
+  cr_assert_eq(read(fds[0], pids, sizeof pids), (ssize_t)sizeof pids);
+  int pfd[2];
+  for (int i = 0; i < 2; i++) {
+    pfd[i] = (int)syscall(SYS_pidfd_open, pids[i], 0);
+    cr_assert_geq(pfd[i], 0);
+  }
+  kill(coord, SIGKILL);
+  waitpid(coord, NULL, 0);
+  for (int i = 0; i < 2; i++) {
+    struct pollfd p = {pfd[i], POLLIN, 0};
+    cr_assert_eq(poll(&p, 1, 5000), 1,
+                 "%s: worker %d still runs 5 s after its coordinator died",
+                 method_name(m), pids[i]);
+    close(pfd[i]);
+  }
+  while (waitpid(-1, NULL, WNOHANG) > 0) {
+  }
+}
+
+Test(start, forkserver_workers_die_with_a_killed_coordinator) {
+  die_with_coordinator(SHARC_START_FORKSERVER);
+}
+
+Test(start, spawned_workers_die_with_a_killed_coordinator) {
+  die_with_coordinator(SHARC_START_SPAWN);
+}
+
 /* --- a multithreaded host ------------------------------------------------ */
 
 static atomic_int stop_threads;
@@ -377,8 +431,8 @@ Test(start, forkserver_refuses_a_hook_loaded_after_sharc_init) {
   cr_assert_not_null(po.init);
   sharc_pool *p = NULL;
   char msg[512];
-  cr_assert_eq(sharc_pool_create(&p, &po, msg, sizeof msg), SHARC_ENOTSUP,
-               "%s", msg);
+  cr_assert_eq(sharc_pool_create(&p, &po, msg, sizeof msg), SHARC_ENOTSUP, "%s",
+               msg);
   cr_assert_null(p);
   cr_assert(strstr(msg, "hook") && strstr(msg, "sharc_init"), "%s", msg);
 }
