@@ -107,7 +107,7 @@ static void start_one(server *s, int conn) {
   char why[116] = "";
   sharc__wconf conf;
   pid_t pid = -1;
-  int rc = nfds == 3 ? 0 : SHARC_EINVAL;
+  int rc = nfds == 3 && (size_t)got >= sizeof(sharc__wire) ? 0 : SHARC_EINVAL;
   if (rc == 0 && !hooks_known(s->buf)) {
     rc = SHARC_ENOTSUP;
     snprintf(why, sizeof why,

@@ -27,8 +27,10 @@ void *sharc__wire_make(const sharc_pool *pool, unsigned w, uint32_t seen,
   h->share_pu = sharc__pool_shares_pu(pool);
   h->spin_us = pool->opts.spin_us;
   h->libs_len = (uint32_t)libs;
-  /* One worker says which kernels it knows, until one has. */
-  h->want_kernels = pool->opts.start == SHARC_START_SPAWN && !pool->knames_set;
+  /* Worker 0 says which kernels it knows (they all load the same
+   * libraries), once per pool. */
+  h->want_kernels =
+      pool->opts.start == SHARC_START_SPAWN && !pool->knames_set && w == 0;
   h->cb_len = pool->cb_len;
   h->init = (uint64_t)(uintptr_t)pool->opts.init;
   h->fini = (uint64_t)(uintptr_t)pool->opts.fini;
