@@ -41,15 +41,28 @@ typedef struct hello {
 #ifndef SHARC_INSTALL_BINDIR
 #define SHARC_INSTALL_BINDIR "/usr/local/bin"
 #endif
+/* sharc-worker relative to the library's directory, once installed. */
+#ifndef SHARC_LIB_TO_WORKER
+#define SHARC_LIB_TO_WORKER "../bin/sharc-worker"
+#endif
 
 static int executable(const char *path) {
   struct stat st;
   return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
 }
 
-/* The worker executable: the pool's option, SHARC_WORKER, next to the
- * running program (the tool and the build tree), then where it was
- * installed. */
+/* Appends dir(path)/rel to the candidates, if path has a directory. */
+static void add_beside(char tried[][PATH_MAX], unsigned *n, const char *path,
+                       const char *rel) {
+  const char *slash = path ? strrchr(path, '/') : NULL;
+  if (slash == NULL)
+    return;
+  snprintf(tried[(*n)++], PATH_MAX, "%.*s/%s", (int)(slash - path), path, rel);
+}
+
+/* The worker executable: the pool's option, SHARC_WORKER, beside the
+ * running program (the tool, the build tree), in the bin directory beside
+ * the library's (a relocated install), then where it was installed. */
 static int find_worker(sharc_pool *pool) {
   char tried[3][PATH_MAX];
   unsigned ntried = 0;
@@ -67,17 +80,16 @@ static int find_worker(sharc_pool *pool) {
     pool->worker_path = strdup(given);
     return pool->worker_path ? 0 : SHARC_ENOMEM;
   }
-  char exe[PATH_MAX];
+  char exe[PATH_MAX] = "";
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
   if (n > 0) {
     exe[n] = '\0';
-    char *slash = strrchr(exe, '/');
-    if (slash != NULL) {
-      *slash = '\0';
-      snprintf(tried[ntried++], PATH_MAX, "%.*s/sharc-worker", PATH_MAX - 16,
-               exe);
-    }
+    add_beside(tried, &ntried, exe, "sharc-worker");
   }
+  Dl_info info;
+  if (dladdr((void *)(uintptr_t)sharc_pool_create, &info) != 0 &&
+      info.dli_fname != NULL && strcmp(info.dli_fname, exe) != 0)
+    add_beside(tried, &ntried, info.dli_fname, SHARC_LIB_TO_WORKER);
   snprintf(tried[ntried++], PATH_MAX, "%s/sharc-worker", SHARC_INSTALL_BINDIR);
   for (unsigned i = 0; i < ntried; i++) {
     if (executable(tried[i])) {
@@ -86,10 +98,12 @@ static int find_worker(sharc_pool *pool) {
     }
   }
   return sharc__fail(pool, SHARC_ENOENT,
-                     "start method spawn: no sharc-worker executable at %s%s%s "
-                     "(set SHARC_WORKER or sharc_pool_opts.worker_path)",
-                     tried[0], ntried > 1 ? " or " : "",
-                     ntried > 1 ? tried[1] : "");
+                     "start method spawn: no sharc-worker executable at %.150s"
+                     "%s%.150s%s%.150s (set SHARC_WORKER or "
+                     "sharc_pool_opts.worker_path)",
+                     tried[0], ntried > 1 ? ", " : "",
+                     ntried > 1 ? tried[1] : "", ntried > 2 ? ", " : "",
+                     ntried > 2 ? tried[2] : "");
 }
 
 typedef struct strbuf {

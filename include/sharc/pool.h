@@ -62,8 +62,8 @@ typedef struct sharc_pool sharc_pool;
  *   see the caveat above).
  *
  * SPAWN: posix_spawn the sharc-worker executable (opts.worker_path, else
- *   $SHARC_WORKER, else beside the running program, else the installed
- *   one), which loads the kernel libraries listed in opts.kernel_libs and
+ *   $SHARC_WORKER, else beside the running program, else in the bin
+ *   directory beside libsharc's, else where it was installed), which loads the kernel libraries listed in opts.kernel_libs and
  *   $SHARC_KERNEL_PATH (':'-separated; a directory means every *.so in
  *   it) and knows the kernels their SHARC_KERNEL constructors register;
  *   the coordinator need not have them. Nothing of the coordinator crosses
@@ -106,8 +106,8 @@ typedef struct sharc_pool_opts {
   void *init_arg;            /* passed to both */
   /* SPAWN only; both are copied at sharc_pool_create(), the caller keeps
    * its strings. */
-  const char *worker_path; /* NULL: $SHARC_WORKER, beside the program, or
-                              the installed sharc-worker */
+  const char *worker_path; /* NULL: $SHARC_WORKER, else sharc-worker found
+                              as SPAWN above */
   const char *kernel_libs; /* ':'-separated shared libraries (or
                               directories of them) workers load, before
                               those in $SHARC_KERNEL_PATH; NULL: none */
