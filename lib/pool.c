@@ -248,12 +248,15 @@ static int wait_ready(sharc_pool *pool, unsigned first, unsigned last) {
       for (unsigned w = first; w < last; w++) {
         if (pool->w[w].pidfd != pfd[i].fd)
           continue;
-        char why[128], init[64], libs[512] = "";
-        if (pool->opts.start == SHARC_START_SPAWN)
-          (void)sharc__spawn_hello(pool, w, libs, sizeof libs);
+        /* A spawned worker that could not start says why on its socket. */
+        char why[128], init[64], said[512] = "";
+        int told = pool->opts.start == SHARC_START_SPAWN
+                       ? sharc__spawn_hello(pool, w, said, sizeof said)
+                       : 0;
         sharc__worker_reap(pool, w, why, sizeof why);
-        if (libs[0] != '\0')
-          return sharc__fail(pool, SHARC_ENOKERNEL, "worker %u: %s", w, libs);
+        if (said[0] != '\0')
+          return sharc__fail(pool, told < 0 ? told : SHARC_EWORKER,
+                             "worker %u: %s", w, said);
         snprintf(init, sizeof init, "exited with status %d", SHARC__EXIT_INIT);
         int code = pool->cb->slots[w].err;
         if (pool->opts.init != NULL && strcmp(why, init) == 0 && code != 0)

@@ -350,8 +350,14 @@ int sharc_worker_main(int argc, char **argv) {
   if (got <= 0 || nfds != 2)
     _exit(127);
   sharc__wconf conf;
-  if (sharc__wire_conf(buf, (size_t)got, fds[0], fds[1], sock, &conf) != 0)
-    _exit(126);
+  if (sharc__wire_conf(buf, (size_t)got, fds[0], fds[1], sock, &conf) != 0) {
+    h->err = SHARC_EINVAL;
+    snprintf(h->why, sizeof h->why, "%.300s does not read this sharc's "
+             "configuration or control block (another build of sharc?)",
+             argv[0]);
+    (void)sharc__send_fds(sock, h, sizeof *h, NULL, 0);
+    _exit(SHARC__EXIT_LIBS);
+  }
   close(fds[0]);
   const sharc__wire *wire = buf;
   char *libs = (char *)buf + got - wire->libs_len;

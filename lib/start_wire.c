@@ -54,6 +54,14 @@ int sharc__wire_conf(const void *buf, size_t len, int cb_fd, int evfd, int sock,
       mmap(NULL, h->cb_len, PROT_READ | PROT_WRITE, MAP_SHARED, cb_fd, 0);
   if (cb == MAP_FAILED)
     return -errno;
+  /* A sharc-worker from another build of sharc reads the control block
+   * by another layout: refuse rather than corrupt it. */
+  const sharc__cb *c = cb;
+  if (c->magic != SHARC__CB_MAGIC || c->version != SHARC__CB_VERSION ||
+      c->size != h->cb_len) {
+    munmap(cb, h->cb_len);
+    return SHARC_EINVAL;
+  }
   memset(conf, 0, sizeof *conf);
   conf->cb = cb;
   conf->id = h->id;
