@@ -34,4 +34,31 @@
 #include "sharc/numa.h"
 #include "sharc/ffi.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Starts the fork server that pools with start method SHARC_START_FORKSERVER
+ * fork their workers from (sharc/pool.h). Call it at the top of main,
+ * before starting threads, an OpenMP runtime or MPI_Init: the server is a
+ * fork of the program as it is then, single-threaded, and its workers know
+ * the kernels registered by then. Without it the first such pool starts
+ * the server itself, from whatever the program has become.
+ *
+ * Returns 0 (also when the server runs already) or a negative code. Blocks
+ * only for a fork. Thread-safe. The server dies with the thread that
+ * called this (PR_SET_PDEATHSIG): call it from the main thread. Owns
+ * nothing the caller frees; the server ends with the program. In a child
+ * forked from the caller, the parent's server is not used: the child's
+ * first forkserver pool (or sharc_init) starts its own. The server is a
+ * child process of the caller that lives until the caller exits: a
+ * program that waits for all its children (wait(), waitpid(-1, ...))
+ * would wait for it too. If something kills it, the next forkserver pool
+ * starts a new one (pools using the old one lose their workers). */
+SHARC_API int sharc_init(void);
+
+#ifdef __cplusplus
+}
+#endif
+
 #endif

@@ -170,6 +170,18 @@ struct sharc_pool {
   uint64_t trace_cap;  /* its records per worker */
   sharc_array *red_partials; /* reduce.c: kept for the next job's partials */
   struct sharc__queue *queue; /* handle.c: submitted jobs, the driver */
+  /* Starting workers other than by fork (start_server.c, start_spawn.c). */
+  int cb_fd;           /* the control block's memfd, for them to map; -1
+                          with fork, whose workers inherit the mapping */
+  int srv;             /* fork server: this pool's connection, or -1 */
+  unsigned srv_kernels; /* fork server: kernels registered when it forked */
+  struct sharc__exit *exits; /* fork server: statuses not yet asked for */
+  unsigned nexits, exits_cap;
+  char *worker_path;   /* spawn: the sharc-worker executable */
+  char *kernel_libs;   /* spawn: the libraries workers load, ':'-separated */
+  char (*knames)[SHARC_KERNEL_NAME_MAX]; /* spawn: kernels workers know */
+  unsigned nknames;
+  int knames_set;      /* a worker has said which kernels it knows */
   char msg[512];
 };
 
@@ -229,9 +241,86 @@ typedef struct sharc__trace_info {
 int sharc__trace_write(sharc_pool *pool, const char *path,
                        const sharc__trace_info *ti);
 
+/* What a worker knows of its pool, however it was started: filled from the
+ * pool in a child forked from the coordinator, from the fork server's or
+ * the coordinator's messages otherwise (start_server.c, start_spawn.c). */
+typedef struct sharc__wconf {
+  sharc__cb *cb;          /* the control block as mapped in the worker */
+  unsigned id, nworkers;
+  int sock;               /* the worker's end of its socket */
+  int evfd;               /* the pool's eventfd */
+  uint32_t seen;          /* the last job it has seen */
+  pid_t parent;           /* its parent: it leaves at once if that died */
+  sharc_placement *plan;  /* nworkers entries */
+  int pin;
+  int tsc_clock;          /* see sharc_pool.tsc_clock */
+  int share_pu;           /* see sharc__pool_shares_pu() */
+  unsigned spin_us;
+  sharc_worker_init_fn init; /* fork and fork server only */
+  sharc_worker_fini_fn fini;
+  void *init_arg;
+  const sharc_array *inherited; /* fork: the coordinator's arrays, mapped */
+  int fresh; /* inherited no mappings: every array waits on the socket */
+} sharc__wconf;
+
+/* A worker's configuration on the wire (fork server, spawn): this header,
+ * nworkers placements, then libs_len bytes of ':'-separated library paths
+ * (spawn). With it travel the control block's memfd and the eventfd, and
+ * for the fork server the worker's socket (SCM_RIGHTS). */
+#define SHARC__WIRE_MAGIC 0x57435253u /* "SRCW" */
+typedef struct sharc__wire {
+  uint32_t magic, id, nworkers, seen;
+  int32_t parent, pin, tsc_clock, share_pu;
+  uint32_t spin_us, libs_len, want_kernels, pad;
+  uint64_t cb_len;
+  uint64_t init, fini, init_arg; /* fork server: addresses in its image */
+} sharc__wire;
+
+/* The wire form of worker w's configuration, malloc'd; *len its size. */
+void *sharc__wire_make(const sharc_pool *pool, unsigned w, uint32_t seen,
+                       pid_t parent, size_t *len);
+/* Checks a received configuration and maps the control block from cb_fd
+ * into conf (plan points into buf). Returns 0 or a negative code. */
+int sharc__wire_conf(const void *buf, size_t len, int cb_fd, int evfd,
+                     int sock, sharc__wconf *conf);
+/* sendmsg/recvmsg of one message with up to 4 descriptors (SCM_RIGHTS).
+ * send returns 0 or negated errno; recv returns the bytes received (0 at
+ * the end of the stream) or negated errno, received descriptors close on
+ * exec and any beyond *nfds are closed. */
+int sharc__send_fds(int sock, const void *buf, size_t len, const int *fds,
+                    unsigned nfds);
+ssize_t sharc__recv_fds(int sock, void *buf, size_t cap, int *fds,
+                        unsigned *nfds, int flags);
+
+/* Fork server (start_server.c): connects the pool to the server, starting
+ * it if sharc_init() did not; starts worker w with the worker's end of its
+ * socket; gives the status of a worker whose pidfd became readable (as
+ * waitpid's; -1 if the server did not tell). */
+int sharc__server_connect(sharc_pool *pool);
+int sharc__server_fork(sharc_pool *pool, unsigned w, int sock, uint32_t seen,
+                       pid_t *pid, int *pidfd);
+int sharc__server_status(sharc_pool *pool, pid_t pid);
+
+/* Spawn (start_spawn.c): finds the worker executable and the kernel
+ * libraries; starts worker w; takes a started worker's first message (the
+ * kernels it knows, or why it could not load its libraries) into the pool,
+ * or its failure text into why. */
+int sharc__spawn_prepare(sharc_pool *pool);
+int sharc__spawn_worker(sharc_pool *pool, unsigned w, int sock, uint32_t seen,
+                        pid_t *pid, int *pidfd);
+int sharc__spawn_hello(sharc_pool *pool, unsigned w, char *why, size_t len);
+
+/* Whether the pool's workers can run kernel `name`: 0, or a negative code
+ * with the pool's message naming the kernel and the start method. */
+int sharc__kernel_check(sharc_pool *pool, const char *name);
+/* The kernel's registration index, or -1. */
+int sharc__kernel_index(const char *name);
+
 /* The worker's main loop; never returns. */
-_Noreturn void sharc__worker_main(sharc_pool *pool, unsigned w, int sock,
-                                  uint32_t seen);
+_Noreturn void sharc__worker_main(const sharc__wconf *conf);
+/* Fills the configuration of worker w from the pool (fork). */
+void sharc__wconf_from_pool(const sharc_pool *pool, unsigned w, int sock,
+                            uint32_t seen, sharc__wconf *conf);
 
 #include "claim.h"
 

@@ -39,10 +39,9 @@ static int check_job(sharc_pool *pool, const char *kernel, uint64_t n,
                        "the pool lost workers it could not replace");
   if (kernel == NULL || strlen(kernel) >= SHARC_KERNEL_NAME_MAX)
     return sharc__fail(pool, SHARC_EINVAL, "kernel name missing or too long");
-  if (sharc_kernel_find(kernel) == NULL)
-    return sharc__fail(pool, SHARC_ENOKERNEL,
-                       "no kernel named '%s' is registered (%u known)", kernel,
-                       sharc_kernel_count());
+  int known = sharc__kernel_check(pool, kernel);
+  if (known != 0)
+    return known;
   if (n > SHARC__MAX_N)
     return sharc__fail(pool, SHARC_ERANGE, "n = %llu exceeds 2^62",
                        (unsigned long long)n);

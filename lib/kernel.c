@@ -50,6 +50,48 @@ sharc_kernel_fn sharc_kernel_find(const char *name) {
   return NULL;
 }
 
+int sharc__kernel_index(const char *name) {
+  for (unsigned i = 0; name != NULL && i < registered; i++) {
+    if (strcmp(registry[i].name, name) == 0)
+      return (int)i;
+  }
+  return -1;
+}
+
+/* The registry only grows, so the fork server knows exactly the kernels
+ * registered before it forked: those with a lower index. Spawned workers
+ * know what their libraries registered, which worker 0 listed. */
+int sharc__kernel_check(sharc_pool *pool, const char *name) {
+  int i = sharc__kernel_index(name);
+  if (pool->opts.start == SHARC_START_SPAWN) {
+    for (unsigned k = 0; k < pool->nknames; k++) {
+      if (strcmp(pool->knames[k], name) == 0)
+        return 0;
+    }
+    const char *libs = pool->kernel_libs;
+    return sharc__fail(pool, SHARC_ENOKERNEL,
+                       "no kernel named '%s' in the libraries that workers "
+                       "started by spawn loaded (%u kernels): %s (from "
+                       "sharc_pool_opts.kernel_libs and SHARC_KERNEL_PATH)",
+                       name, pool->nknames,
+                       libs != NULL && *libs != '\0' ? libs : "none given");
+  }
+  if (i < 0)
+    return sharc__fail(pool, SHARC_ENOKERNEL,
+                       "no kernel named '%s' is registered (%u known)", name,
+                       registered);
+  if (pool->opts.start == SHARC_START_FORKSERVER &&
+      (unsigned)i >= pool->srv_kernels)
+    return sharc__fail(pool, SHARC_ENOKERNEL,
+                       "kernel '%s' was registered after the fork server "
+                       "started (sharc_init), so workers started by "
+                       "forkserver do not know it: register it from a "
+                       "constructor (SHARC_KERNEL) or before sharc_init(), or "
+                       "use start method fork",
+                       name);
+  return 0;
+}
+
 unsigned sharc_kernel_count(void) { return registered; }
 
 const char *sharc_kernel_name(unsigned i) {

@@ -1,6 +1,7 @@
 /* Pools: starting, pinning, replacing and stopping worker processes. */
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +54,11 @@ static int map_control_block(sharc_pool *pool) {
             : mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     rc = p == MAP_FAILED ? -errno : 0;
   }
-  close(fd); /* the mapping keeps it; forked workers inherit the mapping */
+  /* Forked workers inherit the mapping; others map the memfd. */
+  if (pool->opts.start == SHARC_START_FORK || rc != 0)
+    close(fd);
+  else
+    pool->cb_fd = fd;
   if (rc != 0)
     return sharc__fail(pool, rc, "control block of %llu bytes: %s: %s",
                        (unsigned long long)len, op, strerror(-rc));
@@ -77,6 +82,63 @@ int sharc__worker_join(sharc_pool *pool, unsigned w, uint32_t seq) {
   return start_worker(pool, w, seq - 1);
 }
 
+void sharc__wconf_from_pool(const sharc_pool *pool, unsigned w, int sock,
+                            uint32_t seen, sharc__wconf *conf) {
+  *conf = (sharc__wconf){.cb = pool->cb,
+                         .id = w,
+                         .nworkers = pool->nworkers,
+                         .sock = sock,
+                         .evfd = pool->evfd,
+                         .seen = seen,
+                         .parent = pool->owner_pid,
+                         .plan = pool->plan.w,
+                         .pin = pool->opts.pin,
+                         .tsc_clock = pool->tsc_clock,
+                         .share_pu = sharc__pool_shares_pu(pool),
+                         .spin_us = pool->opts.spin_us,
+                         .init = pool->opts.init,
+                         .fini = pool->opts.fini,
+                         .init_arg = pool->opts.init_arg,
+                         .inherited = pool->arrays,
+                         .fresh = 0};
+}
+
+/* Forks the coordinator: the worker inherits its mappings. */
+static int fork_worker(sharc_pool *pool, unsigned w, int sv[2], uint32_t seen,
+                       pid_t *pid, int *pidfd) {
+  *pid = sharc__inject("fork", EAGAIN) ? -1 : fork();
+  if (*pid == 0) {
+    close(sv[0]);
+    sharc__wconf conf;
+    sharc__wconf_from_pool(pool, w, sv[1], seen, &conf);
+    sharc__worker_main(&conf);
+  }
+  if (*pid < 0)
+    return sharc__fail(pool, -errno, "worker %u: fork: %s", w, strerror(errno));
+  *pidfd = pidfd_open(*pid);
+  if (*pidfd < 0) {
+    int err = errno;
+    kill(*pid, SIGKILL);
+    waitpid(*pid, NULL, 0);
+    return sharc__fail(pool, -err, "worker %u: pidfd_open: %s", w,
+                       strerror(err));
+  }
+  sharc__arrays_inherited(pool, w);
+  return 0;
+}
+
+/* The fork server's workers inherit no mappings: every array waits on
+ * the socket before the worker exists. */
+static int server_worker(sharc_pool *pool, unsigned w, int sv[2], uint32_t seen,
+                         pid_t *pid, int *pidfd) {
+  for (sharc_array *a = pool->arrays; a != NULL; a = a->next) {
+    int rc = sharc__array_send(pool, a, w);
+    if (rc != 0)
+      return rc;
+  }
+  return sharc__server_fork(pool, w, sv[1], seen, pid, pidfd);
+}
+
 /* The worker takes `seen` as the last job it has seen: the current
  * sequence number, or the one before to join the job being run. */
 static int start_worker(sharc_pool *pool, unsigned w, uint32_t seen) {
@@ -89,28 +151,24 @@ static int start_worker(sharc_pool *pool, unsigned w, uint32_t seen) {
   sharc__slot *slot = &cb->slots[w];
   memset((void *)slot, 0, sizeof *slot);
   atomic_store(&slot->done_seq, seen);
-  pid_t pid = sharc__inject("fork", EAGAIN) ? -1 : fork();
-  if (pid == 0) {
-    close(sv[0]);
-    sharc__worker_main(pool, w, sv[1], seen);
-  }
-  int err = errno;
+  /* Messages to the worker may go out before it runs (arrays, for workers
+   * that inherit none). */
+  pool->w[w] = (sharc__worker){-1, -1, sv[0]};
+  pid_t pid = -1;
+  int pidfd = -1, rc;
+  if (pool->opts.start == SHARC_START_FORKSERVER)
+    rc = server_worker(pool, w, sv, seen, &pid, &pidfd);
+  else if (pool->opts.start == SHARC_START_SPAWN)
+    rc = sharc__spawn_worker(pool, w, sv[1], seen, &pid, &pidfd);
+  else
+    rc = fork_worker(pool, w, sv, seen, &pid, &pidfd);
   close(sv[1]);
-  if (pid < 0) {
+  if (rc != 0) {
     close(sv[0]);
-    return sharc__fail(pool, -err, "worker %u: fork: %s", w, strerror(err));
-  }
-  int pidfd = pidfd_open(pid);
-  if (pidfd < 0) {
-    err = errno;
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-    close(sv[0]);
-    return sharc__fail(pool, -err, "worker %u: pidfd_open: %s", w,
-                       strerror(err));
+    pool->w[w] = (sharc__worker){-1, -1, -1};
+    return rc;
   }
   pool->w[w] = (sharc__worker){pid, pidfd, sv[0]};
-  sharc__arrays_inherited(pool, w);
   return 0;
 }
 
@@ -118,7 +176,19 @@ int sharc__worker_reap(sharc_pool *pool, unsigned w, char *buf, size_t len) {
   siginfo_t si;
   int sig = 0;
   memset(&si, 0, sizeof si);
-  if (waitid((idtype_t)P_PIDFD, (id_t)pool->w[w].pidfd, &si, WEXITED) != 0) {
+  if (pool->opts.start == SHARC_START_FORKSERVER) {
+    /* Not our child: the fork server reaped it and says how it ended. */
+    int st = sharc__server_status(pool, pool->w[w].pid);
+    if (st < 0) {
+      snprintf(buf, len, "ended (the fork server did not say how)");
+    } else if (WIFEXITED(st)) {
+      snprintf(buf, len, "exited with status %d", WEXITSTATUS(st));
+    } else {
+      sig = WTERMSIG(st);
+      snprintf(buf, len, "was killed by signal %d (%s)", sig, strsignal(sig));
+    }
+  } else if (waitid((idtype_t)P_PIDFD, (id_t)pool->w[w].pidfd, &si,
+                    WEXITED) != 0) {
     snprintf(buf, len, "ended (waitid: %s)", strerror(errno));
   } else if (si.si_code == CLD_EXITED) {
     snprintf(buf, len, "exited with status %d", si.si_status);
@@ -178,8 +248,15 @@ static int wait_ready(sharc_pool *pool, unsigned first, unsigned last) {
       for (unsigned w = first; w < last; w++) {
         if (pool->w[w].pidfd != pfd[i].fd)
           continue;
-        char why[128], init[64];
+        /* A spawned worker that could not start says why on its socket. */
+        char why[128], init[64], said[512] = "";
+        int told = pool->opts.start == SHARC_START_SPAWN
+                       ? sharc__spawn_hello(pool, w, said, sizeof said)
+                       : 0;
         sharc__worker_reap(pool, w, why, sizeof why);
+        if (said[0] != '\0')
+          return sharc__fail(pool, told < 0 ? told : SHARC_EWORKER,
+                             "worker %u: %s", w, said);
         snprintf(init, sizeof init, "exited with status %d", SHARC__EXIT_INIT);
         int code = pool->cb->slots[w].err;
         if (pool->opts.init != NULL && strcmp(why, init) == 0 && code != 0)
@@ -198,6 +275,15 @@ int sharc__workers_wait_ready(sharc_pool *pool, unsigned first,
   atomic_store(&pool->cb->coord_waiting, 1);
   int rc = wait_ready(pool, first, last);
   atomic_store(&pool->cb->coord_waiting, 0);
+  /* A spawned worker 0 said which kernels it knows before it was ready. */
+  if (rc == 0 && pool->opts.start == SHARC_START_SPAWN && !pool->knames_set &&
+      first == 0 && last > 0) {
+    char why[512] = "";
+    if (sharc__spawn_hello(pool, 0, why, sizeof why) != 0 || !pool->knames_set)
+      return sharc__fail(pool, SHARC_EWORKER,
+                         "worker 0 did not say which kernels it loaded%s%s",
+                         why[0] ? ": " : "", why);
+  }
   return rc;
 }
 
@@ -286,6 +372,14 @@ static void pool_free(sharc_pool *pool) {
     munmap(pool->cb, pool->cb_len);
   if (pool->evfd >= 0)
     close(pool->evfd);
+  if (pool->cb_fd >= 0)
+    close(pool->cb_fd);
+  if (pool->srv >= 0)
+    close(pool->srv); /* the server forgets the pool */
+  free(pool->exits);
+  free(pool->worker_path);
+  free(pool->kernel_libs);
+  free(pool->knames);
   if (pool->topo != NULL)
     hwloc_topology_destroy(pool->topo);
   sharc_plan_free(&pool->plan);
@@ -293,12 +387,55 @@ static void pool_free(sharc_pool *pool) {
   free(pool);
 }
 
-static int pool_init(sharc_pool *pool) {
-  hwloc_bitmap_t usable = NULL;
-  int rc = sharc__topo_load(NULL, &pool->topo, &usable, pool->msg,
-                            sizeof pool->msg);
+/* Loading the machine's topology reads sysfs for milliseconds, far longer
+ * than starting workers takes: it is loaded once per process, and each
+ * pool takes a copy (microseconds) with the usable PUs read again, since
+ * the process's CPU binding may have changed since. */
+static pthread_mutex_t topo_lock = PTHREAD_MUTEX_INITIALIZER;
+static hwloc_topology_t topo_cache;
+
+static int load_topology(sharc_pool *pool, hwloc_bitmap_t *usable) {
+  pthread_mutex_lock(&topo_lock);
+  int rc = 0;
+  if (topo_cache == NULL) {
+    rc = sharc__topo_load(NULL, &pool->topo, usable, pool->msg,
+                          sizeof pool->msg);
+    if (rc == 0 && hwloc_topology_dup(&topo_cache, pool->topo) != 0)
+      topo_cache = NULL; /* the next pool loads it again */
+    pthread_mutex_unlock(&topo_lock);
+    return rc;
+  }
+  if (hwloc_topology_dup(&pool->topo, topo_cache) != 0) {
+    pool->topo = NULL;
+    rc = sharc__fail(pool, SHARC_ENOMEM, "copying the topology: %s",
+                     strerror(errno));
+  }
+  pthread_mutex_unlock(&topo_lock);
   if (rc != 0)
     return rc;
+  /* as sharc__topo_load does for this machine */
+  *usable = hwloc_bitmap_alloc();
+  if (*usable == NULL)
+    return sharc__fail(pool, SHARC_ENOMEM, "out of memory");
+  if (!hwloc_topology_is_thissystem(pool->topo)) { /* HWLOC_SYNTHETIC etc. */
+    hwloc_bitmap_copy(*usable, hwloc_topology_get_allowed_cpuset(pool->topo));
+    return 0;
+  }
+  if (hwloc_get_cpubind(pool->topo, *usable, HWLOC_CPUBIND_PROCESS) < 0)
+    return sharc__fail(pool, -errno, "reading the process CPU binding: %s",
+                       strerror(errno));
+  hwloc_bitmap_and(*usable, *usable,
+                   hwloc_topology_get_allowed_cpuset(pool->topo));
+  return 0;
+}
+
+static int pool_init(sharc_pool *pool) {
+  hwloc_bitmap_t usable = NULL;
+  int rc = load_topology(pool, &usable);
+  if (rc != 0) {
+    hwloc_bitmap_free(usable);
+    return rc;
+  }
   pool->topo_is_this_system = 1;
   rc = sharc__plan_from_topology(pool->topo, usable, pool->opts.workers,
                                  &pool->plan, pool->msg, sizeof pool->msg);
@@ -306,6 +443,12 @@ static int pool_init(sharc_pool *pool) {
   if (rc != 0)
     return rc;
   pool->nworkers = pool->plan.nworkers;
+  if (pool->opts.start == SHARC_START_FORKSERVER)
+    rc = sharc__server_connect(pool);
+  else if (pool->opts.start == SHARC_START_SPAWN)
+    rc = sharc__spawn_prepare(pool);
+  if (rc != 0)
+    return rc;
   rc = map_control_block(pool);
   if (rc != 0)
     return rc;
@@ -340,11 +483,10 @@ int sharc_pool_create(sharc_pool **out, const sharc_pool_opts *opts,
   sharc_pool_opts o = opts ? *opts : defaults;
   if (msg != NULL && msglen > 0)
     msg[0] = '\0';
-  if (o.start != SHARC_START_FORK) {
+  if ((unsigned)o.start > SHARC_START_SPAWN) {
     if (msg != NULL)
-      snprintf(msg, msglen, "start method %d is not implemented yet; use "
-                            "SHARC_START_FORK", (int)o.start);
-    return SHARC_ENOTSUP;
+      snprintf(msg, msglen, "unknown start method %d", (int)o.start);
+    return SHARC_EINVAL;
   }
   /* SHARC_WORKERS applies when the program does not choose, as
    * OMP_NUM_THREADS does for OpenMP. */
@@ -377,6 +519,8 @@ int sharc_pool_create(sharc_pool **out, const sharc_pool_opts *opts,
   }
   pool->opts = o;
   pool->evfd = -1;
+  pool->cb_fd = -1;
+  pool->srv = -1;
   pool->owner_pid = getpid();
   pool->next_array_id = 1;
   pool->tsc_clock = sharc__tsc_is_clock();

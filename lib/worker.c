@@ -1,8 +1,11 @@
 /* The worker process: wait for a job, claim chunks, run the kernel, report.
  *
- * Runs in a forked child. It must never return into the caller's code: every
- * way out is _exit(), so no atexit handler, stdio buffer or MPI finalizer of
- * the coordinator runs twice. */
+ * Runs in a child forked from the coordinator, from the fork server, or in
+ * the sharc-worker executable; what it knows of its pool is the worker
+ * configuration (internal.h), never the coordinator's pool struct. It must
+ * never return into the caller's code: every way out is _exit(), so no
+ * atexit handler, stdio buffer or MPI finalizer of the coordinator runs
+ * twice. */
 #include <fcntl.h>
 #include <signal.h>
 #include <sched.h>
@@ -18,7 +21,7 @@
 #include "internal.h"
 
 typedef struct worker {
-  sharc_pool *pool; /* the coordinator's pool as of the fork: read-only */
+  const sharc__wconf *conf;
   sharc__cb *cb;
   sharc__slot *slot;
   unsigned id;
@@ -48,8 +51,8 @@ typedef struct worker {
 
 /* A worker leaving normally: the pool's fini hook, then _exit. */
 static _Noreturn void leave(worker *wk, int status) {
-  if (wk->pool->opts.fini != NULL)
-    wk->pool->opts.fini(wk->id, wk->local, wk->pool->opts.init_arg);
+  if (wk->conf->fini != NULL)
+    wk->conf->fini(wk->id, wk->local, wk->conf->init_arg);
   _exit(status);
 }
 
@@ -163,18 +166,23 @@ static void protect_job(worker *wk) {
     _exit(126); /* seen by the coordinator as a worker that died starting */
 }
 
+/* The plan holds the PU's OS index, which is what sched_setaffinity takes:
+ * no topology is needed here, so workers that did not inherit the
+ * coordinator's (fork server, spawn) do not load one. The worker has one
+ * thread, so binding it binds the process. */
 static void pin(worker *wk) {
-  sharc_pool *pool = wk->pool;
-  int pu = pool->plan.w[wk->id].pu;
-  if (!pool->opts.pin || pu < 0)
+  int pu = wk->conf->plan[wk->id].pu;
+  if (!wk->conf->pin || pu < 0)
     return;
-  hwloc_bitmap_t set = hwloc_bitmap_alloc();
+  size_t size = CPU_ALLOC_SIZE(pu + 1);
+  cpu_set_t *set = CPU_ALLOC(pu + 1);
   if (set == NULL)
     return;
-  hwloc_bitmap_only(set, (unsigned)pu);
+  CPU_ZERO_S(size, set);
+  CPU_SET_S((size_t)pu, size, set);
   /* A failure leaves the worker unpinned; the test suite checks pinning. */
-  (void)hwloc_set_cpubind(pool->topo, set, HWLOC_CPUBIND_PROCESS);
-  hwloc_bitmap_free(set);
+  (void)sched_setaffinity(0, size, set);
+  CPU_FREE(set);
 }
 
 static sharc__wmap *map_find(worker *wk, uint32_t id) {
@@ -272,7 +280,7 @@ static int build_task(worker *wk, const sharc__job_desc *job, sharc_task *t) {
   t->partials = NULL; /* set per chunk by sharc__reduce_chunk, if any */
   t->worker = wk->id;
   t->nworkers = job->nworkers;
-  t->numa = wk->pool->plan.w[wk->id].numa;
+  t->numa = wk->conf->plan[wk->id].numa;
   t->narrays = job->narrays <= SHARC_MAX_JOB_ARRAYS ? job->narrays : 0;
   for (unsigned i = 0; i < t->narrays; i++) {
     t->arrays[i] = map_find(wk, job->array_ids[i]);
@@ -381,7 +389,7 @@ static uint64_t clock_cost(const worker *wk) {
  * rate from the whole time since (two reads' jitter is then under 0.01%
  * of it). */
 static void clock_anchor(worker *wk, uint64_t now) {
-  if (!wk->pool->tsc_clock)
+  if (!wk->conf->tsc_clock)
     return;
   uint64_t t = sharc__ticks();
   int had = wk->ns_per_tick > 0;
@@ -438,7 +446,7 @@ static void progress_note(void) {
   if (atomic_load_explicit(want, memory_order_relaxed) &&
       atomic_exchange(want, 0)) {
     uint64_t one = 1;
-    if (write(self->pool->evfd, &one, sizeof one) < 0) {
+    if (write(self->conf->evfd, &one, sizeof one) < 0) {
       /* the coordinator's poll timeout finds the blocks regardless */
     }
   }
@@ -793,8 +801,8 @@ static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
   uint64_t grain = job->grain > 1 ? job->grain : 1;
   uint64_t units = job->n / grain + (job->n % grain != 0);
   sharc__claim_ctx ctx = {&wk->cb->next,
-                          sharc__cb_ranges(wk->cb, wk->pool->nworkers),
-                          wk->cb->slots, wk->pool->plan.w};
+                          sharc__cb_ranges(wk->cb, wk->conf->nworkers),
+                          wk->cb->slots, wk->conf->plan};
   sharc__claim_init(&c, job->sched_kind, units, job->chunk, wk->id,
                     job->nworkers, &ctx);
   sharc__trace_rec *trace = trace_buffer(wk, job);
@@ -916,7 +924,7 @@ static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
 static void finished(worker *wk) {
   if (atomic_load(&wk->cb->coord_waiting)) {
     uint64_t one = 1;
-    if (write(wk->pool->evfd, &one, sizeof one) < 0) {
+    if (write(wk->conf->evfd, &one, sizeof one) < 0) {
       /* The coordinator's poll timeout finds the job done regardless. */
     }
   }
@@ -991,9 +999,9 @@ static void run_job(worker *wk, uint32_t seq) {
  * sequentially consistent). */
 static uint32_t wait_job(worker *wk, uint32_t seen) {
   sharc__cb *cb = wk->cb;
-  uint64_t until = sharc__now_ns() + (uint64_t)wk->pool->opts.spin_us * 1000u;
+  uint64_t until = sharc__now_ns() + (uint64_t)wk->conf->spin_us * 1000u;
   uint32_t v;
-  for (unsigned i = 0; wk->pool->opts.spin_us > 0; i++) {
+  for (unsigned i = 0; wk->conf->spin_us > 0; i++) {
     v = atomic_load_explicit(&cb->seq, memory_order_acquire);
     if (v != seen)
       return v;
@@ -1019,23 +1027,24 @@ static uint32_t wait_job(worker *wk, uint32_t seen) {
   }
 }
 
-_Noreturn void sharc__worker_main(sharc_pool *pool, unsigned w, int sock,
-                                  uint32_t seen) {
-  /* Die with the coordinator; if it died between fork and here, the
-   * signal was never armed, so look. */
+_Noreturn void sharc__worker_main(const sharc__wconf *conf) {
+  /* Die with the parent (the coordinator, or the fork server, which dies
+   * with the coordinator); if it died before this, the signal was never
+   * armed, so look. A spawned worker arms it here too, after exec: the
+   * setting does not survive the fork inside posix_spawn. */
   prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid() != pool->owner_pid)
+  if (getppid() != conf->parent)
     _exit(127);
   reset_signals();
-  close_inherited(sock, pool->evfd);
+  close_inherited(conf->sock, conf->evfd);
   worker wk = {0};
   self = &wk;
-  wk.pool = pool;
-  wk.cb = pool->cb;
-  wk.slot = &pool->cb->slots[w];
-  wk.id = w;
-  wk.sock = sock;
-  wk.share_pu = sharc__pool_shares_pu(pool);
+  wk.conf = conf;
+  wk.cb = conf->cb;
+  wk.slot = &conf->cb->slots[conf->id];
+  wk.id = conf->id;
+  wk.sock = conf->sock;
+  wk.share_pu = conf->share_pu;
   catch_sigbus(&wk);
   protect_job(&wk);
   pin(&wk);
@@ -1046,7 +1055,7 @@ _Noreturn void sharc__worker_main(sharc_pool *pool, unsigned w, int sock,
   wk.statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
   if (wk.statm_fd >= 0)
     wk.rss_base = private_bytes(&wk);
-  for (sharc_array *a = pool->arrays; a != NULL; a = a->next) {
+  for (const sharc_array *a = conf->inherited; a != NULL; a = a->next) {
     sharc__wmap *m = map_add(&wk);
     if (m != NULL)
       sharc__wmap_from_array(a, m);
@@ -1056,9 +1065,13 @@ _Noreturn void sharc__worker_main(sharc_pool *pool, unsigned w, int sock,
         mprotect(m->base, m->map_len, PROT_READ) != 0)
       _exit(126);
   }
+  /* A worker that inherited nothing was sent every array before it
+   * started: take them now, so that a job it joins finds them. */
+  if (conf->fresh && sync_arrays(&wk) != 0)
+    _exit(126);
   wk.slot->pid = (int32_t)getpid();
-  if (pool->opts.init != NULL) {
-    int rc = pool->opts.init(w, &wk.local, pool->opts.init_arg);
+  if (conf->init != NULL) {
+    int rc = conf->init(conf->id, &wk.local, conf->init_arg);
     if (rc != 0) {
       wk.slot->err = rc;
       _exit(SHARC__EXIT_INIT);
@@ -1066,6 +1079,7 @@ _Noreturn void sharc__worker_main(sharc_pool *pool, unsigned w, int sock,
   }
   atomic_store(&wk.slot->ready, 1);
   finished(&wk);
+  uint32_t seen = conf->seen;
   for (;;) {
     seen = wait_job(&wk, seen);
     if (atomic_load(&wk.cb->shutdown))

@@ -244,14 +244,15 @@ Test(pool, kernel_errors_and_unknown_kernels_are_reported) {
   sharc_pool_destroy(p);
 }
 
-Test(pool, start_methods_not_yet_built_say_so) {
+/* The start methods themselves are tested in test_start.c. */
+Test(pool, an_unknown_start_method_is_refused) {
   sharc_pool_opts o = SHARC_POOL_OPTS_INIT;
-  o.start = SHARC_START_SPAWN;
+  o.start = (sharc_start_method)7;
   sharc_pool *p = (sharc_pool *)1;
   char msg[256];
-  cr_assert_eq(sharc_pool_create(&p, &o, msg, sizeof msg), SHARC_ENOTSUP);
+  cr_assert_eq(sharc_pool_create(&p, &o, msg, sizeof msg), SHARC_EINVAL);
   cr_assert_null(p);
-  cr_assert(strstr(msg, "not implemented") != NULL);
+  cr_assert(strstr(msg, "unknown start method 7") != NULL, "%s", msg);
 }
 
 static unsigned count_shm(void) {

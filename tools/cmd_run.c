@@ -15,7 +15,8 @@
 
 static void usage(FILE *out) {
   fprintf(out,
-          "usage: sharc run KERNEL [--n N] [--workers W] [--schedule S] "
+          "usage: sharc run KERNEL [--n N] [--workers W] [--start M] "
+          "[--schedule S]\n                 "
           "[-p KEY=VALUE,...] [--verify] [--json] [-q]\n"
           "                 [--trace FILE] [--retries R] [--on-poison "
           "quarantine|stop]\n"
@@ -26,6 +27,9 @@ static void usage(FILE *out) {
           "  --n N           index count (default: the kernel's own; 1e6 and "
           "2^20 work)\n"
           "  --workers W     worker processes (default: one per usable PU)\n"
+          "  --start M       how workers start: fork (the default, or "
+          "$SHARC_START),\n"
+          "                  forkserver or spawn\n"
           "  --schedule S    auto[:K] (the default) | static[:K] | "
           "dynamic[:K] |\n"
           "                  guided[:K] | fac2[:K] | wf[:K]\n"
@@ -73,6 +77,7 @@ typedef struct run_args {
   const sharc_app *app;
   uint64_t n;
   unsigned workers;
+  const char *start;
   sharc_schedule schedule;
   const char *params;
   const char *trace;
@@ -88,6 +93,7 @@ static int parse(int argc, char **argv, run_args *r) {
   static const struct option longs[] = {
       {"n", required_argument, NULL, 'n'},
       {"workers", required_argument, NULL, 'w'},
+      {"start", required_argument, NULL, 'S'},
       {"schedule", required_argument, NULL, 's'},
       {"param", required_argument, NULL, 'p'},
       {"verify", no_argument, NULL, 'V'},
@@ -122,6 +128,9 @@ static int parse(int argc, char **argv, run_args *r) {
       if (tool_parse_u64(optarg, &v) != 0 || v == 0 || v > 4096)
         return tool_fail("run", 2, "--workers: '%s' is not 1..4096", optarg);
       r->workers = (unsigned)v;
+      break;
+    case 'S':
+      r->start = optarg;
       break;
     case 's':
       if (sharc_schedule_parse(optarg, &r->schedule) != 0)
@@ -382,6 +391,9 @@ int sharc_cmd_run(int argc, char **argv) {
     return rc;
   sharc_pool_opts po = SHARC_POOL_OPTS_INIT;
   po.workers = r.workers;
+  char module[4096];
+  if ((rc = tool_parse_start("run", r.start, &po, module, sizeof module)) != 0)
+    return rc;
   sharc_pool *pool;
   char msg[512];
   rc = sharc_pool_create(&pool, &po, msg, sizeof msg);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "opts.h"
 
@@ -123,5 +124,52 @@ int tool_add_params(const char *cmd, const char **params, const char *more,
     return tool_fail(cmd, 2, "-p: parameters too long");
   memcpy(buf, joined, (size_t)n + 1);
   *params = buf;
+  return 0;
+}
+
+#ifndef SHARC_BIN_TO_MODULE
+#define SHARC_BIN_TO_MODULE "../lib/sharc/sharc-kernels.so"
+#endif
+
+/* The kernels as a module: beside the tool (the build tree), else where
+ * the install put it relative to the tool. */
+static void kernel_module(char *buf, size_t len) {
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  buf[0] = '\0';
+  if (n <= 0)
+    return;
+  exe[n] = '\0';
+  char *slash = strrchr(exe, '/');
+  if (slash == NULL)
+    return;
+  *slash = '\0';
+  snprintf(buf, len, "%.4000s/sharc-kernels.so", exe);
+  if (access(buf, R_OK) != 0)
+    snprintf(buf, len, "%.3000s/%.1000s", exe, SHARC_BIN_TO_MODULE);
+}
+
+int tool_parse_start(const char *cmd, const char *text, sharc_pool_opts *po,
+                     char *buf, size_t len) {
+  const char *how = "--start";
+  if (text == NULL) {
+    text = getenv("SHARC_START");
+    how = "SHARC_START";
+    if (text == NULL || *text == '\0')
+      return 0;
+  }
+  if (strcmp(text, "fork") == 0)
+    po->start = SHARC_START_FORK;
+  else if (strcmp(text, "forkserver") == 0)
+    po->start = SHARC_START_FORKSERVER;
+  else if (strcmp(text, "spawn") == 0)
+    po->start = SHARC_START_SPAWN;
+  else
+    return tool_fail(cmd, 2, "%s: '%s' is not fork, forkserver or spawn", how,
+                     text);
+  if (po->start == SHARC_START_SPAWN) {
+    kernel_module(buf, len);
+    po->kernel_libs = buf[0] ? buf : NULL;
+  }
   return 0;
 }

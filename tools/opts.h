@@ -49,4 +49,11 @@ int tool_add_params(const char *cmd, const char **params, const char *more,
 int tool_fail(const char *cmd, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* --start fork|forkserver|spawn (default: $SHARC_START, else fork) into
+ * po; for spawn also names the kernel module built beside the tool, or
+ * installed relative to it, in po->kernel_libs (buf holds the path).
+ * Returns 0, or 2 after a one-line "sharc CMD: " message. */
+int tool_parse_start(const char *cmd, const char *text, sharc_pool_opts *po,
+                     char *buf, size_t len);
+
 #endif

@@ -17,9 +17,19 @@
  * (-Wl,--whole-archive, or a CMake OBJECT library), or call
  * sharc_kernel_register() yourself before creating the pool.
  *
- * Workers are forked from the coordinator, so a kernel registered before
- * sharc_pool_create() is known to every worker; one registered later is
- * known only to workers started later. */
+ * Which kernels a worker knows depends on how it started (sharc/pool.h):
+ *   fork:       those registered in the coordinator before the worker
+ *               started (before sharc_pool_create() for all of them);
+ *   forkserver: those registered before the fork server was made
+ *               (sharc_init()): SHARC_KERNEL constructors in the program
+ *               and the libraries it links;
+ *   spawn:      those the libraries in sharc_pool_opts.kernel_libs and
+ *               $SHARC_KERNEL_PATH register when sharc-worker loads them
+ *               (build them as shared libraries with SHARC_KERNEL); the
+ *               coordinator need not have them.
+ * A job naming a kernel its workers cannot know fails with SHARC_ENOKERNEL
+ * before it starts, the pool's message naming the kernel and the start
+ * method (and for spawn the libraries loaded). */
 #ifndef SHARC_KERNEL_H
 #define SHARC_KERNEL_H
 

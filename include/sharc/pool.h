@@ -40,10 +40,39 @@ extern "C" {
 typedef struct sharc_pool sharc_pool;
 #endif
 
+/* How workers start (docs/guide.md, "Start methods"):
+ *
+ * FORK: fork the coordinator. Fastest; workers inherit everything (arrays
+ *   mapped, kernels and hooks wherever registered, init_arg's memory). Not
+ *   for a coordinator that already runs threads holding locks, an OpenMP
+ *   runtime or MPI: a forked copy of those may deadlock or break.
+ *
+ * FORKSERVER: fork from the fork server, a single-threaded copy of the
+ *   program made by sharc_init() (include/sharc.h) early in main, or at the
+ *   first such pool if sharc_init() was not called (less safe: the server
+ *   is then a fork of whatever the program runs by then). Workers know the
+ *   kernels registered when the server was made (SHARC_KERNEL
+ *   constructors); a job naming one registered later fails with
+ *   SHARC_ENOKERNEL saying so. They inherit no mappings: every array
+ *   reaches them as a descriptor over their socket. init and fini hooks
+ *   must be functions loaded when the server was made; init_arg is passed
+ *   as a value and read in the server's memory as of then (point it at
+ *   static data, or at nothing). Workers are the server's children; they
+ *   die with it and it dies with the coordinator (the thread that made it,
+ *   see the caveat above).
+ *
+ * SPAWN: posix_spawn the sharc-worker executable (opts.worker_path, else
+ *   $SHARC_WORKER, else beside the running program, else in the bin
+ *   directory beside libsharc's, else where it was installed), which loads the kernel libraries listed in opts.kernel_libs and
+ *   $SHARC_KERNEL_PATH (':'-separated; a directory means every *.so in
+ *   it) and knows the kernels their SHARC_KERNEL constructors register;
+ *   the coordinator need not have them. Nothing of the coordinator crosses
+ *   exec: init and fini hooks are refused (SHARC_ENOTSUP). The slowest
+ *   start, and the safest from a threaded or MPI program. */
 typedef enum {
-  SHARC_START_FORK = 0,       /* fork the coordinator (implemented) */
-  SHARC_START_FORKSERVER = 1, /* fork from a clean server (not yet: ENOTSUP) */
-  SHARC_START_SPAWN = 2       /* fork+exec a worker binary (not yet: ENOTSUP) */
+  SHARC_START_FORK = 0,
+  SHARC_START_FORKSERVER = 1,
+  SHARC_START_SPAWN = 2
 } sharc_start_method;
 
 /* Per-worker hooks, the way to keep per-worker state (a file opened or a
@@ -58,7 +87,11 @@ typedef enum {
  * Both run in the worker process, so what they touch of the coordinator's
  * memory is the worker's own copy-on-write copy; init_arg is passed as is
  * (pointing into memory shared before sharc_pool_create, e.g. a MAP_SHARED
- * mapping, it reaches the coordinator). */
+ * mapping, it reaches the coordinator). With SHARC_START_FORKSERVER the
+ * worker is a copy of the fork server, so the hooks must be functions
+ * loaded when it was made (sharc_pool_create() fails naming them
+ * otherwise) and init_arg is read in the program's memory as of
+ * sharc_init(); SHARC_START_SPAWN refuses hooks (SHARC_ENOTSUP). */
 typedef int (*sharc_worker_init_fn)(unsigned worker, void **local, void *arg);
 typedef void (*sharc_worker_fini_fn)(unsigned worker, void *local, void *arg);
 
@@ -71,9 +104,17 @@ typedef struct sharc_pool_opts {
   sharc_worker_init_fn init; /* NULL: none (see above) */
   sharc_worker_fini_fn fini; /* NULL: none */
   void *init_arg;            /* passed to both */
+  /* SPAWN only; both are copied at sharc_pool_create(), the caller keeps
+   * its strings. */
+  const char *worker_path; /* NULL: $SHARC_WORKER, else sharc-worker found
+                              as SPAWN above */
+  const char *kernel_libs; /* ':'-separated shared libraries (or
+                              directories of them) workers load, before
+                              those in $SHARC_KERNEL_PATH; NULL: none */
 } sharc_pool_opts;
 
-#define SHARC_POOL_OPTS_INIT {0, SHARC_START_FORK, 1, 100, NULL, NULL, NULL}
+#define SHARC_POOL_OPTS_INIT                                                   \
+  {0, SHARC_START_FORK, 1, 100, NULL, NULL, NULL, NULL, NULL}
 
 /* Starts a pool. opts may be NULL. On success *out is the pool, owned by the
  * caller; on failure *out is NULL, every process and object made so far is
@@ -125,6 +166,16 @@ SHARC_API int sharc_pool_set_queue_max(sharc_pool *pool, unsigned max);
 
 /* The message for the last failing call on this pool, or "". */
 SHARC_API const char *sharc_pool_errmsg(const sharc_pool *pool);
+
+/* The body of the sharc-worker executable (start method SPAWN): main()
+ * there is `return sharc_worker_main(argc, argv);`. A program that wants
+ * to be its own worker executable (its kernels linked in, no libraries to
+ * load) may do the same when started with the arguments a pool gives
+ * (one: a descriptor number) and name itself in opts.worker_path. Does not
+ * return when started by a pool; returns 2 with a message on stderr
+ * otherwise. Call it from main before anything else, in a process that
+ * has nothing else to do. */
+SHARC_API int sharc_worker_main(int argc, char **argv);
 
 #ifdef __cplusplus
 }

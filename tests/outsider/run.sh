@@ -101,9 +101,51 @@ step_install() {
     lib/libsharc.a lib/libsharc.so bin/sharc share/man/man1/sharc.1 \
     lib/pkgconfig/sharc.pc lib/pkgconfig/sharc-static.pc \
     lib/cmake/sharc/sharcConfig.cmake lib/cmake/sharc/sharcConfigVersion.cmake \
-    lib/cmake/sharc/sharcTargets.cmake share/sharc/fortran/sharc.f90; do
+    lib/cmake/sharc/sharcTargets.cmake share/sharc/fortran/sharc.f90 \
+    bin/sharc-worker lib/sharc/sharc-kernels.so; do
     if [ -e "$PREFIX/$f" ]; then ok; else bad "installed: $f"; fi
   done
+  # Every start method from the installed tool: spawn finds sharc-worker
+  # beside it and the kernels module under lib/sharc, not the build tree's.
+  local m
+  for m in fork forkserver spawn; do
+    check "installed sharc run pi --start $m" "$WORK/start-$m.log" \
+      env -u SHARC_WORKER -u SHARC_KERNEL_PATH -u SHARC_START \
+      "$PREFIX/bin/sharc" run pi --n 100000 --workers 2 --start "$m"
+  done
+  # A program elsewhere finds sharc-worker in the bin directory beside the
+  # library it loaded.
+  cat >"$WORK/spawn.c" <<'EOF'
+#include <sharc.h>
+#include <stdio.h>
+int main(int argc, char **argv) {
+  sharc_pool_opts o = SHARC_POOL_OPTS_INIT;
+  o.workers = 2;
+  o.start = SHARC_START_SPAWN;
+  o.kernel_libs = argc > 1 ? argv[1] : NULL;
+  sharc_pool *p;
+  char msg[512];
+  if (sharc_pool_create(&p, &o, msg, sizeof msg) != 0) {
+    fprintf(stderr, "%s\n", msg);
+    return 1;
+  }
+  sharc_job_opts jo = SHARC_JOB_OPTS_INIT;
+  sharc_report rep;
+  int rc = sharc_run(p, "empty", 1000, &jo, &rep);
+  if (rc == 0)
+    sharc_report_free(&rep);
+  else
+    fprintf(stderr, "%s\n", sharc_pool_errmsg(p));
+  sharc_pool_destroy(p);
+  return rc != 0;
+}
+EOF
+  check "cc a spawn program against the prefix" "$WORK/spawn-cc.log" \
+    $CC $FLAGS $STRICT -I"$PREFIX/include" "$WORK/spawn.c" -L"$PREFIX/lib" \
+    -lsharc -Wl,-rpath,"$PREFIX/lib" -o "$WORK/spawn"
+  check "a program outside the prefix spawns the installed sharc-worker" \
+    "$WORK/spawn.log" env -u SHARC_WORKER -u SHARC_KERNEL_PATH \
+    "$WORK/spawn" "$PREFIX/lib/sharc/sharc-kernels.so"
   if [ -d "$PREFIX/include" ] && ! find "$PREFIX/include" -name '*_int.h' \
     -o -name 'internal.h' | grep -q .; then ok; else
     bad "no internal header is installed"

@@ -1,0 +1,213 @@
+/* Pool start time for each start method (fork, forkserver, spawn) and 1, 2
+ * and 8 workers, against Python's multiprocessing.Pool with the same three
+ * methods, in one run. Both sides time the same thing: from asking for a
+ * pool of W workers to the end of a first job in which every worker took
+ * part (sharc: sharc_pool_create and one empty job over W indices, static
+ * schedule; Python: Pool(W) and a map of W items, chunksize 1). Teardown is
+ * not timed. Medians of --repeats runs, interleaved: each repeat times
+ * every case once with Python (bench/start_py.py --serve, one process kept
+ * for the whole run) and once with sharc, one after the other, never at the
+ * same time, so that the machine's drift touches both alike.
+ *
+ *   bench_start [--repeats R] [--python PATH] [--no-python]
+ */
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sharc.h>
+
+#ifndef BENCH_WORKER
+#define BENCH_WORKER NULL
+#endif
+#ifndef BENCH_KERNELS
+#define BENCH_KERNELS NULL
+#endif
+#ifndef BENCH_PY_SCRIPT
+#define BENCH_PY_SCRIPT "start_py.py"
+#endif
+
+static const unsigned counts[] = {1, 2, 8};
+#define NCOUNTS (sizeof counts / sizeof counts[0])
+static const char *const names[] = {"fork", "forkserver", "spawn"};
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *x, const void *y) {
+  double a = *(const double *)x, b = *(const double *)y;
+  return (a > b) - (a < b);
+}
+
+static double median(double *v, unsigned n) {
+  qsort(v, n, sizeof *v, cmp_double);
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* One start: create, one empty job touching every worker; seconds, or a
+ * negative value on failure. *create_s gets the create part alone. */
+static double one_start(sharc_start_method m, unsigned w, double *create_s) {
+  sharc_pool_opts o = SHARC_POOL_OPTS_INIT;
+  o.workers = w;
+  o.start = m;
+  o.worker_path = BENCH_WORKER;
+  o.kernel_libs = BENCH_KERNELS;
+  sharc_pool *p;
+  char msg[512];
+  double t0 = now_s();
+  if (sharc_pool_create(&p, &o, msg, sizeof msg) != 0) {
+    fprintf(stderr, "bench_start: %s, %u workers: %s\n", names[m], w, msg);
+    return -1;
+  }
+  double t1 = now_s();
+  sharc_job_opts jo = SHARC_JOB_OPTS_INIT;
+  jo.schedule = (sharc_schedule){SHARC_SCHED_STATIC, 1};
+  sharc_report rep;
+  int rc = sharc_run(p, "empty", w, &jo, &rep);
+  double t2 = now_s();
+  if (rc == 0)
+    sharc_report_free(&rep);
+  else
+    fprintf(stderr, "bench_start: %s: %s\n", names[m], sharc_pool_errmsg(p));
+  sharc_pool_destroy(p);
+  *create_s = t1 - t0;
+  return rc == 0 ? t2 - t0 : -1;
+}
+
+extern char **environ;
+
+/* The Python side: start_py.py --serve on two pipes. */
+typedef struct py {
+  pid_t pid;
+  FILE *to, *from;
+} py;
+
+static int py_start(py *p, const char *python) {
+  int in[2], out[2];
+  if (pipe(in) != 0 || pipe(out) != 0)
+    return -1;
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+  posix_spawn_file_actions_addclose(&fa, in[1]);
+  posix_spawn_file_actions_addclose(&fa, out[0]);
+  char *argv[] = {(char *)python, (char *)BENCH_PY_SCRIPT, "--serve", NULL};
+  int rc = posix_spawn(&p->pid, python, &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  close(in[0]);
+  close(out[1]);
+  if (rc != 0) {
+    close(in[1]);
+    close(out[0]);
+    return -1;
+  }
+  p->to = fdopen(in[1], "w");
+  p->from = fdopen(out[0], "r");
+  return p->to && p->from ? 0 : -1;
+}
+
+static double py_once(py *p, const char *method, unsigned w) {
+  double ms;
+  fprintf(p->to, "%s %u\n", method, w);
+  fflush(p->to);
+  return fscanf(p->from, "%lf", &ms) == 1 ? ms : -1;
+}
+
+static void py_stop(py *p) {
+  fclose(p->to);
+  fclose(p->from);
+  waitpid(p->pid, NULL, 0);
+}
+
+int main(int argc, char **argv) {
+  /* First, as a program using the fork server should: before any thread. */
+  if (sharc_init() != 0) {
+    fprintf(stderr, "bench_start: sharc_init failed\n");
+    return 1;
+  }
+  unsigned repeats = 9;
+  const char *python = "/usr/bin/python3";
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--repeats") == 0 && i + 1 < argc)
+      repeats = (unsigned)strtoul(argv[++i], NULL, 10);
+    else if (strcmp(argv[i], "--python") == 0 && i + 1 < argc)
+      python = argv[++i];
+    else if (strcmp(argv[i], "--no-python") == 0)
+      python = NULL;
+    else {
+      fprintf(stderr, "usage: bench_start [--repeats R] [--python PATH] "
+                      "[--no-python]\n");
+      return 2;
+    }
+  }
+  if (repeats < 1 || repeats > 1000)
+    repeats = 9;
+
+  py p = {0};
+  if (python != NULL && py_start(&p, python) != 0) {
+    fprintf(stderr, "bench_start: cannot run %s %s\n", python, BENCH_PY_SCRIPT);
+    return 1;
+  }
+  enum { CASES = 3 * NCOUNTS };
+  double *v = malloc(CASES * repeats * sizeof *v);
+  double *c = malloc(CASES * repeats * sizeof *c);
+  double *q = malloc(CASES * repeats * sizeof *q);
+  if (v == NULL || c == NULL || q == NULL)
+    return 1;
+  /* one start of each not counted: page cache, the worker's libraries */
+  for (unsigned m = 0; m < 3; m++) {
+    for (unsigned k = 0; k < NCOUNTS; k++) {
+      double skip;
+      if (one_start((sharc_start_method)m, counts[k], &skip) < 0)
+        return 1;
+      if (python != NULL && py_once(&p, names[m], counts[k]) < 0)
+        return 1;
+    }
+  }
+  for (unsigned r = 0; r < repeats; r++) {
+    for (unsigned m = 0; m < 3; m++) {
+      for (unsigned k = 0; k < NCOUNTS; k++) {
+        unsigned i = (m * NCOUNTS + k) * repeats + r;
+        q[i] = python != NULL ? py_once(&p, names[m], counts[k]) : 0;
+        v[i] = one_start((sharc_start_method)m, counts[k], &c[i]);
+        if (v[i] < 0 || q[i] < 0)
+          return 1;
+      }
+    }
+  }
+  if (python != NULL)
+    py_stop(&p);
+  printf("pool start to the end of a first job on every worker, median of %u "
+         "interleaved runs (ms)\n",
+         repeats);
+  printf("%-11s %3s %10s %10s %12s %9s\n", "method", "W", "sharc", "(create)",
+         "python mp", "ratio");
+  for (unsigned m = 0; m < 3; m++) {
+    for (unsigned k = 0; k < NCOUNTS; k++) {
+      unsigned i = (m * NCOUNTS + k) * repeats;
+      double ms = median(v + i, repeats) * 1e3;
+      double cms = median(c + i, repeats) * 1e3;
+      if (python != NULL) {
+        double pms = median(q + i, repeats);
+        printf("%-11s %3u %10.3f %10.3f %12.3f %8.1fx\n", names[m], counts[k],
+               ms, cms, pms, pms / ms);
+      } else {
+        printf("%-11s %3u %10.3f %10.3f %12s %9s\n", names[m], counts[k], ms,
+               cms, "-", "-");
+      }
+    }
+  }
+  free(q);
+  free(v);
+  free(c);
+  return 0;
+}
