@@ -44,7 +44,6 @@ typedef struct sharc__claim {
   uint64_t least;               /* the minimum chunk in blocks */
   uint64_t lo, hi;              /* the owner's view of its own range */
   uint64_t took_blocks;         /* blocks in the chunk just claimed */
-  uint64_t span_max;            /* the longest span measured so far (ns) */
   double target_ns;             /* what a chunk aims to last */
   double ns_per;                /* measured ns per unit, 0: none yet */
   unsigned every;               /* chunks per timed span */

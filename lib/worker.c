@@ -499,6 +499,21 @@ static inline void span_close(sharc__claim *c, const uint32_t kind,
   *span_left = c->every;
 }
 
+/* A claim; with marks (a fault policy), `claiming` says from just before
+ * it until the range is named in the slot that a death leaves unknown what
+ * it took (fault.c: the pass is then run again whole). Compiler fences
+ * suffice: the stores of a killed process that executed are not lost, only
+ * a compiler could move them past the claim. */
+static inline __attribute__((always_inline)) int
+claim_marked(sharc__slot *slot, sharc__claim *c, const uint32_t kind,
+             const int marks, uint64_t *b, uint64_t *e) {
+  if (marks) {
+    atomic_store_explicit(&slot->claiming, 1, memory_order_relaxed);
+    atomic_signal_fence(memory_order_seq_cst);
+  }
+  return sharc__claim_kind(c, kind, b, e);
+}
+
 /* The chunk loop, for every schedule and every job: claim a chunk, name it
  * in the slot, run the kernel, account for it. Inlined once per schedule
  * for plain jobs (`kind` a constant, `plain` 1: every option below folds
@@ -561,23 +576,20 @@ chunk_loop(worker *wk, const sharc__job_desc *job, sharc_task *t,
       sample = __builtin_expect(opens, 0) && (c->every > 1 || --countdown == 0);
     else
       sample = __builtin_expect(--countdown == 0, 0);
-    if (sample && !stamp)
-      t0 = chunk_now(wk);
-    /* A death from here until cur_* are written leaves unknown what this
-     * claim took (fault.c: the pass is then run again whole). Compiler
-     * fences suffice: the stores of a killed process that executed are not
-     * lost, only a compiler could move them past the claim. */
-    if (marks) {
-      atomic_store_explicit(&slot->claiming, 1, memory_order_relaxed);
-      atomic_signal_fence(memory_order_seq_cst);
-    }
-    int got = sharc__claim_kind(c, kind, &b, &e);
-    if (sample) {
+    /* The claim is written twice so that nothing about sampling stays live
+     * across the one in the common branch. */
+    int got;
+    if (__builtin_expect(sample, 0)) {
+      if (!stamp)
+        t0 = chunk_now(wk);
+      got = claim_marked(slot, c, kind, marks, &b, &e);
       t1 = chunk_now(wk);
       sampled++;
       claim_ns += claim_cost(wk, t0, t1);
       if (adapts)
-        countdown = SAMPLE_LONG;
+        countdown = SAMPLE_LONG; /* countdown 0: a sampled chunk runs */
+    } else {
+      got = claim_marked(slot, c, kind, marks, &b, &e);
     }
     if (!got) {
       if (marks)
@@ -607,7 +619,7 @@ chunk_loop(worker *wk, const sharc__job_desc *job, sharc_task *t,
       span_units += c->took;
       opens = --span_left == 0;
     }
-    if (ends || opens || (sample && !adapts)) {
+    if (ends || opens || countdown == 0) {
       t2 = chunk_now(wk);
       if (watch)
         watch_end(slot, &median, sharc__now_ns() - w0);
@@ -615,7 +627,7 @@ chunk_loop(worker *wk, const sharc__job_desc *job, sharc_task *t,
         span_close(c, kind, t2, &t_span, &span_units, &span_left);
         opens = 1;
       }
-      if (sample && !adapts)
+      if (countdown == 0)
         countdown = t2 - t1 < SAMPLE_BELOW_NS ? SAMPLE_EVERY : SAMPLE_LONG;
     }
     if (trace != NULL) {
@@ -738,6 +750,26 @@ static int run_dynamic(worker *wk, const sharc__job_desc *job, sharc_task *t,
   return rc;
 }
 
+/* The loop made once per schedule for plain jobs, each a function of its
+ * own (registers are allocated for that loop alone), and once for the
+ * rest. */
+#define SHARC__X(K, name, flags)                                               \
+  static __attribute__((noinline)) int plain_##name(                           \
+      worker *wk, const sharc__job_desc *job, sharc_task *t,                   \
+      sharc_kernel_fn fn, sharc__claim *c) {                                   \
+    return chunk_loop(wk, job, t, fn, c, NULL, SHARC_SCHED_##K, 1);            \
+  }
+SHARC__SCHEDULES(SHARC__X)
+#undef SHARC__X
+
+static __attribute__((noinline)) int any_loop(worker *wk,
+                                              const sharc__job_desc *job,
+                                              sharc_task *t, sharc_kernel_fn fn,
+                                              sharc__claim *c,
+                                              const loop_opts *o) {
+  return chunk_loop(wk, job, t, fn, c, o, c->kind, 0);
+}
+
 static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
                       sharc_kernel_fn fn) {
   uint32_t kind = job->sched_kind;
@@ -769,13 +801,13 @@ static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
   int plain = o.trace == NULL && o.jbits == NULL && grain == 1 && !o.watch &&
               !o.rss && !o.marks && !o.recycling && !o.reducing;
   if (!plain || items)
-    return chunk_loop(wk, job, t, fn, &c, &o, kind, 0);
+    return any_loop(wk, job, t, fn, &c, &o);
   if (kind == SHARC_SCHED_DYNAMIC)
     return run_dynamic(wk, job, t, fn, c.chunk);
   switch (kind) {
 #define SHARC__X(K, name, flags)                                               \
   case SHARC_SCHED_##K:                                                        \
-    return chunk_loop(wk, job, t, fn, &c, &o, SHARC_SCHED_##K, 1);
+    return plain_##name(wk, job, t, fn, &c);
     SHARC__SCHEDULES(SHARC__X)
 #undef SHARC__X
   default:
