@@ -79,8 +79,8 @@ typedef struct sharc__claim_ctx {
 typedef struct sharc__sched_end {
   uint64_t units, chunk;
   unsigned nworkers;
-  uint64_t next;               /* the shared counter */
-  sharc__range *ranges;        /* one per worker */
+  uint64_t next;        /* the shared counter */
+  sharc__range *ranges; /* one per worker */
 } sharc__sched_end;
 
 /* Receives unclaimed units [b, e), e <= units. */

@@ -164,12 +164,9 @@ static int owned_rest(sharc__faults *f, uint64_t chunk, const sharc__wstate *s,
     push_lost(f, left.begin * g, left.end * g);
     return 1;
   }
-  push(f, (sharc__fitem){{left.begin * g, left.end * g, left.stride * g,
-                          left.count},
-                         0,
-                         0,
-                         0,
-                         0});
+  sharc__fitem rest = {
+      {left.begin * g, left.end * g, left.stride * g, left.count}, 0, 0, 0, 0};
+  push(f, rest);
   return 1;
 }
 

@@ -209,7 +209,8 @@ static void post_job(sharc_pool *pool, job_state *js,
   if (js->items_id == 0)
     sharc__sched_post((uint32_t)o->schedule.kind,
                       sharc__cb_ranges(cb, pool->nworkers), cb->slots,
-                      pool->nworkers, js->n / d->grain + (js->n % d->grain != 0));
+                      pool->nworkers,
+                      js->n / d->grain + (js->n % d->grain != 0));
   js->post_ns = sharc__now_ns();
   if (js->first_post_ns == 0)
     js->first_post_ns = js->post_ns;

@@ -12,7 +12,7 @@ const char *const sharc__sched_names[] = {
 #define SHARC__X(K, name, flags) [SHARC_SCHED_##K] = #name,
     SHARC__SCHEDULES(SHARC__X)
 #undef SHARC__X
-    NULL};
+        NULL};
 #define NKINDS (sizeof sharc__sched_names / sizeof sharc__sched_names[0] - 1)
 
 int sharc_schedule_parse(const char *text, sharc_schedule *out) {

@@ -24,13 +24,13 @@ void sharc__auto_setup(sharc__claim *c) {
   c->target_ns = SHARC_AUTO_TARGET_NS;
 }
 
-void sharc__auto_unclaimed(const sharc__sched_end *s,
-                           sharc__unclaimed_fn *emit, void *arg) {
+void sharc__auto_unclaimed(const sharc__sched_end *s, sharc__unclaimed_fn *emit,
+                           void *arg) {
   uint64_t scale = sharc__auto_scale(s->units);
   uint64_t blocks = s->units / scale + (s->units % scale != 0);
   for (unsigned w = 0; w < s->nworkers; w++) {
-    uint64_t word = atomic_load_explicit(&s->ranges[w].word,
-                                         memory_order_relaxed);
+    uint64_t word =
+        atomic_load_explicit(&s->ranges[w].word, memory_order_relaxed);
     uint64_t lo = word >> 32, hi = word & 0xffffffffu;
     if (hi > blocks)
       hi = blocks;

@@ -37,13 +37,13 @@ void sharc__auto_post(sharc__range *ranges, sharc__slot *slots, unsigned nw,
                       uint64_t units);
 void sharc__auto_setup(sharc__claim *c);
 /* Every range word's unclaimed blocks, clamped to the job. */
-void sharc__auto_unclaimed(const sharc__sched_end *s,
-                           sharc__unclaimed_fn *emit, void *arg);
+void sharc__auto_unclaimed(const sharc__sched_end *s, sharc__unclaimed_fn *emit,
+                           void *arg);
 
 /* auto: the unclaimed part of worker v's range. A word scribbled past the
  * job's blocks is clamped, so no worker ever runs an index >= n. */
 static inline uint64_t sharc__auto_left(const sharc__claim *c, uint64_t word,
-                                 uint64_t *lo, uint64_t *hi) {
+                                        uint64_t *lo, uint64_t *hi) {
   *lo = word >> 32;
   *hi = word & 0xffffffffu;
   if (*hi > c->blocks)
@@ -73,8 +73,7 @@ static inline int sharc__auto_pick(const sharc__claim *c, uint64_t *word) {
   for (unsigned v = 0; v < c->nworkers; v++) {
     if (v == c->worker)
       continue;
-    uint64_t w = atomic_load_explicit(&c->ranges[v].word,
-                                      memory_order_relaxed);
+    uint64_t w = atomic_load_explicit(&c->ranges[v].word, memory_order_relaxed);
     uint64_t lo, hi, left = sharc__auto_left(c, w, &lo, &hi);
     if (left == 0)
       continue;
@@ -133,7 +132,7 @@ static inline uint64_t sharc__auto_size(const sharc__claim *c, uint64_t left) {
 
 /* auto: [lo, end) of the word's blocks is this worker's chunk. */
 static inline int sharc__auto_took(sharc__claim *c, uint64_t lo, uint64_t end,
-                            uint64_t *b, uint64_t *e) {
+                                   uint64_t *b, uint64_t *e) {
   *b = lo * c->scale;
   *e = end * c->scale < c->n ? end * c->scale : c->n;
   c->took = *e - *b;
@@ -200,7 +199,6 @@ static inline int sharc__auto_claim(sharc__claim *c, uint64_t *b, uint64_t *e) {
       return 0;
   }
 }
-
 
 /* The last `units` units claimed (the chunk just run, or the c->every
  * chunks since the last timed one) took ns, claims included. The next

@@ -3,8 +3,8 @@
 
 void sharc__dynamic_setup(sharc__claim *c) { sharc__claim_clamp_chunk(c); }
 
-void sharc__dynamic_post(sharc__range *ranges, sharc__slot *slots,
-                         unsigned nw, uint64_t units) {
+void sharc__dynamic_post(sharc__range *ranges, sharc__slot *slots, unsigned nw,
+                         uint64_t units) {
   (void)ranges, (void)slots, (void)nw, (void)units;
 }
 

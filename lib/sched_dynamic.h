@@ -19,8 +19,8 @@ static inline int sharc__dynamic_claim(sharc__claim *c, uint64_t *b,
 }
 
 void sharc__dynamic_setup(sharc__claim *c);
-void sharc__dynamic_post(sharc__range *ranges, sharc__slot *slots,
-                         unsigned nw, uint64_t units);
+void sharc__dynamic_post(sharc__range *ranges, sharc__slot *slots, unsigned nw,
+                         uint64_t units);
 void sharc__dynamic_unclaimed(const sharc__sched_end *s,
                               sharc__unclaimed_fn *emit, void *arg);
 

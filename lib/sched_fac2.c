@@ -25,8 +25,8 @@ void sharc__fac2_post(sharc__range *ranges, sharc__slot *slots, unsigned nw,
 
 /* The counter is the number of the first chunk nobody claimed; chunks are
  * handed out in index order, so everything from its start on is left. */
-void sharc__fac2_unclaimed(const sharc__sched_end *s,
-                           sharc__unclaimed_fn *emit, void *arg) {
+void sharc__fac2_unclaimed(const sharc__sched_end *s, sharc__unclaimed_fn *emit,
+                           void *arg) {
   sharc__claim c;
   sharc__claim_ctx ctx = {0};
   sharc__claim_init(&c, SHARC_SCHED_FAC2, s->units, s->chunk, 0, s->nworkers,

@@ -20,8 +20,7 @@ static inline int sharc__fac2_chunk(const sharc__claim *c, uint64_t k,
 }
 
 /* Hot path: one fetch-and-add on the chunk number. */
-static inline int sharc__fac2_claim(sharc__claim *c, uint64_t *b,
-                                    uint64_t *e) {
+static inline int sharc__fac2_claim(sharc__claim *c, uint64_t *b, uint64_t *e) {
   uint64_t k = atomic_fetch_add_explicit(c->next, 1, memory_order_relaxed);
   uint64_t start, q;
   if (!sharc__fac2_chunk(c, k, &start, &q))
@@ -34,7 +33,7 @@ static inline int sharc__fac2_claim(sharc__claim *c, uint64_t *b,
 void sharc__fac2_setup(sharc__claim *c);
 void sharc__fac2_post(sharc__range *ranges, sharc__slot *slots, unsigned nw,
                       uint64_t units);
-void sharc__fac2_unclaimed(const sharc__sched_end *s,
-                           sharc__unclaimed_fn *emit, void *arg);
+void sharc__fac2_unclaimed(const sharc__sched_end *s, sharc__unclaimed_fn *emit,
+                           void *arg);
 
 #endif

@@ -39,8 +39,8 @@ static inline int sharc__guided_claim(sharc__claim *c, uint64_t *b,
 }
 
 void sharc__guided_setup(sharc__claim *c);
-void sharc__guided_post(sharc__range *ranges, sharc__slot *slots,
-                        unsigned nw, uint64_t units);
+void sharc__guided_post(sharc__range *ranges, sharc__slot *slots, unsigned nw,
+                        uint64_t units);
 void sharc__guided_unclaimed(const sharc__sched_end *s,
                              sharc__unclaimed_fn *emit, void *arg);
 

@@ -41,7 +41,7 @@
   X(STATIC, static, SHARC__SCHED_OWNED | SHARC__SCHED_BLOCKS)                  \
   X(DYNAMIC, dynamic, SHARC__SCHED_COUNTER)                                    \
   X(GUIDED, guided, SHARC__SCHED_COUNTER)                                      \
-  X(AUTO, auto,                                                                 \
+  X(AUTO, auto,                                                                \
     SHARC__SCHED_ADAPTS | SHARC__SCHED_SIZES | SHARC__SCHED_STEALS)            \
   X(FAC2, fac2, SHARC__SCHED_COUNTER | SHARC__SCHED_SIZES)                     \
   X(WF, wf, SHARC__SCHED_COUNTER | SHARC__SCHED_ADAPTS | SHARC__SCHED_SIZES)

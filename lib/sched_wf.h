@@ -33,8 +33,8 @@ static inline double sharc__wf_weight(sharc__claim *c) {
 }
 
 static inline int sharc__wf_claim(sharc__claim *c, uint64_t *b, uint64_t *e) {
-  if (!sharc__claim_share(c, 2 * (uint64_t)c->nworkers, sharc__wf_weight(c),
-                          b, e))
+  if (!sharc__claim_share(c, 2 * (uint64_t)c->nworkers, sharc__wf_weight(c), b,
+                          e))
     return 0;
   c->took = *e - *b;
   return 1;

@@ -478,21 +478,21 @@ static void publish_counts(sharc__slot *slot, uint64_t start, uint64_t chunks,
 /* What a job asks of the chunk loop beyond claiming and running chunks. A
  * plain job asks none of it. */
 typedef struct loop_opts {
-  sharc__trace_rec *trace;  /* this worker's trace records, or NULL */
-  _Atomic uint64_t *jbits;  /* the journal's bitmap, or NULL */
-  uint64_t grain;           /* indices per unit the schedule deals in */
-  int watch;                /* publish chunk start times and medians */
-  int rss;                  /* recycle above an RSS ceiling */
-  int marks;                /* fault policy: mark claims in progress */
-  int recycling;            /* recycle after N chunks or above the ceiling */
-  int reducing;             /* the job has reductions */
+  sharc__trace_rec *trace; /* this worker's trace records, or NULL */
+  _Atomic uint64_t *jbits; /* the journal's bitmap, or NULL */
+  uint64_t grain;          /* indices per unit the schedule deals in */
+  int watch;               /* publish chunk start times and medians */
+  int rss;                 /* recycle above an RSS ceiling */
+  int marks;               /* fault policy: mark claims in progress */
+  int recycling;           /* recycle after N chunks or above the ceiling */
+  int reducing;            /* the job has reductions */
 } loop_opts;
 
 /* An adaptive schedule's span of chunks ended at t2 (see
  * sharc__claim_span): hand over its time and units, start the next. */
-static inline void span_close(sharc__claim *c, const uint32_t kind,
-                              uint64_t t2, uint64_t *t_span,
-                              uint64_t *span_units, unsigned *span_left) {
+static inline void span_close(sharc__claim *c, const uint32_t kind, uint64_t t2,
+                              uint64_t *t_span, uint64_t *span_units,
+                              unsigned *span_left) {
   sharc__claim_span_kind(c, kind, t2 - *t_span, *span_units);
   *t_span = t2;
   *span_units = 0;

@@ -27,10 +27,8 @@ static sim *sim_new(const char *sched, uint64_t n, unsigned nw,
   sharc_schedule sc;
   cr_assert_eq(sharc_schedule_parse(sched, &sc), 0, "%s", sched);
   sharc__sched_post(sc.kind, s->ranges, s->slots, nw, n);
-  sharc__claim_ctx ctx = {.next = &s->next,
-                          .ranges = s->ranges,
-                          .slots = s->slots,
-                          .place = place};
+  sharc__claim_ctx ctx = {
+      .next = &s->next, .ranges = s->ranges, .slots = s->slots, .place = place};
   for (unsigned w = 0; w < nw; w++)
     sharc__claim_init(&s->c[w], sc.kind, n, sc.chunk, w, nw, &ctx);
   return s;

@@ -101,15 +101,16 @@ static void usage(FILE *out) {
           "                 [--target-us X] [--chunks LIST] "
           "[--workloads LIST]\n"
           "                 [--json FILE]\n\n"
-          "Simulates the library's own static, dynamic,k, guided, fac2, wf and\n"
-          "auto, and a oneTBB-like auto partitioner on the synthetic cost distributions\n"
-          "and prints makespan / ideal. Defaults: workers 16,64,256,1024;\n"
-          "n 2^20; work 1000 iterations of 1 ns; 15 ns per shared-counter\n"
-          "claim (claims queue on the counter); local claim 3 ns; spawning a\n"
-          "task (tbb-like) 20 ns; steal 200 ns in an L3 group of 8, 400 ns in\n"
-          "a NUMA node of 64, 800 ns beyond; auto: chunks that aim for 20\n"
-          "us; dynamic,k for k in 1,16,256. Workloads: uniform\n"
-          "exponential pareto ramp_up ramp_down hot_band, each also +slow\n"
+          "Simulates the library's own static, dynamic,k, guided, fac2, wf\n"
+          "and auto, and a oneTBB-like auto partitioner, on the synthetic\n"
+          "cost distributions and prints makespan / ideal. Defaults:\n"
+          "workers 16,64,256,1024; n 2^20; work 1000 iterations of 1 ns;\n"
+          "15 ns per shared-counter claim (claims queue on the counter);\n"
+          "local claim 3 ns; spawning a task (tbb-like) 20 ns; steal 200 ns\n"
+          "in an L3 group of 8, 400 ns in a NUMA node of 64, 800 ns beyond;\n"
+          "auto: chunks that aim for 20 us; dynamic,k for k in 1,16,256.\n"
+          "Workloads: uniform exponential pareto ramp_up ramp_down hot_band,\n"
+          "each also +slow "
           "(worker 0 at half speed).\n");
 }
 
@@ -705,10 +706,8 @@ static outcome simulate(const params *p, const work *wk, const sched *sc,
                                    (int)(i / p->l3)};
   }
   sharc__sched_post(sc->kind, s.ranges, s.slots, W, wk->n);
-  sharc__claim_ctx ctx = {.next = &s.next,
-                          .ranges = s.ranges,
-                          .slots = s.slots,
-                          .place = s.place};
+  sharc__claim_ctx ctx = {
+      .next = &s.next, .ranges = s.ranges, .slots = s.slots, .place = s.place};
   for (unsigned i = 0; i < W; i++) {
     sharc__claim_init(&s.c[i], sc->kind, wk->n, sc->k, i, W, &ctx);
     if (s.c[i].target_ns > 0)
