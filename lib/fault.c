@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "claim.h"
 #include "fault.h"
-#include "sharc/schedule.h"
 
 void sharc__faults_init(sharc__faults *f, uint64_t n, uint64_t grain,
                         unsigned nworkers, unsigned retries, int stop) {
@@ -145,38 +145,27 @@ static void failed(sharc__faults *f, uint64_t b, uint64_t e, unsigned fails,
   push(f, one);
 }
 
-/* static and static:k: the ranges of worker w that it never reached, after
- * the chunk [cur_begin, cur_end) (or all of them if it ran none). Returns 0
- * if the slot's range is not one of w's chunks. */
-static int static_rest(sharc__faults *f, uint64_t chunk, const sharc__wstate *s,
-                       int ran) {
-  uint64_t g = f->grain, U = f->units, W = f->nworkers, w = s->worker;
-  if (chunk == 0) {
-    uint64_t base = U / W, rem = U % W;
-    uint64_t lo = w * base + (w < rem ? w : rem);
-    uint64_t hi = lo + base + (w < rem ? 1 : 0);
-    if (ran)
-      return s->cur_begin == lo * g; /* the block is one chunk: it ran */
-    push_lost(f, lo * g, hi * g);
+/* A schedule whose chunks belong to their workers (static): the ranges of
+ * worker w that it never reached, after the chunk [cur_begin, cur_end) (or
+ * all of them if it ran none), as its unit works them out. Returns 0 if
+ * the slot's range is not one of w's chunks. */
+static int owned_rest(sharc__faults *f, uint64_t chunk, const sharc__wstate *s,
+                      int ran) {
+  uint64_t g = f->grain;
+  if (ran && s->cur_begin % g != 0)
+    return 0;
+  sharc__static_left left;
+  if (!sharc__static_rest(f->units, chunk, f->nworkers, s->worker, ran,
+                          s->cur_begin / g, &left))
+    return 0;
+  if (left.count == 0)
+    return 1;
+  if (chunk == 0) { /* one block: in pieces, so the next pass shares it */
+    push_lost(f, left.begin * g, left.end * g);
     return 1;
   }
-  uint64_t nchunks = U / chunk + (U % chunk != 0), j = w;
-  if (ran) {
-    if (s->cur_begin % (chunk * g) != 0)
-      return 0;
-    j = s->cur_begin / (chunk * g);
-    if (j % W != w)
-      return 0;
-    j += W;
-  }
-  if (j >= nchunks)
-    return 1;
-  sharc__fitem rest = {{j * chunk * g, (j + 1) * chunk * g, W * chunk * g,
-                        (nchunks - 1 - j) / W + 1},
-                       0,
-                       0,
-                       0,
-                       0};
+  sharc__fitem rest = {
+      {left.begin * g, left.end * g, left.stride * g, left.count}, 0, 0, 0, 0};
   push(f, rest);
   return 1;
 }
@@ -187,17 +176,17 @@ void sharc__faults_first(sharc__faults *f, uint32_t kind, uint64_t chunk,
     f->redo = 1;
     return;
   }
-  int is_static = kind == SHARC_SCHED_STATIC;
+  int owned = (sharc__sched_flags(kind) & SHARC__SCHED_OWNED) != 0;
   int sane = s->cur_begin < s->cur_end && s->cur_end <= f->n;
   /* Shared schedules: a claim cut short took something nobody recorded. */
-  if (s->died && s->claiming && !is_static && s->started) {
+  if (s->died && s->claiming && !owned && s->started) {
     f->redo = 1;
     return;
   }
   int ran = s->started && sane;
   if (ran && !s->recycled && !s->cur_done)
     failed(f, s->cur_begin, s->cur_end, 0, s);
-  if (is_static && (s->started || s->died) && !static_rest(f, chunk, s, ran))
+  if (owned && (s->started || s->died) && !owned_rest(f, chunk, s, ran))
     f->redo = 1; /* the slot names a range that is not this worker's */
 }
 

@@ -45,7 +45,7 @@ static int check_job(sharc_pool *pool, const char *kernel, uint64_t n,
   if (n > SHARC__MAX_N)
     return sharc__fail(pool, SHARC_ERANGE, "n = %llu exceeds 2^62",
                        (unsigned long long)n);
-  if ((unsigned)o->schedule.kind > SHARC_SCHED_WF)
+  if (!sharc__sched_known((uint32_t)o->schedule.kind))
     return sharc__fail(pool, SHARC_EINVAL, "unknown schedule kind %d",
                        (int)o->schedule.kind);
   if (!(o->fault.timeout_s >= 0 && o->fault.timeout_s < 1e9) ||
@@ -157,15 +157,13 @@ void sharc__post_job(job_state *js) {
   d->mail = (uint32_t)pool->mail;
   pool->mail = 0;
   atomic_store_explicit(&cb->next, 0, memory_order_relaxed);
-  /* Every worker's range is in place before any worker can look for one
-   * to steal from; speeds measured in an earlier job do not carry over. */
-  if (js->items_id == 0 && o->schedule.kind == SHARC_SCHED_AUTO)
-    sharc__auto_post(sharc__cb_ranges(cb, pool->nworkers), pool->nworkers,
-                     js->n / d->grain + (js->n % d->grain != 0));
-  if (o->schedule.kind == SHARC_SCHED_WF) {
-    for (unsigned w = 0; w < pool->nworkers; w++)
-      atomic_store_explicit(&cb->slots[w].cost_bits, 0, memory_order_relaxed);
-  }
+  /* The schedule's shared words (auto: every worker's range; wf: no
+   * speeds from an earlier job) are in place before any worker looks. */
+  if (js->items_id == 0)
+    sharc__sched_post((uint32_t)o->schedule.kind,
+                      sharc__cb_ranges(cb, pool->nworkers), cb->slots,
+                      pool->nworkers,
+                      js->n / d->grain + (js->n % d->grain != 0));
   js->post_ns = sharc__now_ns();
   if (js->first_post_ns == 0)
     js->first_post_ns = js->post_ns;

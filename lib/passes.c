@@ -75,15 +75,23 @@ static int collect(sharc_pool *pool, job_state *js, int first) {
                   : 0;
 }
 
+/* Unclaimed units [b, e) of the first pass: indices to run next. */
+static void unclaimed_units(void *arg, uint64_t b, uint64_t e) {
+  sharc__faults *f = arg;
+  uint64_t g = f->grain;
+  sharc__faults_unclaimed(f, b * g, e < f->units ? e * g : f->n);
+}
+
 /* What no worker claimed in the pass just run: a shared schedule leaves
  * work unclaimed only when every worker died before the end, but then it
  * must not be lost. The counter and range words come from the control
- * block: clamped, they can only make the next pass larger. */
+ * block: clamped by the schedule's unit, they can only make the next pass
+ * larger. */
 static void unclaimed(sharc_pool *pool, const job_state *js, int first) {
   sharc__faults *f = js->faults;
   const sharc_job_opts *o = js->o;
   sharc__cb *cb = pool->cb;
-  uint64_t next = atomic_load(&cb->next), g = f->grain, U = f->units;
+  uint64_t next = atomic_load(&cb->next);
   if (!first) {
     /* Items nobody claimed go to the next pass as they are: re-splitting
      * them would make each pass larger than the last. */
@@ -91,43 +99,9 @@ static void unclaimed(sharc_pool *pool, const job_state *js, int first) {
       sharc__faults_requeue(f, k);
     return;
   }
-  switch (o->schedule.kind) {
-  case SHARC_SCHED_DYNAMIC:
-  case SHARC_SCHED_GUIDED:
-  case SHARC_SCHED_WF:
-    if (next < U)
-      sharc__faults_unclaimed(f, next * g, js->n);
-    break;
-  case SHARC_SCHED_FAC2: {
-    sharc__claim c;
-    sharc__claim_ctx ctx = {&cb->next, NULL, NULL, NULL};
-    sharc__claim_init(&c, SHARC_SCHED_FAC2, U, o->schedule.chunk, 0,
-                      pool->nworkers, &ctx);
-    uint64_t j = next / pool->nworkers;
-    if (j < c.nbatches) {
-      uint64_t start = c.bstart[j] + (next % pool->nworkers) * c.bchunk[j];
-      if (start < U)
-        sharc__faults_unclaimed(f, start * g, js->n);
-    }
-    break;
-  }
-  case SHARC_SCHED_AUTO: {
-    uint64_t scale = sharc__auto_scale(U);
-    uint64_t blocks = U / scale + (U % scale != 0);
-    sharc__range *r = sharc__cb_ranges(cb, pool->nworkers);
-    for (unsigned w = 0; w < pool->nworkers; w++) {
-      uint64_t word = atomic_load(&r[w].word);
-      uint64_t lo = word >> 32, hi = word & 0xffffffffu;
-      if (hi > blocks)
-        hi = blocks;
-      if (lo < hi)
-        sharc__faults_unclaimed(f, lo * scale * g, hi * scale * g);
-    }
-    break;
-  }
-  default:
-    break; /* static: what dead workers did not reach is counted per worker */
-  }
+  sharc__sched_end end = {f->units, o->schedule.chunk, pool->nworkers, next,
+                          sharc__cb_ranges(cb, pool->nworkers)};
+  sharc__sched_unclaimed((uint32_t)o->schedule.kind, &end, unclaimed_units, f);
 }
 
 /* Hands the pass's items to the workers in a shared array, kept in the pool

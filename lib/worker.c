@@ -404,13 +404,7 @@ static void clock_anchor(worker *wk, uint64_t now) {
     wk->clock_ns = clock_cost(wk);
 }
 
-/* Claims are timed on samples and their total extrapolated; the loop's
- * total time is exact, so busy time is the total less the claims. While
- * chunks take less than SAMPLE_BELOW_NS one claim in SAMPLE_EVERY is timed:
- * two clock reads would otherwise cost more than the claim itself. Longer
- * chunks: one claim in SAMPLE_LONG in plain jobs, every claim in the
- * others. Plain jobs of adaptive schedules time the claim that opens each
- * span instead (adapt_loop). */
+/* How often claims are timed (see chunk_loop). */
 #define SAMPLE_BELOW_NS 2000u
 #define SAMPLE_EVERY 256u
 #define SAMPLE_LONG 16u
@@ -484,71 +478,6 @@ static inline void chunk_completed(sharc__slot *slot, uint64_t b, uint64_t e) {
   slot->cur_done = 1;
 }
 
-/* A retry pass: claim items one at a time from the shared counter and run
- * each item's ranges in order (see sharc__item). */
-static int run_items(worker *wk, const sharc__job_desc *job, sharc_task *t,
-                     sharc_kernel_fn fn) {
-  sharc__slot *slot = wk->slot;
-  const sharc__wmap *m = map_find(wk, job->items_id);
-  if (m == NULL || job->nitems > m->nbytes / sizeof(sharc__item))
-    return SHARC_EINVAL;
-  const sharc__item *items = m->data;
-  _Atomic uint64_t *jbits = journal_bits(wk, job);
-  int reducing = job->reduce.nred != 0;
-  uint64_t chunks = 0, indices = 0, start = sharc__now_ns();
-  double median = 0;
-  int rc = 0;
-  while (rc == 0 && !wk->recycle &&
-         !atomic_load_explicit(&wk->cb->cancel, memory_order_relaxed)) {
-    atomic_store_explicit(&slot->claiming, 1, memory_order_relaxed);
-    atomic_signal_fence(memory_order_seq_cst);
-    uint64_t k =
-        atomic_fetch_add_explicit(&wk->cb->next, 1, memory_order_relaxed);
-    if (k >= job->nitems) {
-      atomic_store_explicit(&slot->claiming, 0, memory_order_relaxed);
-      break;
-    }
-    sharc__item it = items[k];
-    for (uint64_t i = 0; i < it.count && rc == 0; i++) {
-      uint64_t b = it.begin + i * it.stride, e = it.end + i * it.stride;
-      if (e > job->n)
-        e = job->n;
-      if (b >= e)
-        break;
-      slot->cur_done = 0;
-      slot->cur_begin = b;
-      slot->cur_end = e;
-      atomic_signal_fence(memory_order_seq_cst);
-      atomic_store_explicit(&slot->claiming, 0, memory_order_relaxed);
-      if (reducing)
-        sharc__reduce_chunk(t, job, b, e);
-      uint64_t t0 = job->watch ? sharc__now_ns() : 0;
-      if (job->watch)
-        watch_begin(slot, t0);
-      rc = fn(t, b, e);
-      if (job->watch)
-        watch_end(slot, &median, sharc__now_ns() - t0);
-      if (rc == 0)
-        chunk_completed(slot, b, e);
-      if (rc == 0 && jbits != NULL)
-        journal_mark(jbits, job, b, e);
-      chunks++;
-      indices += e - b;
-      if (rc == 0 && (job->recycle_chunks || job->recycle_rss) &&
-          recycle_due(wk, job, sharc__now_ns())) {
-        wk->recycle = 1;
-        break;
-      }
-    }
-    atomic_store_explicit(&slot->claiming, 0, memory_order_relaxed);
-  }
-  slot->chunks = chunks;
-  slot->indices = indices;
-  slot->claim_ns = 0;
-  slot->busy_ns = sharc__now_ns() - start;
-  return rc;
-}
-
 /* The cost of a sampled claim timed by reads at t0 and t1: a claim can take
  * less than the clock read that times it. */
 static inline uint64_t claim_cost(const worker *wk, uint64_t t0, uint64_t t1) {
@@ -570,289 +499,121 @@ static void publish_counts(sharc__slot *slot, uint64_t start, uint64_t chunks,
   slot->busy_ns = total - slot->claim_ns;
 }
 
-/* The end of a plain job's claim loop: the worker's figures into its slot;
- * the claims are the chunks and, unless the loop stopped on a kernel
- * error, the one that found nothing left. Returns rc. */
-static inline int loop_done(sharc__slot *slot, const sharc__claim *c,
-                            uint64_t start, uint64_t chunks, uint64_t indices,
-                            int rc, uint64_t sampled, uint64_t claim_ns,
-                            const sharc__tally *tl) {
-  publish_counts(slot, start, chunks, indices, chunks + (rc == 0), sampled,
-                 claim_ns);
-  slot->steals = c->steals;
-  slot->tally = *tl;
-  return rc;
-}
+/* What a job asks of the chunk loop beyond claiming and running chunks. A
+ * plain job asks none of it. */
+typedef struct loop_opts {
+  sharc__trace_rec *trace; /* this worker's trace records, or NULL */
+  _Atomic uint64_t *jbits; /* the journal's bitmap, or NULL */
+  uint64_t grain;          /* indices per unit the schedule deals in */
+  int watch;               /* publish chunk start times and medians */
+  int rss;                 /* recycle above an RSS ceiling */
+  int marks;               /* fault policy: mark claims in progress */
+  int recycling;           /* recycle after N chunks or above the ceiling */
+  int reducing;            /* the job has reductions */
+} loop_opts;
 
 /* An adaptive schedule's span of chunks ended at t2 (see
  * sharc__claim_span): hand over its time and units, start the next. */
-static inline void span_close(sharc__claim *c, uint64_t t2, uint64_t *t_span,
-                              uint64_t *span_units, unsigned *span_left) {
-  sharc__claim_span(c, t2 - *t_span, *span_units);
+static inline void span_close(sharc__claim *c, const uint32_t kind, uint64_t t2,
+                              uint64_t *t_span, uint64_t *span_units,
+                              unsigned *span_left) {
+  sharc__claim_span_kind(c, kind, t2 - *t_span, *span_units);
   *t_span = t2;
   *span_units = 0;
   *span_left = c->every;
 }
 
-/* The claim loop of a plain job (no trace, watch, reduction, journal,
- * fault policy or grain) whose schedule does not time its chunks. Hot path:
- * one claim (at most one atomic operation on the control block), two
- * stores naming the range in this worker's own slot, the kernel call; no
- * system call, lock or allocation. A sampled claim is timed with the chunk
- * after it. Inlined once per schedule (`kind` a constant) so that nothing
- * but the claim itself stays in the loop. */
+/* A claim; with marks (a fault policy), `claiming` says from just before
+ * it until the range is named in the slot that a death leaves unknown what
+ * it took (fault.c: the pass is then run again whole). Compiler fences
+ * suffice: the stores of a killed process that executed are not lost, only
+ * a compiler could move them past the claim. */
 static inline __attribute__((always_inline)) int
-plain_loop(worker *wk, sharc_task *t, sharc_kernel_fn fn, sharc__claim *c,
-           const uint32_t kind) {
-  sharc__cb *cb = wk->cb;
-  sharc__slot *slot = wk->slot;
-  uint64_t start = sharc__now_ns(), chunks = 0, indices = 0, sampled = 0;
-  uint64_t claim_ns = 0, b, e;
-  sharc__tally tl = {0, 0, 0};
-  unsigned countdown = 1;
-  int rc = 0;
-  for (;;) {
-    if (atomic_load_explicit(&cb->cancel, memory_order_relaxed))
-      break;
-    if (__builtin_expect(--countdown == 0, 0)) {
-      uint64_t t0 = chunk_now(wk);
-      int got = sharc__claim_kind(c, kind, &b, &e);
-      uint64_t t1 = chunk_now(wk);
-      sampled++;
-      claim_ns += claim_cost(wk, t0, t1);
-      if (!got)
-        break;
-      slot->cur_begin = b;
-      slot->cur_end = e;
-      rc = fn(t, b, e);
-      countdown =
-          chunk_now(wk) - t1 < SAMPLE_BELOW_NS ? SAMPLE_EVERY : SAMPLE_LONG;
-    } else {
-      if (!sharc__claim_kind(c, kind, &b, &e))
-        break;
-      slot->cur_begin = b;
-      slot->cur_end = e;
-      rc = fn(t, b, e);
-    }
-    chunks++;
-    indices += e - b;
-    if (rc != 0)
-      break;
-    sharc__tally_add(&tl, b, e);
+claim_marked(sharc__slot *slot, sharc__claim *c, const uint32_t kind,
+             const int marks, uint64_t *b, uint64_t *e) {
+  if (marks) {
+    atomic_store_explicit(&slot->claiming, 1, memory_order_relaxed);
+    atomic_signal_fence(memory_order_seq_cst);
   }
-  return loop_done(slot, c, start, chunks, indices, rc, sampled, claim_ns,
-                   &tl);
+  return sharc__claim_kind(c, kind, b, e);
 }
 
-/* The same for schedules that size chunks by their measured time (auto,
- * wf): the clock is read once per span of c->every chunks (one chunk while
- * auto's chunks still grow), where the span ends, and the claim that opens
- * the next span is the one timed for the claim figures (one in SAMPLE_LONG
- * of them while spans are one chunk long). So a chunk inside a span pays no
- * clock read at all. */
+/* The chunk loop, for every schedule and every job: claim a chunk, name it
+ * in the slot, run the kernel, account for it. Inlined once per schedule
+ * for plain jobs (`kind` a constant, `plain` 1: every option below folds
+ * away and only that schedule's claim stays in the loop), and once with
+ * `kind` read from the job for jobs with options and retry passes.
+ *
+ * Hot path, plain job: one claim (at most one atomic operation on the
+ * control block), two stores naming the range in this worker's own slot,
+ * the kernel call; no system call, lock or allocation.
+ *
+ * Claims are timed on samples and their total extrapolated; the loop's
+ * total time is exact, so busy time is the total less the claims. While
+ * chunks take less than SAMPLE_BELOW_NS one claim in SAMPLE_EVERY is timed
+ * (two clock reads would otherwise cost more than the claim itself), else
+ * one in SAMPLE_LONG. Schedules that size chunks by their measured time
+ * (auto, wf) read the clock once per span of c->every chunks, where the
+ * span ends, and time the claim that opens a span (one in SAMPLE_LONG of
+ * them while spans are one chunk long): a chunk inside a span pays no
+ * clock read at all. Traced and watched jobs read the clock around every
+ * chunk anyway, so every claim and chunk is timed and a span is one
+ * chunk. */
 static inline __attribute__((always_inline)) int
-adapt_loop(worker *wk, sharc_task *t, sharc_kernel_fn fn, sharc__claim *c,
-           const uint32_t kind) {
+chunk_loop(worker *wk, const sharc__job_desc *job, sharc_task *t,
+           sharc_kernel_fn fn, sharc__claim *c, const loop_opts *o,
+           const uint32_t kind, const int plain) {
   sharc__cb *cb = wk->cb;
   sharc__slot *slot = wk->slot;
+  const int adapts = sharc__sched_adapts(kind);
+  sharc__trace_rec *const trace = plain ? NULL : o->trace;
+  _Atomic uint64_t *const jbits = plain ? NULL : o->jbits;
+  const uint64_t grain = plain ? 1 : o->grain;
+  const int watch = !plain && o->watch;
+  const int stamp = trace != NULL || watch;
+  const int ends = stamp || (!plain && o->rss);
+  const int marks = !plain && o->marks;
+  const int recycling = !plain && o->recycling;
+  const int reducing = !plain && o->reducing; /* else no call per chunk */
+  double median = 0;
   uint64_t start = sharc__now_ns(), chunks = 0, indices = 0, sampled = 0;
-  uint64_t claim_ns = 0, b, e, t_span = chunk_now(wk), span_units = 0;
-  /* An owner's chunks follow each other: tallied as runs [rb, re). */
+  uint64_t claim_ns = 0, traced = 0, steals_seen = 0, b, e;
+  /* t0: before the claim, t1: after it, t2: after the kernel call; the
+   * span began at t_span and holds span_units */
+  uint64_t t0 = adapts || stamp ? chunk_now(wk) : 0, t1 = t0, t2 = t0;
+  uint64_t t_span = t0, span_units = 0;
+  /* A plain job tallies its chunks here, as runs [rb, re) (an owner's
+   * chunks follow each other), into the slot at the end; otherwise each
+   * chunk goes into the slot as it completes, where a death leaves it. */
   uint64_t rb = 0, re = 0;
   sharc__tally tl = {0, 0, 0};
-  unsigned span_left = 1, opens = 1, countdown = 1;
-  int rc = 0;
-  for (;;) {
-    if (atomic_load_explicit(&cb->cancel, memory_order_relaxed))
-      break;
-    int got;
-    if (__builtin_expect(opens, 0) && (c->every > 1 || --countdown == 0)) {
-      countdown = SAMPLE_LONG;
-      uint64_t t0 = chunk_now(wk);
-      got = sharc__claim_kind(c, kind, &b, &e);
-      claim_ns += claim_cost(wk, t0, chunk_now(wk));
-      sampled++;
-    } else {
-      got = sharc__claim_kind(c, kind, &b, &e);
-    }
-    if (!got)
-      break;
-    slot->cur_begin = b;
-    slot->cur_end = e;
-    rc = fn(t, b, e);
-    span_units += c->took;
-    opens = --span_left == 0;
-    if (opens)
-      span_close(c, chunk_now(wk), &t_span, &span_units, &span_left);
-    chunks++;
-    indices += e - b;
-    if (rc != 0)
-      break;
-    if (b != re) {
-      sharc__tally_add(&tl, rb, re);
-      rb = b;
-    }
-    re = e;
-  }
-  sharc__tally_add(&tl, rb, re);
-  return loop_done(slot, c, start, chunks, indices, rc, sampled, claim_ns,
-                   &tl);
-}
-
-/* dynamic:k on a plain job: the loop is one fetch-and-add, two stores
- * naming the range, the kernel call. It is what people compare with
- * OpenMP's dynamic schedule, so nothing else stays live across the call:
- * the indices are counted from the chunks after the loop (only a worker's
- * last chunk can be short, and only when it ends at n). Measured: 10 ns a
- * chunk against 16-18 ns through plain_loop (docs/performance.md). */
-static int run_dynamic(worker *wk, const sharc__job_desc *job, sharc_task *t,
-                       sharc_kernel_fn fn, uint64_t chunk) {
-  sharc__cb *cb = wk->cb;
-  sharc__slot *slot = wk->slot;
-  uint64_t start = sharc__now_ns(), chunks = 0, sampled = 0, claim_ns = 0;
-  /* The tally (tally.h) from the sums of the chunks' first indices and of
-   * their squares, added before each call so that nothing but these two
-   * stays live across it; the failed or short last chunk is put right
-   * after the loop from the slot. */
-  uint64_t bsum = 0, bsq = 0;
-  unsigned countdown = 1;
-  int rc = 0;
-  for (;;) {
-    if (atomic_load_explicit(&cb->cancel, memory_order_relaxed))
-      break;
-    if (__builtin_expect(--countdown == 0, 0)) {
-      uint64_t t0 = chunk_now(wk);
-      uint64_t b = atomic_fetch_add_explicit(&cb->next, chunk,
-                                             memory_order_relaxed);
-      uint64_t t1 = chunk_now(wk);
-      sampled++;
-      claim_ns += claim_cost(wk, t0, t1);
-      if (b >= job->n)
-        break;
-      slot->cur_begin = b;
-      slot->cur_end = job->n - b > chunk ? b + chunk : job->n;
-      bsum += b;
-      bsq += b * b;
-      rc = fn(t, b, slot->cur_end);
-      countdown =
-          chunk_now(wk) - t1 < SAMPLE_BELOW_NS ? SAMPLE_EVERY : SAMPLE_LONG;
-    } else {
-      uint64_t b = atomic_fetch_add_explicit(&cb->next, chunk,
-                                             memory_order_relaxed);
-      if (b >= job->n)
-        break;
-      uint64_t e = job->n - b > chunk ? b + chunk : job->n;
-      slot->cur_begin = b;
-      slot->cur_end = e;
-      bsum += b;
-      bsq += b * b;
-      rc = fn(t, b, e);
-    }
-    chunks++;
-    if (rc != 0)
-      break;
-  }
-  uint64_t indices = chunks * chunk;
-  if (chunks > 0 && slot->cur_end == job->n)
-    indices -= chunk - (slot->cur_end - slot->cur_begin);
-  uint64_t cb0 = slot->cur_begin, ce0 = slot->cur_end, ok = chunks;
-  if (rc != 0) { /* the last chunk failed: not in the tally */
-    ok--;
-    bsum -= cb0;
-    bsq -= cb0 * cb0;
-  }
-  sharc__tally tl = sharc__tally_chunks(ok, chunk, bsum, bsq);
-  if (rc == 0 && ok > 0 && ce0 == job->n && ce0 - cb0 != chunk) {
-    /* only the chunk ending at n is short, and it is then the worker's
-     * last: [n, its begin + chunk) was tallied as if it had run */
-    sharc__tally extra = {0, 0, 0};
-    sharc__tally_add(&extra, job->n, cb0 + chunk);
-    tl.count -= extra.count;
-    tl.s1 -= extra.s1;
-    tl.s2 -= extra.s2;
-  }
-  publish_counts(slot, start, chunks, indices, chunks + (rc == 0), sampled,
-                 claim_ns);
-  slot->tally = tl;
-  return rc;
-}
-
-static int run_plain(worker *wk, const sharc__job_desc *job, sharc_task *t,
-                     sharc_kernel_fn fn, sharc__claim *c) {
-  switch (c->kind) {
-  case SHARC_SCHED_DYNAMIC:
-    return run_dynamic(wk, job, t, fn, c->chunk);
-  case SHARC_SCHED_AUTO:
-    return adapt_loop(wk, t, fn, c, SHARC_SCHED_AUTO);
-  case SHARC_SCHED_WF:
-    return adapt_loop(wk, t, fn, c, SHARC_SCHED_WF);
-  default:
-    return plain_loop(wk, t, fn, c, c->kind);
-  }
-}
-
-static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
-                      sharc_kernel_fn fn) {
-  if (job->sched_kind == SHARC__SCHED_ITEMS)
-    return run_items(wk, job, t, fn);
-  sharc__slot *slot = wk->slot;
-  sharc__claim c;
-  /* With a grain g the schedule deals in blocks of g indices. */
-  uint64_t grain = job->grain > 1 ? job->grain : 1;
-  uint64_t units = job->n / grain + (job->n % grain != 0);
-  sharc__claim_ctx ctx = {&wk->cb->next,
-                          sharc__cb_ranges(wk->cb, wk->conf->nworkers),
-                          wk->cb->slots, wk->conf->plan};
-  sharc__claim_init(&c, job->sched_kind, units, job->chunk, wk->id,
-                    job->nworkers, &ctx);
-  sharc__trace_rec *trace = trace_buffer(wk, job);
-  _Atomic uint64_t *jbits = journal_bits(wk, job);
-  if (grain == 1 && trace == NULL && jbits == NULL && !job->watch &&
-      !job->retrying && !job->reduce.nred && !job->recycle_chunks &&
-      !job->recycle_rss) {
-    return run_plain(wk, job, t, fn, &c);
-  }
-  uint64_t traced = 0, steals_seen = 0;
-  int adapts = sharc__claim_adapts(&c);
-  int watch = job->watch != 0;
-  /* Every chunk's start and end are timed for traces and watched jobs,
-   * every end to pace the RSS look; schedules that size chunks by their
-   * time get spans of c.every chunks timed. Otherwise one claim in
-   * SAMPLE_EVERY is timed, with the chunk after it. */
-  int stamp = trace != NULL || watch;
-  int ends = stamp || job->recycle_rss != 0;
-  /* Only a fault policy needs to know what a claim cut short took. */
-  int marks = job->retrying != 0;
-  int recycling = job->recycle_chunks || job->recycle_rss;
-  int reducing = job->reduce.nred != 0; /* else no call per chunk */
-  double median = 0;
-  uint64_t chunks = 0, indices = 0, sampled = 0, claim_ns = 0;
-  uint64_t b, e, start = sharc__now_ns();
-  /* t0: before the claim, t1: after it, t2: after the kernel call; the
-   * span for adaptive schedules began at t_span and holds span_units */
-  uint64_t t0 = chunk_now(wk), t1 = t0, t2 = t0, t_span = t0, span_units = 0;
   unsigned countdown = 1, span_left = 1;
-  int rc = 0;
+  int opens = adapts, rc = 0; /* a span opens with the next claim */
   for (;;) {
     /* A read-mostly line: in every worker's cache until a cancel. */
-    if (atomic_load_explicit(&wk->cb->cancel, memory_order_relaxed))
+    if (atomic_load_explicit(&cb->cancel, memory_order_relaxed))
       break;
-    int sample = --countdown == 0;
-    if (sample && !ends)
-      t0 = chunk_now(wk);
-    /* A death from here until cur_* are written leaves unknown what this
-     * claim took (fault.c: the pass is then run again whole). Compiler
-     * fences suffice: the stores of a killed process that executed are not
-     * lost, only a compiler could move them past the claim. */
-    if (marks) {
-      atomic_store_explicit(&slot->claiming, 1, memory_order_relaxed);
-      atomic_signal_fence(memory_order_seq_cst);
-    }
-    int got = sharc__claim_next(&c, &b, &e);
-    if (sample || stamp) {
+    int sample;
+    if (stamp)
+      sample = 1; /* t0 is the last chunk's end */
+    else if (adapts)
+      sample = __builtin_expect(opens, 0) && (c->every > 1 || --countdown == 0);
+    else
+      sample = __builtin_expect(--countdown == 0, 0);
+    /* The claim is written twice so that nothing about sampling stays live
+     * across the one in the common branch. */
+    int got;
+    if (__builtin_expect(sample, 0)) {
+      if (!stamp)
+        t0 = chunk_now(wk);
+      got = claim_marked(slot, c, kind, marks, &b, &e);
       t1 = chunk_now(wk);
       sampled++;
       claim_ns += claim_cost(wk, t0, t1);
+      if (adapts)
+        countdown = SAMPLE_LONG; /* countdown 0: a sampled chunk runs */
+    } else {
+      got = claim_marked(slot, c, kind, marks, &b, &e);
     }
     if (!got) {
       if (marks)
@@ -863,7 +624,8 @@ static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
       b *= grain;
       e = e * grain < job->n ? e * grain : job->n;
     }
-    slot->cur_done = 0;
+    if (!plain)
+      slot->cur_done = 0;
     slot->cur_begin = b;
     slot->cur_end = e;
     if (marks) {
@@ -877,44 +639,124 @@ static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
     if (watch)
       watch_begin(slot, w0);
     rc = fn(t, b, e);
-    span_units += adapts ? c.took : 0;
-    int span_end = adapts && --span_left == 0;
-    if (ends || sample || span_end) {
+    if (adapts) {
+      span_units += c->took;
+      opens = --span_left == 0;
+    }
+    if (ends || opens || countdown == 0) {
       t2 = chunk_now(wk);
       if (watch)
         watch_end(slot, &median, sharc__now_ns() - w0);
-      if (adapts) /* the span ends here whenever the clock was read */
-        span_close(&c, t2, &t_span, &span_units, &span_left);
-      if (sample)
-        countdown = t2 - t1 < SAMPLE_BELOW_NS ? SAMPLE_EVERY : 1;
+      if (adapts) { /* the span ends here whenever the clock was read */
+        span_close(c, kind, t2, &t_span, &span_units, &span_left);
+        opens = 1;
+      }
+      if (countdown == 0)
+        countdown = t2 - t1 < SAMPLE_BELOW_NS ? SAMPLE_EVERY : SAMPLE_LONG;
     }
     if (trace != NULL) {
       if (traced < job->trace_cap)
         trace[traced] = (sharc__trace_rec){
-            t1 - job->post_ns, t2 - job->post_ns, b, e, c.victim,
-            c.steals != steals_seen ? t1 - t0 : 0};
+            t1 - job->post_ns, t2 - job->post_ns, b, e, c->victim,
+            c->steals != steals_seen ? t1 - t0 : 0};
       traced++;
-      steals_seen = c.steals;
+      steals_seen = c->steals;
     }
     t0 = t2;
     chunks++;
     indices += e - b;
     if (rc != 0)
       break;
-    chunk_completed(slot, b, e);
+    if (plain) {
+      if (b != re) {
+        sharc__tally_add(&tl, rb, re);
+        rb = b;
+      }
+      re = e;
+    } else {
+      chunk_completed(slot, b, e);
+    }
     if (jbits != NULL)
       journal_mark(jbits, job, b, e);
-    if (recycling && recycle_due(wk, job, t2)) {
+    if (recycling && recycle_due(wk, job, ends ? t2 : sharc__now_ns())) {
       wk->recycle = 1;
       break;
     }
   }
-  /* the last claim found nothing, unless the loop stopped to recycle */
+  if (plain) {
+    sharc__tally_add(&tl, rb, re);
+    slot->tally = tl;
+  }
+  /* the last claim found nothing, unless the loop stopped on an error or
+   * to recycle */
   publish_counts(slot, start, chunks, indices,
                  chunks + (rc == 0 && !wk->recycle), sampled, claim_ns);
-  slot->steals = c.steals;
+  slot->steals = c->steals;
   slot->traced = traced;
   return rc;
+}
+
+/* The loop made once per schedule for plain jobs, each a function of its
+ * own (registers are allocated for that loop alone), and once for the
+ * rest. */
+#define SHARC__X(K, name, flags)                                               \
+  static __attribute__((noinline)) int plain_##name(                           \
+      worker *wk, const sharc__job_desc *job, sharc_task *t,                   \
+      sharc_kernel_fn fn, sharc__claim *c) {                                   \
+    return chunk_loop(wk, job, t, fn, c, NULL, SHARC_SCHED_##K, 1);            \
+  }
+SHARC__SCHEDULES(SHARC__X)
+#undef SHARC__X
+
+static __attribute__((noinline)) int any_loop(worker *wk,
+                                              const sharc__job_desc *job,
+                                              sharc_task *t, sharc_kernel_fn fn,
+                                              sharc__claim *c,
+                                              const loop_opts *o) {
+  return chunk_loop(wk, job, t, fn, c, o, c->kind, 0);
+}
+
+static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
+                      sharc_kernel_fn fn) {
+  uint32_t kind = job->sched_kind;
+  int items = kind == SHARC__SCHED_ITEMS;
+  /* With a grain g the schedule deals in blocks of g indices; retry items
+   * are in indices. */
+  uint64_t grain = !items && job->grain > 1 ? job->grain : 1;
+  uint64_t units = job->n / grain + (job->n % grain != 0);
+  sharc__claim_ctx ctx = {&wk->cb->next,
+                          sharc__cb_ranges(wk->cb, wk->conf->nworkers),
+                          wk->cb->slots, wk->conf->plan, NULL, 0};
+  if (items) {
+    const sharc__wmap *m = map_find(wk, job->items_id);
+    if (m == NULL || job->nitems > m->nbytes / sizeof(sharc__item))
+      return SHARC_EINVAL;
+    ctx.items = m->data;
+    ctx.nitems = job->nitems;
+  }
+  sharc__claim c;
+  sharc__claim_init(&c, kind, units, job->chunk, wk->id, job->nworkers, &ctx);
+  loop_opts o = {items ? NULL : trace_buffer(wk, job),
+                 journal_bits(wk, job),
+                 grain,
+                 job->watch != 0,
+                 job->recycle_rss != 0,
+                 job->retrying != 0,
+                 job->recycle_chunks || job->recycle_rss,
+                 job->reduce.nred != 0};
+  int plain = o.trace == NULL && o.jbits == NULL && grain == 1 && !o.watch &&
+              !o.rss && !o.marks && !o.recycling && !o.reducing;
+  if (!plain || items)
+    return any_loop(wk, job, t, fn, &c, &o);
+  switch (kind) {
+#define SHARC__X(K, name, flags)                                               \
+  case SHARC_SCHED_##K:                                                        \
+    return plain_##name(wk, job, t, fn, &c);
+    SHARC__SCHEDULES(SHARC__X)
+#undef SHARC__X
+  default:
+    return SHARC_EINVAL;
+  }
 }
 
 /* Called after publishing done_seq or ready (sequentially consistent

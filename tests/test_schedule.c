@@ -26,9 +26,9 @@ static sim *sim_new(const char *sched, uint64_t n, unsigned nw,
   memset(s, 0, sizeof *s);
   sharc_schedule sc;
   cr_assert_eq(sharc_schedule_parse(sched, &sc), 0, "%s", sched);
-  if (sc.kind == SHARC_SCHED_AUTO)
-    sharc__auto_post(s->ranges, nw, n);
-  sharc__claim_ctx ctx = {&s->next, s->ranges, s->slots, place};
+  sharc__sched_post(sc.kind, s->ranges, s->slots, nw, n);
+  sharc__claim_ctx ctx = {
+      .next = &s->next, .ranges = s->ranges, .slots = s->slots, .place = place};
   for (unsigned w = 0; w < nw; w++)
     sharc__claim_init(&s->c[w], sc.kind, n, sc.chunk, w, nw, &ctx);
   return s;
@@ -403,7 +403,7 @@ static void mark(unsigned char *seen, uint64_t b, uint64_t e) {
 static void shares_done(sim *s, unsigned nw, uint64_t n, unsigned char *seen) {
   for (unsigned t = 1; t < nw; t++) {
     uint64_t lo, hi;
-    sharc__auto_share(n, t, nw, &lo, &hi);
+    sharc__split(n, t, nw, &lo, &hi);
     atomic_store(&s->ranges[t].word, sharc__pack(hi, hi));
     mark(seen, lo, hi);
   }
@@ -509,6 +509,68 @@ Test(schedule, names_parse_and_format) {
   cr_assert_eq(sharc_schedule_parse("auto:0", &s), SHARC_EINVAL);
   cr_assert_eq(sharc_schedule_parse("autox", &s), SHARC_EINVAL);
   cr_assert_eq(sharc_schedule_parse("fac", &s), SHARC_EINVAL);
+}
+
+/* The table (lib/sched_table.h) gives every public kind a name, and the
+ * name and the kind go both ways: NAME parses to the kind and formats to
+ * text that parses back to the same schedule; NAME:K formats back to the
+ * same text. */
+Test(schedule, every_kind_in_the_table_has_a_name_that_round_trips) {
+  unsigned kinds = 0;
+#define SHARC__X(K, name, flags) kinds++;
+  SHARC__SCHEDULES(SHARC__X)
+#undef SHARC__X
+  cr_assert_eq(kinds, 6, "the public enum has six kinds");
+  for (uint32_t k = 0; k < kinds; k++) {
+    cr_assert(sharc__sched_known(k), "kind %u", k);
+    const char *name = sharc__sched_names[k];
+    cr_assert_not_null(name, "kind %u has no name", k);
+    sharc_schedule s;
+    cr_assert_eq(sharc_schedule_parse(name, &s), 0, "%s", name);
+    cr_assert_eq((uint32_t)s.kind, k, "%s", name);
+    char buf[32], text[32];
+    sharc_schedule_format(s, buf, sizeof buf);
+    sharc_schedule back;
+    cr_assert_eq(sharc_schedule_parse(buf, &back), 0, "%s", buf);
+    cr_assert_eq(back.kind, s.kind, "%s", buf);
+    cr_assert_eq(back.chunk, s.chunk, "%s", buf);
+    snprintf(text, sizeof text, "%s:7", name);
+    cr_assert_eq(sharc_schedule_parse(text, &s), 0, "%s", text);
+    cr_assert_eq((uint32_t)s.kind, k);
+    cr_assert_eq(s.chunk, 7);
+    sharc_schedule_format(s, buf, sizeof buf);
+    cr_assert_str_eq(buf, text);
+  }
+  cr_assert_null(sharc__sched_names[kinds]);
+  cr_assert_str_eq(sharc__sched_names[SHARC_SCHED_STATIC], "static");
+  cr_assert_str_eq(sharc__sched_names[SHARC_SCHED_WF], "wf");
+}
+
+static int nothing_at_all(const sharc_task *t, uint64_t b, uint64_t e) {
+  (void)t, (void)b, (void)e;
+  return 0;
+}
+SHARC_KERNEL(nothing_at_all)
+
+/* A kind past the table is no schedule: not known, formatted as invalid,
+ * and a job with it fails with SHARC_EINVAL before anything runs. */
+Test(schedule, an_unknown_kind_is_rejected) {
+  const uint32_t bad[] = {6, 7, 99, SHARC__SCHED_ITEMS, 0x7fffffff};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    cr_assert_not(sharc__sched_known(bad[i]), "kind %u", bad[i]);
+    char buf[32];
+    sharc_schedule s = {(sharc_sched_kind)bad[i], 1};
+    sharc_schedule_format(s, buf, sizeof buf);
+    cr_assert_str_eq(buf, "invalid");
+  }
+  sharc_pool *p = test_pool(2);
+  sharc_job_opts o = SHARC_JOB_OPTS_INIT;
+  o.schedule.kind = (sharc_sched_kind)6;
+  o.schedule.chunk = 1;
+  cr_assert_eq(sharc_run(p, "nothing_at_all", 100, &o, NULL), SHARC_EINVAL);
+  cr_assert(strstr(sharc_pool_errmsg(p), "unknown schedule kind 6") != NULL,
+            "%s", sharc_pool_errmsg(p));
+  sharc_pool_destroy(p);
 }
 
 /* ---- traces ------------------------------------------------------------- */

@@ -21,26 +21,21 @@
  *                       at a level costs its price whether it finds work
  *                       or not: a steal from the node costs 200 + 400 ns.
  *
- * Schedules:
- *   static        one contiguous block of n/W per worker
- *   dynamic,k     chunks of k from the shared counter
- *   guided        libgomp's: ceil(remaining / W), at least 1
- *   fac2          factoring: batches of W chunks of ceil(R / 2W), R the
- *                 remaining count when the batch starts
- *   wf            weighted factoring: fac2's chunk times the claimer's
- *                 relative speed (known exactly here, as WF assumes)
+ * Schedules: the library's own. static, dynamic,k, guided, fac2, wf and
+ * auto claim through the units in lib/sched_*.h, on shared words in
+ * ordinary memory (the counter, the range words, the slots' published
+ * costs), one claim at a time in simulated time; the adaptive ones are
+ * handed their chunks' simulated times as the worker's loop hands them
+ * the measured ones (spans of c->every chunks, claims included). Only the
+ * prices are the model's: a claim through the shared counter costs
+ * --dispatch-ns in its queue, any other --local-ns, and a claim in which
+ * auto stole pays the search up to the victim's level (a search that
+ * found nothing pays all three). --target-us sets what an auto chunk aims
+ * to last (the library's SHARC_AUTO_TARGET_NS, 20 us).
+ *
  *   tbb-like      a simplified oneTBB auto_partitioner with random work
  *                 stealing (see simulate_tbb); spawning a task costs
  *                 --spawn-ns [20]
- *   auto          sharc's adaptive schedule as designed: each worker owns
- *                 n/W contiguous indices and claims from them locally; its
- *                 first chunk is a probe of --probe [8] indices, later ones
- *                 last --target-us [20] by its measured ns per index (all
- *                 its completed chunks), capped at half its remaining range
- *                 and at total remaining / 2W. A worker whose range is
- *                 empty steals the upper half of the remaining range of the
- *                 worker with the most left: its L3 group first, then its
- *                 NUMA node, then anywhere, paying that level's steal cost.
  *
  * Output: makespan / ideal per workload, schedule and worker count, where
  * ideal = max(total work / total speed, the longest index on a full-speed
@@ -54,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "claim.h"
 #include "synthetic.h"
 
 #define MAX_LIST 16
@@ -71,7 +67,6 @@ typedef struct params {
   double spawn_ns;
   unsigned l3, numa;
   double target_ns;
-  uint64_t probe;
   const char *only; /* workloads, comma-separated, or NULL */
   const char *json;
 } params;
@@ -103,18 +98,19 @@ static void usage(FILE *out) {
           "[--steal-ns X]\n"
           "                 [--steal-numa-ns X] [--steal-remote-ns X] [--l3 K] "
           "[--numa K]\n"
-          "                 [--target-us X] [--probe K] [--chunks LIST] "
+          "                 [--target-us X] [--chunks LIST] "
           "[--workloads LIST]\n"
           "                 [--json FILE]\n\n"
-          "Simulates static, dynamic,k, guided, fac2, wf, sharc's auto and a\n"
-          "oneTBB-like auto partitioner on the synthetic cost distributions\n"
-          "and prints makespan / ideal. Defaults: workers 16,64,256,1024;\n"
-          "n 2^20; work 1000 iterations of 1 ns; 15 ns per shared-counter\n"
-          "claim (claims queue on the counter); local claim 3 ns; spawning a\n"
-          "task (tbb-like) 20 ns; steal 200 ns in an L3 group of 8, 400 ns in\n"
-          "a NUMA node of 64, 800 ns beyond; auto: probe 8 indices, then\n"
-          "chunks of 20 us; dynamic,k for k in 1,16,256. Workloads: uniform\n"
-          "exponential pareto ramp_up ramp_down hot_band, each also +slow\n"
+          "Simulates the library's own static, dynamic,k, guided, fac2, wf\n"
+          "and auto, and a oneTBB-like auto partitioner, on the synthetic\n"
+          "cost distributions and prints makespan / ideal. Defaults:\n"
+          "workers 16,64,256,1024; n 2^20; work 1000 iterations of 1 ns;\n"
+          "15 ns per shared-counter claim (claims queue on the counter);\n"
+          "local claim 3 ns; spawning a task (tbb-like) 20 ns; steal 200 ns\n"
+          "in an L3 group of 8, 400 ns in a NUMA node of 64, 800 ns beyond;\n"
+          "auto: chunks that aim for 20 us; dynamic,k for k in 1,16,256.\n"
+          "Workloads: uniform exponential pareto ramp_up ramp_down hot_band,\n"
+          "each also +slow "
           "(worker 0 at half speed).\n");
 }
 
@@ -177,7 +173,6 @@ static params parse_args(int argc, char **argv) {
     O_L3,
     O_NUMA,
     O_TARGET,
-    O_PROBE,
     O_CHUNKS,
     O_ONLY,
     O_JSON,
@@ -199,7 +194,6 @@ static params parse_args(int argc, char **argv) {
       {"l3", required_argument, NULL, O_L3},
       {"numa", required_argument, NULL, O_NUMA},
       {"target-us", required_argument, NULL, O_TARGET},
-      {"probe", required_argument, NULL, O_PROBE},
       {"chunks", required_argument, NULL, O_CHUNKS},
       {"workloads", required_argument, NULL, O_ONLY},
       {"json", required_argument, NULL, O_JSON},
@@ -222,8 +216,7 @@ static params parse_args(int argc, char **argv) {
               .steal_remote_ns = -1,
               .l3 = 8,
               .numa = 64,
-              .target_ns = 20000,
-              .probe = 8};
+              .target_ns = SHARC_AUTO_TARGET_NS};
   uint64_t list[MAX_LIST];
   int c;
   while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
@@ -272,9 +265,6 @@ static params parse_args(int argc, char **argv) {
     case O_TARGET:
       p.target_ns = 1000 * parse_num("--target-us", optarg, 1e-3, 1e9);
       break;
-    case O_PROBE:
-      p.probe = (uint64_t)parse_num("--probe", optarg, 1, 1e9);
-      break;
     case O_CHUNKS:
       p.nchunks = parse_list("--chunks", optarg, p.chunks, 1, 1 << 30);
       break;
@@ -320,42 +310,35 @@ static double range_ns(const work *wk, uint64_t b, uint64_t e) {
 
 /* --- the simulation ------------------------------------------------------- */
 
-typedef enum {
-  S_STATIC,
-  S_DYNAMIC,
-  S_GUIDED,
-  S_FAC2,
-  S_WF,
-  S_AUTO,
-  S_TBB
-} sched_kind;
+/* A schedule to simulate: one of the library's (kind, chunk), or the
+ * tbb-like model. */
+#define S_TBB UINT32_MAX
 
 typedef struct sched {
-  sched_kind kind;
+  uint32_t kind;
   uint64_t k;
   char name[32];
 } sched;
 
-typedef struct worker {
-  double speed;
-  uint64_t own_b, own_e; /* auto: unclaimed part of its range */
-  double done_ns;        /* auto: time of its completed chunks */
-  uint64_t done_idx;     /* auto: indices of its completed chunks */
-} worker;
-
 typedef struct sim {
   const params *p;
   const work *wk;
-  const sched *s;
   unsigned W;
-  worker *w;
+  double *speed;
   double counter_free; /* shared counter: when it can serve the next claim */
-  uint64_t next;       /* shared counter: first unclaimed index */
-  uint64_t batch_left, batch_chunk; /* fac2, wf */
-  uint64_t remaining;               /* auto: unclaimed indices in all */
-  double speed_sum;
   uint64_t claims, steals;
   double search_ns;
+  /* The library's shared words, in ordinary memory, and each worker's
+   * claim state: the claims below are the library's own. */
+  _Atomic uint64_t next;
+  sharc__range *ranges;
+  sharc__slot *slots;
+  sharc_placement *place;
+  sharc__claim *c;
+  /* The span each worker's loop is timing (adaptive schedules). */
+  double *t_span;
+  uint64_t *span_units;
+  unsigned *span_left;
 } sim;
 
 /* A min-heap of (time, worker): the next worker to look for work. */
@@ -408,41 +391,7 @@ static event heap_pop(event *h, unsigned *len) {
 static double counter_claim(sim *s, double t) {
   double start = t > s->counter_free ? t : s->counter_free;
   s->counter_free = start + s->p->dispatch_ns;
-  s->claims++;
   return s->counter_free;
-}
-
-static uint64_t ceil_div(uint64_t a, uint64_t b) {
-  return a / b + (a % b != 0);
-}
-
-/* Central schedules: the chunk size for a claim by worker w. */
-static uint64_t central_chunk(sim *s, unsigned w) {
-  uint64_t R = s->wk->n - s->next;
-  switch (s->s->kind) {
-  case S_DYNAMIC:
-    return s->s->k;
-  case S_GUIDED: {
-    uint64_t c = ceil_div(R, s->W);
-    return c > s->s->k ? c : s->s->k;
-  }
-  case S_FAC2:
-  case S_WF: {
-    if (s->batch_left == 0) {
-      s->batch_chunk = ceil_div(R, 2 * (uint64_t)s->W);
-      s->batch_left = s->W;
-    }
-    s->batch_left--;
-    if (s->s->kind == S_FAC2)
-      return s->batch_chunk;
-    /* Weighted: the claimer's speed relative to the mean speed. */
-    double weight = s->w[w].speed * s->W / s->speed_sum;
-    double c = floor((double)s->batch_chunk * weight + 0.5);
-    return c < 1 ? 1 : (uint64_t)c;
-  }
-  default:
-    return 1;
-  }
 }
 
 /* The steal level of victim v for thief w: 0 same L3, 1 same NUMA, 2 other. */
@@ -454,113 +403,57 @@ static int level_of_p(const params *p, unsigned w, unsigned v) {
   return 2;
 }
 
-static int level_of(const sim *s, unsigned w, unsigned v) {
-  return level_of_p(s->p, w, v);
-}
-
-/* auto: worker w's own range is empty. Finds the victim with the most left,
- * nearest level first, and moves the upper half of its range to w. Looking
- * at a level costs that level's steal cost, whether it finds work or not, so
- * a failed search pays all three. Returns the time spent. */
-static double auto_steal(sim *s, unsigned w, int *found) {
-  const double cost[3] = {s->p->steal_ns, s->p->steal_numa_ns,
-                          s->p->steal_remote_ns};
+/* What looking for a victim up to `level` costs: every level looked at is
+ * paid for, found or not. */
+static double search_cost(const params *p, int level) {
+  const double cost[3] = {p->steal_ns, p->steal_numa_ns, p->steal_remote_ns};
   double spent = 0;
-  *found = 0;
-  for (int level = 0; level < 3; level++) {
-    spent += cost[level];
-    /* The workers of this level: the thief's group, its node, all. */
-    unsigned lo = 0, hi = s->W, size = level == 0 ? s->p->l3 : s->p->numa;
-    if (level < 2) {
-      lo = w / size * size;
-      hi = hi - lo > size ? lo + size : hi;
-    }
-    unsigned best = s->W;
-    uint64_t most = 0;
-    for (unsigned v = lo; v < hi; v++) {
-      uint64_t left = s->w[v].own_e - s->w[v].own_b;
-      if (v != w && left > most && level_of(s, w, v) == level) {
-        most = left;
-        best = v;
-      }
-    }
-    if (best == s->W)
-      continue;
-    worker *vic = &s->w[best];
-    uint64_t mid = vic->own_b + (vic->own_e - vic->own_b) / 2;
-    s->w[w].own_b = mid;
-    s->w[w].own_e = vic->own_e;
-    vic->own_e = mid;
-    s->steals++;
-    *found = 1;
-    return spent;
-  }
+  for (int l = 0; l <= level; l++)
+    spent += cost[l];
   return spent;
 }
 
-/* auto: the next chunk from w's own range at time t, stealing first if it
- * is empty. Returns 0 when there is no work left anywhere. */
-static int auto_claim(sim *s, unsigned w, double *t, uint64_t *b, uint64_t *e) {
-  worker *me = &s->w[w];
-  if (me->own_b == me->own_e) {
-    int found;
-    double spent = auto_steal(s, w, &found);
-    s->search_ns += spent;
-    *t += spent;
-    if (!found)
-      return 0;
-  }
-  uint64_t left = me->own_e - me->own_b, size;
-  if (me->done_idx == 0) {
-    size = s->p->probe;
-  } else {
-    double per = me->done_ns / (double)me->done_idx;
-    double want = per > 0 ? s->p->target_ns / per : (double)left;
-    size = want < 1 ? 1 : want > (double)left ? left : (uint64_t)want;
-  }
-  uint64_t cap_own = ceil_div(left, 2);
-  uint64_t cap_all = ceil_div(s->remaining, 2 * (uint64_t)s->W);
-  size = size < cap_own ? size : cap_own;
-  size = size < cap_all ? size : cap_all;
-  size = size < 1 ? 1 : size > left ? left : size;
-  *b = me->own_b;
-  *e = me->own_b + size;
-  me->own_b = *e;
-  s->remaining -= size;
-  *t += s->p->local_ns;
+/* Worker w looks for work at time t: the library's claim, priced by what
+ * it touched. Returns 0 when it is done; else the chunk [b, e) and, in *t,
+ * when it starts running it. */
+static int next_chunk(sim *s, unsigned w, double *t, uint64_t *b, uint64_t *e) {
+  sharc__claim *c = &s->c[w];
+  unsigned flags = sharc__sched_flags(c->kind);
+  uint64_t steals = c->steals;
+  int got = sharc__claim_next(c, b, e);
   s->claims++;
-  return 1;
+  /* Even the claim that finds nothing left pays for the counter. */
+  if (flags & SHARC__SCHED_COUNTER)
+    *t = counter_claim(s, *t);
+  else
+    *t += s->p->local_ns;
+  if (c->steals != steals) {
+    double spent = search_cost(s->p, level_of_p(s->p, w, (unsigned)c->victim));
+    *t += spent;
+    s->search_ns += spent;
+    s->steals++;
+  } else if (!got && (flags & SHARC__SCHED_STEALS)) {
+    double spent = search_cost(s->p, 2); /* looked everywhere */
+    *t += spent;
+    s->search_ns += spent;
+  }
+  return got;
 }
 
-/* Worker w looks for work at time t. Returns 0 when it is done; else the
- * chunk [b, e) and, in *t, when it starts running it. */
-static int next_chunk(sim *s, unsigned w, double *t, uint64_t *b, uint64_t *e) {
-  const uint64_t n = s->wk->n;
-  switch (s->s->kind) {
-  case S_STATIC: {
-    if (s->w[w].own_b == s->w[w].own_e)
-      return 0;
-    *b = s->w[w].own_b;
-    *e = s->w[w].own_e;
-    s->w[w].own_b = *e;
-    *t += s->p->local_ns;
-    s->claims++;
-    return 1;
-  }
-  case S_AUTO:
-    return auto_claim(s, w, t, b, e);
-  default:
-    break;
-  }
-  /* Central: even the claim that finds nothing left pays for the counter. */
-  *t = counter_claim(s, *t);
-  if (s->next >= n)
-    return 0;
-  uint64_t size = central_chunk(s, w);
-  *b = s->next;
-  *e = n - s->next < size ? n : s->next + size;
-  s->next = *e;
-  return 1;
+/* Worker w's chunk ended at t: what the worker's loop does for schedules
+ * that time their chunks (a span of c->every chunks, claims included). */
+static void chunk_ran(sim *s, unsigned w, double t) {
+  sharc__claim *c = &s->c[w];
+  if (!sharc__claim_adapts(c))
+    return;
+  s->span_units[w] += c->took;
+  if (--s->span_left[w] != 0)
+    return;
+  double ns = t - s->t_span[w];
+  sharc__claim_span(c, ns > 0 ? (uint64_t)(ns + 0.5) : 0, s->span_units[w]);
+  s->t_span[w] = t;
+  s->span_units[w] = 0;
+  s->span_left[w] = c->every;
 }
 
 typedef struct outcome {
@@ -782,25 +675,51 @@ static outcome simulate_tbb(const params *p, const work *wk, unsigned W) {
   return o;
 }
 
+static void *xaligned(size_t count, size_t size) {
+  size_t bytes = (count ? count : 1) * size;
+  bytes = (bytes + SHARC__PAD - 1) / SHARC__PAD * SHARC__PAD;
+  void *q = aligned_alloc(SHARC__PAD, bytes);
+  if (q == NULL)
+    die(1, "out of memory");
+  memset(q, 0, bytes);
+  return q;
+}
+
 static outcome simulate(const params *p, const work *wk, const sched *sc,
                         unsigned W) {
   if (sc->kind == S_TBB)
     return simulate_tbb(p, wk, W);
-  sim s = {.p = p, .wk = wk, .s = sc, .W = W, .remaining = wk->n};
-  s.w = xcalloc(W, sizeof *s.w);
+  sim s = {.p = p, .wk = wk, .W = W};
+  s.speed = xcalloc(W, sizeof *s.speed);
+  s.ranges = xaligned(W, sizeof *s.ranges);
+  s.slots = xaligned(W, sizeof *s.slots);
+  s.place = xcalloc(W, sizeof *s.place);
+  s.c = xcalloc(W, sizeof *s.c);
+  s.t_span = xcalloc(W, sizeof *s.t_span);
+  s.span_units = xcalloc(W, sizeof *s.span_units);
+  s.span_left = xcalloc(W, sizeof *s.span_left);
+  double speed_sum = 0;
   for (unsigned i = 0; i < W; i++) {
-    s.w[i].speed = wk->slow && i == 0 ? 0.5 : 1.0;
-    s.speed_sum += s.w[i].speed;
-    /* static and auto: contiguous blocks, the first n % W one larger */
-    uint64_t base = wk->n / W, extra = wk->n % W;
-    s.w[i].own_b = i * base + (i < extra ? i : extra);
-    s.w[i].own_e = s.w[i].own_b + base + (i < extra);
+    s.speed[i] = wk->slow && i == 0 ? 0.5 : 1.0;
+    speed_sum += s.speed[i];
+    s.place[i] = (sharc_placement){i, (int)i, (int)i, (int)(i / p->numa),
+                                   (int)(i / p->l3)};
+  }
+  sharc__sched_post(sc->kind, s.ranges, s.slots, W, wk->n);
+  sharc__claim_ctx ctx = {
+      .next = &s.next, .ranges = s.ranges, .slots = s.slots, .place = s.place};
+  for (unsigned i = 0; i < W; i++) {
+    sharc__claim_init(&s.c[i], sc->kind, wk->n, sc->k, i, W, &ctx);
+    if (s.c[i].target_ns > 0)
+      s.c[i].target_ns = p->target_ns;
+    s.span_left[i] = 1;
   }
   event *heap = xcalloc(W, sizeof *heap);
   unsigned len = 0;
   for (unsigned i = 0; i < W; i++)
     heap_push(heap, &len, (event){0.0, i});
   double makespan = 0;
+  uint64_t ran = 0;
   while (len > 0) {
     event ev = heap_pop(heap, &len);
     double t = ev.t;
@@ -809,16 +728,25 @@ static outcome simulate(const params *p, const work *wk, const sched *sc,
       makespan = t > makespan ? t : makespan;
       continue;
     }
-    double run = range_ns(wk, b, e) / s.w[ev.w].speed;
-    s.w[ev.w].done_ns += run;
-    s.w[ev.w].done_idx += e - b;
-    heap_push(heap, &len, (event){t + run, ev.w});
+    t += range_ns(wk, b, e) / s.speed[ev.w];
+    ran += e - b;
+    chunk_ran(&s, ev.w, t);
+    heap_push(heap, &len, (event){t, ev.w});
   }
+  if (ran != wk->n)
+    die(1, "%s: %" PRIu64 " indices ran, not %" PRIu64, sc->name, ran, wk->n);
   outcome o = {makespan, 0, s.claims, s.steals, s.search_ns};
-  double fair = wk->prefix[wk->n] / s.speed_sum;
+  double fair = wk->prefix[wk->n] / speed_sum;
   o.ideal = fair > wk->max_index_ns ? fair : wk->max_index_ns;
   free(heap);
-  free(s.w);
+  free(s.speed);
+  free(s.ranges);
+  free(s.slots);
+  free(s.place);
+  free(s.c);
+  free(s.t_span);
+  free(s.span_units);
+  free(s.span_left);
   return o;
 }
 
@@ -862,17 +790,17 @@ static void make_work(const params *p, unsigned dist, int slow, work *wk,
 
 static unsigned make_scheds(const params *p, sched *out) {
   unsigned count = 0;
-  out[count++] = (sched){S_STATIC, 0, "static"};
+  out[count++] = (sched){SHARC_SCHED_STATIC, 0, "static"};
   for (unsigned i = 0; i < p->nchunks; i++) {
-    out[count] = (sched){S_DYNAMIC, p->chunks[i], ""};
+    out[count] = (sched){SHARC_SCHED_DYNAMIC, p->chunks[i], ""};
     snprintf(out[count].name, sizeof out[count].name, "dynamic,%" PRIu64,
              p->chunks[i]);
     count++;
   }
-  out[count++] = (sched){S_GUIDED, 1, "guided"};
-  out[count++] = (sched){S_FAC2, 0, "fac2"};
-  out[count++] = (sched){S_WF, 0, "wf"};
-  out[count++] = (sched){S_AUTO, 0, "auto"};
+  out[count++] = (sched){SHARC_SCHED_GUIDED, 1, "guided"};
+  out[count++] = (sched){SHARC_SCHED_FAC2, 1, "fac2"};
+  out[count++] = (sched){SHARC_SCHED_WF, 1, "wf"};
+  out[count++] = (sched){SHARC_SCHED_AUTO, 1, "auto"};
   out[count++] = (sched){S_TBB, 0, "tbb-like"};
   return count;
 }
@@ -883,10 +811,10 @@ static void json_params(FILE *f, const params *p) {
           ",\"seed\":%" PRIu64 ",\"alpha\":%g,\"ns_per_iter\":%g"
           ",\"dispatch_ns\":%g,\"local_ns\":%g,\"spawn_ns\":%g,\"steal_ns\":%g"
           ",\"steal_numa_ns\":%g,\"steal_remote_ns\":%g,\"l3\":%u,\"numa\":%u"
-          ",\"target_ns\":%g,\"probe\":%" PRIu64 ",\"results\":[",
+          ",\"target_ns\":%g,\"results\":[",
           p->n, p->work, p->seed, p->alpha, p->ns_per_iter, p->dispatch_ns,
           p->local_ns, p->spawn_ns, p->steal_ns, p->steal_numa_ns,
-          p->steal_remote_ns, p->l3, p->numa, p->target_ns, p->probe);
+          p->steal_remote_ns, p->l3, p->numa, p->target_ns);
 }
 
 int main(int argc, char **argv) {
@@ -900,11 +828,9 @@ int main(int argc, char **argv) {
     json_params(json, &p);
   printf("makespan / ideal (1.000 = perfect); n %" PRIu64 ", mean %" PRIu64
          " iterations x %g ns; claims: shared %g ns, local %g ns; steals "
-         "%g/%g/%g ns (L3 %u, NUMA %u); auto: probe %" PRIu64
-         ", target %g us\n",
+         "%g/%g/%g ns (L3 %u, NUMA %u); auto: target %g us\n",
          p.n, p.work, p.ns_per_iter, p.dispatch_ns, p.local_ns, p.steal_ns,
-         p.steal_numa_ns, p.steal_remote_ns, p.l3, p.numa, p.probe,
-         p.target_ns / 1000);
+         p.steal_numa_ns, p.steal_remote_ns, p.l3, p.numa, p.target_ns / 1000);
   int first = 1;
   for (int slow = 0; slow < 2; slow++) {
     for (unsigned d = 0; d < SHARC_SYNTH_COUNT; d++) {
