@@ -708,6 +708,86 @@ chunk_loop(worker *wk, const sharc__job_desc *job, sharc_task *t,
 SHARC__SCHEDULES(SHARC__X)
 #undef SHARC__X
 
+/* The one specialised loop: dynamic:k on a plain job, one fetch-and-add,
+ * two stores naming the range, the kernel call. It is what people compare
+ * with OpenMP's dynamic schedule, so nothing else stays live across the
+ * call: the indices are counted from the chunks after the loop (only a
+ * worker's last chunk can be short, and only when it ends at n), and the
+ * tally from the sums of the chunks' first indices. Measured against the
+ * generic chunk_loop on bench_dispatch (docs/performance.md): about 7 ns a
+ * chunk less. */
+static int run_dynamic(worker *wk, const sharc__job_desc *job, sharc_task *t,
+                       sharc_kernel_fn fn, uint64_t chunk) {
+  sharc__cb *cb = wk->cb;
+  sharc__slot *slot = wk->slot;
+  uint64_t start = sharc__now_ns(), chunks = 0, sampled = 0, claim_ns = 0;
+  /* The tally (tally.h) from the sums of the chunks' first indices and of
+   * their squares, added before each call so that nothing but these two
+   * stays live across it; the failed or short last chunk is put right
+   * after the loop from the slot. */
+  uint64_t bsum = 0, bsq = 0;
+  unsigned countdown = 1;
+  int rc = 0;
+  for (;;) {
+    if (atomic_load_explicit(&cb->cancel, memory_order_relaxed))
+      break;
+    if (__builtin_expect(--countdown == 0, 0)) {
+      uint64_t t0 = chunk_now(wk);
+      uint64_t b = atomic_fetch_add_explicit(&cb->next, chunk,
+                                             memory_order_relaxed);
+      uint64_t t1 = chunk_now(wk);
+      sampled++;
+      claim_ns += claim_cost(wk, t0, t1);
+      if (b >= job->n)
+        break;
+      slot->cur_begin = b;
+      slot->cur_end = job->n - b > chunk ? b + chunk : job->n;
+      bsum += b;
+      bsq += b * b;
+      rc = fn(t, b, slot->cur_end);
+      countdown =
+          chunk_now(wk) - t1 < SAMPLE_BELOW_NS ? SAMPLE_EVERY : SAMPLE_LONG;
+    } else {
+      uint64_t b = atomic_fetch_add_explicit(&cb->next, chunk,
+                                             memory_order_relaxed);
+      if (b >= job->n)
+        break;
+      uint64_t e = job->n - b > chunk ? b + chunk : job->n;
+      slot->cur_begin = b;
+      slot->cur_end = e;
+      bsum += b;
+      bsq += b * b;
+      rc = fn(t, b, e);
+    }
+    chunks++;
+    if (rc != 0)
+      break;
+  }
+  uint64_t indices = chunks * chunk;
+  if (chunks > 0 && slot->cur_end == job->n)
+    indices -= chunk - (slot->cur_end - slot->cur_begin);
+  uint64_t cb0 = slot->cur_begin, ce0 = slot->cur_end, ok = chunks;
+  if (rc != 0) { /* the last chunk failed: not in the tally */
+    ok--;
+    bsum -= cb0;
+    bsq -= cb0 * cb0;
+  }
+  sharc__tally tl = sharc__tally_chunks(ok, chunk, bsum, bsq);
+  if (rc == 0 && ok > 0 && ce0 == job->n && ce0 - cb0 != chunk) {
+    /* only the chunk ending at n is short, and it is then the worker's
+     * last: [n, its begin + chunk) was tallied as if it had run */
+    sharc__tally extra = {0, 0, 0};
+    sharc__tally_add(&extra, job->n, cb0 + chunk);
+    tl.count -= extra.count;
+    tl.s1 -= extra.s1;
+    tl.s2 -= extra.s2;
+  }
+  publish_counts(slot, start, chunks, indices, chunks + (rc == 0), sampled,
+                 claim_ns);
+  slot->tally = tl;
+  return rc;
+}
+
 static __attribute__((noinline)) int any_loop(worker *wk,
                                               const sharc__job_desc *job,
                                               sharc_task *t, sharc_kernel_fn fn,
@@ -748,6 +828,8 @@ static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
               !o.rss && !o.marks && !o.recycling && !o.reducing;
   if (!plain || items)
     return any_loop(wk, job, t, fn, &c, &o);
+  if (kind == SHARC_SCHED_DYNAMIC)
+    return run_dynamic(wk, job, t, fn, c.chunk);
   switch (kind) {
 #define SHARC__X(K, name, flags)                                               \
   case SHARC_SCHED_##K:                                                        \
