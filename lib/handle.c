@@ -28,6 +28,7 @@ struct sharc__queue {
   sharc_job *all;   /* every handle not yet released or orphaned */
   sharc_job *running; /* the job the driver runs, or NULL */
   int busy;         /* a job runs (the driver's, or sharc_run's inline) */
+  unsigned joiners; /* threads in sharc_pool_join */
   int closed;
   int stopping;     /* the driver leaves */
   int thread_started;
@@ -465,7 +466,11 @@ int sharc__run_or_queue(sharc_pool *pool, const char *kernel, uint64_t n,
     int rc = sharc__job_execute(pool, kernel, n, o, rep, NULL);
     lock(q);
     q->busy = 0;
-    pthread_cond_broadcast(&q->cv);
+    /* Only the driver (for a job queued meanwhile) and joiners wait for a
+     * pool that is no longer busy: waking the driver after every job would
+     * cost sharc_run a context switch (10 us becomes 25-45 us). */
+    if (q->head != NULL || q->joiners > 0)
+      pthread_cond_broadcast(&q->cv);
     unlock(q);
     return rc;
   }
@@ -724,9 +729,11 @@ int sharc_pool_join(sharc_pool *pool, double timeout_s) {
   uint64_t until = deadline(timeout_s);
   lock(q);
   int rc = q->closed ? 0 : SHARC_EINVAL;
+  q->joiners++;
   while (rc == 0 && (q->busy || q->head != NULL))
     if (wait_until(q, until) != 0)
       rc = SHARC_ETIMEDOUT;
+  q->joiners--;
   unlock(q);
   return rc;
 }
