@@ -31,6 +31,7 @@
 
 #include "dem.h"
 #include "opts.h"
+#include "progress.h"
 #include "tiles_cmd.h"
 #include "tiles_raster.h"
 #include "tiles_render.h"
@@ -303,12 +304,20 @@ static int failf(pyramid *p, const char *fmt, ...) {
   return 1;
 }
 
+/* Runs a job of the pyramid, with a progress bar on a terminal (unless
+ * --quiet); *imbalance (if not NULL) gets the report's. */
 static int run_job(pyramid *p, const char *kernel, uint64_t n,
-                   sharc_job_opts *jo, sharc_report *rep) {
-  int e = sharc_run(p->pool, kernel, n, jo, rep);
+                   sharc_job_opts *jo, double *imbalance) {
+  sharc_job *job;
+  int quiet = p->o->quiet || !isatty(STDERR_FILENO);
+  int e = tool_run_job("tiles", p->pool, kernel, n, jo, quiet, &job);
   if (e)
-    return failf(p, "%s: %s", p->dem.name, sharc_pool_errmsg(p->pool));
-  return 0;
+    failf(p, "%s: %s", p->dem.name,
+          job ? sharc_job_errmsg(job) : sharc_strerror(e));
+  else if (imbalance != NULL)
+    *imbalance = sharc_job_report(job)->imbalance_pct;
+  sharc_job_free(job);
+  return e != 0;
 }
 
 /* The shading's arguments, in a shared array for the top job: gdaldem
@@ -555,14 +564,9 @@ static int top_zooms(pyramid *p, sharc_array *stats, sharc_array **mosaic,
   sharc_job_add_array(&jo, stats);
   sharc_job_add_array(&jo, p->wkts);
   sharc_job_add_array(&jo, p->shading);
-  sharc_report rep;
-  memset(&rep, 0, sizeof rep);
   double t0 = now();
   if (!rc && n)
-    rc = run_job(p, "tiles_top", n, &jo, &rep);
-  if (!rc)
-    p->t.imbalance_top = rep.imbalance_pct;
-  sharc_report_free(&rep);
+    rc = run_job(p, "tiles_top", n, &jo, &p->t.imbalance_top);
   const uint8_t *f = fl ? sharc_array_data(fl) : NULL;
   for (int z = p->o->zmax; !rc && z >= zb; z--)
     record_zoom(p, z, &a->rect[z - zb], f + a->rect[z - zb].flag0,
