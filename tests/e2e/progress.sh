@@ -35,7 +35,7 @@ fi
 if awk -F'[(% ]+' '/^sharc run: / { d = $4 + 0; if (d < last || d > 1000000) bad = 1; last = d } END { exit bad }' "$PROG"; then ok; else bad "progress counts went down or past n"; fi
 err_empty
 
-check "--quiet prints nothing on stderr" 0 "$SHARC" run pi --n 1e6 --workers 2 -q
+check "--quiet prints nothing on stderr" 0 "$SHARC" run pi --n 2e5 --workers 2 -q
 err_empty
 if [ -s "$PROG" ]; then bad "progress lines with --quiet"; else ok; fi
 
@@ -46,7 +46,7 @@ if [ -s "$PROG" ]; then bad "progress lines with --quiet"; else ok; fi
 # A terminal: script(1) gives the tool one; the bar is drawn over itself
 # with \r and erased with \r ESC[K before the report.
 if command -v script >/dev/null 2>&1; then
-  check "a bar on a terminal" 0 script -qec "$SHARC run pi --n 1e6 --workers 2" /dev/null
+  check "a bar on a terminal" 0 script -qec "$SHARC run pi --n 3e5 --workers 2" /dev/null
   wall=$(wall_ms)
   if [ -n "$wall" ] && awk -v w="$wall" 'BEGIN { exit !(w > 1000) }'; then
     if grep -qaF '] ' "$OUT" && grep -qa $'\r\033\\[K' "$OUT"; then ok; else bad "a ${wall} ms job drew no bar or did not erase it"; fi
