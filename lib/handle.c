@@ -620,20 +620,41 @@ int sharc_job_progress(const sharc_job *job, sharc_progress *p) {
   return 0;
 }
 
-int sharc_job_next(sharc_job *job, uint64_t *begin, uint64_t *end,
-                   double timeout_s) {
+/* The unordered stream's next range into out[0..1]; 0 if none yet. */
+static int take_range(sharc_job *job, uint64_t *out) {
+  if (job->rq_len == 0)
+    return 0;
+  out[0] = job->rq[job->rq_head][0];
+  out[1] = job->rq[job->rq_head][1];
+  job->rq_head = (job->rq_head + 1) % job->rq_cap;
+  job->rq_len--;
+  return 1;
+}
+
+/* The ordered stream: the completed prefix's end into out[0] if it grew
+ * since it was last given; 0 if not. */
+static int take_prefix(sharc_job *job, uint64_t *out) {
+  uint64_t idx = job->prefix * job->block;
+  if (idx > job->n)
+    idx = job->n;
+  if (idx <= job->ordered)
+    return 0;
+  job->ordered = out[0] = idx;
+  return 1;
+}
+
+/* Waits until take gives something (1), the job has ended and nothing is
+ * left to give (0), or the timeout passed (SHARC_ETIMEDOUT). */
+static int stream_next(sharc_job *job, double timeout_s,
+                       int (*take)(sharc_job *, uint64_t *), uint64_t *out) {
   struct sharc__queue *q = usable(job);
-  if (q == NULL || begin == NULL || end == NULL || !job->stream)
+  if (q == NULL || !job->stream)
     return SHARC_EINVAL;
   uint64_t until = deadline(timeout_s);
   lock(q);
-  int rc = 0;
+  int rc;
   for (;;) {
-    if (job->rq_len > 0) {
-      *begin = job->rq[job->rq_head][0];
-      *end = job->rq[job->rq_head][1];
-      job->rq_head = (job->rq_head + 1) % job->rq_cap;
-      job->rq_len--;
+    if (take(job, out)) {
       rc = 1;
       break;
     }
@@ -650,34 +671,23 @@ int sharc_job_next(sharc_job *job, uint64_t *begin, uint64_t *end,
   return rc;
 }
 
-int sharc_job_next_ordered(sharc_job *job, uint64_t *upto, double timeout_s) {
-  struct sharc__queue *q = usable(job);
-  if (q == NULL || upto == NULL || !job->stream)
+int sharc_job_next(sharc_job *job, uint64_t *begin, uint64_t *end,
+                   double timeout_s) {
+  if (begin == NULL || end == NULL)
     return SHARC_EINVAL;
-  uint64_t until = deadline(timeout_s);
-  lock(q);
-  int rc;
-  for (;;) {
-    uint64_t idx = job->prefix * job->block;
-    if (idx > job->n)
-      idx = job->n;
-    if (idx > job->ordered) {
-      job->ordered = idx;
-      *upto = idx;
-      rc = 1;
-      break;
-    }
-    if (job->state == SHARC_JOB_DONE) {
-      rc = 0;
-      break;
-    }
-    if (wait_until(q, until) != 0) {
-      rc = SHARC_ETIMEDOUT;
-      break;
-    }
+  uint64_t r[2];
+  int rc = stream_next(job, timeout_s, take_range, r);
+  if (rc == 1) {
+    *begin = r[0];
+    *end = r[1];
   }
-  unlock(q);
   return rc;
+}
+
+int sharc_job_next_ordered(sharc_job *job, uint64_t *upto, double timeout_s) {
+  if (upto == NULL)
+    return SHARC_EINVAL;
+  return stream_next(job, timeout_s, take_prefix, upto);
 }
 
 /* --- the pool's side ----------------------------------------------------- */
