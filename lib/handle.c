@@ -176,22 +176,25 @@ typedef struct found {
   size_t len, cap;
 } found;
 
-static void found_add(found *f, uint64_t b, uint64_t e) {
+/* Returns 0, or SHARC_ENOMEM: the callback would miss [b, e), and the
+ * job must not then claim that every range was given. */
+static int found_add(found *f, uint64_t b, uint64_t e) {
   if (f->len > 0 && f->r[f->len - 1][1] == b) {
     f->r[f->len - 1][1] = e;
-    return;
+    return 0;
   }
   if (f->len == f->cap) {
     size_t cap = f->cap ? 2 * f->cap : 16;
     void *r = realloc(f->r, cap * sizeof *f->r);
     if (r == NULL)
-      return; /* the ranges stay in the stream; the callback misses them */
+      return SHARC_ENOMEM;
     f->r = r;
     f->cap = cap;
   }
   f->r[f->len][0] = b;
   f->r[f->len][1] = e;
   f->len++;
+  return 0;
 }
 
 /* The progress hook (job_int.h): blocks the workers marked since the last
@@ -244,10 +247,11 @@ static void job_progress(const job_state *js, void *arg) {
         if (e > job->n)
           e = job->n;
         job->done += e - b;
-        if (rq_push(job, b, e) != 0)
+        /* Out of memory, a range would be lost to a stream: the job then
+         * ends with SHARC_ENOMEM rather than success. */
+        if (rq_push(job, b, e) != 0 ||
+            (job->on_range != NULL && found_add(&f, b, e) != 0))
           job->status = SHARC_ENOMEM;
-        if (job->on_range != NULL)
-          found_add(&f, b, e);
         v = len == 64 ? 0 : v & ~(((UINT64_C(1) << len) - 1) << lo);
       }
     }
@@ -276,9 +280,15 @@ static void run_queued(sharc_pool *pool, sharc_job *job) {
   int rc = sharc__job_execute(pool, job->kernel, job->n, &job->opts,
                               &job->rep, &hooks);
   lock(q);
-  if (job->status == 0) /* the streams may have run out of memory */
-    job->status = rc;
   snprintf(job->msg, sizeof job->msg, "%s", rc != 0 ? pool->msg : "");
+  if (job->status == 0) {
+    job->status = rc;
+  } else if (rc == 0) { /* the job ran, but a stream lost ranges */
+    snprintf(job->msg, sizeof job->msg, "'%s': out of memory keeping the "
+             "stream's completed ranges", job->kernel);
+    job->rep.status = job->status;
+    snprintf(job->rep.error, sizeof job->rep.error, "%s", job->msg);
+  }
   /* A cancel asked for this job and not consumed by it must not cancel
    * the next one. */
   if (job->cancel_req)

@@ -232,7 +232,9 @@ typedef struct sharc_submit_opts {
    * rounded up, a multiple of the grain; the block becomes the job's
    * grain), marked by workers as chunks complete (one atomic OR each, and
    * the plain fast loop is not used): it feeds sharc_job_next(),
-   * sharc_job_next_ordered(), on_range and live progress counts. */
+   * sharc_job_next_ordered(), on_range and live progress counts. If the
+   * coordinator runs out of memory keeping the ranges not yet given, the
+   * job ends with SHARC_ENOMEM, never as if every range had been given. */
   int stream;
   sharc_range_fn on_range; /* NULL: none; else implies stream */
   void *on_range_arg;
