@@ -480,9 +480,17 @@ int sharc_pool_create(sharc_pool **out, const sharc_pool_opts *opts,
   if (out == NULL)
     return SHARC_EINVAL;
   *out = NULL;
-  sharc_pool_opts o = opts ? *opts : defaults;
   if (msg != NULL && msglen > 0)
     msg[0] = '\0';
+  if (opts != NULL && opts->size != sizeof *opts) {
+    if (msg != NULL)
+      snprintf(msg, msglen, "pool options: size field %zu, but this "
+               "library's sharc_pool_opts is %zu bytes (made without "
+               "SHARC_POOL_OPTS_INIT, or with other headers)", opts->size,
+               sizeof *opts);
+    return SHARC_EINVAL;
+  }
+  sharc_pool_opts o = opts ? *opts : defaults;
   if ((unsigned)o.start > SHARC_START_SPAWN) {
     if (msg != NULL)
       snprintf(msg, msglen, "unknown start method %d", (int)o.start);

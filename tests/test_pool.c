@@ -458,3 +458,17 @@ Test(pool, chunks_fall_on_grain_boundaries_under_every_schedule) {
     sharc_pool_destroy(p);
   }
 }
+
+Test(pool, options_of_another_size_are_refused_by_name) {
+  sharc_pool_opts o = SHARC_POOL_OPTS_INIT;
+  o.workers = 1;
+  o.size = sizeof o + 8; /* as a program built against newer headers */
+  sharc_pool *p = NULL;
+  char msg[256];
+  cr_assert_eq(sharc_pool_create(&p, &o, msg, sizeof msg), SHARC_EINVAL);
+  cr_assert_null(p);
+  cr_assert(strstr(msg, "size field") != NULL, "%s", msg);
+  o.size = sizeof o;
+  cr_assert_eq(sharc_pool_create(&p, &o, msg, sizeof msg), 0, "%s", msg);
+  sharc_pool_destroy(p);
+}

@@ -96,6 +96,10 @@ typedef int (*sharc_worker_init_fn)(unsigned worker, void **local, void *arg);
 typedef void (*sharc_worker_fini_fn)(unsigned worker, void *local, void *arg);
 
 typedef struct sharc_pool_opts {
+  /* sizeof(sharc_pool_opts), as SHARC_POOL_OPTS_INIT sets it: checked by
+   * sharc_pool_create (SHARC_EINVAL naming both sizes), so options from
+   * other headers are refused, not misread. */
+  size_t size;
   unsigned workers;         /* 0: the environment's SHARC_WORKERS if set,
                                else one per usable PU */
   sharc_start_method start; /* SHARC_START_FORK */
@@ -114,7 +118,8 @@ typedef struct sharc_pool_opts {
 } sharc_pool_opts;
 
 #define SHARC_POOL_OPTS_INIT                                                   \
-  {0, SHARC_START_FORK, 1, 100, NULL, NULL, NULL, NULL, NULL}
+  {sizeof(sharc_pool_opts), 0, SHARC_START_FORK, 1, 100, NULL, NULL, NULL,     \
+   NULL, NULL}
 
 /* Starts a pool. opts may be NULL. On success *out is the pool, owned by the
  * caller; on failure *out is NULL, every process and object made so far is
