@@ -485,27 +485,18 @@ int sharc__run_or_queue(sharc_pool *pool, const char *kernel, uint64_t n,
     return rc;
   }
   unlock(q);
-  static const sharc_submit_opts so = SHARC_SUBMIT_OPTS_INIT;
   sharc_job *job;
-  int rc = job_new(pool, kernel, n, o, &so, &job);
+  int rc = sharc_submit(pool, kernel, n, o, NULL, &job);
   if (rc != 0)
     return rc;
-  lock(q);
-  rc = enqueue(pool, job, 0);
-  if (rc != 0) {
-    unlock(q);
-    job_release(job);
-    return rc;
-  }
-  while (job->state != SHARC_JOB_DONE)
-    pthread_cond_wait(&q->cv, &q->mu);
-  rc = job->status;
+  rc = sharc_job_wait(job, -1);
   if (rep != NULL) { /* the report moves to the caller */
+    lock(q);
     *rep = job->rep;
     memset(&job->rep, 0, sizeof job->rep);
+    unlock(q);
   }
-  job_release(job);
-  unlock(q);
+  sharc_job_free(job);
   return rc;
 }
 
