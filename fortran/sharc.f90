@@ -54,7 +54,7 @@ module sharc
   public :: sharc_pool_destroy, sharc_pool_size, sharc_array_destroy, &
        sharc_array_data, sharc_array_size, sharc_array_ndim, &
        sharc_array_dtype, sharc_array_fortran_order, sharc_array_commit, &
-       sharc_job_opts_free, sharc_job_add_array, sharc_task_array, &
+       sharc_job_opts_free, sharc_job_opts_add_array, sharc_task_array, &
        sharc_task_array_size, sharc_task_args, sharc_task_n, &
        sharc_task_worker, sharc_task_nworkers, sharc_dtype_parse
 
@@ -158,7 +158,8 @@ module sharc
       type(c_ptr), value :: o
       character(kind=c_char), dimension(*), intent(in) :: text
     end function
-    integer(c_int) function sharc_job_add_array(o, a) bind(C, name='sharc_job_add_array')
+    integer(c_int) function sharc_job_opts_add_array(o, a) &
+         bind(C, name='sharc_job_opts_add_array')
       import :: c_ptr, c_int
       type(c_ptr), value :: o, a
     end function
@@ -567,7 +568,7 @@ contains
   ! (0, 1, ...), or a negative code.
   integer(c_int) function sharcf_job_add(job, a) result(rc)
     type(c_ptr), intent(in) :: job, a
-    rc = sharc_job_add_array(job, a)
+    rc = sharc_job_opts_add_array(job, a)
   end function
 
   ! The kernel's argument bytes: args = c_loc(x) of a bind(C) variable x

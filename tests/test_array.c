@@ -82,7 +82,8 @@ static void check_filled(const void *data, sharc_dtype dt, uint64_t n) {
 
 static void run_fill(sharc_pool *p, sharc_array *a) {
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-  sharc_job_add_array(&o, a);
+  o.arrays = (sharc_array *[]){a};
+  o.narrays = 1;
   o.schedule = (sharc_schedule){SHARC_SCHED_DYNAMIC, 37};
   cr_assert_eq(sharc_run(p, "fill_index", sharc_array_size(a), &o, NULL), 0,
                "%s", sharc_pool_errmsg(p));
@@ -338,7 +339,8 @@ Test(array, killed_run_leaves_no_valid_looking_output) {
     if (write(fds[1], "x", 1) != 1)
       _exit(1);
     sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-    sharc_job_add_array(&o, a);
+    o.arrays = (sharc_array *[]){a};
+    o.narrays = 1;
     sharc_run(p, "sleepy", 1 << 16, &o, NULL);
     sharc_array_commit(a);
     _exit(0);

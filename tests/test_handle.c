@@ -35,6 +35,7 @@ SHARC_KERNEL(mark)
 typedef struct rig {
   sharc_pool *pool;
   sharc_array *ctl, *out[4];
+  sharc_array *lists[4][2]; /* job k's arrays: ctl, out[k] */
   _Atomic uint64_t *gate;
 } rig;
 
@@ -51,10 +52,14 @@ static rig rig_make(unsigned workers, uint64_t n) {
   return r;
 }
 
+/* The lists live in the rig: the rig is not moved once the options are
+ * made. */
 static sharc_job_opts gated_opts(rig *r, int k) {
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-  sharc_job_add_array(&o, r->ctl);
-  sharc_job_add_array(&o, r->out[k]);
+  r->lists[k][0] = r->ctl;
+  r->lists[k][1] = r->out[k];
+  o.arrays = r->lists[k];
+  o.narrays = 2;
   return o;
 }
 
@@ -239,7 +244,8 @@ Test(handle, a_running_job_cancelled_by_its_handle_does_not_cancel_the_next) {
   cr_assert_eq(sharc_job_cancel(a), 0);
   cr_assert_eq(sharc_job_wait(a, -1), SHARC_ECANCELED);
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-  sharc_job_add_array(&o, r.out[1]);
+  o.arrays = (sharc_array *[]){r.out[1]};
+  o.narrays = 1;
   sharc_job *b = submit(r.pool, "mark", 100, &o, NULL);
   cr_assert_eq(sharc_job_wait(b, -1), 0, "%s", sharc_job_errmsg(b));
   cr_assert_eq(sharc_job_cancel(b), 0); /* ended: nothing to do */
@@ -272,7 +278,8 @@ Test(handle, streams_give_every_completed_index_once_in_both_orders) {
   uint64_t shape[1] = {n};
   cr_assert_eq(sharc_array_create(p, SHARC_U64, 1, shape, NULL, &out), 0);
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-  sharc_job_add_array(&o, out);
+  o.arrays = (sharc_array *[]){out};
+  o.narrays = 1;
   seen cb = {NULL, 0, 0, pthread_self(), 0};
   sharc_submit_opts so = SHARC_SUBMIT_OPTS_INIT;
   so.on_range = on_range;
@@ -361,7 +368,8 @@ typedef struct many {
 static void *run_many(void *arg) {
   many *m = arg;
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-  sharc_job_add_array(&o, m->out);
+  o.arrays = (sharc_array *[]){m->out};
+  o.narrays = 1;
   for (int k = 0; k < 50 && m->rc == 0; k++)
     m->rc = sharc_run(m->pool, "mark", 5000, &o, NULL);
   return NULL;

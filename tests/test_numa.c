@@ -108,7 +108,8 @@ Test(numa, a_pool_array_is_where_the_plan_says) {
   sharc_array *a;
   cr_assert_eq(sharc_array_create(pool, SHARC_F64, 1, &n, NULL, &a), 0);
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-  sharc_job_add_array(&o, a);
+  o.arrays = (sharc_array *[]){a};
+  o.narrays = 1;
   cr_assert_eq(sharc_run(pool, "numa_fill", n, &o, NULL), 0, "%s",
                sharc_pool_errmsg(pool));
   sharc_page_census c;
@@ -169,7 +170,8 @@ Test(numa, an_interleaved_array_has_the_interleave_policy_and_every_page_planned
                 "node %d of worker %u is not in the set", node, w);
   }
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-  sharc_job_add_array(&o, a);
+  o.arrays = (sharc_array *[]){a};
+  o.narrays = 1;
   cr_assert_eq(sharc_run(pool, "numa_fill", n, &o, NULL), 0, "%s",
                sharc_pool_errmsg(pool));
   sharc_page_census c;

@@ -80,8 +80,8 @@ static int check_pages(unsigned workers, unsigned mib) {
   sharc_array *a = NULL;
   rc = sharc_array_create(pool, SHARC_F64, 1, &n, NULL, &a);
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-  if (rc == 0)
-    rc = sharc_job_add_array(&o, a) < 0 ? SHARC_ERANGE : 0;
+  o.arrays = &a;
+  o.narrays = 1;
   if (rc == 0)
     rc = sharc_run(pool, "sharc.topo.touch", n, &o, NULL);
   sharc_page_census c;

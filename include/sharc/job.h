@@ -76,8 +76,14 @@ typedef struct sharc_job_opts {
   sharc_schedule schedule; /* default auto: no chunk size to choose */
   const void *args; /* argument bytes for the kernel, copied once per job */
   size_t args_len;  /* at most SHARC_MAX_ARGS */
+  /* The arrays the kernel sees, sharc_task_array(t, i) being arrays[i]:
+   * narrays of them, at most SHARC_MAX_JOB_ARRAYS (one fewer in a job with
+   * reductions). The list is the caller's; sharc_run() and sharc_submit()
+   * read it (sharc_submit() keeps a copy), so it need not outlive the call.
+   *   sharc_array *in_out[] = {x, y};
+   *   o.arrays = in_out; o.narrays = 2; */
+  sharc_array *const *arrays;
   unsigned narrays;
-  sharc_array *arrays[SHARC_MAX_JOB_ARRAYS];
   /* 1: measure per-worker CPU time and peak RSS during the job (two small
    * /proc accesses per worker per job); 0: skip, for the lowest latency. */
   int measure_rusage;
@@ -86,10 +92,16 @@ typedef struct sharc_job_opts {
    * worker count, so a kernel can keep per-block state that does not
    * depend on how the work was split (deterministic reductions). */
   uint64_t grain;
-  /* Reductions (sharc/reduce.h), declared with sharc_job_reduce(). */
+  /* Reductions (sharc/reduce.h): nreduce declarations, at most
+   * SHARC_MAX_JOB_REDUCTIONS; the kernel adds to reduction r with
+   * sharc_task_reduce(t, r, ...) and its result goes to reduce_out[r]. The
+   * declarations are read like the arrays (sharc_submit() copies them);
+   * the results, and what a declaration points to (bins, sums, counts, a
+   * custom state), are the caller's and must stay valid until the job is
+   * over (sharc_run() returned, or sharc_job_wait() said so). */
+  const sharc_reduce_spec *reduce;
+  sharc_reduce_result *reduce_out;
   unsigned nreduce;
-  sharc_reduce_spec reduce[SHARC_MAX_JOB_REDUCTIONS];
-  sharc_reduce_result *reduce_out[SHARC_MAX_JOB_REDUCTIONS];
   uint64_t reduce_block; /* 0: the default block size (sharc/reduce.h) */
   /* A file to write the job's trace to: every chunk with its worker, start
    * and end time and index range, and for stolen ranges whom they came
@@ -124,9 +136,8 @@ typedef struct sharc_job_opts {
 } sharc_job_opts;
 
 #define SHARC_JOB_OPTS_INIT                                                    \
-  {sizeof(sharc_job_opts), SHARC_SCHEDULE_DEFAULT, NULL, 0, 0, {NULL}, 1, 0, 0, \
-   {SHARC_REDUCE_SPEC_INIT(0)}, {NULL}, 0, NULL, SHARC_FAULT_POLICY_INIT,     \
-   NULL, 0}
+  {sizeof(sharc_job_opts), SHARC_SCHEDULE_DEFAULT, NULL, 0, NULL, 0, 1, 0,     \
+   NULL, NULL, 0, 0, NULL, SHARC_FAULT_POLICY_INIT, NULL, 0}
 
 /* The trace format, one text line per item:
  *   # sharc trace 1
@@ -144,10 +155,6 @@ typedef struct sharc_job_opts {
  * Lines starting with # are comments; readers ignore keys they do not
  * know. `sharc report FILE` summarises and draws it. */
 #define SHARC_TRACE_MAX_RECORDS (UINT64_C(1) << 20)
-
-/* Appends an array to the job; the kernel sees it as sharc_task_array(t, i)
- * where i is the returned index. Returns the index or SHARC_ERANGE. */
-SHARC_API int sharc_job_add_array(sharc_job_opts *o, sharc_array *a);
 
 /* Runs kernel over [0, n) on every worker of the pool and waits for it.
  * opts may be NULL (defaults). rep may be NULL; otherwise it is filled (also

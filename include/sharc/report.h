@@ -41,13 +41,22 @@ typedef struct sharc_quarantined {
   int timed_out;       /* 1: its worker was killed for running too long */
 } sharc_quarantined;
 
+/* A job's report. The caller makes it with SHARC_REPORT_INIT (which sets
+ * size) and passes it to sharc_run(), which fills it; it owns the strings
+ * and lists it points to, released by sharc_report_free(). sharc_run()
+ * refuses a report whose size field is not sizeof(sharc_report)
+ * (SHARC_EINVAL naming both sizes): a program built against other headers
+ * is told, its memory never overrun. New fields are added at the end. */
 typedef struct sharc_report {
-  char kernel[64];
+  size_t size;           /* sizeof(sharc_report), as SHARC_REPORT_INIT sets */
+  /* After a call that filled the report, kernel, error and advice are
+   * strings, never NULL (owned by the report). */
+  const char *kernel;
   uint64_t n;
   sharc_schedule schedule;
   unsigned nworkers;
   int status;            /* 0 or the error sharc_run() returned */
-  char error[512];       /* the error's message, or "" */
+  const char *error;     /* the error's message, or "" */
   int measured_rusage;   /* cpu_s / peak_rss / private_bytes are valid */
 
   double wall_s;         /* from posting the job to its report */
@@ -66,7 +75,7 @@ typedef struct sharc_report {
                                     mappings, never sent), not a
                                     measurement; kept for comparison with
                                     tools that do copy */
-  char advice[256];      /* a sentence when the job did not pay off, or "" */
+  const char *advice;    /* a sentence when the job did not pay off, or "" */
 
   /* Faults (sharc_job_opts.fault). Per-worker figures cover the first
    * pass; retry passes are counted here. */
@@ -82,7 +91,14 @@ typedef struct sharc_report {
   sharc_worker_report *workers; /* nworkers entries, owned by the report */
 } sharc_report;
 
-/* Frees what the report owns and zeroes it. NULL is a no-op. */
+/* Every field, so that -Wmissing-field-initializers stays quiet. */
+#define SHARC_REPORT_INIT                                                      \
+  {sizeof(sharc_report), NULL, 0, SHARC_SCHEDULE_DEFAULT, 0, 0, NULL, 0, 0.0,  \
+   0.0, 0.0, 0.0, 0.0, 0.0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, 0, 0.0, 0,     \
+   NULL, NULL}
+
+/* Frees what the report owns and zeroes it, keeping its size field, so it
+ * can be passed again. NULL is a no-op. Not thread-safe on one report. */
 SHARC_API void sharc_report_free(sharc_report *rep);
 
 /* Writes the report as one JSON object. Returns 0 or a negated errno. */

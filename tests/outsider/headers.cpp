@@ -41,8 +41,9 @@ int main() {
   sharc_array *a = nullptr;
   int rc = sharc_array_create(pool, SHARC_I64, 1, &n, nullptr, &a);
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-  if (rc == 0)
-    rc = sharc_job_add_array(&o, a) == 0 ? 0 : -1;
+  sharc_array *arrays[1] = {a};
+  o.arrays = arrays;
+  o.narrays = 1;
   if (rc == 0)
     rc = sharc_run(pool, "square", n, &o, nullptr);
   uint64_t wrong = 0;
