@@ -412,3 +412,70 @@ Test(handle, options_of_another_size_are_refused_by_name) {
                sharc_pool_errmsg(p));
   sharc_pool_destroy(p);
 }
+
+Test(handle, a_report_of_another_size_is_refused_and_a_freed_one_reused) {
+  sharc_pool *p = test_pool(1);
+  sharc_report rep = SHARC_REPORT_INIT;
+  rep.size = sizeof rep + 16; /* as a program built against newer headers */
+  cr_assert_eq(sharc_run(p, "mark", 10, NULL, &rep), SHARC_EINVAL);
+  cr_assert(strstr(sharc_pool_errmsg(p), "report: size field") != NULL, "%s",
+            sharc_pool_errmsg(p));
+  cr_assert_eq(rep.size, sizeof rep + 16, "a refused report is not written");
+  rep.size = sizeof rep;
+  /* A failing job fills the report, its strings included... */
+  cr_assert_eq(sharc_run(p, "no_such_kernel", 10, NULL, &rep),
+               SHARC_ENOKERNEL);
+  cr_assert_str_eq(rep.kernel, "no_such_kernel");
+  cr_assert_str_eq(rep.error, sharc_pool_errmsg(p));
+  cr_assert_str_eq(rep.advice, "");
+  /* ...and once freed, the same report takes the next job. */
+  sharc_report_free(&rep);
+  cr_assert_eq(rep.size, sizeof rep);
+  cr_assert_null(rep.error);
+  sharc_array *out;
+  uint64_t shape[1] = {10};
+  cr_assert_eq(sharc_array_create(p, SHARC_U64, 1, shape, NULL, &out), 0);
+  sharc_job_opts o = SHARC_JOB_OPTS_INIT;
+  o.arrays = &out;
+  o.narrays = 1;
+  cr_assert_eq(sharc_run(p, "mark", 10, &o, &rep), 0, "%s",
+               sharc_pool_errmsg(p));
+  cr_assert_str_eq(rep.kernel, "mark");
+  cr_assert_str_eq(rep.error, "");
+  cr_assert_eq(rep.indices, 10);
+  sharc_report_free(&rep);
+  sharc_pool_destroy(p);
+}
+
+Test(handle, a_submitted_job_keeps_its_own_copy_of_the_lists) {
+  rig r = rig_make(1, 100);
+  /* Job 0 waits at the gate; job 1 is queued behind it with a list that
+   * the caller then overwrites and a declaration it then spoils. */
+  sharc_job_opts o0 = gated_opts(&r, 0);
+  sharc_job *a = submit(r.pool, "gated", 100, &o0, NULL);
+  sharc_array *list[2] = {r.ctl, r.out[1]};
+  sharc_reduce_spec spec = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_COUNT);
+  sharc_reduce_result res;
+  sharc_job_opts o1 = SHARC_JOB_OPTS_INIT;
+  o1.arrays = list;
+  o1.narrays = 2;
+  o1.reduce = &spec;
+  o1.reduce_out = &res;
+  o1.nreduce = 1;
+  sharc_job *b = submit(r.pool, "gated", 100, &o1, NULL);
+  list[1] = r.out[2];
+  spec.kind = (sharc_reduce_kind)0;
+  atomic_store(r.gate, 1);
+  cr_assert_eq(sharc_job_wait(a, -1), 0, "%s", sharc_job_errmsg(a));
+  cr_assert_eq(sharc_job_wait(b, -1), 0, "%s", sharc_job_errmsg(b));
+  const uint64_t *t1 = sharc_array_data(r.out[1]);
+  const uint64_t *t2 = sharc_array_data(r.out[2]);
+  for (int i = 0; i < 100; i++) {
+    cr_assert_neq(t1[i], 0, "index %d did not reach the array submitted", i);
+    cr_assert_eq(t2[i], 0, "index %d reached the array put in later", i);
+  }
+  cr_assert_eq(res.kind, SHARC_REDUCE_COUNT, "the declaration submitted ran");
+  sharc_job_free(a);
+  sharc_job_free(b);
+  sharc_pool_destroy(r.pool);
+}
