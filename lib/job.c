@@ -428,6 +428,9 @@ static int job_finish(job *jb, int rc) {
   free(js->ws);
   free(js->watch);
   rc = journal_end(jb, rc);
+  if (jb->posted && jb->opts.o.census && js->rep != NULL) /* the caller's */
+    sharc__report_census(pool, js->rep, jb->opts.o.arrays,
+                         jb->opts.o.narrays - (jb->rj.arr != NULL));
   if (jb->corrupt)
     (void)sharc__pool_restart(pool);
   else if (js->ndead > 0 && !js->canceled)

@@ -179,9 +179,43 @@ int sharc__report_begin(sharc_pool *pool, sharc_report *rep) {
   return 0;
 }
 
+void sharc__report_census(sharc_pool *pool, sharc_report *rep,
+                          sharc_array *const *arrays, unsigned n) {
+  int max = sharc_numa_max_node();
+  if (rep == NULL || n == 0 || max < 0)
+    return;
+  unsigned nodes = (unsigned)max + 1;
+  rep->census = calloc(n, sizeof *rep->census);
+  if (rep->census == NULL)
+    return;
+  for (unsigned i = 0; i < n; i++) {
+    sharc_page_census *c = &rep->census[i];
+    *c = (sharc_page_census)SHARC_PAGE_CENSUS_INIT;
+    c->on_node = calloc(nodes, sizeof *c->on_node);
+    c->max_nodes = c->on_node != NULL ? nodes : 0;
+    rep->ncensus = i + 1; /* what report_free must free */
+    if (sharc_array_page_census(pool, arrays[i], c) != 0) {
+      /* the page states could not be read: nothing counted */
+      uint64_t *keep = c->on_node;
+      *c = (sharc_page_census)SHARC_PAGE_CENSUS_INIT;
+      c->on_node = keep;
+      c->max_nodes = keep != NULL ? nodes : 0;
+      if (keep != NULL)
+        memset(keep, 0, nodes * sizeof *keep);
+    }
+  }
+}
+
+static void census_free(sharc_report *rep) {
+  for (unsigned i = 0; rep->census != NULL && i < rep->ncensus; i++)
+    free(rep->census[i].on_node);
+  free(rep->census);
+}
+
 void sharc_report_free(sharc_report *rep) {
   if (rep == NULL)
     return;
+  census_free(rep);
   free(rep->workers);
   free(rep->quarantined);
   sharc__text_free(&rep->kernel);
@@ -273,6 +307,20 @@ int sharc_report_json(const sharc_report *rep, FILE *out) {
       fputc(',', out);
     json_worker(out, &rep->workers[w]);
   }
+  fputs("],\"pages\":[", out);
+  for (unsigned i = 0; rep->census != NULL && i < rep->ncensus; i++) {
+    const sharc_page_census *c = &rep->census[i];
+    fprintf(out,
+            "%s{\"array\":%u,\"pages\":%llu,\"page_size\":%ld,"
+            "\"as_planned\":%llu,\"elsewhere\":%llu,\"absent\":%llu,"
+            "\"on_node\":[",
+            i ? "," : "", i, (unsigned long long)c->pages, c->page_size,
+            (unsigned long long)c->as_planned,
+            (unsigned long long)c->elsewhere, (unsigned long long)c->absent);
+    for (unsigned k = 0; c->on_node != NULL && k < c->max_nodes; k++)
+      fprintf(out, "%s%llu", k ? "," : "", (unsigned long long)c->on_node[k]);
+    fputs("]}", out);
+  }
   fputs("]}", out);
   return ferror(out) ? -EIO : 0;
 }
@@ -352,6 +400,18 @@ int sharc_report_print(const sharc_report *rep, FILE *out) {
     else
       fprintf(out, " (kernel returned %d, %s; %u attempts)\n", q->code,
               sharc_strerror(q->code), q->attempts);
+  }
+  for (unsigned i = 0; rep->census != NULL && i < rep->ncensus; i++) {
+    const sharc_page_census *c = &rep->census[i];
+    fprintf(out,
+            "  pages of array %u: %llu, as planned %llu, elsewhere %llu, "
+            "not in memory %llu |",
+            i, (unsigned long long)c->pages,
+            (unsigned long long)c->as_planned,
+            (unsigned long long)c->elsewhere, (unsigned long long)c->absent);
+    for (unsigned k = 0; c->on_node != NULL && k < c->max_nodes; k++)
+      fprintf(out, " node %u: %llu", k, (unsigned long long)c->on_node[k]);
+    fputc('\n', out);
   }
   if (text(rep->advice)[0])
     fprintf(out, "  note: %s\n", rep->advice);

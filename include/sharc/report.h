@@ -41,6 +41,8 @@ typedef struct sharc_quarantined {
   int timed_out;       /* 1: its worker was killed for running too long */
 } sharc_quarantined;
 
+struct sharc_page_census; /* sharc/numa.h */
+
 /* A job's report. The caller makes it with SHARC_REPORT_INIT (which sets
  * size) and passes it to sharc_run(), which fills it; it owns the strings
  * and lists it points to, released by sharc_report_free(). sharc_run()
@@ -89,13 +91,21 @@ typedef struct sharc_report {
   sharc_quarantined *quarantined; /* owned by the report */
 
   sharc_worker_report *workers; /* nworkers entries, owned by the report */
+
+  /* With sharc_job_opts.census: where the pages of the job's arrays are,
+   * census[i] for its array i, per node over every node of the machine
+   * (owned by the report, on_node included). Taken after the job, also
+   * after a failure when the job ran; 0 and NULL otherwise, or when the
+   * kernel has no NUMA support. */
+  unsigned ncensus;
+  struct sharc_page_census *census;
 } sharc_report;
 
 /* Every field, so that -Wmissing-field-initializers stays quiet. */
 #define SHARC_REPORT_INIT                                                      \
   {sizeof(sharc_report), NULL, 0, SHARC_SCHEDULE_DEFAULT, 0, 0, NULL, 0, 0.0,  \
    0.0, 0.0, 0.0, 0.0, 0.0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, 0, 0.0, 0,     \
-   NULL, NULL}
+   NULL, NULL, 0, NULL}
 
 /* Frees what the report owns and zeroes it, keeping its size field, so it
  * can be passed again. NULL is a no-op. Not thread-safe on one report. */
