@@ -328,7 +328,8 @@ contains
     integer(c_int64_t), intent(in) :: shp(:)
     type(c_ptr), intent(out) :: a
     logical, intent(in), optional :: c_order
-    type, bind(C) :: array_opts   ! sharc_array_opts: backing, fortran_order
+    type, bind(C) :: array_opts   ! sharc_array_opts: size, backing, fortran_order
+      integer(c_size_t) :: size
       integer(c_int) :: backing
       integer(c_int) :: fortran_order
     end type
@@ -337,6 +338,7 @@ contains
     logical :: corder
     corder = .false.
     if (present(c_order)) corder = c_order
+    o%size = c_sizeof(o)     ! checked by the library
     o%backing = 0
     o%fortran_order = merge(0, 1, corder)
     if (size(shp) > 0) cshape(1:size(shp)) = shp

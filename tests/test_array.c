@@ -126,6 +126,14 @@ Test(array, strides_follow_the_order) {
   const int64_t *sc = sharc_array_strides(c), *sf = sharc_array_strides(f);
   cr_assert(sc[0] == 96 && sc[1] == 32 && sc[2] == 8);
   cr_assert(sf[0] == 8 && sf[1] == 16 && sf[2] == 48);
+  /* Options from other headers are refused by name, nothing made. */
+  sharc_array *x = NULL;
+  ao.size = sizeof ao - 4;
+  cr_assert_eq(sharc_array_create(p, SHARC_F64, 3, shape, &ao, &x),
+               SHARC_EINVAL);
+  cr_assert_null(x);
+  cr_assert(strstr(sharc_pool_errmsg(p), "array options: size field") != NULL,
+            "%s", sharc_pool_errmsg(p));
   sharc_pool_destroy(p);
 }
 

@@ -65,7 +65,13 @@ typedef struct sharc_fault_policy {
   uint64_t recycle_rss;
 } sharc_fault_policy;
 
+#ifndef __cplusplus
+#define SHARC_FAULT_POLICY_INIT                                                \
+  {.retries = 0, .on_poison = SHARC_POISON_QUARANTINE, .timeout_s = 0.0,       \
+   .timeout_x = 0.0, .recycle_chunks = 0, .recycle_rss = 0}
+#else /* C++17 has no designated initializers: the same, by position */
 #define SHARC_FAULT_POLICY_INIT {0, SHARC_POISON_QUARANTINE, 0.0, 0.0, 0, 0}
+#endif
 
 typedef struct sharc_job_opts {
   /* sizeof(sharc_job_opts), as SHARC_JOB_OPTS_INIT sets it: the library
@@ -141,9 +147,16 @@ typedef struct sharc_job_opts {
   int census;
 } sharc_job_opts;
 
+/* Fields not named are 0 or NULL. */
+#ifndef __cplusplus
+#define SHARC_JOB_OPTS_INIT                                                    \
+  {.size = sizeof(sharc_job_opts), .schedule = SHARC_SCHEDULE_DEFAULT,         \
+   .measure_rusage = 1, .fault = SHARC_FAULT_POLICY_INIT}
+#else /* C++17 has no designated initializers: the same, by position */
 #define SHARC_JOB_OPTS_INIT                                                    \
   {sizeof(sharc_job_opts), SHARC_SCHEDULE_DEFAULT, NULL, 0, NULL, 0, 1, 0,     \
    NULL, NULL, 0, 0, NULL, SHARC_FAULT_POLICY_INIT, NULL, 0, 0}
+#endif
 
 /* The trace format, one text line per item:
  *   # sharc trace 1
@@ -253,7 +266,11 @@ typedef struct sharc_submit_opts {
   void *on_range_arg;
 } sharc_submit_opts;
 
+#ifndef __cplusplus
+#define SHARC_SUBMIT_OPTS_INIT {.size = sizeof(sharc_submit_opts)}
+#else /* C++17 has no designated initializers: the same, by position */
 #define SHARC_SUBMIT_OPTS_INIT {sizeof(sharc_submit_opts), 0, 0, NULL, NULL}
+#endif
 
 /* Queues kernel over [0, n) with opts (NULL: defaults) and sopts (NULL:
  * defaults) and sets *out to the job's handle, owned by the caller

@@ -39,8 +39,12 @@ typedef struct sharc_page_census {
   uint64_t other_nodes;
 } sharc_page_census;
 
+#ifndef __cplusplus
+#define SHARC_PAGE_CENSUS_INIT {.size = sizeof(sharc_page_census)}
+#else /* C++17 has no designated initializers: the same, by position */
 #define SHARC_PAGE_CENSUS_INIT                                                 \
   {sizeof(sharc_page_census), 0, 0, 0, 0, 0, NULL, 0, 0}
+#endif
 
 /* The NUMA node of each page of [addr, addr + len) (addr rounded down to a
  * page): nodes[i] for page i, or -1 when the page is not resident (as

@@ -69,9 +69,14 @@ typedef struct sharc_pipeline_opts {
   sharc_job_opts job;
 } sharc_pipeline_opts;
 
+#ifndef __cplusplus
+#define SHARC_PIPELINE_OPTS_INIT                                               \
+  {.size = sizeof(sharc_pipeline_opts), .job = SHARC_JOB_OPTS_INIT}
+#else /* C++17 has no designated initializers: the same, by position */
 #define SHARC_PIPELINE_OPTS_INIT                                               \
   {sizeof(sharc_pipeline_opts), NULL, 0, 0, 0, NULL, NULL, NULL,             \
    SHARC_JOB_OPTS_INIT}
+#endif
 
 /* What a pipeline did. Made with SHARC_PIPELINE_RESULT_INIT (size is
  * checked, as for a report); it owns error, released by
@@ -94,8 +99,12 @@ typedef struct sharc_pipeline_result {
   const char *error; /* the message, "" on success (owned by the result) */
 } sharc_pipeline_result;
 
+#ifndef __cplusplus
+#define SHARC_PIPELINE_RESULT_INIT {.size = sizeof(sharc_pipeline_result)}
+#else /* C++17 has no designated initializers: the same, by position */
 #define SHARC_PIPELINE_RESULT_INIT                                             \
   {sizeof(sharc_pipeline_result), 0, 0, 0, 0, NULL, 0, 0, NULL}
+#endif
 
 /* Frees the result's message and zeroes it, keeping its size field. NULL
  * is a no-op. Not thread-safe on one result. */

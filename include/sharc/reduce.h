@@ -110,8 +110,12 @@ typedef struct sharc_reduce_spec {
   const struct sharc_reduce_custom *custom;
 } sharc_reduce_spec;
 
-#define SHARC_REDUCE_SPEC_INIT(kind)                                           \
-  { (sharc_reduce_kind)(kind), 0, 0.0, 0.0, NULL, 0, NULL, NULL, NULL }
+#ifndef __cplusplus
+#define SHARC_REDUCE_SPEC_INIT(k) {.kind = (sharc_reduce_kind)(k)}
+#else /* C++17 has no designated initializers: the same, by position */
+#define SHARC_REDUCE_SPEC_INIT(k)                                              \
+  { (sharc_reduce_kind)(k), 0, 0.0, 0.0, NULL, 0, NULL, NULL, NULL }
+#endif
 
 /* What a reduction gave; fields that do not apply to its kind are 0.
  * NaN values: counted in `count`; a sum or mean they reach is NaN; MIN and

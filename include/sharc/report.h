@@ -101,11 +101,14 @@ typedef struct sharc_report {
   struct sharc_page_census *census;
 } sharc_report;
 
-/* Every field, so that -Wmissing-field-initializers stays quiet. */
+#ifndef __cplusplus
+#define SHARC_REPORT_INIT {.size = sizeof(sharc_report)}
+#else /* C++17 has no designated initializers: every field, by position */
 #define SHARC_REPORT_INIT                                                      \
   {sizeof(sharc_report), NULL, 0, SHARC_SCHEDULE_DEFAULT, 0, 0, NULL, 0, 0.0,  \
    0.0, 0.0, 0.0, 0.0, 0.0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, 0, 0.0, 0,     \
    NULL, NULL, 0, NULL}
+#endif
 
 /* Frees what the report owns and zeroes it, keeping its size field, so it
  * can be passed again. NULL is a no-op. Not thread-safe on one report. */
