@@ -272,11 +272,8 @@ int sharc_array_create(sharc_pool *pool, sharc_dtype dt, int ndim,
     return rc;
   sharc_array_opts o = SHARC_ARRAY_OPTS_INIT;
   if (opts != NULL && opts->size != sizeof *opts)
-    return sharc__fail(pool, SHARC_EINVAL,
-                       "array options: size field %zu, but this library's "
-                       "sharc_array_opts is %zu bytes (made without "
-                       "SHARC_ARRAY_OPTS_INIT, or with other headers)",
-                       opts->size, sizeof *opts);
+    return sharc__bad_size(pool, "array options", "sharc_array_opts",
+                           "SHARC_ARRAY_OPTS_INIT", opts->size);
   if (opts != NULL)
     o = *opts;
   if (o.backing != SHARC_BACKING_ANON && o.backing != SHARC_BACKING_SHM)

@@ -17,6 +17,15 @@
  * reads `return sharc__fail(pool, SHARC_EFORMAT, "%s: ...", path);`. */
 int sharc__fail(sharc_pool *pool, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* A public struct whose size field is not this library's: SHARC_EINVAL,
+ * the message naming the struct, both sizes and the macro that makes it
+ * (`what`: "job options"; `type`: "sharc_job_opts"; `init`:
+ * "SHARC_JOB_OPTS_INIT"). */
+#define sharc__bad_size(pool, what, type, init, got)                           \
+  sharc__fail((pool), SHARC_EINVAL,                                            \
+              what ": size field %zu, but this library's " type " is %zu "    \
+              "bytes (made without " init ", or with other headers)",          \
+              (size_t)(got), sizeof(type))
 void sharc__vmsg(char *buf, size_t len, const char *fmt, va_list ap);
 
 /* --- time ---------------------------------------------------------------- */

@@ -29,11 +29,8 @@ typedef struct job {
 static int check_job(sharc_pool *pool, const char *kernel, uint64_t n,
                      const sharc_job_opts *o) {
   if (o->size != sizeof *o)
-    return sharc__fail(pool, SHARC_EINVAL,
-                       "job options: size field %zu, but this library's "
-                       "sharc_job_opts is %zu bytes (made without "
-                       "SHARC_JOB_OPTS_INIT, or with other headers)",
-                       o->size, sizeof *o);
+    return sharc__bad_size(pool, "job options", "sharc_job_opts",
+                           "SHARC_JOB_OPTS_INIT", o->size);
   if (pool->broken)
     return sharc__fail(pool, SHARC_ECLOSED,
                        "the pool lost workers it could not replace");

@@ -168,11 +168,8 @@ int sharc__report_begin(sharc_pool *pool, sharc_report *rep) {
   if (rep == NULL)
     return 0;
   if (rep->size != sizeof *rep)
-    return sharc__fail(pool, SHARC_EINVAL,
-                       "report: size field %zu, but this library's "
-                       "sharc_report is %zu bytes (made without "
-                       "SHARC_REPORT_INIT, or with other headers)",
-                       rep->size, sizeof *rep);
+    return sharc__bad_size(pool, "report", "sharc_report", "SHARC_REPORT_INIT",
+                           rep->size);
   memset(rep, 0, sizeof *rep);
   rep->size = sizeof *rep;
   rep->kernel = rep->error = rep->advice = sharc__empty;
