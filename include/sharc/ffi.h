@@ -29,7 +29,9 @@ SHARC_API void sharc_job_opts_free(sharc_job_opts *o);
  * (options a C program made itself point to its own list: SHARC_EINVAL).
  * The kernel sees it as sharc_task_array(t, i), i being the returned
  * index. Returns the index, or SHARC_EINVAL or SHARC_ERANGE (the list
- * holds SHARC_MAX_JOB_ARRAYS already). Not thread-safe on one o. */
+ * holds SHARC_MAX_JOB_ARRAYS already). The array stays its pool's. Does not
+ * block; not thread-safe on one o; plain memory, so a forked child has its
+ * own copy of o. */
 SHARC_API int sharc_job_opts_add_array(sharc_job_opts *o, sharc_array *a);
 
 /* The kernel's argument bytes: args is not copied here (sharc_run() copies

@@ -107,7 +107,8 @@ typedef struct sharc_pipeline_result {
 #endif
 
 /* Frees the result's message and zeroes it, keeping its size field. NULL
- * is a no-op. Not thread-safe on one result. */
+ * is a no-op. Does not block; not thread-safe on one result; in a forked
+ * child it frees the child's copy. */
 SHARC_API void sharc_pipeline_result_free(sharc_pipeline_result *res);
 
 /* Runs the pipeline until the reader returns 0 and every slot read is

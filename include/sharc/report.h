@@ -111,7 +111,8 @@ typedef struct sharc_report {
 #endif
 
 /* Frees what the report owns and zeroes it, keeping its size field, so it
- * can be passed again. NULL is a no-op. Not thread-safe on one report. */
+ * can be passed again. NULL is a no-op. Does not block; not thread-safe on
+ * one report; in a forked child it frees the child's copy. */
 SHARC_API void sharc_report_free(sharc_report *rep);
 
 /* Writes the report as one JSON object. Returns 0 or a negated errno. */
