@@ -67,7 +67,8 @@ typedef struct params {
   double spawn_ns;
   unsigned l3, numa;
   double target_ns;
-  const char *only; /* workloads, comma-separated, or NULL */
+  const char *only;   /* workloads, comma-separated, or NULL */
+  const char *scheds; /* schedules, comma-separated, or NULL */
   const char *json;
 } params;
 
@@ -100,7 +101,7 @@ static void usage(FILE *out) {
           "[--numa K]\n"
           "                 [--target-us X] [--chunks LIST] "
           "[--workloads LIST]\n"
-          "                 [--json FILE]\n\n"
+          "                 [--schedules LIST] [--seed S] [--json FILE]\n\n"
           "Simulates the library's own static, dynamic,k, guided, fac2, wf\n"
           "and auto, and a oneTBB-like auto partitioner, on the synthetic\n"
           "cost distributions and prints makespan / ideal. Defaults:\n"
@@ -111,7 +112,9 @@ static void usage(FILE *out) {
           "auto: chunks that aim for 20 us; dynamic,k for k in 1,16,256.\n"
           "Workloads: uniform exponential pareto ramp_up ramp_down hot_band,\n"
           "each also +slow "
-          "(worker 0 at half speed).\n");
+          "(worker 0 at half speed). --schedules: only these, by the names\n"
+          "printed (e.g. auto,tbb-like,dynamic,16). --seed: the cost draws\n"
+          "(exponential, pareto; default 42).\n");
 }
 
 static double parse_num(const char *opt, const char *text, double lo,
@@ -177,7 +180,8 @@ static params parse_args(int argc, char **argv) {
     O_ONLY,
     O_JSON,
     O_SEED,
-    O_SPAWN
+    O_SPAWN,
+    O_SCHEDS
   };
   static const struct option longs[] = {
       {"workers", required_argument, NULL, O_WORKERS},
@@ -196,6 +200,7 @@ static params parse_args(int argc, char **argv) {
       {"target-us", required_argument, NULL, O_TARGET},
       {"chunks", required_argument, NULL, O_CHUNKS},
       {"workloads", required_argument, NULL, O_ONLY},
+      {"schedules", required_argument, NULL, O_SCHEDS},
       {"json", required_argument, NULL, O_JSON},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
@@ -270,6 +275,9 @@ static params parse_args(int argc, char **argv) {
       break;
     case O_ONLY:
       p.only = optarg;
+      break;
+    case O_SCHEDS:
+      p.scheds = optarg;
       break;
     case O_JSON:
       p.json = optarg;
@@ -752,12 +760,13 @@ static outcome simulate(const params *p, const work *wk, const sched *sc,
 
 /* --- main ----------------------------------------------------------------- */
 
-static int selected(const params *p, const char *name) {
-  if (p->only == NULL)
+/* Whether name is in the comma-separated list (NULL: every name is). */
+static int selected(const char *list, const char *name) {
+  if (list == NULL)
     return 1;
   size_t len = strlen(name);
-  for (const char *q = p->only; (q = strstr(q, name)) != NULL; q += len)
-    if ((q == p->only || q[-1] == ',') && (q[len] == '\0' || q[len] == ','))
+  for (const char *q = list; (q = strstr(q, name)) != NULL; q += len)
+    if ((q == list || q[-1] == ',') && (q[len] == '\0' || q[len] == ','))
       return 1;
   return 0;
 }
@@ -837,7 +846,7 @@ int main(int argc, char **argv) {
       char name[64];
       work wk;
       make_work(&p, d, slow, &wk, name, sizeof name);
-      if (!selected(&p, name)) {
+      if (!selected(p.only, name)) {
         free(wk.prefix);
         continue;
       }
@@ -846,6 +855,8 @@ int main(int argc, char **argv) {
         printf(" %9s%-5u", "W=", p.workers[i]);
       printf("\n");
       for (unsigned si = 0; si < ns; si++) {
+        if (!selected(p.scheds, scheds[si].name))
+          continue;
         printf("  %-14s", scheds[si].name);
         for (unsigned i = 0; i < p.nworkers; i++) {
           outcome o = simulate(&p, &wk, &scheds[si], p.workers[i]);
