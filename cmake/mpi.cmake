@@ -44,6 +44,11 @@ if(SHARC_MPI_FOUND)
   target_link_libraries(sharc_mpi_static PUBLIC sharc_static MPI::MPI_C)
   add_library(sharc::sharc_mpi ALIAS sharc_mpi)
   add_library(sharc::sharc_mpi_static ALIAS sharc_mpi_static)
-  # The tool finds the library it loads beside itself in the build tree.
+  # `mpirun -np N sharc run ...`: the tool loads libsharc_mpi with dlopen
+  # (tools/mpi_run.c) and so never needs MPI's libraries otherwise; MPI's
+  # headers give it the types. It finds the library beside libsharc.
   add_dependencies(sharc_tool sharc_mpi)
+  target_include_directories(sharc_tool PRIVATE ${MPI_C_INCLUDE_DIRS})
+  target_compile_definitions(sharc_tool PRIVATE SHARC_TOOL_MPI
+    SHARC_MPI_SONAME="libsharc_mpi.so.${PROJECT_VERSION_MAJOR}")
 endif()

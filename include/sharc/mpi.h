@@ -59,18 +59,6 @@ SHARC_API int sharc_mpi_init(int *argc, char ***argv);
  * the program). Returns 0 or SHARC_EIO. Collective over MPI_COMM_WORLD. */
 SHARC_API int sharc_mpi_finalize(void);
 
-/* sharc_pool_create() for an MPI program: opts NULL means the defaults
- * with start SHARC_START_FORKSERVER. Workers 0 means $SHARC_WORKERS if
- * set, else the PUs this rank may run on divided among the ranks of
- * comm on this node (MPI_COMM_TYPE_SHARED), at least 1; with several
- * ranks on a node and no binding by the launcher, workers are not pinned
- * (each rank would plan the same PUs). opts->start SHARC_START_FORK:
- * SHARC_EINVAL with msg saying why. Otherwise as sharc_pool_create().
- * Collective over comm (MPI_COMM_NULL: MPI_COMM_WORLD). Blocks. */
-SHARC_API int sharc_mpi_pool_create(sharc_pool **out,
-                                    const sharc_pool_opts *opts, MPI_Comm comm,
-                                    char *msg, size_t msglen);
-
 /* Called on the rank that ran it, after each super-chunk [begin, end) its
  * pool completed, in the calling thread (e.g. to send the part of an
  * output array it wrote). */
@@ -95,6 +83,19 @@ typedef struct sharc_mpi_opts {
 #define SHARC_MPI_OPTS_INIT                                                    \
   {sizeof(sharc_mpi_opts), MPI_COMM_NULL, 0.0, 0, NULL, NULL}
 
+/* sharc_pool_create() for an MPI program: opts NULL means the defaults
+ * with start SHARC_START_FORKSERVER. Workers 0 means $SHARC_WORKERS if
+ * set, else the PUs this rank may run on divided among the ranks of
+ * the communicator on this node (MPI_COMM_TYPE_SHARED), at least 1; with several
+ * ranks on a node and no binding by the launcher, workers are not pinned
+ * (each rank would plan the same PUs). opts->start SHARC_START_FORK:
+ * SHARC_EINVAL with msg saying why. Otherwise as sharc_pool_create().
+ * Collective over mo->comm (mo NULL: MPI_COMM_WORLD). Blocks. */
+SHARC_API int sharc_mpi_pool_create(sharc_pool **out,
+                                    const sharc_pool_opts *opts,
+                                    const sharc_mpi_opts *mo, char *msg,
+                                    size_t msglen);
+
 /* One rank's share of a job. */
 typedef struct sharc_mpi_rank_report {
   int rank;
@@ -115,6 +116,7 @@ typedef struct sharc_mpi_report {
   int status;         /* what sharc_mpi_run() returned */
   char error[512];    /* its message, or "" */
   int nranks;
+  int rank;           /* this rank's number in the communicator */
   unsigned workers;   /* summed over ranks */
   uint64_t indices;   /* summed over ranks: n on success */
   uint64_t parts;     /* super-chunks, summed over ranks */
@@ -162,10 +164,11 @@ SHARC_API int sharc_mpi_run(sharc_pool *pool, const char *kernel, uint64_t n,
  * owning elements [i * e, (i + 1) * e), and every rank ends with every
  * rank's parts (MPI_Allgatherv). The array's size must be the same on
  * every rank. Returns 0, SHARC_EINVAL (a NULL, not a multiple of n, or
- * more than 2 GiB from one rank), SHARC_ENOMEM, SHARC_EIO. Collective
- * over comm (MPI_COMM_NULL: MPI_COMM_WORLD). Blocks. */
+ * more than 2 GiB from one rank), SHARC_EIO. Collective over
+ * mo->comm, the job's (mo NULL: MPI_COMM_WORLD). Blocks. */
 SHARC_API int sharc_mpi_allgather_array(const sharc_mpi_report *rep,
-                                        sharc_array *a, MPI_Comm comm);
+                                        sharc_array *a,
+                                        const sharc_mpi_opts *mo);
 
 /* Frees what the report owns and zeroes it. NULL is a no-op. */
 SHARC_API void sharc_mpi_report_free(sharc_mpi_report *rep);

@@ -57,13 +57,15 @@ static int ranks_here(MPI_Comm comm, int *local) {
 }
 
 int sharc_mpi_pool_create(sharc_pool **out, const sharc_pool_opts *opts,
-                          MPI_Comm comm, char *msg, size_t msglen) {
+                          const sharc_mpi_opts *mo, char *msg, size_t msglen) {
   static const sharc_pool_opts defaults = SHARC_POOL_OPTS_INIT;
   if (out == NULL)
     return SHARC_EINVAL;
   *out = NULL;
-  if (comm == MPI_COMM_NULL)
-    comm = MPI_COMM_WORLD;
+  MPI_Comm comm = mo != NULL && mo->size == sizeof *mo &&
+                          mo->comm != MPI_COMM_NULL
+                      ? mo->comm
+                      : MPI_COMM_WORLD;
   int local = 1;
   /* Collective: every rank gets here, also one about to refuse. */
   int rc = ranks_here(comm, &local);

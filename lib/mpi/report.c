@@ -101,12 +101,14 @@ static size_t rank_bytes(const sharc_mpi_report *rep, int k, size_t per) {
 }
 
 int sharc_mpi_allgather_array(const sharc_mpi_report *rep, sharc_array *a,
-                              MPI_Comm comm) {
+                              const sharc_mpi_opts *mo) {
+  MPI_Comm comm = mo != NULL && mo->size == sizeof *mo &&
+                          mo->comm != MPI_COMM_NULL
+                      ? mo->comm
+                      : MPI_COMM_WORLD;
   if (rep == NULL || a == NULL || rep->n == 0 || rep->status != 0 ||
       (rep->parts > 0 && (rep->part_ranges == NULL || rep->part_rank == NULL)))
     return SHARC_EINVAL;
-  if (comm == MPI_COMM_NULL)
-    comm = MPI_COMM_WORLD;
   int rank, size;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);

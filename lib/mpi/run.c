@@ -434,6 +434,7 @@ static void fill_report(run *r, sharc_mpi_report *rep,
   rep->status = r->rc;
   snprintf(rep->error, sizeof rep->error, "%s", r->rc ? r->msg : "");
   rep->nranks = r->size;
+  rep->rank = r->rank;
   rep->block = r->unit;
   rep->wall_s = (double)(now_ns() - r->t0) * 1e-9;
   rep->combine_s = combine_s;

@@ -192,7 +192,7 @@ static void reductions_and_output_match_one_process(sharc_pool *pool,
         "reductions differ from one process (sum %.17g vs %.17g)",
         m->r.res[R_SUM].sum, one->r.res[R_SUM].sum);
   CHECK(m->r.res[R_CNT].count > 0 && m->r.res[R_MV].count == n, "counts");
-  rc = sharc_mpi_allgather_array(&rep, m->out, MPI_COMM_WORLD);
+  rc = sharc_mpi_allgather_array(&rep, m->out, &mo);
   CHECK(rc == 0, "sharc_mpi_allgather_array: %d", rc);
   CHECK(memcmp(sharc_array_data(m->out), sharc_array_data(one->out), n * 8) ==
             0,
@@ -293,7 +293,7 @@ static void misuse_is_refused(sharc_pool *pool) {
   po.start = SHARC_START_FORK;
   sharc_pool *p = NULL;
   char msg[256];
-  rc = sharc_mpi_pool_create(&p, &po, MPI_COMM_WORLD, msg, sizeof msg);
+  rc = sharc_mpi_pool_create(&p, &po, NULL, msg, sizeof msg);
   CHECK(rc == SHARC_EINVAL && p == NULL && strstr(msg, "fork") != NULL,
         "fork-start pool: %d %s", rc, msg);
   CHECK(sharc_mpi_init(NULL, NULL) == SHARC_EINVAL, "second init");
@@ -313,7 +313,7 @@ int main(int argc, char **argv) {
   po.pin = 0;
   sharc_pool *pool;
   char msg[512];
-  rc = sharc_mpi_pool_create(&pool, &po, MPI_COMM_WORLD, msg, sizeof msg);
+  rc = sharc_mpi_pool_create(&pool, &po, NULL, msg, sizeof msg);
   if (rc != 0) {
     fprintf(stderr, "rank %d: sharc_mpi_pool_create: %s\n", rank, msg);
     MPI_Abort(MPI_COMM_WORLD, 1);
