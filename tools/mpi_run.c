@@ -34,6 +34,7 @@ void tool_mpi_end(void) {}
 #else
 
 #include <dlfcn.h>
+#include <stdint.h>
 
 #include <sharc/mpi.h>
 
@@ -74,11 +75,32 @@ static int find(const char *cmd, const char *name, void *fn, size_t size) {
 }
 #define FIND(cmd, name, field) find(cmd, name, &mpi.field, sizeof mpi.field)
 
+/* libsharc_mpi where libsharc is (the build tree, or the prefix's lib),
+ * else wherever the loader finds it. Named by path: a dlopen intercepted
+ * (by the sanitizers) would not search the tool's own RUNPATH. */
+static void *open_beside_libsharc(void) {
+  Dl_info info;
+  char path[4096];
+  void *fn = (void *)(uintptr_t)&sharc_version;
+  if (dladdr(fn, &info) != 0 && info.dli_fname != NULL) {
+    const char *slash = strrchr(info.dli_fname, '/');
+    int len = slash != NULL ? (int)(slash - info.dli_fname) : 0;
+    if (slash != NULL && snprintf(path, sizeof path, "%.*s/%s", len,
+                                  info.dli_fname, SHARC_MPI_SONAME) <
+                             (int)sizeof path) {
+      void *lib = dlopen(path, RTLD_NOW | RTLD_GLOBAL);
+      if (lib != NULL)
+        return lib;
+    }
+  }
+  return dlopen(SHARC_MPI_SONAME, RTLD_NOW | RTLD_GLOBAL);
+}
+
 static int load(const char *cmd) {
   const char *path = getenv("SHARC_MPI_LIB");
   /* RTLD_GLOBAL: MPI's own plugins expect its symbols to be global. */
-  mpi.lib = dlopen(path != NULL && *path ? path : SHARC_MPI_SONAME,
-                   RTLD_NOW | RTLD_GLOBAL);
+  mpi.lib = path != NULL && *path ? dlopen(path, RTLD_NOW | RTLD_GLOBAL)
+                                  : open_beside_libsharc();
   if (mpi.lib == NULL)
     return tool_fail(cmd, 1,
                      "started by an MPI launcher, but libsharc_mpi cannot be "

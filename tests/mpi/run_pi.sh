@@ -21,7 +21,7 @@ e2e_tmp mpi
 trap e2e_cleanup EXIT
 mpirun() { "$MPIRUN" --oversubscribe --allow-run-as-root "$@"; }
 
-N=150000
+N=60000
 # The estimate line (hits counted from the shared output array).
 check "one process" 0 "$SHARC" run pi --n $N --workers 1 -p seed=7 -q
 want=$(grep '^pi ~= ' "$OUT")
