@@ -34,6 +34,8 @@ typedef struct run {
   unsigned char *partials; /* their blocks' partials, in the same order */
   size_t pbytes, bcap;
   sharc_mpi_rank_report me;
+  uint64_t last_units; /* the last super-chunk's size, 0 before the first */
+  double last_s;       /* and how long it ran */
   uint64_t t0;
   int rc;
   char msg[512];
@@ -141,18 +143,24 @@ static int same_shape(run *r) {
 /* --- during: claims and parts -------------------------------------------- */
 
 /* How many units to claim next: the first claim before the speed is known,
- * then as many as last about target_s at the speed measured so far, at
- * least one per worker, and never more than half of what is left per
- * rank (factoring), so the last claims are small. */
-static uint64_t claim_size(const run *r, uint64_t seen, uint64_t done) {
+ * then as many as would last target_s at the speed of the last super-chunk
+ * (at most 4 times and at least half the last one, so that one disturbed
+ * measurement does not throw the size far), at least one per worker, and
+ * never more than half of what is left per rank (factoring), so the last
+ * claims are small. The last super-chunk's speed, not the average so far:
+ * a super-chunk's time includes waking the pool, which dominates the
+ * first small ones, and the size must grow out of that quickly. */
+static uint64_t claim_size(const run *r, uint64_t seen) {
   uint64_t left = seen < r->units ? r->units - seen : 0;
   uint64_t cap = left / (2 * (uint64_t)r->size);
   uint64_t workers = sharc_pool_size(r->pool);
   uint64_t want;
-  if (done == 0 || r->me.run_s <= 0) {
+  if (r->last_units == 0) {
     want = r->mo->first ? (r->mo->first + r->unit - 1) / r->unit : workers;
   } else {
-    double w = (double)done / r->me.run_s * r->target_s;
+    double last = (double)r->last_units;
+    double w = r->last_s > 0 ? last * r->target_s / r->last_s : 4 * last;
+    w = w > 4 * last ? 4 * last : w < last / 2 ? last / 2 : w;
     want = w >= (double)r->units ? r->units : (uint64_t)w;
   }
   if (want < workers)
@@ -204,7 +212,9 @@ static int run_part(run *r, uint64_t u0, uint64_t u1) {
   uint64_t t = now_ns();
   int rc = sharc_run_part(r->pool, r->kernel, r->n, b, e, r->o,
                           r->stride ? r->partials + r->pbytes : NULL, &rep);
-  r->me.run_s += (double)(now_ns() - t) * 1e-9;
+  r->last_s = (double)(now_ns() - t) * 1e-9;
+  r->last_units = u1 - u0;
+  r->me.run_s += r->last_s;
   r->me.chunks += rep.chunks;
   for (unsigned w = 0; w < rep.nworkers && rep.workers != NULL; w++)
     r->me.busy_s += rep.workers[w].busy_s;
@@ -240,9 +250,9 @@ static int claim_loop(run *r) {
   MPI_Barrier(r->comm);
   r->t0 = now_ns();
   MPI_Win_lock_all(0, win);
-  uint64_t seen = 0, done = 0;
+  uint64_t seen = 0;
   while (r->rc == 0) {
-    uint64_t want = claim_size(r, seen, done), old = 0;
+    uint64_t want = claim_size(r, seen), old = 0;
     uint64_t t = now_ns();
     int mrc = MPI_Fetch_and_op(&want, &old, MPI_UINT64_T, 0, 0, MPI_SUM, win);
     if (mrc == MPI_SUCCESS)
@@ -258,7 +268,6 @@ static int claim_loop(run *r) {
     seen = old + want;
     if (run_part(r, old, u1) != 0)
       break;
-    done += u1 - old;
   }
   MPI_Win_unlock_all(win);
   r->me.finish_s = (double)(now_ns() - r->t0) * 1e-9;
