@@ -81,6 +81,7 @@ static int mpi_kernel(const sharc_task *t, uint64_t begin, uint64_t end) {
     if (rc != 0)
       return SHARC_EINVAL;
   }
+  (void)sink;
   return 0;
 }
 SHARC_KERNEL_NAMED("test_mpi", mpi_kernel)
