@@ -6,6 +6,7 @@
  * finished across ranks, so the gathering and combining are in the time).
  *
  *   mpirun -np P bench/bench_mpi [n_per_rank] [ns_per_index] [runs] [workers]
+ *                                [-v: the last run's report]
  *
  * Prints one line on rank 0: ranks, workers per rank, n, the median, min
  * and max of `runs` timed runs (after one untimed), in seconds, from before
@@ -69,6 +70,7 @@ int main(int argc, char **argv) {
   double ns = argc > 2 ? atof(argv[2]) : 100.0;
   int runs = argc > 3 ? atoi(argv[3]) : 5;
   unsigned workers = argc > 4 ? (unsigned)atoi(argv[4]) : 1;
+  int verbose = argc > 5;
   if (runs < 1 || runs > 99)
     runs = 5;
   /* Rank 0's calibration for all: the same work per index everywhere. */
@@ -105,6 +107,8 @@ int main(int argc, char **argv) {
       t[r] = dt;
       parts[r] = rep.parts;
     }
+    if (verbose && rank == 0 && r == runs - 1)
+      sharc_mpi_report_print(&rep, stdout);
     sharc_mpi_report_free(&rep);
   }
   if (rc == 0 && rank == 0) {
