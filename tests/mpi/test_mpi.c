@@ -4,7 +4,8 @@
  *   sharc_run() of the same job in one process, for the default block and
  *   for a block that is no power of two, under two schedules;
  * - every index runs exactly once across ranks (per-index counts summed
- *   over ranks are all 1, and the super-chunks tile [0, n));
+ *   over ranks are all 1, and the super-chunks tile [0, n)); on_part
+ *   sees exactly this rank's super-chunks;
  * - a rank whose kernels are 20 times slower per index takes a small share
  *   and the results are unchanged;
  * - a kernel error on one rank fails the job on every rank, naming it; a
@@ -171,6 +172,13 @@ static void check_report(const sharc_mpi_report *rep, uint64_t n) {
   CHECK(next == n, "parts end at %llu", (unsigned long long)next);
 }
 
+/* on_part: what this rank ran, as it ran it. */
+static void count_part(uint64_t begin, uint64_t end, void *arg) {
+  uint64_t *sum = arg;
+  sum[0] += end - begin;
+  sum[1]++;
+}
+
 /* The whole job through sharc_mpi_run() and through one sharc_run() on
  * this rank's pool: the same bits. */
 static void reductions_and_output_match_one_process(sharc_pool *pool,
@@ -182,10 +190,18 @@ static void reductions_and_output_match_one_process(sharc_pool *pool,
   job_make(one, pool, n, block, sched, 20);
   sharc_mpi_opts mo = SHARC_MPI_OPTS_INIT;
   mo.target_s = 0.005;
+  uint64_t mine[2] = {0, 0};
+  mo.on_part = count_part;
+  mo.on_part_arg = mine;
   sharc_mpi_report rep;
   int rc = sharc_mpi_run(pool, "test_mpi", n, &m->o, &mo, &rep);
   CHECK(rc == 0, "sharc_mpi_run: %s", rep.error);
   check_report(&rep, n);
+  CHECK(rep.ranks != NULL && rep.rank == rank &&
+            rep.ranks[rank].indices == mine[0] &&
+            rep.ranks[rank].parts == mine[1],
+        "on_part saw %llu indices in %llu parts", (unsigned long long)mine[0],
+        (unsigned long long)mine[1]);
   check_once(m, n);
   rc = sharc_run(pool, "test_mpi", n, &one->o, NULL);
   CHECK(rc == 0, "sharc_run: %s", sharc_pool_errmsg(pool));
