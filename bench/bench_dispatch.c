@@ -297,7 +297,7 @@ static double sharc_dispatch(const bench *b, uint64_t n) {
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
   o.schedule = (sharc_schedule){SHARC_SCHED_DYNAMIC, 1};
   o.measure_rusage = 0;
-  sharc_report rep;
+  sharc_report rep = SHARC_REPORT_INIT;
   double t0 = bench_now_s();
   int rc = sharc_run(b->pool, "empty", n, &o, &rep);
   double wall = bench_now_s() - t0;
@@ -378,8 +378,9 @@ static double sharc_gap(const bench *b, sharc_sched_kind kind, uint64_t n,
   o.measure_rusage = 0;
   o.args = &spin;
   o.args_len = sizeof spin;
-  check_run(b->pool, sharc_job_add_array(&o, b->gaps_arr), "gap job");
-  sharc_report rep;
+  o.arrays = &b->gaps_arr;
+  o.narrays = 1;
+  sharc_report rep = SHARC_REPORT_INIT;
   check_run(b->pool, sharc_run(b->pool, "bench_gap", n, &o, &rep), "gap job");
   if (rep.indices != n)
     die("gap job: index count is not n");

@@ -163,7 +163,7 @@ int main(int argc, char **argv) {
   ep_result rs, ro;
   int ok = 1;
   for (unsigned k = 0; k < repeats; k++) {
-    sharc_report rep;
+    sharc_report rep = SHARC_REPORT_INIT;
     double t0 = bench_now_s();
     if (ep_run_sharc(pool, c, NULL, &rs, &rep) != 0)
       die("sharc_run", sharc_pool_errmsg(pool));

@@ -97,7 +97,9 @@ static double run_det(sharc_pool *pool, uint64_t n, double *mean) {
   o.args_len = sizeof k_args;
   sharc_reduce_spec mv = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_MEANVAR);
   sharc_reduce_result res;
-  sharc_job_reduce(&o, &mv, &res);
+  o.reduce = &mv;
+  o.reduce_out = &res;
+  o.nreduce = 1;
   double t0 = now();
   if (sharc_run(pool, "mc_european", n, &o, NULL) != 0)
     die("mc_european", sharc_pool_errmsg(pool));
@@ -115,7 +117,8 @@ static double run_plain(sharc_pool *pool, sharc_array *slots, uint64_t n,
   o.measure_rusage = 0;
   o.args = &p;
   o.args_len = sizeof p;
-  sharc_job_add_array(&o, slots);
+  o.arrays = &slots;
+  o.narrays = 1;
   double *s = sharc_array_data(slots);
   memset(s, 0, sharc_array_nbytes(slots));
   double t0 = now();

@@ -90,12 +90,14 @@ int main(int argc, char **argv) {
   uint64_t parts[100];
   int rc = 0;
   for (int r = -1; r < runs && rc == 0; r++) {
+    sharc_reduce_spec s = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_SUM);
+    sharc_reduce_result res;
     sharc_job_opts o = SHARC_JOB_OPTS_INIT;
     o.args = &args;
     o.args_len = sizeof args;
-    sharc_reduce_spec s = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_SUM);
-    sharc_reduce_result res;
-    sharc_job_reduce(&o, &s, &res);
+    o.reduce = &s;
+    o.reduce_out = &res;
+    o.nreduce = 1;
     sharc_mpi_report rep;
     MPI_Barrier(MPI_COMM_WORLD);
     double t0 = now();

@@ -397,9 +397,11 @@ static sharc_array *make_array(bench *b, loaded *l, sharc_dtype dt, int ndim,
   if (rc != 0)
     die("cannot create an array: %s: %s", sharc_strerror(rc),
         sharc_pool_errmsg(b->pool));
-  if (sharc_job_add_array(&l->o, arr) < 0)
+  if (l->narrays >= sizeof l->arrays / sizeof l->arrays[0])
     die("too many arrays");
   l->arrays[l->narrays++] = arr;
+  l->o.arrays = l->arrays;
+  l->o.narrays = l->narrays;
   return arr;
 }
 
@@ -516,7 +518,7 @@ static double imbalance_pct(const double *busy, unsigned w) {
 
 static double run_sharc(bench *b, loaded *l, const variant *v) {
   l->o.schedule = v->sched;
-  sharc_report rep;
+  sharc_report rep = SHARC_REPORT_INIT;
   double t0 = bench_now_s();
   int rc = sharc_run(b->pool, l->kernel, l->work.n, &l->o, &rep);
   double wall = bench_now_s() - t0;

@@ -70,7 +70,7 @@ static double one_start(sharc_start_method m, unsigned w, double *create_s) {
   double t1 = now_s();
   sharc_job_opts jo = SHARC_JOB_OPTS_INIT;
   jo.schedule = (sharc_schedule){SHARC_SCHED_STATIC, 1};
-  sharc_report rep;
+  sharc_report rep = SHARC_REPORT_INIT;
   int rc = sharc_run(p, "empty", w, &jo, &rep);
   double t2 = now_s();
   if (rc == 0)

@@ -54,7 +54,7 @@ module sharc
   public :: sharc_pool_destroy, sharc_pool_size, sharc_array_destroy, &
        sharc_array_data, sharc_array_size, sharc_array_ndim, &
        sharc_array_dtype, sharc_array_fortran_order, sharc_array_commit, &
-       sharc_job_opts_free, sharc_job_add_array, sharc_task_array, &
+       sharc_job_opts_free, sharc_job_opts_add_array, sharc_task_array, &
        sharc_task_array_size, sharc_task_args, sharc_task_n, &
        sharc_task_worker, sharc_task_nworkers, sharc_dtype_parse
 
@@ -158,7 +158,8 @@ module sharc
       type(c_ptr), value :: o
       character(kind=c_char), dimension(*), intent(in) :: text
     end function
-    integer(c_int) function sharc_job_add_array(o, a) bind(C, name='sharc_job_add_array')
+    integer(c_int) function sharc_job_opts_add_array(o, a) &
+         bind(C, name='sharc_job_opts_add_array')
       import :: c_ptr, c_int
       type(c_ptr), value :: o, a
     end function
@@ -327,7 +328,8 @@ contains
     integer(c_int64_t), intent(in) :: shp(:)
     type(c_ptr), intent(out) :: a
     logical, intent(in), optional :: c_order
-    type, bind(C) :: array_opts   ! sharc_array_opts: backing, fortran_order
+    type, bind(C) :: array_opts   ! sharc_array_opts: size, backing, fortran_order
+      integer(c_size_t) :: size
       integer(c_int) :: backing
       integer(c_int) :: fortran_order
     end type
@@ -336,6 +338,7 @@ contains
     logical :: corder
     corder = .false.
     if (present(c_order)) corder = c_order
+    o%size = c_sizeof(o)     ! checked by the library
     o%backing = 0
     o%fortran_order = merge(0, 1, corder)
     if (size(shp) > 0) cshape(1:size(shp)) = shp
@@ -567,7 +570,7 @@ contains
   ! (0, 1, ...), or a negative code.
   integer(c_int) function sharcf_job_add(job, a) result(rc)
     type(c_ptr), intent(in) :: job, a
-    rc = sharc_job_add_array(job, a)
+    rc = sharc_job_opts_add_array(job, a)
   end function
 
   ! The kernel's argument bytes: args = c_loc(x) of a bind(C) variable x

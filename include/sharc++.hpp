@@ -177,7 +177,10 @@ class job {
 public:
   job() : o_(SHARC_JOB_OPTS_INIT) {}
   template <class T> job &add(const array<T> &a) {
-    detail::check(sharc_job_add_array(&o_, a.get()), "sharc_job_add_array");
+    if (arrays_.size() >= SHARC_MAX_JOB_ARRAYS)
+      detail::check(SHARC_ERANGE, "sharc::job::add");
+    arrays_.push_back(a.get());
+    rebind();
     return *this;
   }
   /* A trivially copyable struct of arguments; sharc::task::args<A>() reads
@@ -201,28 +204,36 @@ public:
   sharc_job_opts &opts() noexcept { return o_; }
   const sharc_job_opts *get() const noexcept { return &o_; }
 
-  job(const job &other) : o_(other.o_), bytes_(other.bytes_) { rebind(); }
+  job(const job &other)
+      : o_(other.o_), bytes_(other.bytes_), arrays_(other.arrays_) {
+    rebind();
+  }
   job &operator=(const job &other) {
     o_ = other.o_;
     bytes_ = other.bytes_;
+    arrays_ = other.arrays_;
     rebind();
     return *this;
   }
   ~job() = default;
 
 private:
+  /* The options point into this object's own vectors. */
   void rebind() {
     if (!bytes_.empty())
       o_.args = bytes_.data();
+    o_.arrays = arrays_.empty() ? nullptr : arrays_.data();
+    o_.narrays = static_cast<unsigned>(arrays_.size());
   }
   sharc_job_opts o_;
   std::vector<unsigned char> bytes_;
+  std::vector<sharc_array *> arrays_;
 };
 
 /* What a job did; frees itself. */
 class report {
 public:
-  report() { std::memset(&r_, 0, sizeof r_); }
+  report() = default;
   ~report() { sharc_report_free(&r_); }
   report(const report &) = delete;
   report &operator=(const report &) = delete;
@@ -233,7 +244,7 @@ public:
   void json(FILE *out = stdout) const { sharc_report_json(&r_, out); }
 
 private:
-  sharc_report r_;
+  sharc_report r_ = SHARC_REPORT_INIT;
 };
 
 /* Runs kernel over [0, n) on the pool and waits. Returns 0, or

@@ -28,6 +28,9 @@ void sharc_app_msg(char *msg, size_t msglen, const char *fmt, ...) {
 
 sharc_app_output sharc_app_out = {NULL, 0};
 
+/* The job's list of arrays: the tool prepares one app's job at a time. */
+static sharc_array *app_arrays[SHARC_MAX_JOB_ARRAYS];
+
 int sharc_app_add_array(sharc_pool *pool, const char *app, const char *what,
                         sharc_dtype dt, int ndim, const uint64_t *shape,
                         sharc_job_opts *o, unsigned slot, sharc_array **out,
@@ -49,14 +52,18 @@ int sharc_app_add_array(sharc_pool *pool, const char *app, const char *what,
     return rc;
   }
   /* The kernel finds its arrays by position, so a job that already held
-   * arrays would hand it the wrong ones: refuse rather than misrun. */
-  int idx = sharc_job_add_array(o, a);
-  if (idx < 0 || (unsigned)idx != slot) {
+   * arrays other than the app's would hand it the wrong ones: refuse
+   * rather than misrun. */
+  if ((o->narrays > 0 && o->arrays != app_arrays) || o->narrays != slot ||
+      slot >= SHARC_MAX_JOB_ARRAYS) {
     sharc_array_destroy(a);
-    sharc_app_msg(msg, msglen, "%s: %s would be job array %d, not %u", app,
-                  what, idx, slot);
-    return idx < 0 ? idx : SHARC_EINVAL;
+    sharc_app_msg(msg, msglen, "%s: %s would be job array %u, not %u", app,
+                  what, o->narrays, slot);
+    return SHARC_EINVAL;
   }
+  app_arrays[slot] = a;
+  o->arrays = app_arrays;
+  o->narrays = slot + 1;
   *out = a;
   return 0;
 }

@@ -77,7 +77,9 @@ typedef struct sharc_app_output {
 extern sharc_app_output sharc_app_out;
 
 /* Creates an anonymous array in pool and appends it to the job, expecting it
- * to become the job's array number `slot` (the index the kernel uses); slot
+ * to become the job's array number `slot` (the index the kernel uses). The
+ * job's list of arrays is kept here, one app's job at a time (not
+ * thread-safe): o must hold no arrays of its own. Slot
  * 0 goes to sharc_app_out.path when that is set. what names it in messages
  * ("pi: cannot create hits: ..."). On failure the array is destroyed, *out
  * is NULL and msg explains. */

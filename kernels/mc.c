@@ -296,18 +296,17 @@ const mc_model *mc_model_find(const char *name) {
 }
 
 int mc_model_declare(const mc_model *m, sharc_job_opts *o,
-                     sharc_reduce_result *results) {
-  sharc_reduce_spec mv = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_MEANVAR);
-  sharc_reduce_spec mx = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_MAX);
-  for (unsigned q = 0; q < m->nquant; q++) {
-    int rc = sharc_job_reduce(o, &mv, &results[q]);
-    if (rc < 0)
-      return rc;
-  }
-  if (m->longest) {
-    int rc = sharc_job_reduce(o, &mx, &results[m->nquant]);
-    if (rc < 0)
-      return rc;
-  }
+                     sharc_reduce_spec *specs, sharc_reduce_result *results) {
+  const sharc_reduce_spec mv = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_MEANVAR);
+  const sharc_reduce_spec mx = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_MAX);
+  if (m->nquant > MC_MAX_QUANTITIES)
+    return SHARC_ERANGE;
+  for (unsigned q = 0; q < m->nquant; q++)
+    specs[q] = mv;
+  if (m->longest)
+    specs[m->nquant] = mx;
+  o->reduce = specs;
+  o->reduce_out = results;
+  o->nreduce = m->nquant + (m->longest ? 1 : 0);
   return 0;
 }

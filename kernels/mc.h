@@ -147,8 +147,10 @@ extern const mc_model *const mc_models[];
 const mc_model *mc_model_find(const char *name);
 
 /* Declares the model's reductions on o: results[0..nquant) are MEANVAR,
- * results[nquant] the MAX when `longest`. Returns 0 or a negative code. */
+ * results[nquant] the MAX when `longest`. specs and results hold
+ * MC_MAX_QUANTITIES + 1 each and outlive the job. Returns 0 or
+ * SHARC_ERANGE. */
 int mc_model_declare(const mc_model *m, sharc_job_opts *o,
-                     sharc_reduce_result *results);
+                     sharc_reduce_spec *specs, sharc_reduce_result *results);
 
 #endif

@@ -271,6 +271,9 @@ int sharc_array_create(sharc_pool *pool, sharc_dtype dt, int ndim,
   if (rc != 0)
     return rc;
   sharc_array_opts o = SHARC_ARRAY_OPTS_INIT;
+  if (opts != NULL && opts->size != sizeof *opts)
+    return sharc__bad_size(pool, "array options", "sharc_array_opts",
+                           "SHARC_ARRAY_OPTS_INIT", opts->size);
   if (opts != NULL)
     o = *opts;
   if (o.backing != SHARC_BACKING_ANON && o.backing != SHARC_BACKING_SHM)

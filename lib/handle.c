@@ -42,7 +42,7 @@ struct sharc_job {
   sharc_job *all_next, **all_prev;
   char kernel[SHARC_KERNEL_NAME_MAX];
   uint64_t n;
-  sharc_job_opts opts;
+  sharc__opts opts; /* the options, lists and strings copied */
   void *args;
   char *trace_path, *journal_path;
   int stream;
@@ -277,7 +277,7 @@ static void run_queued(sharc_pool *pool, sharc_job *job) {
   struct sharc__queue *q = pool->queue;
   sharc__job_hooks hooks = {job->stream, job_progress, job, 0, 0, NULL};
   pool->msg[0] = '\0';
-  int rc = sharc__job_execute(pool, job->kernel, job->n, &job->opts,
+  int rc = sharc__job_execute(pool, job->kernel, job->n, &job->opts.o,
                               &job->rep, &hooks);
   lock(q);
   snprintf(job->msg, sizeof job->msg, "%s", rc != 0 ? pool->msg : "");
@@ -287,7 +287,7 @@ static void run_queued(sharc_pool *pool, sharc_job *job) {
     snprintf(job->msg, sizeof job->msg, "'%s': out of memory keeping the "
              "stream's completed ranges", job->kernel);
     job->rep.status = job->status;
-    snprintf(job->rep.error, sizeof job->rep.error, "%s", job->msg);
+    sharc__text_set(&job->rep.error, "%s", job->msg);
   }
   /* A cancel asked for this job and not consumed by it must not cancel
    * the next one. */
@@ -371,22 +371,28 @@ static int job_new(sharc_pool *pool, const char *kernel, uint64_t n,
   if (job == NULL)
     return SHARC_ENOMEM;
   job->pool = pool;
+  job->rep.size = sizeof job->rep;
+  sharc__report_begin(NULL, &job->rep);
   job->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   snprintf(job->kernel, sizeof job->kernel, "%s", kernel);
   job->n = n;
-  job->opts = *o;
+  int rc = sharc__opts_copy(NULL, &job->opts, o);
+  if (rc != 0) {
+    job_release(job);
+    return rc;
+  }
   int nomem = job->efd < 0;
   if (o->args_len > 0) {
     job->args = malloc(o->args_len);
     if (job->args != NULL)
       memcpy(job->args, o->args, o->args_len);
     nomem |= job->args == NULL;
-    job->opts.args = job->args;
+    job->opts.o.args = job->args;
   }
   job->trace_path = dup_or_null(o->trace_path, &nomem);
   job->journal_path = dup_or_null(o->journal_path, &nomem);
-  job->opts.trace_path = job->trace_path;
-  job->opts.journal_path = job->journal_path;
+  job->opts.o.trace_path = job->trace_path;
+  job->opts.o.journal_path = job->journal_path;
   job->stream = so->stream || so->on_range != NULL;
   job->on_range = so->on_range;
   job->on_range_arg = so->on_range_arg;
@@ -570,11 +576,11 @@ static void cancel_queued(struct sharc__queue *q, sharc_job *job) {
   snprintf(job->msg, sizeof job->msg, "'%s' cancelled while queued",
            job->kernel);
   sharc_report *rep = &job->rep; /* what a job that never ran reports */
-  snprintf(rep->kernel, sizeof rep->kernel, "%s", job->kernel);
+  sharc__text_set(&rep->kernel, "%s", job->kernel);
   rep->n = job->n;
-  rep->schedule = job->opts.schedule;
+  rep->schedule = job->opts.o.schedule;
   rep->status = SHARC_ECANCELED;
-  snprintf(rep->error, sizeof rep->error, "%s", job->msg);
+  sharc__text_set(&rep->error, "%s", job->msg);
   notify(job);
   pthread_cond_broadcast(&q->cv);
   if (job->released)

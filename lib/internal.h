@@ -17,6 +17,15 @@
  * reads `return sharc__fail(pool, SHARC_EFORMAT, "%s: ...", path);`. */
 int sharc__fail(sharc_pool *pool, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* A public struct whose size field is not this library's: SHARC_EINVAL,
+ * the message naming the struct, both sizes and the macro that makes it
+ * (`what`: "job options"; `type`: "sharc_job_opts"; `init`:
+ * "SHARC_JOB_OPTS_INIT"). */
+#define sharc__bad_size(pool, what, type, init, got)                           \
+  sharc__fail((pool), SHARC_EINVAL,                                            \
+              what ": size field %zu, but this library's " type " is %zu "    \
+              "bytes (made without " init ", or with other headers)",          \
+              (size_t)(got), sizeof(type))
 void sharc__vmsg(char *buf, size_t len, const char *fmt, va_list ap);
 
 /* --- time ---------------------------------------------------------------- */
@@ -331,6 +340,33 @@ void sharc__wconf_from_pool(const sharc_pool *pool, unsigned w, int sock,
  * first submit), stopped by sharc_pool_destroy before the workers. */
 int sharc__queue_init(sharc_pool *pool);
 void sharc__queue_stop(sharc_pool *pool);
+/* A job's options as the library keeps them: the caller's lists copied
+ * (a queued job runs after sharc_submit() returned, when the caller's
+ * lists may be gone), with room for what the library adds (the partials
+ * of a job with reductions). o points into the struct itself: made by
+ * sharc__opts_copy, never copied by value. */
+typedef struct sharc__opts {
+  sharc_job_opts o;
+  sharc_array *arrays[SHARC_MAX_JOB_ARRAYS];
+  sharc_reduce_spec reduce[SHARC_MAX_JOB_REDUCTIONS];
+} sharc__opts;
+
+/* Copies src (whose size field was checked) into dst. SHARC_EINVAL, with
+ * the pool's message when pool is not NULL, for a list longer than the
+ * library takes or a count without its list; dst is then defaults. */
+int sharc__opts_copy(sharc_pool *pool, sharc__opts *dst,
+                     const sharc_job_opts *src);
+
+/* Reports (report.c). begin: checks rep's size field (SHARC_EINVAL with
+ * the pool's message) and empties it, its strings "" (NULL rep: 0). */
+int sharc__report_begin(sharc_pool *pool, sharc_report *rep);
+/* The strings of reports and results: set one (the old one freed; ""
+ * when out of memory), or free one (NULL after). */
+extern const char sharc__empty[];
+void sharc__text_set(const char **field, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void sharc__text_free(const char **field);
+
 /* sharc_run's body: in this thread when the pool is idle, else queued. */
 int sharc__run_or_queue(sharc_pool *pool, const char *kernel, uint64_t n,
                         const sharc_job_opts *o, sharc_report *rep);

@@ -14,7 +14,7 @@
 /* A job being run: its state, and what its features keep. */
 typedef struct job {
   job_state js;
-  sharc_job_opts opts;   /* the options as run (js.o points here) */
+  sharc__opts opts;      /* the options as run (js.o points to opts.o) */
   sharc__reduce_job rj;  /* reductions (reduce.c) */
   sharc__journal jn;     /* the journal (journal.c), when js.journal */
   sharc__faults faults;  /* the fault policy (fault.c), when js.faults */
@@ -29,11 +29,8 @@ typedef struct job {
 static int check_job(sharc_pool *pool, const char *kernel, uint64_t n,
                      const sharc_job_opts *o) {
   if (o->size != sizeof *o)
-    return sharc__fail(pool, SHARC_EINVAL,
-                       "job options: size field %zu, but this library's "
-                       "sharc_job_opts is %zu bytes (made without "
-                       "SHARC_JOB_OPTS_INIT, or with other headers)",
-                       o->size, sizeof *o);
+    return sharc__bad_size(pool, "job options", "sharc_job_opts",
+                           "SHARC_JOB_OPTS_INIT", o->size);
   if (pool->broken)
     return sharc__fail(pool, SHARC_ECLOSED,
                        "the pool lost workers it could not replace");
@@ -61,9 +58,6 @@ static int check_job(sharc_pool *pool, const char *kernel, uint64_t n,
     return sharc__fail(pool, SHARC_EINVAL,
                        "argument bytes: %zu given, at most %d", o->args_len,
                        SHARC_MAX_ARGS);
-  if (o->narrays > SHARC_MAX_JOB_ARRAYS)
-    return sharc__fail(pool, SHARC_EINVAL, "%u arrays, at most %d",
-                       o->narrays, SHARC_MAX_JOB_ARRAYS);
   for (unsigned i = 0; i < o->narrays; i++) {
     if (o->arrays[i] == NULL || o->arrays[i]->pool != pool)
       return sharc__fail(pool, SHARC_EINVAL,
@@ -207,7 +201,7 @@ static int job_ready(job *jb) {
  * grain. */
 static int journal_prepare(job *jb) {
   job_state *js = &jb->js;
-  sharc_job_opts *o = &jb->opts;
+  sharc_job_opts *o = &jb->opts.o;
   int map = js->hooks != NULL && js->hooks->done_map;
   if (o->journal_path == NULL && !map)
     return 0;
@@ -236,7 +230,7 @@ static int journal_prepare(job *jb) {
 /* Timeouts: the watchdog's records, and how often it looks. */
 static int watch_prepare(job *jb) {
   job_state *js = &jb->js;
-  const sharc_fault_policy *fp = &jb->opts.fault;
+  const sharc_fault_policy *fp = &jb->opts.o.fault;
   if (fp->timeout_s <= 0 && fp->timeout_x <= 0)
     return 0;
   js->watch = calloc(js->pool->nworkers, sizeof *js->watch);
@@ -252,7 +246,7 @@ static int watch_prepare(job *jb) {
 /* The pass machinery serves retries, recycling and resumes alike. */
 static int faults_prepare(job *jb) {
   job_state *js = &jb->js;
-  const sharc_job_opts *o = &jb->opts;
+  const sharc_job_opts *o = &jb->opts.o;
   jb->retrying = o->fault.retries > 0 || o->fault.recycle_chunks > 0 ||
                  o->fault.recycle_rss > 0 || jb->resuming;
   if (!jb->retrying)
@@ -274,7 +268,7 @@ static int faults_prepare(job *jb) {
 static int workers_prepare(job *jb) {
   job_state *js = &jb->js;
   sharc_pool *pool = js->pool;
-  const sharc_job_opts *o = &jb->opts;
+  const sharc_job_opts *o = &jb->opts.o;
   int rc = deliver_arrays(pool, js, o);
   for (unsigned w = 0; rc == 0 && js->journal != NULL && w < pool->nworkers;
        w++) {
@@ -292,17 +286,17 @@ static int workers_prepare(job *jb) {
 static int job_prepare(job *jb, const sharc_job_opts *o) {
   job_state *js = &jb->js;
   sharc_pool *pool = js->pool;
-  int rc = check_job(pool, js->kernel, js->n, o);
+  /* A struct of another size is not read past its size field. */
+  int rc = o->size == sizeof *o ? sharc__opts_copy(pool, &jb->opts, o)
+                                : sharc__opts_copy(NULL, &jb->opts, NULL);
+  if (rc == 0)
+    rc = check_job(pool, js->kernel, js->n, o);
   if (rc == 0)
     rc = job_ready(jb);
-  /* A struct of another size is not read past its size field. */
-  jb->opts = o->size == sizeof *o ? *o : (sharc_job_opts)SHARC_JOB_OPTS_INIT;
   if (rc == 0 && o->schedule.kind == SHARC_SCHED_AUTO && o->schedule.chunk == 0)
-    rc = schedule_from_env(pool, &jb->opts.schedule);
-  if (rc == 0) {
-    sharc_job_opts asked = jb->opts;
-    rc = sharc__reduce_prepare(pool, &asked, js->n, &jb->opts, &jb->rj);
-  }
+    rc = schedule_from_env(pool, &jb->opts.o.schedule);
+  if (rc == 0)
+    rc = sharc__reduce_prepare(pool, js->n, &jb->opts, &jb->rj);
   if (rc == 0 && js->hooks != NULL && jb->rj.arr != NULL)
     jb->rj.export_to = js->hooks->partials_out;
   if (rc == 0)
@@ -343,13 +337,13 @@ static int first_pass(job *jb) {
 static int trace_end(job *jb, int rc) {
   job_state *js = &jb->js;
   sharc_pool *pool = js->pool;
-  if (jb->opts.trace_path == NULL)
+  if (jb->opts.o.trace_path == NULL)
     return rc;
-  sharc__trace_info ti = {js->kernel, js->n,      jb->opts.schedule,
+  sharc__trace_info ti = {js->kernel, js->n,      jb->opts.o.schedule,
                           rc,         js->post_ns, js->done_ns};
   char keep[sizeof pool->msg];
   memcpy(keep, pool->msg, sizeof keep);
-  int trc = sharc__trace_write(pool, jb->opts.trace_path, &ti);
+  int trc = sharc__trace_write(pool, jb->opts.o.trace_path, &ti);
   if (rc != 0)
     memcpy(pool->msg, keep, sizeof keep);
   return rc != 0 ? rc : trc;
@@ -435,6 +429,9 @@ static int job_finish(job *jb, int rc) {
   free(js->ws);
   free(js->watch);
   rc = journal_end(jb, rc);
+  if (jb->posted && jb->opts.o.census && js->rep != NULL) /* the caller's */
+    sharc__report_census(pool, js->rep, jb->opts.o.arrays,
+                         jb->opts.o.narrays - (jb->rj.arr != NULL));
   if (jb->corrupt)
     (void)sharc__pool_restart(pool);
   else if (js->ndead > 0 && !js->canceled)
@@ -455,7 +452,7 @@ int sharc__job_execute(sharc_pool *pool, const char *kernel, uint64_t n,
   js->hooks = hooks;
   js->kernel = kernel;
   js->n = n;
-  js->o = &jb->opts;
+  js->o = &jb->opts.o;
   js->rep = rep;
   js->first_dead = -1;
   if (hooks != NULL) {
@@ -476,10 +473,11 @@ int sharc__job_execute(sharc_pool *pool, const char *kernel, uint64_t n,
 int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
               const sharc_job_opts *opts, sharc_report *rep) {
   static const sharc_job_opts defaults = SHARC_JOB_OPTS_INIT;
-  if (rep != NULL)
-    memset(rep, 0, sizeof *rep);
   if (pool == NULL)
     return SHARC_EINVAL;
+  int rc = sharc__report_begin(pool, rep);
+  if (rc != 0)
+    return rc;
   if (sharc__pool_foreign(pool))
     return sharc__fail(pool, SHARC_EINVAL,
                        "the pool belongs to process %d: a process forked from "
@@ -488,11 +486,35 @@ int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
   return sharc__run_or_queue(pool, kernel, n, opts ? opts : &defaults, rep);
 }
 
-int sharc_job_add_array(sharc_job_opts *o, sharc_array *a) {
-  if (o == NULL || a == NULL)
-    return SHARC_EINVAL;
-  if (o->narrays >= SHARC_MAX_JOB_ARRAYS)
-    return SHARC_ERANGE;
-  o->arrays[o->narrays] = a;
-  return (int)o->narrays++;
+int sharc__opts_copy(sharc_pool *pool, sharc__opts *dst,
+                     const sharc_job_opts *src) {
+  static const sharc_job_opts defaults = SHARC_JOB_OPTS_INIT;
+  dst->o = defaults;
+  dst->o.arrays = dst->arrays;
+  dst->o.reduce = dst->reduce;
+  if (src == NULL)
+    return 0;
+  const char *bad = NULL;
+  if (src->narrays > SHARC_MAX_JOB_ARRAYS)
+    bad = "arrays: more than SHARC_MAX_JOB_ARRAYS";
+  else if (src->narrays > 0 && src->arrays == NULL)
+    bad = "arrays: narrays is set but arrays is NULL";
+  else if (src->nreduce > SHARC_MAX_JOB_REDUCTIONS)
+    bad = "reductions: more than SHARC_MAX_JOB_REDUCTIONS";
+  else if (src->nreduce > 0 && (src->reduce == NULL || src->reduce_out == NULL))
+    bad = "reductions: nreduce is set but reduce or reduce_out is NULL";
+  if (bad != NULL)
+    return pool ? sharc__fail(pool, SHARC_EINVAL, "job options: %s (%u arrays, "
+                              "%u reductions; at most %d and %d)", bad,
+                              src->narrays, src->nreduce, SHARC_MAX_JOB_ARRAYS,
+                              SHARC_MAX_JOB_REDUCTIONS)
+                : SHARC_EINVAL;
+  dst->o = *src;
+  dst->o.arrays = dst->arrays;
+  dst->o.reduce = dst->reduce;
+  for (unsigned i = 0; i < src->narrays; i++)
+    dst->arrays[i] = src->arrays[i];
+  for (unsigned r = 0; r < src->nreduce; r++)
+    dst->reduce[r] = src->reduce[r];
+  return 0;
 }

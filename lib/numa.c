@@ -132,9 +132,16 @@ int sharc_array_interleave(sharc_pool *pool, sharc_array *a) {
 
 int sharc_array_page_census(sharc_pool *pool, const sharc_array *a,
                             sharc_page_census *out) {
-  if (pool == NULL || a == NULL || out == NULL)
+  if (pool == NULL || a == NULL || out == NULL || out->size != sizeof *out ||
+      (out->max_nodes > 0 && out->on_node == NULL))
     return SHARC_EINVAL;
-  *out = (sharc_page_census){0};
+  uint64_t *on_node = out->on_node;
+  unsigned max_nodes = out->max_nodes;
+  *out = (sharc_page_census)SHARC_PAGE_CENSUS_INIT;
+  out->on_node = on_node;
+  out->max_nodes = max_nodes;
+  if (max_nodes > 0)
+    memset(on_node, 0, max_nodes * sizeof *on_node);
   long ps = sysconf(_SC_PAGESIZE);
   out->page_size = ps;
   const sharc_plan *plan = sharc_pool_plan(pool);
@@ -170,7 +177,7 @@ int sharc_array_page_census(sharc_pool *pool, const sharc_array *a,
         out->absent++;
         continue;
       }
-      if (node < SHARC_CENSUS_NODES)
+      if ((unsigned)node < max_nodes)
         out->on_node[node]++;
       else
         out->other_nodes++;

@@ -256,7 +256,7 @@ void sharc__report_faults(const job_state *js, int rc, double wall_s) {
     return;
   sharc__report_whole(rep, wall_s);
   rep->status = rc;
-  snprintf(rep->error, sizeof rep->error, "%s", rc ? msg : "");
+  sharc__text_set(&rep->error, "%s", rc ? msg : "");
   rep->deaths = fr->deaths;
   rep->recycled = fr->recycled;
   rep->kernel_errors = fr->kernel_errors;

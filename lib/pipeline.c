@@ -1,6 +1,7 @@
 /* Pipelines: a reader in the calling thread, one job per slot through the
  * pool's queue, a writer thread draining slots in reading order, over a
  * ring of `slots` slots in one shared array. */
+#define SHARC_EXPERIMENTAL_API /* pipelines */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,8 +46,7 @@ static void fail(pipeline_run *p, int rc, const char *stage, uint64_t seq,
   p->res.failed_stage = stage;
   p->res.failed_seq = seq;
   p->res.failed_index = index;
-  snprintf(p->res.error, sizeof p->res.error, "pipeline: %s of slot %llu%s: %s",
-           stage, (unsigned long long)seq,
+  sharc__text_set(&p->res.error, "pipeline: %s of slot %llu%s: %s", stage, (unsigned long long)seq,
            index != UINT64_MAX ? " failed at an index" : " failed", msg);
   pthread_cond_broadcast(&p->cv);
 }
@@ -111,7 +111,8 @@ static int check_opts(sharc_pool *pool, const sharc_pipeline_opts *o) {
                        "pipeline: the transform's job options were not made "
                        "with SHARC_JOB_OPTS_INIT (size field)");
   if (o->job.args_len > SHARC_MAX_ARGS - sizeof(pipe_hdr) ||
-      o->job.narrays >= SHARC_MAX_JOB_ARRAYS)
+      o->job.narrays >= SHARC_MAX_JOB_ARRAYS ||
+      (o->job.narrays > 0 && o->job.arrays == NULL))
     return sharc__fail(pool, SHARC_EINVAL,
                        "pipeline: at most %zu argument bytes and %d arrays "
                        "for the transform",
@@ -151,10 +152,14 @@ static int read_one(pipeline_run *p, unsigned char *args, int *eof) {
   sharc_job_opts jo = o->job;
   jo.args = args;
   jo.args_len = sizeof h + o->job.args_len;
-  jo.narrays = 0;
-  sharc_job_add_array(&jo, p->ring);
+  /* The ring first, then the transform's own arrays (checked: fewer than
+   * SHARC_MAX_JOB_ARRAYS). sharc_submit copies the list. */
+  sharc_array *arrays[SHARC_MAX_JOB_ARRAYS];
+  arrays[0] = p->ring;
   for (unsigned i = 0; i < o->job.narrays; i++)
-    sharc_job_add_array(&jo, o->job.arrays[i]);
+    arrays[i + 1] = o->job.arrays[i];
+  jo.arrays = arrays;
+  jo.narrays = o->job.narrays + 1;
   /* Without a policy of its own, a failing index is narrowed down and
    * named: the slot is not written anyway, so running part of it again
    * does no harm. */
@@ -185,16 +190,19 @@ static int read_one(pipeline_run *p, unsigned char *args, int *eof) {
 
 int sharc_pipeline_run(sharc_pool *pool, const sharc_pipeline_opts *o,
                        sharc_pipeline_result *res) {
+  if (pool == NULL || sharc__pool_foreign(pool) ||
+      (res != NULL && res->size != sizeof *res))
+    return SHARC_EINVAL;
   if (res != NULL) {
     memset(res, 0, sizeof *res);
+    res->size = sizeof *res;
     res->failed_index = UINT64_MAX;
+    res->error = sharc__empty;
   }
-  if (pool == NULL || sharc__pool_foreign(pool))
-    return SHARC_EINVAL;
   int rc = check_opts(pool, o);
   if (rc != 0) {
     if (res != NULL)
-      snprintf(res->error, sizeof res->error, "%s", pool->msg);
+      sharc__text_set(&res->error, "%s", pool->msg);
     return rc;
   }
   pipeline_run p;
@@ -203,7 +211,9 @@ int sharc_pipeline_run(sharc_pool *pool, const sharc_pipeline_opts *o,
   p.o = o;
   p.nslots = o->slots ? o->slots : 4;
   p.slot_bytes = o->item_bytes * o->slot_items;
+  p.res.size = sizeof p.res;
   p.res.failed_index = UINT64_MAX;
+  p.res.error = sharc__empty;
   p.s = calloc(p.nslots, sizeof *p.s);
   unsigned char *args = malloc(SHARC_MAX_ARGS);
   uint64_t shape[1] = {p.nslots * p.slot_bytes};
@@ -225,8 +235,8 @@ int sharc_pipeline_run(sharc_pool *pool, const sharc_pipeline_opts *o,
     free(args);
     sharc_array_destroy(p.ring);
     if (res != NULL)
-      snprintf(res->error, sizeof res->error, "pipeline: cannot start: %s",
-               sharc_strerror(rc));
+      sharc__text_set(&res->error, "pipeline: cannot start: %s",
+                      sharc_strerror(rc));
     return rc;
   }
   int eof = 0;
@@ -254,6 +264,8 @@ int sharc_pipeline_run(sharc_pool *pool, const sharc_pipeline_opts *o,
   rc = p.rc;
   if (res != NULL)
     *res = p.res;
+  else
+    sharc__text_free(&p.res.error);
   pthread_cond_destroy(&p.cv);
   pthread_mutex_destroy(&p.mu);
   sharc_array_destroy(p.ring);
@@ -295,4 +307,13 @@ const void *sharc_pipeline_args(const sharc_task *t, size_t *len) {
   if (len != NULL)
     *len = h ? h->user_len : 0;
   return h ? (const unsigned char *)h + sizeof *h : NULL;
+}
+
+void sharc_pipeline_result_free(sharc_pipeline_result *res) {
+  if (res == NULL)
+    return;
+  sharc__text_free(&res->error);
+  size_t size = res->size;
+  memset(res, 0, sizeof *res);
+  res->size = size;
 }

@@ -53,17 +53,6 @@ static int spec_ok(const sharc_reduce_spec *s) {
          isfinite(s->nbins / (s->hi - s->lo));
 }
 
-int sharc_job_reduce(sharc_job_opts *o, const sharc_reduce_spec *spec,
-                     sharc_reduce_result *out) {
-  if (o == NULL || spec == NULL || out == NULL || !spec_ok(spec))
-    return SHARC_EINVAL;
-  if (o->nreduce >= SHARC_MAX_JOB_REDUCTIONS)
-    return SHARC_ERANGE;
-  o->reduce[o->nreduce] = *spec;
-  o->reduce_out[o->nreduce] = out;
-  return (int)o->nreduce++;
-}
-
 /* Depends on n and the partial's size only, never on the worker count: the
  * block decides the result's bits, which must not change with the pool. */
 uint64_t sharc_reduce_default_block(uint64_t n, uint64_t partial_bytes) {
@@ -111,10 +100,10 @@ static int plan(sharc_pool *pool, const sharc_job_opts *o, uint64_t n,
   uint32_t off = sizeof(sharc__red_head);
   for (unsigned r = 0; r < o->nreduce; r++) {
     const sharc_reduce_spec *s = &o->reduce[r];
-    if (!spec_ok(s) || o->reduce_out[r] == NULL)
+    if (!spec_ok(s))
       return sharc__fail(pool, SHARC_EINVAL,
-                         "reduction %u: bad kind, histogram bins or range, or "
-                         "no result",
+                         "reduction %u: bad kind, width, histogram bins or "
+                         "range, or no custom state",
                          r);
     sharc__red *rd = &d->red[r];
     rd->kind = (uint32_t)s->kind;
@@ -177,10 +166,10 @@ static int partials(sharc_pool *pool, uint64_t bytes, sharc_array **out) {
   return rc;
 }
 
-int sharc__reduce_prepare(sharc_pool *pool, const sharc_job_opts *o, uint64_t n,
-                          sharc_job_opts *with, sharc__reduce_job *rj) {
+int sharc__reduce_prepare(sharc_pool *pool, uint64_t n, struct sharc__opts *op,
+                          sharc__reduce_job *rj) {
+  const sharc_job_opts *o = &op->o;
   memset(rj, 0, sizeof *rj);
-  *with = *o;
   memset(&pool->cb->job.reduce, 0, sizeof pool->cb->job.reduce);
   if (o->nreduce == 0)
     return 0;
@@ -195,7 +184,7 @@ int sharc__reduce_prepare(sharc_pool *pool, const sharc_job_opts *o, uint64_t n,
       (unsigned char *)sharc_array_data(rj->arr) + rj->d.nblocks * rj->d.stride;
   memset(ident, 0, rj->d.stride);
   for (unsigned r = 0; r < rj->d.nred; r++) {
-    rj->out[r] = o->reduce_out[r];
+    rj->out[r] = &o->reduce_out[r];
     rj->spec[r] = o->reduce[r];
     rj->bins[r] = o->reduce[r].bins;
     if (o->reduce[r].kind == SHARC_REDUCE_CUSTOM)
@@ -204,8 +193,8 @@ int sharc__reduce_prepare(sharc_pool *pool, const sharc_job_opts *o, uint64_t n,
     memset(rj->out[r], 0, sizeof *rj->out[r]);
     rj->out[r]->kind = o->reduce[r].kind;
   }
-  with->arrays[with->narrays++] = rj->arr;
-  with->grain = rj->d.block;
+  op->arrays[op->o.narrays++] = rj->arr;
+  op->o.grain = rj->d.block;
   pool->cb->job.reduce = rj->d;
   return 0;
 }
@@ -840,16 +829,16 @@ int sharc__reduce_combine_parts(const sharc_job_opts *o, uint64_t n,
     say(msg, msglen, "out of memory");
     return SHARC_ENOMEM;
   }
-  int rc = plan(NULL, o, n, &rj->d);
+  int rc = o->reduce_out != NULL ? plan(NULL, o, n, &rj->d) : SHARC_EINVAL;
   if (rc != 0) {
-    say(msg, msglen, "the job's reductions are not valid");
+    say(msg, msglen, "the job's reductions are not valid, or no results");
     free(rj);
     return SHARC_EINVAL;
   }
   rj->d.stamp = 0; /* every block carries its own part's stamp */
   rj->n = n;
   for (unsigned r = 0; r < rj->d.nred; r++) {
-    rj->out[r] = o->reduce_out[r];
+    rj->out[r] = &o->reduce_out[r];
     rj->spec[r] = o->reduce[r];
     rj->bins[r] = o->reduce[r].bins;
   }
@@ -898,10 +887,10 @@ int sharc_reduce_advice(uint64_t n, uint64_t block, unsigned workers,
 /* The block's advice names the cause, so it replaces the report's general
  * advice about small or fine-grained jobs. */
 void sharc__reduce_advise(sharc_report *rep, const sharc_job_opts *o) {
-  char buf[sizeof rep->advice];
+  char buf[256];
   if (rep == NULL || o == NULL || o->nreduce == 0)
     return;
   if (sharc_reduce_advice(rep->n, o->grain, rep->nworkers, rep->imbalance_pct,
                           buf, sizeof buf))
-    memcpy(rep->advice, buf, sizeof buf);
+    sharc__text_set(&rep->advice, "%s", buf);
 }

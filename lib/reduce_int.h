@@ -74,8 +74,9 @@ typedef struct sharc__reduce_job {
  * partials and posts their description into the control block (cleared
  * when there are none). rj is always initialised. Returns 0 or a negative
  * code with the pool's message set. */
-int sharc__reduce_prepare(sharc_pool *pool, const sharc_job_opts *o, uint64_t n,
-                          sharc_job_opts *with, sharc__reduce_job *rj);
+struct sharc__opts;
+int sharc__reduce_prepare(sharc_pool *pool, uint64_t n, struct sharc__opts *op,
+                          sharc__reduce_job *rj);
 
 /* Coordinator, after the job: when rc is 0, checks every block's partial
  * and combines them into the results (SHARC_ECORRUPT names a bad block);

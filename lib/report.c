@@ -1,4 +1,6 @@
 /* Reports: built from the checked control block; JSON and a table. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,18 +34,18 @@ static void fill_worker(const sharc_pool *pool, unsigned w,
 static void advise(sharc_report *rep) {
   double busy = rep->compute_share * rep->wall_s * rep->nworkers;
   if (rep->n < rep->nworkers) {
-    snprintf(rep->advice, sizeof rep->advice,
+    sharc__text_set(&rep->advice,
              "Only %llu %s for %u workers: some workers had nothing to "
              "do; use fewer workers or more indices.",
              (unsigned long long)rep->n, rep->n == 1 ? "index" : "indices",
              rep->nworkers);
   } else if (rep->chunks > rep->nworkers && rep->dispatch_s > 0.2 * busy) {
-    snprintf(rep->advice, sizeof rep->advice,
+    sharc__text_set(&rep->advice,
              "Too fine-grained: dispatch took %.0f%% as long as the kernel "
              "itself; give each chunk more work (a larger chunk or cheaper "
              "schedule).", busy > 0 ? 100.0 * rep->dispatch_s / busy : 100.0);
   } else if (rep->wall_s < 200e-6 && rep->compute_share < 0.5) {
-    snprintf(rep->advice, sizeof rep->advice,
+    sharc__text_set(&rep->advice,
              "Too small to pay off: the job took %.0f us and the workers "
              "computed only %.0f%% of it; one worker would do as well.",
              rep->wall_s * 1e6, rep->compute_share * 100.0);
@@ -79,12 +81,12 @@ void sharc__report_fill(sharc_pool *pool, sharc_report *rep,
                         int status) {
   if (rep == NULL)
     return;
-  snprintf(rep->kernel, sizeof rep->kernel, "%s", kernel ? kernel : "");
+  sharc__text_set(&rep->kernel, "%s", kernel ? kernel : "");
   rep->n = n;
   rep->schedule = o->schedule;
   rep->nworkers = 0; /* until there are rows to read */
   rep->status = status;
-  snprintf(rep->error, sizeof rep->error, "%s", status ? pool->msg : "");
+  sharc__text_set(&rep->error, "%s", status ? pool->msg : "");
   rep->startup_s = pool->startup_s;
   rep->bytes_copied = offsetof(sharc__job_desc, args) + o->args_len;
   rep->payload_bytes_copied = 0;
@@ -140,13 +142,89 @@ void sharc__report_whole(sharc_report *rep, double wall_s) {
   fill_totals(rep);
 }
 
+/* What a string field holds when there is nothing to say, or no memory to
+ * say it: not freed. */
+const char sharc__empty[] = "";
+
+void sharc__text_free(const char **field) {
+  if (*field != NULL && *field != sharc__empty)
+    free((char *)*field);
+  *field = NULL;
+}
+
+void sharc__text_set(const char **field, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *s = NULL;
+  int len = vasprintf(&s, fmt, ap);
+  va_end(ap);
+  sharc__text_free(field);
+  *field = len >= 0 && s != NULL && s[0] != '\0' ? s : sharc__empty;
+  if (*field == sharc__empty)
+    free(len >= 0 ? s : NULL);
+}
+
+int sharc__report_begin(sharc_pool *pool, sharc_report *rep) {
+  if (rep == NULL)
+    return 0;
+  if (rep->size != sizeof *rep)
+    return sharc__bad_size(pool, "report", "sharc_report", "SHARC_REPORT_INIT",
+                           rep->size);
+  memset(rep, 0, sizeof *rep);
+  rep->size = sizeof *rep;
+  rep->kernel = rep->error = rep->advice = sharc__empty;
+  return 0;
+}
+
+void sharc__report_census(sharc_pool *pool, sharc_report *rep,
+                          sharc_array *const *arrays, unsigned n) {
+  int max = sharc_numa_max_node();
+  if (rep == NULL || n == 0 || max < 0)
+    return;
+  unsigned nodes = (unsigned)max + 1;
+  rep->census = calloc(n, sizeof *rep->census);
+  if (rep->census == NULL)
+    return;
+  for (unsigned i = 0; i < n; i++) {
+    sharc_page_census *c = &rep->census[i];
+    *c = (sharc_page_census)SHARC_PAGE_CENSUS_INIT;
+    c->on_node = calloc(nodes, sizeof *c->on_node);
+    c->max_nodes = c->on_node != NULL ? nodes : 0;
+    rep->ncensus = i + 1; /* what report_free must free */
+    if (sharc_array_page_census(pool, arrays[i], c) != 0) {
+      /* the page states could not be read: nothing counted */
+      uint64_t *keep = c->on_node;
+      *c = (sharc_page_census)SHARC_PAGE_CENSUS_INIT;
+      c->on_node = keep;
+      c->max_nodes = keep != NULL ? nodes : 0;
+      if (keep != NULL)
+        memset(keep, 0, nodes * sizeof *keep);
+    }
+  }
+}
+
+static void census_free(sharc_report *rep) {
+  for (unsigned i = 0; rep->census != NULL && i < rep->ncensus; i++)
+    free(rep->census[i].on_node);
+  free(rep->census);
+}
+
 void sharc_report_free(sharc_report *rep) {
   if (rep == NULL)
     return;
+  census_free(rep);
   free(rep->workers);
   free(rep->quarantined);
+  sharc__text_free(&rep->kernel);
+  sharc__text_free(&rep->error);
+  sharc__text_free(&rep->advice);
+  size_t size = rep->size;
   memset(rep, 0, sizeof *rep);
+  rep->size = size;
 }
+
+/* A report that was never filled has no strings yet. */
+static const char *text(const char *s) { return s != NULL ? s : ""; }
 
 /* JSON strings here are kernel names and messages: escape what JSON needs. */
 static void json_str(FILE *out, const char *s) {
@@ -183,12 +261,12 @@ int sharc_report_json(const sharc_report *rep, FILE *out) {
   char sched[64];
   sharc_schedule_format(rep->schedule, sched, sizeof sched);
   fputs("{\"kernel\":", out);
-  json_str(out, rep->kernel);
+  json_str(out, text(rep->kernel));
   fprintf(out, ",\"n\":%llu,\"schedule\":\"%s\",\"workers\":%u,\"status\":%d,"
                "\"status_name\":\"%s\",\"error\":",
           (unsigned long long)rep->n, sched, rep->nworkers, rep->status,
           sharc_err_name(rep->status));
-  json_str(out, rep->error);
+  json_str(out, text(rep->error));
   fprintf(out,
           ",\"wall_s\":%.9f,\"startup_s\":%.9f,\"dispatch_s\":%.9f,"
           "\"aggregation_s\":%.9f,\"compute_share\":%.6f,"
@@ -203,7 +281,7 @@ int sharc_report_json(const sharc_report *rep, FILE *out) {
           (unsigned long long)rep->mem_per_worker,
           (unsigned long long)rep->bytes_copied,
           (unsigned long long)rep->payload_bytes_copied);
-  json_str(out, rep->advice);
+  json_str(out, text(rep->advice));
   fprintf(out,
           ",\"deaths\":%u,\"recycled\":%u,\"kernel_errors\":%u,"
           "\"passes\":%u,"
@@ -226,6 +304,20 @@ int sharc_report_json(const sharc_report *rep, FILE *out) {
       fputc(',', out);
     json_worker(out, &rep->workers[w]);
   }
+  fputs("],\"pages\":[", out);
+  for (unsigned i = 0; rep->census != NULL && i < rep->ncensus; i++) {
+    const sharc_page_census *c = &rep->census[i];
+    fprintf(out,
+            "%s{\"array\":%u,\"pages\":%llu,\"page_size\":%ld,"
+            "\"as_planned\":%llu,\"elsewhere\":%llu,\"absent\":%llu,"
+            "\"on_node\":[",
+            i ? "," : "", i, (unsigned long long)c->pages, c->page_size,
+            (unsigned long long)c->as_planned,
+            (unsigned long long)c->elsewhere, (unsigned long long)c->absent);
+    for (unsigned k = 0; c->on_node != NULL && k < c->max_nodes; k++)
+      fprintf(out, "%s%llu", k ? "," : "", (unsigned long long)c->on_node[k]);
+    fputs("]}", out);
+  }
   fputs("]}", out);
   return ferror(out) ? -EIO : 0;
 }
@@ -247,11 +339,11 @@ int sharc_report_print(const sharc_report *rep, FILE *out) {
     return SHARC_EINVAL;
   char sched[64], b1[32], b2[32];
   sharc_schedule_format(rep->schedule, sched, sizeof sched);
-  fprintf(out, "job '%s': n=%llu schedule=%s workers=%u  %s\n", rep->kernel,
-          (unsigned long long)rep->n, sched, rep->nworkers,
+  fprintf(out, "job '%s': n=%llu schedule=%s workers=%u  %s\n",
+          text(rep->kernel), (unsigned long long)rep->n, sched, rep->nworkers,
           rep->status ? sharc_err_name(rep->status) : "ok");
   if (rep->status)
-    fprintf(out, "  error: %s\n", rep->error);
+    fprintf(out, "  error: %s\n", text(rep->error));
   if (rep->workers != NULL) {
     fprintf(out, "  %6s %7s %4s %4s %10s %12s %10s %10s %10s %9s %10s\n",
             "worker", "pid", "pu", "numa", "chunks", "indices", "busy_ms",
@@ -306,7 +398,19 @@ int sharc_report_print(const sharc_report *rep, FILE *out) {
       fprintf(out, " (kernel returned %d, %s; %u attempts)\n", q->code,
               sharc_strerror(q->code), q->attempts);
   }
-  if (rep->advice[0])
+  for (unsigned i = 0; rep->census != NULL && i < rep->ncensus; i++) {
+    const sharc_page_census *c = &rep->census[i];
+    fprintf(out,
+            "  pages of array %u: %llu, as planned %llu, elsewhere %llu, "
+            "not in memory %llu |",
+            i, (unsigned long long)c->pages,
+            (unsigned long long)c->as_planned,
+            (unsigned long long)c->elsewhere, (unsigned long long)c->absent);
+    for (unsigned k = 0; c->on_node != NULL && k < c->max_nodes; k++)
+      fprintf(out, " node %u: %llu", k, (unsigned long long)c->on_node[k]);
+    fputc('\n', out);
+  }
+  if (text(rep->advice)[0])
     fprintf(out, "  note: %s\n", rep->advice);
   return ferror(out) ? -EIO : 0;
 }

@@ -16,5 +16,9 @@ void sharc__report_fill(sharc_pool *pool, sharc_report *rep,
 void sharc__report_pass(sharc_pool *pool, sharc_report *rep, uint32_t seq);
 /* After the passes: the whole job's wall time, idle times and totals. */
 void sharc__report_whole(sharc_report *rep, double wall_s);
+/* sharc_job_opts.census: the page census of each of the n arrays into
+ * rep (none without NUMA support, or out of memory). */
+void sharc__report_census(sharc_pool *pool, sharc_report *rep,
+                          sharc_array *const *arrays, unsigned n);
 
 #endif

@@ -67,10 +67,11 @@ static int part_aligned(sharc_pool *pool, const sharc_job_opts *o, uint64_t n,
 int sharc_run_part(sharc_pool *pool, const char *kernel, uint64_t n,
                    uint64_t begin, uint64_t end, const sharc_job_opts *o,
                    void *partials, sharc_report *rep) {
-  if (rep != NULL)
-    memset(rep, 0, sizeof *rep);
   if (pool == NULL)
     return SHARC_EINVAL;
+  int rc = sharc__report_begin(pool, rep);
+  if (rc != 0)
+    return rc;
   if (sharc__pool_foreign(pool))
     return sharc__fail(pool, SHARC_EINVAL,
                        "the pool belongs to process %d: a process forked from "
@@ -88,7 +89,7 @@ int sharc_run_part(sharc_pool *pool, const char *kernel, uint64_t n,
     return sharc__fail(pool, SHARC_EINVAL,
                        "a part of a larger job cannot keep a journal");
   uint64_t block;
-  int rc = part_aligned(pool, o, n, begin, end, &block);
+  rc = part_aligned(pool, o, n, begin, end, &block);
   if (rc != 0)
     return rc;
   if (block != 0 && partials == NULL)

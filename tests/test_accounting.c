@@ -113,14 +113,14 @@ static int run_scribble(fixture *fx, const char *sched, int mode, uint64_t seed,
   scrib_args a = {(uintptr_t)fx->p->cb, fx->p->cb_len, fx->p->nworkers, mode,
                   seed};
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-  sharc_job_add_array(&o, fx->out);
-  sharc_job_add_array(&o, fx->once);
+  o.arrays = (sharc_array *[]){fx->out, fx->once};
+  o.narrays = 2;
   cr_assert_eq(sharc_schedule_parse(sched, &o.schedule), 0);
   o.args = &a;
   o.args_len = sizeof a;
   if (policy)
     o.fault.retries = 2;
-  sharc_report rep;
+  sharc_report rep = SHARC_REPORT_INIT;
   int rc = sharc_run(fx->p, "scribbling", fx->n, &o, &rep);
   if (rc == 0) {
     const uint64_t *out = sharc_array_data(fx->out);
@@ -245,10 +245,11 @@ Test(accounting, three_poison_indices_cost_log_n_passes_and_little_memory,
   for (size_t s = 0; s < 3; s++) {
     memset(sharc_array_data(fx.out), 0, n * sizeof(uint64_t));
     sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-    sharc_job_add_array(&o, fx.out);
+    o.arrays = (sharc_array *[]){fx.out};
+    o.narrays = 1;
     cr_assert_eq(sharc_schedule_parse(sch[s], &o.schedule), 0);
     o.fault.retries = 1;
-    sharc_report rep;
+    sharc_report rep = SHARC_REPORT_INIT;
     int rc = sharc_run(fx.p, "poison3", n, &o, &rep);
     cr_assert_eq(rc, SHARC_EQUARANTINED, "%s: rc %d (%s)", sch[s], rc,
                  sharc_pool_errmsg(fx.p));
@@ -288,10 +289,11 @@ Test(accounting, recycling_alone_finishes_in_one_pass_with_nothing_failed,
   for (size_t s = 0; s < sizeof sch / sizeof sch[0]; s++) {
     memset(sharc_array_data(fx.out), 0, n * sizeof(uint64_t));
     sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-    sharc_job_add_array(&o, fx.out);
+    o.arrays = (sharc_array *[]){fx.out};
+    o.narrays = 1;
     cr_assert_eq(sharc_schedule_parse(sch[s], &o.schedule), 0);
     o.fault.recycle_chunks = 100;
-    sharc_report rep;
+    sharc_report rep = SHARC_REPORT_INIT;
     int rc = sharc_run(fx.p, "plain_fill", n, &o, &rep);
     cr_assert_eq(rc, 0, "%s: rc %d (%s)", sch[s], rc, sharc_pool_errmsg(fx.p));
     cr_assert_eq(rep.passes, 1, "%s: %u passes", sch[s], rep.passes);
@@ -318,9 +320,10 @@ Test(accounting, a_coordinator_holding_a_large_heap_recycles_nothing) {
   uint64_t n = 20000;
   fixture fx = make(2, n);
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-  sharc_job_add_array(&o, fx.out);
+  o.arrays = (sharc_array *[]){fx.out};
+  o.narrays = 1;
   o.fault.recycle_rss = (uint64_t)32 << 20;
-  sharc_report rep;
+  sharc_report rep = SHARC_REPORT_INIT;
   int rc = sharc_run(fx.p, "plain_fill", n, &o, &rep);
   cr_assert_eq(rc, 0, "rc %d (%s)", rc, sharc_pool_errmsg(fx.p));
   cr_assert_eq(rep.recycled, 0, "%u workers recycled", rep.recycled);
@@ -356,11 +359,12 @@ Test(accounting, the_report_covers_every_pass_with_real_workers) {
   uint64_t n = 4000;
   fixture fx = make(2, n);
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-  sharc_job_add_array(&o, fx.out);
+  o.arrays = (sharc_array *[]){fx.out};
+  o.narrays = 1;
   o.schedule = (sharc_schedule){SHARC_SCHED_DYNAMIC, 64};
   o.fault.retries = 1;
   o.fault.timeout_s = 0.3;
-  sharc_report rep;
+  sharc_report rep = SHARC_REPORT_INIT;
   double t0 = mono_s();
   int rc = sharc_run(fx.p, "hang_321", n, &o, &rep);
   double took = mono_s() - t0;
@@ -391,7 +395,7 @@ Test(accounting, the_report_covers_every_pass_with_real_workers) {
 
 Test(accounting, a_job_that_never_ran_reports_no_worker_rows) {
   sharc_pool *p = test_pool(2);
-  sharc_report rep;
+  sharc_report rep = SHARC_REPORT_INIT;
   int rc = sharc_run(p, "no such kernel", 10, NULL, &rep);
   cr_assert_eq(rc, SHARC_ENOKERNEL);
   cr_assert_eq(rep.status, SHARC_ENOKERNEL);
@@ -428,7 +432,8 @@ Test(accounting, a_scribbled_ready_word_does_not_stall_replacements) {
   fixture fx = make(2, n);
   scrib_args a = {(uintptr_t)fx.p->cb, fx.p->cb_len, fx.p->nworkers, 0, 0};
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-  sharc_job_add_array(&o, fx.out);
+  o.arrays = (sharc_array *[]){fx.out};
+  o.narrays = 1;
   o.schedule = (sharc_schedule){SHARC_SCHED_STATIC, 0};
   o.args = &a;
   o.args_len = sizeof a;
@@ -469,9 +474,10 @@ Test(accounting, a_kernel_writing_a_read_only_array_fails_by_name) {
                0, "%s", sharc_pool_errmsg(p));
   for (int policy = 0; policy <= 1; policy++) {
     sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-    sharc_job_add_array(&o, a);
+    o.arrays = (sharc_array *[]){a};
+    o.narrays = 1;
     o.fault.retries = policy ? 2 : 0;
-    sharc_report rep;
+    sharc_report rep = SHARC_REPORT_INIT;
     int rc = sharc_run(p, "write_input", n, &o, &rep);
     cr_assert_eq(rc, SHARC_EWORKER, "policy %d: rc %d: %s", policy, rc,
                  sharc_pool_errmsg(p));

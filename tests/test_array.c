@@ -82,7 +82,8 @@ static void check_filled(const void *data, sharc_dtype dt, uint64_t n) {
 
 static void run_fill(sharc_pool *p, sharc_array *a) {
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-  sharc_job_add_array(&o, a);
+  o.arrays = (sharc_array *[]){a};
+  o.narrays = 1;
   o.schedule = (sharc_schedule){SHARC_SCHED_DYNAMIC, 37};
   cr_assert_eq(sharc_run(p, "fill_index", sharc_array_size(a), &o, NULL), 0,
                "%s", sharc_pool_errmsg(p));
@@ -125,6 +126,14 @@ Test(array, strides_follow_the_order) {
   const int64_t *sc = sharc_array_strides(c), *sf = sharc_array_strides(f);
   cr_assert(sc[0] == 96 && sc[1] == 32 && sc[2] == 8);
   cr_assert(sf[0] == 8 && sf[1] == 16 && sf[2] == 48);
+  /* Options from other headers are refused by name, nothing made. */
+  sharc_array *x = NULL;
+  ao.size = sizeof ao - 4;
+  cr_assert_eq(sharc_array_create(p, SHARC_F64, 3, shape, &ao, &x),
+               SHARC_EINVAL);
+  cr_assert_null(x);
+  cr_assert(strstr(sharc_pool_errmsg(p), "array options: size field") != NULL,
+            "%s", sharc_pool_errmsg(p));
   sharc_pool_destroy(p);
 }
 
@@ -338,7 +347,8 @@ Test(array, killed_run_leaves_no_valid_looking_output) {
     if (write(fds[1], "x", 1) != 1)
       _exit(1);
     sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-    sharc_job_add_array(&o, a);
+    o.arrays = (sharc_array *[]){a};
+    o.narrays = 1;
     sharc_run(p, "sleepy", 1 << 16, &o, NULL);
     sharc_array_commit(a);
     _exit(0);

@@ -78,7 +78,7 @@ Test(control_block, every_corrupted_field_gives_a_clean_error) {
     o.schedule = (sharc_schedule){SHARC_SCHED_STATIC, 0};
     o.args = &s;
     o.args_len = sizeof s;
-    sharc_report rep;
+    sharc_report rep = SHARC_REPORT_INIT;
     int rc = sharc_run(p, "scribbler", 2, &o, &rep);
     cr_assert_eq(rc, SHARC_ECORRUPT, "field %s: rc %d (%s)", cases[i].what, rc,
                  sharc_pool_errmsg(p));
@@ -87,7 +87,7 @@ Test(control_block, every_corrupted_field_gives_a_clean_error) {
     cr_assert_eq(rep.status, SHARC_ECORRUPT);
     sharc_report_free(&rep);
     /* The workers were restarted: the pool computes correctly again. */
-    sharc_report ok;
+    sharc_report ok = SHARC_REPORT_INIT;
     cr_assert_eq(sharc_run(p, "scribbler", 0, &o, &ok), 0,
                  "after field %s: %s", cases[i].what, sharc_pool_errmsg(p));
     sharc_report_free(&ok);
@@ -125,13 +125,13 @@ Test(control_block, a_scribbling_worker_is_killed_and_the_job_finishes) {
     memset(sharc_array_data(a), 0xff, n * sizeof(int64_t));
     *(uint32_t *)sharc_array_data(once) = 0;
     sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-    sharc_job_add_array(&o, a);
-    sharc_job_add_array(&o, once);
+    o.arrays = (sharc_array *[]){a, once};
+    o.narrays = 2;
     cr_assert_eq(sharc_schedule_parse(scheds[k], &o.schedule), 0);
     o.args = &s;
     o.args_len = sizeof s;
     o.fault.retries = 1;
-    sharc_report rep;
+    sharc_report rep = SHARC_REPORT_INIT;
     int rc = sharc_run(p, "scribble_own_slot", n, &o, &rep);
     cr_assert_eq(rc, 0, "%s: rc %d: %s", scheds[k], rc, sharc_pool_errmsg(p));
     cr_assert_geq(rep.deaths, 1, "%s: the scribbler was not killed",
@@ -144,8 +144,8 @@ Test(control_block, a_scribbling_worker_is_killed_and_the_job_finishes) {
   }
   /* Without retries it stays an error, and the pool works on. */
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-  sharc_job_add_array(&o, a);
-  sharc_job_add_array(&o, once);
+  o.arrays = (sharc_array *[]){a, once};
+  o.narrays = 2;
   o.args = &s;
   o.args_len = sizeof s;
   *(uint32_t *)sharc_array_data(once) = 0;

@@ -63,13 +63,14 @@ static sharc_report run_poison(sharc_pool *p, sharc_array *a, const char *s,
   for (uint64_t i = 0; i < n; i++)
     out[i] = 0;
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-  sharc_job_add_array(&o, a);
+  o.arrays = (sharc_array *[]){a};
+  o.narrays = 1;
   cr_assert_eq(sharc_schedule_parse(s, &o.schedule), 0);
   o.args = pa;
   o.args_len = sizeof *pa;
   o.fault.retries = retries;
   o.fault.on_poison = stop ? SHARC_POISON_STOP : SHARC_POISON_QUARANTINE;
-  sharc_report rep;
+  sharc_report rep = SHARC_REPORT_INIT;
   *rc = sharc_run(p, "poison", n, &o, &rep);
   return rep;
 }
@@ -215,7 +216,8 @@ Test(fault, chaos_every_run_completes_with_identical_output, .timeout = 280) {
   sharc_array *a;
   cr_assert_eq(sharc_array_create(p, SHARC_U64, 1, shape, NULL, &a), 0);
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-  sharc_job_add_array(&o, a);
+  o.arrays = (sharc_array *[]){a};
+  o.narrays = 1;
   cr_assert_eq(sharc_run(p, "slow_mix", n, &o, NULL), 0);
   uint64_t *clean = malloc(n * sizeof *clean);
   memcpy(clean, sharc_array_data(a), n * sizeof *clean);
@@ -224,13 +226,14 @@ Test(fault, chaos_every_run_completes_with_identical_output, .timeout = 280) {
   for (unsigned run = 0; run < 60; run++) {
     memset(sharc_array_data(a), 0, n * sizeof *clean);
     sharc_job_opts co = SHARC_JOB_OPTS_INIT;
-    sharc_job_add_array(&co, a);
+    co.arrays = (sharc_array *[]){a};
+    co.narrays = 1;
     cr_assert_eq(sharc_schedule_parse(scheds[run % 7], &co.schedule), 0);
     co.fault.retries = 20;
     atomic_store(&c.stop, 0);
     pthread_t th;
     cr_assert_eq(pthread_create(&th, NULL, killer, &c), 0);
-    sharc_report rep;
+    sharc_report rep = SHARC_REPORT_INIT;
     int rc = sharc_run(p, "slow_mix", n, &co, &rep);
     atomic_store(&c.stop, 1);
     pthread_join(th, NULL);
@@ -396,13 +399,16 @@ Test(fault, a_reduction_is_bit_identical_across_a_crash) {
     for (int crash = 0; crash < 2; crash++) {
       *(uint32_t *)sharc_array_data(flag) = crash ? 0 : 1;
       sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-      sharc_job_add_array(&o, flag);
+      o.arrays = (sharc_array *[]){flag};
+      o.narrays = 1;
       o.schedule = (sharc_schedule){SHARC_SCHED_AUTO, 1};
       o.fault.retries = 1;
       sharc_reduce_spec spec = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_SUM);
       sharc_reduce_result res;
-      cr_assert_eq(sharc_job_reduce(&o, &spec, &res), 0);
-      sharc_report rep;
+      o.reduce = &spec;
+      o.reduce_out = &res;
+      o.nreduce = 1;
+      sharc_report rep = SHARC_REPORT_INIT;
       cr_assert_eq(sharc_run(p, "crash_once_sum", n, &o, &rep), 0,
                    "W=%u crash=%d: %s", nw, crash, sharc_pool_errmsg(p));
       cr_assert_eq(rep.deaths, (unsigned)crash, "W=%u", nw);
@@ -444,7 +450,8 @@ static int run_hang(sharc_pool *p, sharc_array *a, int ignore_term,
   uint64_t n = sharc_array_size(a);
   memset(sharc_array_data(a), 0, n * sizeof(uint64_t));
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-  sharc_job_add_array(&o, a);
+  o.arrays = (sharc_array *[]){a};
+  o.narrays = 1;
   o.schedule = (sharc_schedule){SHARC_SCHED_DYNAMIC, 16};
   o.args = &ignore_term;
   o.args_len = sizeof ignore_term;
@@ -475,7 +482,7 @@ Test(fault, a_hanging_chunk_is_terminated_and_narrowed_down) {
   sharc_pool *p = test_pool(2);
   sharc_array *a;
   cr_assert_eq(sharc_array_create(p, SHARC_U64, 1, shape, NULL, &a), 0);
-  sharc_report rep;
+  sharc_report rep = SHARC_REPORT_INIT;
   int rc = run_hang(p, a, 0, 0.1, 0, 1, &rep);
   expect_hang_quarantined(p, a, rc, &rep, SIGTERM);
   sharc_report_free(&rep);
@@ -511,13 +518,14 @@ Test(fault, a_hang_in_a_large_chunk_is_isolated_in_two_timeouts) {
   memset(sharc_array_data(a), 0, sizeof(uint64_t) * shape[0]);
   int ignore_term = 0;
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-  sharc_job_add_array(&o, a);
+  o.arrays = (sharc_array *[]){a};
+  o.narrays = 1;
   o.schedule = (sharc_schedule){SHARC_SCHED_DYNAMIC, 4096};
   o.args = &ignore_term;
   o.args_len = sizeof ignore_term;
   o.fault.retries = 1;
   o.fault.timeout_s = 0.2;
-  sharc_report rep;
+  sharc_report rep = SHARC_REPORT_INIT;
   int rc = sharc_run(p, "hang_at", shape[0], &o, &rep);
   cr_assert_eq(rc, SHARC_EQUARANTINED, "rc %d: %s", rc, sharc_pool_errmsg(p));
   cr_assert_eq(rep.nquarantined, 1);
@@ -573,13 +581,14 @@ Test(fault, a_timeout_never_fires_on_a_chunk_that_waited_for_a_cpu,
   }
   for (int round = 0; round < 2; round++) {
     sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-    sharc_job_add_array(&o, a);
+    o.arrays = (sharc_array *[]){a};
+    o.narrays = 1;
     o.schedule = (sharc_schedule){SHARC_SCHED_DYNAMIC, 1};
     if (round == 0)
       o.fault.timeout_s = 0.06;
     else
       o.fault.timeout_x = 1.5; /* of a typical chunk that waited as well */
-    sharc_report rep;
+    sharc_report rep = SHARC_REPORT_INIT;
     int rc = sharc_run(p, "cpu_20ms", n, &o, &rep);
     cr_assert_eq(rc, 0, "round %d: rc %d: %s", round, rc, sharc_pool_errmsg(p));
     cr_assert_eq(rep.deaths, 0);
@@ -621,8 +630,8 @@ Test(fault, a_file_truncated_while_mapped_is_reported_as_such) {
                0, "%s", sharc_pool_errmsg(p));
   cr_assert_eq(sharc_array_create(p, SHARC_F64, 1, shape, NULL, &out), 0);
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-  sharc_job_add_array(&o, in);
-  sharc_job_add_array(&o, out);
+  o.arrays = (sharc_array *[]){in, out};
+  o.narrays = 2;
   cr_assert_eq(sharc_run(p, "sum_input", n, &o, NULL), 0, "%s",
                sharc_pool_errmsg(p));
   /* Another program cuts the file to a quarter while it is mapped. */
@@ -637,7 +646,7 @@ Test(fault, a_file_truncated_while_mapped_is_reported_as_such) {
    * bisection, no quarantine, one death and the same message. */
   sharc_job_opts op = o;
   op.fault.retries = 2;
-  sharc_report rep;
+  sharc_report rep = SHARC_REPORT_INIT;
   rc = sharc_run(p, "sum_input", n, &op, &rep);
   cr_assert_eq(rc, SHARC_EWORKER, "rc %d: %s", rc, sharc_pool_errmsg(p));
   m = sharc_pool_errmsg(p);
@@ -689,12 +698,13 @@ Test(fault, a_cancelled_job_stops_within_100_ms_and_the_pool_works_on) {
   const char *scheds[] = {"auto", "static"};
   for (int k = 0; k < 2; k++) {
     sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-    sharc_job_add_array(&o, a);
+    o.arrays = (sharc_array *[]){a};
+    o.narrays = 1;
     cr_assert_eq(sharc_schedule_parse(scheds[k], &o.schedule), 0);
     canceller c = {p, 100, 0};
     pthread_t th;
     cr_assert_eq(pthread_create(&th, NULL, cancel_later, &c), 0);
-    sharc_report rep;
+    sharc_report rep = SHARC_REPORT_INIT;
     int rc = sharc_run(p, "slow_mix", n, &o, &rep);
     double ended = mono_s();
     pthread_join(th, NULL);
@@ -717,7 +727,8 @@ Test(fault, a_cancelled_job_stops_within_100_ms_and_the_pool_works_on) {
     memset(sharc_array_data(a), 0, n * sizeof(uint64_t));
     /* The next job runs in full. */
     sharc_job_opts ok = SHARC_JOB_OPTS_INIT;
-    sharc_job_add_array(&ok, a);
+    ok.arrays = (sharc_array *[]){a};
+    ok.narrays = 1;
     cr_assert_eq(sharc_run(p, "slow_mix", 1000, &ok, NULL), 0, "%s",
                  sharc_pool_errmsg(p));
   }
@@ -725,7 +736,8 @@ Test(fault, a_cancelled_job_stops_within_100_ms_and_the_pool_works_on) {
   cr_assert_eq(sharc_pool_cancel(p), 0);
   cr_assert_eq(sharc_run(p, "slow_mix", 10, NULL, NULL), SHARC_ECANCELED);
   sharc_job_opts ok = SHARC_JOB_OPTS_INIT;
-  sharc_job_add_array(&ok, a);
+  ok.arrays = (sharc_array *[]){a};
+  ok.narrays = 1;
   cr_assert_eq(sharc_run(p, "slow_mix", 10, &ok, NULL), 0);
   cr_assert_eq(sharc_pool_cancel(NULL), SHARC_EINVAL);
   sharc_pool_destroy(p);
@@ -772,7 +784,8 @@ Test(fault, a_leaking_kernel_is_recycled_and_memory_stays_bounded) {
   /* What a worker holds without leaking sets the ceiling. */
   uint64_t none = 0;
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-  sharc_job_add_array(&o, a);
+  o.arrays = (sharc_array *[]){a};
+  o.narrays = 1;
   o.schedule = (sharc_schedule){SHARC_SCHED_DYNAMIC, 1};
   o.args = &none;
   o.args_len = sizeof none;
@@ -788,7 +801,7 @@ Test(fault, a_leaking_kernel_is_recycled_and_memory_stays_bounded) {
   o.args = &leak;
   o.fault.recycle_rss = 32 * mib;
   memset(sharc_array_data(a), 0, n * sizeof(uint64_t));
-  sharc_report rep;
+  sharc_report rep = SHARC_REPORT_INIT;
   int rc = sharc_run(p, "leaky", n, &o, &rep);
   cr_assert_eq(rc, 0, "rc %d: %s", rc, sharc_pool_errmsg(p));
   cr_assert_geq(rep.recycled, 4, "%u recycled", rep.recycled);
@@ -815,13 +828,14 @@ Test(fault, workers_recycled_after_n_chunks_leave_nothing_undone) {
   for (size_t k = 0; k < sizeof sch / sizeof sch[0]; k++) {
     memset(sharc_array_data(a), 0, n * sizeof(uint64_t));
     sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-    sharc_job_add_array(&o, a);
+    o.arrays = (sharc_array *[]){a};
+    o.narrays = 1;
     cr_assert_eq(sharc_schedule_parse(sch[k], &o.schedule), 0);
     poison_args pa = {0, 0};
     o.args = &pa;
     o.args_len = sizeof pa;
     o.fault.recycle_chunks = 7;
-    sharc_report rep;
+    sharc_report rep = SHARC_REPORT_INIT;
     int rc = sharc_run(p, "poison", n, &o, &rep);
     cr_assert_eq(rc, 0, "%s: rc %d: %s", sch[k], rc, sharc_pool_errmsg(p));
     const uint64_t *out = sharc_array_data(a);
@@ -834,7 +848,8 @@ Test(fault, workers_recycled_after_n_chunks_leave_nothing_undone) {
   }
   /* Recycling without retries: a real crash still fails the job. */
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-  sharc_job_add_array(&o, a);
+  o.arrays = (sharc_array *[]){a};
+  o.narrays = 1;
   poison_args crash = {1, 0};
   o.args = &crash;
   o.args_len = sizeof crash;

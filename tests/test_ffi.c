@@ -72,8 +72,10 @@ Test(ffi, pool_of_two_runs_a_job_from_heap_opts) {
   const int64_t add = 1000;
   cr_assert_eq(sharc_job_opts_set_args(o, &add, sizeof add), 0);
   cr_assert_eq(sharc_job_opts_set_schedule(o, "dynamic:100"), 0);
-  cr_assert_eq(sharc_job_add_array(o, a), 0);
-  sharc_report rep;
+  cr_assert_eq(sharc_job_opts_add_array(o, a), 0);
+  sharc_job_opts mine = SHARC_JOB_OPTS_INIT; /* not from sharc_job_opts_new */
+  cr_assert_eq(sharc_job_opts_add_array(&mine, a), SHARC_EINVAL);
+  sharc_report rep = SHARC_REPORT_INIT;
   rc = sharc_run(pool, "ffi_add", n, o, &rep);
   cr_assert_eq(rc, 0, "%s", sharc_pool_errmsg(pool));
   cr_assert_eq(rep.chunks, 41); /* ceil(4099 / 100) */

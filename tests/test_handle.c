@@ -35,6 +35,7 @@ SHARC_KERNEL(mark)
 typedef struct rig {
   sharc_pool *pool;
   sharc_array *ctl, *out[4];
+  sharc_array *lists[4][2]; /* job k's arrays: ctl, out[k] */
   _Atomic uint64_t *gate;
 } rig;
 
@@ -51,10 +52,14 @@ static rig rig_make(unsigned workers, uint64_t n) {
   return r;
 }
 
+/* The lists live in the rig: the rig is not moved once the options are
+ * made. */
 static sharc_job_opts gated_opts(rig *r, int k) {
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-  sharc_job_add_array(&o, r->ctl);
-  sharc_job_add_array(&o, r->out[k]);
+  r->lists[k][0] = r->ctl;
+  r->lists[k][1] = r->out[k];
+  o.arrays = r->lists[k];
+  o.narrays = 2;
   return o;
 }
 
@@ -239,7 +244,8 @@ Test(handle, a_running_job_cancelled_by_its_handle_does_not_cancel_the_next) {
   cr_assert_eq(sharc_job_cancel(a), 0);
   cr_assert_eq(sharc_job_wait(a, -1), SHARC_ECANCELED);
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-  sharc_job_add_array(&o, r.out[1]);
+  o.arrays = (sharc_array *[]){r.out[1]};
+  o.narrays = 1;
   sharc_job *b = submit(r.pool, "mark", 100, &o, NULL);
   cr_assert_eq(sharc_job_wait(b, -1), 0, "%s", sharc_job_errmsg(b));
   cr_assert_eq(sharc_job_cancel(b), 0); /* ended: nothing to do */
@@ -272,7 +278,8 @@ Test(handle, streams_give_every_completed_index_once_in_both_orders) {
   uint64_t shape[1] = {n};
   cr_assert_eq(sharc_array_create(p, SHARC_U64, 1, shape, NULL, &out), 0);
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-  sharc_job_add_array(&o, out);
+  o.arrays = (sharc_array *[]){out};
+  o.narrays = 1;
   seen cb = {NULL, 0, 0, pthread_self(), 0};
   sharc_submit_opts so = SHARC_SUBMIT_OPTS_INIT;
   so.on_range = on_range;
@@ -361,7 +368,8 @@ typedef struct many {
 static void *run_many(void *arg) {
   many *m = arg;
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-  sharc_job_add_array(&o, m->out);
+  o.arrays = (sharc_array *[]){m->out};
+  o.narrays = 1;
   for (int k = 0; k < 50 && m->rc == 0; k++)
     m->rc = sharc_run(m->pool, "mark", 5000, &o, NULL);
   return NULL;
@@ -403,4 +411,71 @@ Test(handle, options_of_another_size_are_refused_by_name) {
   cr_assert_eq(sharc_run(p, "mark", 0, &o, NULL), 0, "%s",
                sharc_pool_errmsg(p));
   sharc_pool_destroy(p);
+}
+
+Test(handle, a_report_of_another_size_is_refused_and_a_freed_one_reused) {
+  sharc_pool *p = test_pool(1);
+  sharc_report rep = SHARC_REPORT_INIT;
+  rep.size = sizeof rep + 16; /* as a program built against newer headers */
+  cr_assert_eq(sharc_run(p, "mark", 10, NULL, &rep), SHARC_EINVAL);
+  cr_assert(strstr(sharc_pool_errmsg(p), "report: size field") != NULL, "%s",
+            sharc_pool_errmsg(p));
+  cr_assert_eq(rep.size, sizeof rep + 16, "a refused report is not written");
+  rep.size = sizeof rep;
+  /* A failing job fills the report, its strings included... */
+  cr_assert_eq(sharc_run(p, "no_such_kernel", 10, NULL, &rep),
+               SHARC_ENOKERNEL);
+  cr_assert_str_eq(rep.kernel, "no_such_kernel");
+  cr_assert_str_eq(rep.error, sharc_pool_errmsg(p));
+  cr_assert_str_eq(rep.advice, "");
+  /* ...and once freed, the same report takes the next job. */
+  sharc_report_free(&rep);
+  cr_assert_eq(rep.size, sizeof rep);
+  cr_assert_null(rep.error);
+  sharc_array *out;
+  uint64_t shape[1] = {10};
+  cr_assert_eq(sharc_array_create(p, SHARC_U64, 1, shape, NULL, &out), 0);
+  sharc_job_opts o = SHARC_JOB_OPTS_INIT;
+  o.arrays = &out;
+  o.narrays = 1;
+  cr_assert_eq(sharc_run(p, "mark", 10, &o, &rep), 0, "%s",
+               sharc_pool_errmsg(p));
+  cr_assert_str_eq(rep.kernel, "mark");
+  cr_assert_str_eq(rep.error, "");
+  cr_assert_eq(rep.indices, 10);
+  sharc_report_free(&rep);
+  sharc_pool_destroy(p);
+}
+
+Test(handle, a_submitted_job_keeps_its_own_copy_of_the_lists) {
+  rig r = rig_make(1, 100);
+  /* Job 0 waits at the gate; job 1 is queued behind it with a list that
+   * the caller then overwrites and a declaration it then spoils. */
+  sharc_job_opts o0 = gated_opts(&r, 0);
+  sharc_job *a = submit(r.pool, "gated", 100, &o0, NULL);
+  sharc_array *list[2] = {r.ctl, r.out[1]};
+  sharc_reduce_spec spec = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_COUNT);
+  sharc_reduce_result res;
+  sharc_job_opts o1 = SHARC_JOB_OPTS_INIT;
+  o1.arrays = list;
+  o1.narrays = 2;
+  o1.reduce = &spec;
+  o1.reduce_out = &res;
+  o1.nreduce = 1;
+  sharc_job *b = submit(r.pool, "gated", 100, &o1, NULL);
+  list[1] = r.out[2];
+  spec.kind = (sharc_reduce_kind)0;
+  atomic_store(r.gate, 1);
+  cr_assert_eq(sharc_job_wait(a, -1), 0, "%s", sharc_job_errmsg(a));
+  cr_assert_eq(sharc_job_wait(b, -1), 0, "%s", sharc_job_errmsg(b));
+  const uint64_t *t1 = sharc_array_data(r.out[1]);
+  const uint64_t *t2 = sharc_array_data(r.out[2]);
+  for (int i = 0; i < 100; i++) {
+    cr_assert_neq(t1[i], 0, "index %d did not reach the array submitted", i);
+    cr_assert_eq(t2[i], 0, "index %d reached the array put in later", i);
+  }
+  cr_assert_eq(res.kind, SHARC_REDUCE_COUNT, "the declaration submitted ran");
+  sharc_job_free(a);
+  sharc_job_free(b);
+  sharc_pool_destroy(r.pool);
 }

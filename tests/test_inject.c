@@ -98,8 +98,8 @@ static int start_up(char *msg, size_t len) {
     return rc;
   }
   sharc_job_opts jo = SHARC_JOB_OPTS_INIT;
-  sharc_job_add_array(&jo, x);
-  sharc_job_add_array(&jo, y);
+  jo.arrays = (sharc_array *[]){x, y};
+  jo.narrays = 2;
   rc = sharc_run(p, "fill", n, &jo, NULL);
   snprintf(msg, len, "%s", sharc_pool_errmsg(p));
   const double *xd = sharc_array_data(x), *yd = sharc_array_data(y);

@@ -88,8 +88,7 @@ static void run_one(sharc_pool *pool, const sharc_app *app, uint64_t n,
   int rc = app->setup(pool, n, params, &o, &state, msg, sizeof msg);
   cr_assert_eq(rc, 0, "%s: setup: %s", what, msg);
 
-  sharc_report rep;
-  memset(&rep, 0, sizeof rep);
+  sharc_report rep = SHARC_REPORT_INIT;
   rc = sharc_run(pool, app->kernel, n, &o, &rep);
   cr_assert_eq(rc, 0, "%s: sharc_run: %s: %s", what, sharc_strerror(rc),
                sharc_pool_errmsg(pool));

@@ -42,7 +42,8 @@ static void run_model(sharc_pool *pool, const char *name, const char *params,
   cr_assert_eq(sharc_schedule_parse(sched, &o.schedule), 0);
   o.args = args;
   o.args_len = m->args_size;
-  cr_assert_eq(mc_model_declare(m, &o, out->q), 0);
+  sharc_reduce_spec specs[MC_MAX_QUANTITIES + 1];
+  cr_assert_eq(mc_model_declare(m, &o, specs, out->q), 0);
   int rc = sharc_run(pool, m->kernel, paths, &o, NULL);
   cr_assert_eq(rc, 0, "%s: %s", name, sharc_pool_errmsg(pool));
   cr_assert_eq(out->q[0].count, paths);
@@ -191,7 +192,9 @@ Test(mc, random_walk_matches_gamblers_ruin) {
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
   sharc_reduce_spec s = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_MEANVAR);
   sharc_reduce_result var;
-  sharc_job_reduce(&o, &s, &var);
+  o.reduce = &s;
+  o.reduce_out = &var;
+  o.nreduce = 1;
   o.args = &sq;
   o.args_len = sizeof sq;
   cr_assert_eq(sharc_run(pool, "test_walk_sq", UINT64_C(1) << 16, &o, NULL), 0);

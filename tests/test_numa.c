@@ -108,10 +108,16 @@ Test(numa, a_pool_array_is_where_the_plan_says) {
   sharc_array *a;
   cr_assert_eq(sharc_array_create(pool, SHARC_F64, 1, &n, NULL, &a), 0);
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-  sharc_job_add_array(&o, a);
+  o.arrays = (sharc_array *[]){a};
+  o.narrays = 1;
   cr_assert_eq(sharc_run(pool, "numa_fill", n, &o, NULL), 0, "%s",
                sharc_pool_errmsg(pool));
-  sharc_page_census c;
+  unsigned nodes = (unsigned)sharc_numa_max_node() + 1;
+  uint64_t *per_node = calloc(nodes, sizeof *per_node);
+  cr_assert_not_null(per_node);
+  sharc_page_census c = SHARC_PAGE_CENSUS_INIT;
+  c.on_node = per_node;
+  c.max_nodes = nodes;
   cr_assert_eq(sharc_array_page_census(pool, a, &c), 0);
   long ps = sysconf(_SC_PAGESIZE);
   uintptr_t lo = (uintptr_t)sharc_array_data(a), hi = lo + n * 8;
@@ -121,14 +127,43 @@ Test(numa, a_pool_array_is_where_the_plan_says) {
   cr_assert_eq(c.pages, pages);
   cr_assert_eq(c.absent, 0, "every page was written");
   cr_assert_eq(c.as_planned + c.elsewhere, pages);
-  uint64_t total = c.other_nodes;
-  for (int k = 0; k < SHARC_CENSUS_NODES; k++)
+  cr_assert_eq(c.other_nodes, 0);
+  uint64_t total = 0;
+  for (unsigned k = 0; k < nodes; k++)
     total += c.on_node[k];
   cr_assert_eq(total, pages);
-  if (sharc_numa_max_node() == 0) {
+  if (nodes == 1) {
     cr_assert_eq(c.on_node[0], pages);
     cr_assert_eq(c.as_planned, pages);
   }
+  /* The same job can take the census into its report, per array. */
+  sharc_job_opts oc = SHARC_JOB_OPTS_INIT;
+  oc.arrays = &a;
+  oc.narrays = 1;
+  oc.census = 1;
+  sharc_report rep = SHARC_REPORT_INIT;
+  cr_assert_eq(sharc_run(pool, "numa_fill", n, &oc, &rep), 0, "%s",
+               sharc_pool_errmsg(pool));
+  cr_assert_eq(rep.ncensus, 1);
+  const sharc_page_census *rc = &rep.census[0];
+  cr_assert_eq(rc->pages, pages);
+  cr_assert_eq(rc->absent, 0);
+  cr_assert_eq(rc->as_planned, c.as_planned);
+  cr_assert_eq(rc->max_nodes, nodes);
+  for (unsigned k = 0; k < nodes; k++)
+    cr_assert_eq(rc->on_node[k], c.on_node[k], "node %u", k);
+  char *json = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&json, &len);
+  cr_assert_eq(sharc_report_json(&rep, f), 0);
+  fclose(f);
+  cr_assert(strstr(json, "\"pages\":[{\"array\":0") != NULL, "%s", json);
+  free(json);
+  sharc_report_free(&rep);
+  /* A census of another size is refused. */
+  c.size = 8;
+  cr_assert_eq(sharc_array_page_census(pool, a, &c), SHARC_EINVAL);
+  free(per_node);
   sharc_pool_destroy(pool);
 }
 
@@ -169,10 +204,11 @@ Test(numa, an_interleaved_array_has_the_interleave_policy_and_every_page_planned
                 "node %d of worker %u is not in the set", node, w);
   }
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-  sharc_job_add_array(&o, a);
+  o.arrays = (sharc_array *[]){a};
+  o.narrays = 1;
   cr_assert_eq(sharc_run(pool, "numa_fill", n, &o, NULL), 0, "%s",
                sharc_pool_errmsg(pool));
-  sharc_page_census c;
+  sharc_page_census c = SHARC_PAGE_CENSUS_INIT;
   cr_assert_eq(sharc_array_page_census(pool, a, &c), 0);
   cr_assert_eq(c.absent, 0);
   cr_assert_eq(c.elsewhere, 0, "a page outside the workers' nodes");

@@ -346,7 +346,7 @@ Test(paths, journal_refuses_fifo_and_symlink) {
   write_file(target, "keep me");
   cr_assert_eq(symlink(target, link), 0);
   sharc_pool *p = test_pool(2);
-  sharc_report rep;
+  sharc_report rep = SHARC_REPORT_INIT;
   int rc = run_with(p, NULL, fifo, 0, &rep);
   cr_assert_eq(rc, -EEXIST, "rc %d: %s", rc, sharc_pool_errmsg(p));
   cr_assert_eq(rep.indices, 0, "the job ran");

@@ -3,6 +3,7 @@
  * slots with a reader far faster than the workers; a slow writer still gets
  * everything in order; a failing stage is named with its slot and index,
  * and nothing after it is written. */
+#define SHARC_EXPERIMENTAL_API /* pipelines */
 #include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -90,7 +91,7 @@ Test(pipeline, every_item_transformed_in_order_with_a_bounded_ring) {
   sharc_pool *p = test_pool(2);
   io s = make_io(1000003); /* a short last slot */
   sharc_pipeline_opts po = opts(&s, 4096, 3);
-  sharc_pipeline_result res;
+  sharc_pipeline_result res = SHARC_PIPELINE_RESULT_INIT;
   int rc = sharc_pipeline_run(p, &po, &res);
   cr_assert_eq(rc, 0, "%s", res.error);
   cr_assert_eq(s.written, s.total);
@@ -113,7 +114,7 @@ Test(pipeline, a_slow_writer_gets_everything_in_order) {
   io s = make_io(200000);
   s.write_spin_ns = 2000000; /* 2 ms a slot */
   sharc_pipeline_opts po = opts(&s, 2000, 2);
-  sharc_pipeline_result res;
+  sharc_pipeline_result res = SHARC_PIPELINE_RESULT_INIT;
   cr_assert_eq(sharc_pipeline_run(p, &po, &res), 0, "%s", res.error);
   cr_assert_eq(s.written, s.total);
   cr_assert(s.order_ok);
@@ -129,7 +130,7 @@ Test(pipeline, a_failing_transform_names_its_slot_and_index_and_stops_writing) {
   uint64_t poison = 54321; /* slot 54, index 321 */
   po.job.args = &poison;
   po.job.args_len = sizeof poison;
-  sharc_pipeline_result res;
+  sharc_pipeline_result res = SHARC_PIPELINE_RESULT_INIT;
   int rc = sharc_pipeline_run(p, &po, &res);
   cr_assert_eq(rc, SHARC_EKERNEL, "%s", sharc_strerror(rc));
   cr_assert_str_eq(res.failed_stage, "transform");
@@ -139,12 +140,15 @@ Test(pipeline, a_failing_transform_names_its_slot_and_index_and_stops_writing) {
   cr_assert_eq(s.written, 54000);
   cr_assert(s.order_ok);
   cr_assert(strstr(res.error, "slot 54") != NULL, "%s", res.error);
+  sharc_pipeline_result_free(&res);
   free(s.seq_of);
   /* The pool works on. */
   io t = make_io(5000);
   sharc_pipeline_opts po2 = opts(&t, 1000, 2);
   cr_assert_eq(sharc_pipeline_run(p, &po2, &res), 0, "%s", res.error);
   cr_assert_eq(t.written, 5000);
+  cr_assert_str_eq(res.error, "");
+  sharc_pipeline_result_free(&res);
   free(t.seq_of);
   sharc_pool_destroy(p);
 }
@@ -154,13 +158,14 @@ Test(pipeline, a_failing_reader_or_writer_is_named_and_nothing_is_lost_silently)
   io s = make_io(50000);
   s.fail_read_at = 7;
   sharc_pipeline_opts po = opts(&s, 1000, 3);
-  sharc_pipeline_result res;
+  sharc_pipeline_result res = SHARC_PIPELINE_RESULT_INIT;
   cr_assert_eq(sharc_pipeline_run(p, &po, &res), SHARC_EIO);
   cr_assert_str_eq(res.failed_stage, "read");
   cr_assert_eq(res.failed_seq, 7);
   cr_assert_eq(res.slots_read, 7);
   cr_assert_eq(res.slots_written, 7); /* what was read before is written */
   cr_assert_eq(s.written, 7000);
+  sharc_pipeline_result_free(&res);
   free(s.seq_of);
 
   io w = make_io(50000);
@@ -172,12 +177,20 @@ Test(pipeline, a_failing_reader_or_writer_is_named_and_nothing_is_lost_silently)
   cr_assert_eq(res.slots_written, 11);
   cr_assert_eq(w.written, 11000);
   cr_assert(strstr(res.error, "write of slot 11") != NULL, "%s", res.error);
+  sharc_pipeline_result_free(&res);
   free(w.seq_of);
 
   sharc_pipeline_opts bad = opts(&w, 0, 3);
   cr_assert_eq(sharc_pipeline_run(p, &bad, &res), SHARC_EINVAL);
+  sharc_pipeline_result_free(&res);
   bad = opts(&w, 10, 3);
   bad.size = 16;
   cr_assert_eq(sharc_pipeline_run(p, &bad, &res), SHARC_EINVAL);
+  sharc_pipeline_result_free(&res);
+  /* A result from other headers is refused before anything runs. */
+  sharc_pipeline_result other = SHARC_PIPELINE_RESULT_INIT;
+  other.size = 8;
+  po = opts(&w, 10, 3);
+  cr_assert_eq(sharc_pipeline_run(p, &po, &other), SHARC_EINVAL);
   sharc_pool_destroy(p);
 }

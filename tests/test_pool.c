@@ -75,7 +75,8 @@ Test(pool, same_workers_serve_two_jobs_in_a_row) {
   sharc_array *a;
   cr_assert_eq(sharc_array_create(p, SHARC_I32, 1, shape, NULL, &a), 0);
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-  sharc_job_add_array(&o, a);
+  o.arrays = (sharc_array *[]){a};
+  o.narrays = 1;
   o.schedule = (sharc_schedule){SHARC_SCHED_STATIC, 0};
   for (int job = 0; job < 2; job++) {
     memset(sharc_array_data(a), 0, n * 4);
@@ -133,7 +134,8 @@ Test(pool, arrays_made_after_start_reach_running_workers) {
     sharc_array *a;
     cr_assert_eq(sharc_array_create(p, SHARC_I64, 1, shape, NULL, &a), 0);
     sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-    sharc_job_add_array(&o, a);
+    o.arrays = (sharc_array *[]){a};
+    o.narrays = 1;
     int64_t add = 7 * round;
     o.args = &add;
     o.args_len = sizeof add;
@@ -158,7 +160,7 @@ Test(pool, dynamic_k_makes_ceil_n_over_k_chunks) {
     for (size_t j = 0; j < sizeof ks / sizeof ks[0]; j++) {
       sharc_job_opts o = SHARC_JOB_OPTS_INIT;
       o.schedule = (sharc_schedule){SHARC_SCHED_DYNAMIC, ks[j]};
-      sharc_report rep;
+      sharc_report rep = SHARC_REPORT_INIT;
       cr_assert_eq(sharc_run(p, "nothing", ns[i], &o, &rep), 0);
       uint64_t chunks = 0, indices = 0;
       for (unsigned w = 0; w < rep.nworkers; w++) {
@@ -180,7 +182,7 @@ Test(pool, static_makes_one_block_per_worker) {
   sharc_pool *p = test_pool(4);
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
   o.schedule = (sharc_schedule){SHARC_SCHED_STATIC, 0};
-  sharc_report rep;
+  sharc_report rep = SHARC_REPORT_INIT;
   cr_assert_eq(sharc_run(p, "nothing", 10, &o, &rep), 0);
   const uint64_t want[4] = {3, 3, 2, 2};
   for (unsigned w = 0; w < 4; w++) {
@@ -197,7 +199,7 @@ static void expect_death(sharc_pool *p, int sig, const char *sigtext) {
   o.args = args;
   o.args_len = sizeof args;
   o.schedule = (sharc_schedule){SHARC_SCHED_DYNAMIC, 100};
-  sharc_report rep;
+  sharc_report rep = SHARC_REPORT_INIT;
   int rc = sharc_run(p, "die_at", 2000, &o, &rep);
   cr_assert_eq(rc, SHARC_EWORKER, "rc %d", rc);
   const char *msg = sharc_pool_errmsg(p);
@@ -222,7 +224,7 @@ Test(pool, a_dying_worker_fails_the_job_naming_it_and_is_replaced) {
   }
   cr_assert_geq(replaced, 1);
   /* The pool is whole again: a job after the deaths succeeds. */
-  sharc_report rep;
+  sharc_report rep = SHARC_REPORT_INIT;
   cr_assert_eq(sharc_run(p, "nothing", 5000, NULL, &rep), 0, "%s",
                sharc_pool_errmsg(p));
   cr_assert_eq(rep.indices, 5000);
@@ -389,12 +391,13 @@ Test(pool, every_schedule_and_worker_count_matches_the_sequential_loop) {
     for (size_t s = 0; s < sizeof scheds / sizeof scheds[0]; s++) {
       for (size_t k = 0; k < sizeof ns / sizeof ns[0]; k++) {
         sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-        sharc_job_add_array(&o, a);
+        o.arrays = (sharc_array *[]){a};
+        o.narrays = 1;
         o.args = &add;
         o.args_len = sizeof add;
         cr_assert_eq(sharc_schedule_parse(scheds[s], &o.schedule), 0);
         memset(sharc_array_data(a), 0xff, sizeof want);
-        sharc_report rep;
+        sharc_report rep = SHARC_REPORT_INIT;
         cr_assert_eq(sharc_run(p, "affine", ns[k], &o, &rep), 0, "%s",
                      sharc_pool_errmsg(p));
         cr_assert_eq(rep.indices, ns[k]);
@@ -440,7 +443,8 @@ Test(pool, chunks_fall_on_grain_boundaries_under_every_schedule) {
     for (size_t s = 0; s < sizeof scheds / sizeof scheds[0]; s++) {
       for (size_t k = 0; k < sizeof grains / sizeof grains[0]; k++) {
         sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-        sharc_job_add_array(&o, a);
+        o.arrays = (sharc_array *[]){a};
+        o.narrays = 1;
         o.grain = grains[k];
         o.args = &grains[k];
         o.args_len = sizeof grains[k];

@@ -69,9 +69,9 @@ Test(process, ctrl_c_to_the_process_group_cancels_and_no_worker_dies,
                               sharc_array_data(started)),
                0);
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-  sharc_job_add_array(&o, out);
-  sharc_job_add_array(&o, started);
-  sharc_report rep;
+  o.arrays = (sharc_array *[]){out, started};
+  o.narrays = 2;
+  sharc_report rep = SHARC_REPORT_INIT;
   int rc = sharc_run(p, "slow_fill", n, &o, &rep);
   pthread_join(th, NULL);
   cr_assert_eq(rc, SHARC_ECANCELED, "rc %d: %s", rc, sharc_pool_errmsg(p));
@@ -108,7 +108,8 @@ Test(process, a_forked_child_destroying_the_pool_leaves_the_parents_alone) {
   sharc_array *a;
   cr_assert_eq(sharc_array_create(p, SHARC_U64, 1, shape, NULL, &a), 0);
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-  sharc_job_add_array(&o, a);
+  o.arrays = (sharc_array *[]){a};
+  o.narrays = 1;
   cr_assert_eq(sharc_run(p, "add_one", n, &o, NULL), 0, "%s",
                sharc_pool_errmsg(p));
   pid_t child = fork();
@@ -235,9 +236,10 @@ Test(process, init_and_fini_hooks_keep_per_worker_state) {
   sharc_array *a;
   cr_assert_eq(sharc_array_create(p, SHARC_U64, 1, shape, NULL, &a), 0);
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-  sharc_job_add_array(&o, a);
+  o.arrays = (sharc_array *[]){a};
+  o.narrays = 1;
   o.schedule = (sharc_schedule){SHARC_SCHED_DYNAMIC, 10};
-  sharc_report rep;
+  sharc_report rep = SHARC_REPORT_INIT;
   cr_assert_eq(sharc_run(p, "count_local", n, &o, &rep), 0, "%s",
                sharc_pool_errmsg(p));
   uint64_t chunks = rep.chunks;

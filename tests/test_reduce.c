@@ -80,6 +80,7 @@ static int reduce_all_kernel(const sharc_task *t, uint64_t begin,
 SHARC_KERNEL_NAMED("test_reduce_all", reduce_all_kernel)
 
 typedef struct results {
+  sharc_reduce_spec spec[NRED];
   sharc_reduce_result r[NRED];
   uint64_t bins[NBINS];
 } results;
@@ -96,8 +97,11 @@ static void declare(sharc_job_opts *o, results *res) {
       s.hi = HHI;
       s.bins = res->bins;
     }
-    cr_assert_eq(sharc_job_reduce(o, &s, &res->r[r]), r);
+    res->spec[r] = s;
   }
+  o->reduce = res->spec;
+  o->reduce_out = res->r;
+  o->nreduce = NRED;
 }
 
 static int run_all(sharc_pool *pool, uint64_t n, const char *sched,
@@ -333,40 +337,70 @@ Test(reduce, default_block_is_the_smallest_power_of_two_within_the_limits) {
   cr_assert_eq(sharc_reduce_default_block(16385, 128), 2);
 }
 
-Test(reduce, declarations_are_checked) {
+/* Runs a job declaring spec as its reduction 1 (after a good one) and
+ * expects SHARC_EINVAL naming reduction 1, with nothing run. */
+static void refused(sharc_pool *pool, sharc_reduce_spec spec, const char *why) {
+  sharc_reduce_spec specs[2] = {SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_SUM), spec};
+  sharc_reduce_result out[2];
+  red_args args = {1, 0, 0};
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-  sharc_reduce_result out;
+  o.args = &args;
+  o.args_len = sizeof args;
+  o.reduce = specs;
+  o.reduce_out = out;
+  o.nreduce = 2;
+  cr_assert_eq(sharc_run(pool, "test_reduce_all", 100, &o, NULL), SHARC_EINVAL,
+               "%s: accepted", why);
+  cr_assert(strstr(sharc_pool_errmsg(pool), "reduction 1:") != NULL, "%s: %s",
+            why, sharc_pool_errmsg(pool));
+}
+
+Test(reduce, declarations_are_checked) {
+  sharc_pool *pool = test_pool(1);
   uint64_t bins[4];
   sharc_reduce_spec s = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_SUM);
-  cr_assert_eq(sharc_job_reduce(NULL, &s, &out), SHARC_EINVAL);
-  cr_assert_eq(sharc_job_reduce(&o, NULL, &out), SHARC_EINVAL);
-  cr_assert_eq(sharc_job_reduce(&o, &s, NULL), SHARC_EINVAL);
   s.kind = (sharc_reduce_kind)0;
-  cr_assert_eq(sharc_job_reduce(&o, &s, &out), SHARC_EINVAL);
+  refused(pool, s, "kind 0");
   s.kind = (sharc_reduce_kind)8;
-  cr_assert_eq(sharc_job_reduce(&o, &s, &out), SHARC_EINVAL);
+  refused(pool, s, "kind 8");
   sharc_reduce_spec h = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_HIST);
-  h.nbins = 4, h.lo = 0.0, h.hi = 1.0, h.bins = bins;
-  cr_assert_eq(sharc_job_reduce(&o, &h, &out), 0);
-  h.nbins = 0;
-  cr_assert_eq(sharc_job_reduce(&o, &h, &out), SHARC_EINVAL);
+  h.nbins = 0, h.lo = 0.0, h.hi = 1.0, h.bins = bins;
+  refused(pool, h, "no bins");
   h.nbins = SHARC_REDUCE_MAX_BINS + 1;
-  cr_assert_eq(sharc_job_reduce(&o, &h, &out), SHARC_EINVAL);
+  refused(pool, h, "too many bins");
   h.nbins = 4, h.lo = 1.0;
-  cr_assert_eq(sharc_job_reduce(&o, &h, &out), SHARC_EINVAL);
+  refused(pool, h, "lo = hi");
   h.lo = NAN;
-  cr_assert_eq(sharc_job_reduce(&o, &h, &out), SHARC_EINVAL);
+  refused(pool, h, "lo NaN");
   h.lo = -1e308, h.hi = 1e308; /* the width overflows */
-  cr_assert_eq(sharc_job_reduce(&o, &h, &out), SHARC_EINVAL);
+  refused(pool, h, "infinite width");
   h.lo = 0.0, h.hi = 1.0, h.bins = NULL;
-  cr_assert_eq(sharc_job_reduce(&o, &h, &out), SHARC_EINVAL);
-  s.kind = SHARC_REDUCE_MEANVAR;
-  for (int r = 1; r < SHARC_MAX_JOB_REDUCTIONS; r++)
-    cr_assert_eq(sharc_job_reduce(&o, &s, &out), r);
-  cr_assert_eq(sharc_job_reduce(&o, &s, &out), SHARC_ERANGE);
+  refused(pool, h, "no bins array");
+
+  /* The lists themselves: too many, or a count without its list. */
+  sharc_reduce_spec many[SHARC_MAX_JOB_REDUCTIONS + 1];
+  sharc_reduce_result out[SHARC_MAX_JOB_REDUCTIONS + 1];
+  for (int r = 0; r <= SHARC_MAX_JOB_REDUCTIONS; r++)
+    many[r] = (sharc_reduce_spec)SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_MEANVAR);
+  sharc_job_opts o = SHARC_JOB_OPTS_INIT;
+  o.reduce = many;
+  o.reduce_out = out;
+  o.nreduce = SHARC_MAX_JOB_REDUCTIONS + 1;
+  cr_assert_eq(sharc_run(pool, "test_reduce_all", 100, &o, NULL), SHARC_EINVAL);
+  cr_assert(strstr(sharc_pool_errmsg(pool), "more than SHARC_MAX_JOB_REDUCTIONS"),
+            "%s", sharc_pool_errmsg(pool));
+  o.nreduce = SHARC_MAX_JOB_REDUCTIONS;
+  o.reduce_out = NULL;
+  cr_assert_eq(sharc_run(pool, "test_reduce_all", 100, &o, NULL), SHARC_EINVAL);
+  cr_assert(strstr(sharc_pool_errmsg(pool), "reduce_out is NULL"), "%s",
+            sharc_pool_errmsg(pool));
+  sharc_job_opts a = SHARC_JOB_OPTS_INIT;
+  a.narrays = 1; /* and no list */
+  cr_assert_eq(sharc_run(pool, "test_reduce_all", 100, &a, NULL), SHARC_EINVAL);
+  cr_assert(strstr(sharc_pool_errmsg(pool), "arrays is NULL"), "%s",
+            sharc_pool_errmsg(pool));
 
   /* A block that is not a multiple of the grain is refused by the run. */
-  sharc_pool *pool = test_pool(1);
   red_args args = {1, 0, 0};
   sharc_job_opts j = SHARC_JOB_OPTS_INIT;
   results res;
@@ -417,18 +451,21 @@ Test(reduce, misuse_in_the_kernel_is_refused_and_adds_nothing) {
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
   sharc_reduce_spec s = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_SUM);
   sharc_reduce_spec m = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_MAX);
-  sharc_reduce_result sum, max;
-  cr_assert_eq(sharc_job_reduce(&o, &s, &sum), 0);
-  cr_assert_eq(sharc_job_reduce(&o, &m, &max), 1);
+  sharc_reduce_spec specs[2] = {s, m};
+  sharc_reduce_result res[2];
+  o.reduce = specs;
+  o.reduce_out = res;
+  o.nreduce = 2;
+  const sharc_reduce_result *sum = &res[0], *max = &res[1];
   o.schedule.kind = SHARC_SCHED_DYNAMIC;
   o.reduce_block = 16;
   int rc = sharc_run(pool, "test_reduce_misuse", 1000, &o, NULL);
   cr_assert_eq(rc, 0, "%s", sharc_pool_errmsg(pool));
-  cr_assert_eq(sum.count, 1000);
-  cr_assert_eq(sum.sum, 1000.0);
-  cr_assert(max.value == 1.0 && max.index == 0 && max.count == (1000 + 15) / 16,
-            "max %g at %llu, %llu values", max.value,
-            (unsigned long long)max.index, (unsigned long long)max.count);
+  cr_assert_eq(sum->count, 1000);
+  cr_assert_eq(sum->sum, 1000.0);
+  cr_assert(max->value == 1.0 && max->index == 0 && max->count == (1000 + 15) / 16,
+            "max %g at %llu, %llu values", max->value,
+            (unsigned long long)max->index, (unsigned long long)max->count);
   cr_assert_eq(sharc_run(pool, "test_reduce_none", 100, NULL, NULL), 0);
   sharc_pool_destroy(pool);
 }
@@ -586,8 +623,9 @@ Test(reduce, nan_values_are_counted_skipped_by_min_max_and_binned_apart) {
                                 SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_COUNT)};
   specs[3].nbins = 2, specs[3].hi = 1000.0, specs[3].bins = bins;
   sharc_reduce_result res[5];
-  for (int r = 0; r < 5; r++)
-    cr_assert_eq(sharc_job_reduce(&o, &specs[r], &res[r]), r);
+  o.reduce = specs;
+  o.reduce_out = res;
+  o.nreduce = 5;
   o.reduce_block = 16;
   cr_assert_eq(sharc_run(pool, "test_reduce_nan", 2000, &o, NULL), 0, "%s",
                sharc_pool_errmsg(pool));
@@ -650,7 +688,9 @@ static sharc_reduce_result run_mode(sharc_pool *p, int mode, const char *s,
   o.reduce_block = 256;
   sharc_reduce_spec spec = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_MEANVAR);
   sharc_reduce_result res;
-  cr_assert_eq(sharc_job_reduce(&o, &spec, &res), 0);
+  o.reduce = &spec;
+  o.reduce_out = &res;
+  o.nreduce = 1;
   cr_assert_eq(sharc_run(p, "test_welford_modes", n, &o, NULL), 0,
                "mode %d %s: %s", mode, s, sharc_pool_errmsg(p));
   return res;

@@ -67,6 +67,7 @@ static int run_vec(sharc_pool *pool, uint64_t n, const char *sched,
   cr_assert_eq(sharc_schedule_parse(sched, &o.schedule), 0);
   o.reduce_block = block;
   memset(v, 0xa5, sizeof *v);
+  sharc_reduce_spec specs[NV];
   for (int r = 0; r < NV; r++) {
     sharc_reduce_spec s = SHARC_REDUCE_SPEC_INIT(
         r < V_COUNTS ? SHARC_REDUCE_SUM : SHARC_REDUCE_COUNT);
@@ -74,8 +75,11 @@ static int run_vec(sharc_pool *pool, uint64_t n, const char *sched,
       s.width = VW, s.sums = v->sums;
     if (r == V_COUNTS)
       s.width = CW, s.counts = v->counts;
-    cr_assert_eq(sharc_job_reduce(&o, &s, &v->r[r]), r);
+    specs[r] = s;
   }
+  o.reduce = specs;
+  o.reduce_out = v->r;
+  o.nreduce = NV;
   return sharc_run(pool, "test_rvec", n, &o, NULL);
 }
 
@@ -166,11 +170,15 @@ Test(reduce_vec, hist_add_and_merge_count_like_one_value_per_call) {
     sharc_job_opts o = SHARC_JOB_OPTS_INIT;
     cr_assert_eq(sharc_schedule_parse(scheds[s], &o.schedule), 0);
     o.reduce_block = 32;
+    sharc_reduce_spec specs[3];
     for (int r = 0; r < 3; r++) {
       sharc_reduce_spec h = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_HIST);
       h.nbins = HB, h.lo = 0.0, h.hi = HB, h.bins = bins[r];
-      cr_assert_eq(sharc_job_reduce(&o, &h, &res[r]), r);
+      specs[r] = h;
     }
+    o.reduce = specs;
+    o.reduce_out = res;
+    o.nreduce = 3;
     cr_assert_eq(sharc_run(pool, "test_rhist", n, &o, NULL), 0, "%s",
                  sharc_pool_errmsg(pool));
     uint64_t want[HB] = {0}, total = 0;
@@ -277,12 +285,16 @@ static int run_chain(sharc_pool *pool, uint64_t n, const char *sched,
   sharc_reduce_spec s = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_CUSTOM);
   s.custom = &c;
   sharc_reduce_spec sum = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_SUM);
-  sharc_reduce_result sres;
-  cr_assert_eq(sharc_job_reduce(&o, &s, res), 0);
-  cr_assert_eq(sharc_job_reduce(&o, &sum, &sres), 1);
+  sharc_reduce_spec specs[2] = {s, sum};
+  sharc_reduce_result both[2];
+  o.reduce = specs;
+  o.reduce_out = both;
+  o.nreduce = 2;
   memset(out, 0x5a, sizeof *out);
   ctx->calls = 0;
-  return sharc_run(pool, "test_rchain", n, &o, NULL);
+  int rc = sharc_run(pool, "test_rchain", n, &o, NULL);
+  *res = both[0];
+  return rc;
 }
 
 Test(reduce_vec, custom_combine_runs_once_per_block_in_block_order) {
@@ -324,43 +336,58 @@ Test(reduce_vec, a_block_the_combine_refuses_fails_the_job_naming_it) {
   sharc_pool_destroy(pool);
 }
 
-Test(reduce_vec, vector_and_custom_declarations_are_checked) {
+/* A job declaring spec as its reduction 1 (after a good COUNT) is refused
+ * with SHARC_EINVAL naming reduction 1. */
+static int vdecl(sharc_pool *pool, sharc_reduce_spec spec) {
+  sharc_reduce_spec specs[2] = {SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_COUNT),
+                                spec};
+  sharc_reduce_result out[2];
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-  sharc_reduce_result out;
+  o.reduce = specs;
+  o.reduce_out = out;
+  o.nreduce = 2;
+  int rc = sharc_run(pool, "test_rblock", 100, &o, NULL);
+  if (rc == SHARC_EINVAL)
+    cr_assert(strstr(sharc_pool_errmsg(pool), "reduction 1:") != NULL, "%s",
+              sharc_pool_errmsg(pool));
+  return rc;
+}
+
+Test(reduce_vec, vector_and_custom_declarations_are_checked) {
+  sharc_pool *pool = test_pool(1);
   double sums[2];
   uint64_t counts[2];
   chain result;
   sharc_reduce_spec s = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_SUM);
   s.width = 2; /* no sums */
-  cr_assert_eq(sharc_job_reduce(&o, &s, &out), SHARC_EINVAL);
+  cr_assert_eq(vdecl(pool, s), SHARC_EINVAL);
   s.counts = counts; /* the wrong array for a SUM */
-  cr_assert_eq(sharc_job_reduce(&o, &s, &out), SHARC_EINVAL);
+  cr_assert_eq(vdecl(pool, s), SHARC_EINVAL);
   s.sums = sums;
   s.width = SHARC_REDUCE_MAX_WIDTH + 1;
-  cr_assert_eq(sharc_job_reduce(&o, &s, &out), SHARC_EINVAL);
+  cr_assert_eq(vdecl(pool, s), SHARC_EINVAL);
   s.width = 2;
-  cr_assert_eq(sharc_job_reduce(&o, &s, &out), 0);
+  cr_assert_eq(vdecl(pool, s), 0, "%s", sharc_pool_errmsg(pool));
   sharc_reduce_spec m = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_MAX);
   m.width = 2, m.sums = sums; /* MIN, MAX, MEANVAR, HIST are scalars */
-  cr_assert_eq(sharc_job_reduce(&o, &m, &out), SHARC_EINVAL);
+  cr_assert_eq(vdecl(pool, m), SHARC_EINVAL);
   sharc_reduce_spec c = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_CUSTOM);
-  cr_assert_eq(sharc_job_reduce(&o, &c, &out), SHARC_EINVAL); /* no custom */
+  cr_assert_eq(vdecl(pool, c), SHARC_EINVAL); /* no custom */
   chain_ctx ctx = {0, UINT64_MAX};
   sharc_reduce_custom u = {sizeof(chain), &chain_identity, chain_combine, &ctx,
                            &result};
   c.custom = &u;
   u.size = 0;
-  cr_assert_eq(sharc_job_reduce(&o, &c, &out), SHARC_EINVAL);
+  cr_assert_eq(vdecl(pool, c), SHARC_EINVAL);
   u.size = SHARC_REDUCE_MAX_STATE + 1;
-  cr_assert_eq(sharc_job_reduce(&o, &c, &out), SHARC_EINVAL);
+  cr_assert_eq(vdecl(pool, c), SHARC_EINVAL);
   u.size = sizeof(chain), u.combine = NULL;
-  cr_assert_eq(sharc_job_reduce(&o, &c, &out), SHARC_EINVAL);
+  cr_assert_eq(vdecl(pool, c), SHARC_EINVAL);
   u.combine = chain_combine, u.identity = NULL;
-  cr_assert_eq(sharc_job_reduce(&o, &c, &out), SHARC_EINVAL);
+  cr_assert_eq(vdecl(pool, c), SHARC_EINVAL);
   u.identity = &chain_identity, u.result = NULL;
-  cr_assert_eq(sharc_job_reduce(&o, &c, &out), SHARC_EINVAL);
-  u.result = &result;
-  cr_assert_eq(sharc_job_reduce(&o, &c, &out), 1);
+  cr_assert_eq(vdecl(pool, c), SHARC_EINVAL);
+  sharc_pool_destroy(pool);
 }
 
 /* Misuse of the vector calls from a kernel. r 0: SUM of width 2, r 1:
@@ -398,9 +425,10 @@ Test(reduce_vec, misuse_of_vector_calls_is_refused_and_adds_nothing) {
   sharc_reduce_spec c = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_COUNT);
   c.width = 3, c.counts = counts;
   sharc_reduce_spec one = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_SUM);
-  cr_assert_eq(sharc_job_reduce(&o, &s, &res[0]), 0);
-  cr_assert_eq(sharc_job_reduce(&o, &c, &res[1]), 1);
-  cr_assert_eq(sharc_job_reduce(&o, &one, &res[2]), 2);
+  sharc_reduce_spec specs[3] = {s, c, one};
+  o.reduce = specs;
+  o.reduce_out = res;
+  o.nreduce = 3;
   cr_assert_eq(sharc_run(pool, "test_rvmisuse", 1000, &o, NULL), 0, "%s",
                sharc_pool_errmsg(pool));
   cr_assert(sums[0] == 0.0 && sums[1] == 500.0 && res[0].count == 1000);
@@ -429,8 +457,10 @@ Test(reduce_vec,
   /* No option: the default schedule and block. Every index saw a block of
    * one index, so any worker may take any index. */
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-  cr_assert_eq(sharc_job_reduce(&o, &s, &res), 0);
-  sharc_report rep;
+  o.reduce = &s;
+  o.reduce_out = &res;
+  o.nreduce = 1;
+  sharc_report rep = SHARC_REPORT_INIT;
   cr_assert_eq(sharc_run(pool, "test_rblock", 256, &o, &rep), 0);
   cr_assert_eq(res.count, 256, "the block was not 1 for every index");
   cr_assert_eq(rep.indices, 256);
@@ -438,7 +468,9 @@ Test(reduce_vec,
   /* The static schedule splits the blocks exactly: 128 each. */
   sharc_job_opts st = SHARC_JOB_OPTS_INIT;
   cr_assert_eq(sharc_schedule_parse("static", &st.schedule), 0);
-  cr_assert_eq(sharc_job_reduce(&st, &s, &res), 0);
+  st.reduce = &s;
+  st.reduce_out = &res;
+  st.nreduce = 1;
   cr_assert_eq(sharc_run(pool, "test_rblock", 256, &st, &rep), 0);
   cr_assert_eq(rep.nworkers, 2);
   cr_assert_eq(rep.workers[0].indices, 128);

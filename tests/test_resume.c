@@ -64,7 +64,8 @@ static int run_fill(sharc_pool *p, const char *path, const char *journal,
   if (rc != 0)
     return rc;
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-  sharc_job_add_array(&o, a);
+  o.arrays = (sharc_array *[]){a};
+  o.narrays = 1;
   o.schedule = (sharc_schedule){SHARC_SCHED_AUTO, 1};
   o.journal_path = journal;
   o.resume = resume;
@@ -115,7 +116,7 @@ Test(resume, a_killed_coordinator_resumes_and_the_output_matches) {
   cr_assert_eq(stat(journal, &st), 0, "no journal beside the output");
 
   sharc_pool *p = test_pool(2);
-  sharc_report rep;
+  sharc_report rep = SHARC_REPORT_INIT;
   int rc = run_fill(p, path, journal, 1, 7, &rep);
   cr_assert_eq(rc, 0, "resume: rc %d: %s", rc, sharc_pool_errmsg(p));
   cr_assert_gt(rep.indices, 0, "nothing left to do: the kill came late");
@@ -198,10 +199,11 @@ Test(resume, a_journal_does_not_coarsen_quarantine_to_its_blocks) {
                                     SHARC_U64, 1, shape, 0, &a),
                0, "%s", sharc_pool_errmsg(p));
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-  sharc_job_add_array(&o, a);
+  o.arrays = (sharc_array *[]){a};
+  o.narrays = 1;
   o.journal_path = journal;
   o.fault.retries = 1;
-  sharc_report rep;
+  sharc_report rep = SHARC_REPORT_INIT;
   int rc = sharc_run(p, "fill_poison3", NJ, &o, &rep);
   cr_assert_eq(rc, SHARC_EQUARANTINED, "rc %d: %s", rc, sharc_pool_errmsg(p));
   cr_assert_eq(rep.nquarantined, 3);

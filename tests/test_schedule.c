@@ -314,10 +314,11 @@ Test(schedule, every_schedule_with_a_slow_worker_does_each_index_once) {
     cr_assert_eq(sharc_array_create(p, SHARC_U8, 1, shape, NULL, &a), 0);
     for (size_t k = 0; k < NSCHEDS; k++) {
       sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-      sharc_job_add_array(&o, a);
+      o.arrays = (sharc_array *[]){a};
+      o.narrays = 1;
       cr_assert_eq(sharc_schedule_parse(all_scheds[k], &o.schedule), 0);
       memset(sharc_array_data(a), 0, n);
-      sharc_report rep;
+      sharc_report rep = SHARC_REPORT_INIT;
       cr_assert_eq(sharc_run(p, "slow_mark", n, &o, &rep), 0, "%s",
                    sharc_pool_errmsg(p));
       const uint8_t *out = sharc_array_data(a);
@@ -363,7 +364,8 @@ Test(schedule, a_scribbled_range_word_never_reaches_past_n) {
   cr_assert_eq(sharc_array_create(p, SHARC_U8, 1, shape, NULL, &a), 0);
   uintptr_t cb = (uintptr_t)p->cb;
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-  sharc_job_add_array(&o, a);
+  o.arrays = (sharc_array *[]){a};
+  o.narrays = 1;
   o.schedule = (sharc_schedule){SHARC_SCHED_AUTO, 1};
   o.args = &cb;
   o.args_len = sizeof cb;
@@ -589,11 +591,12 @@ Test(schedule, a_trace_records_every_chunk) {
   const char *scheds[] = {"auto", "dynamic:7", "static"};
   for (size_t k = 0; k < 3; k++) {
     sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-    sharc_job_add_array(&o, a);
+    o.arrays = (sharc_array *[]){a};
+    o.narrays = 1;
     cr_assert_eq(sharc_schedule_parse(scheds[k], &o.schedule), 0);
     o.trace_path = path;
     memset(sharc_array_data(a), 0, n);
-    sharc_report rep;
+    sharc_report rep = SHARC_REPORT_INIT;
     cr_assert_eq(sharc_run(p, "slow_mark", n, &o, &rep), 0, "%s",
                  sharc_pool_errmsg(p));
     FILE *f = fopen(path, "r");
@@ -676,7 +679,7 @@ SHARC_KERNEL(nothing)
 
 Test(schedule, sharc_schedule_applies_when_the_program_does_not_choose) {
   sharc_pool *p = test_pool(2);
-  sharc_report rep;
+  sharc_report rep = SHARC_REPORT_INIT;
   setenv("SHARC_SCHEDULE", "dynamic:7", 1);
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
   cr_assert_eq(sharc_run(p, "nothing", 700, &o, &rep), 0, "%s",

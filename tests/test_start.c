@@ -121,8 +121,9 @@ static void jobs_run(sharc_start_method m) {
   sharc_pool *p = start_pool(m, 2);
   sharc_array *a = u64_array(p, n);
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-  sharc_job_add_array(&o, a);
-  sharc_report rep;
+  o.arrays = (sharc_array *[]){a};
+  o.narrays = 1;
+  sharc_report rep = SHARC_REPORT_INIT;
   run_ok(p, "start_fill", n, &o, &rep);
   sharc_report_free(&rep);
   const uint64_t *av = sharc_array_data(a);
@@ -136,8 +137,8 @@ static void jobs_run(sharc_start_method m) {
   cr_assert_eq(kill(old, SIGKILL), 0);
   sharc_array *b = u64_array(p, n);
   sharc_job_opts o2 = SHARC_JOB_OPTS_INIT;
-  sharc_job_add_array(&o2, a);
-  sharc_job_add_array(&o2, b);
+  o2.arrays = (sharc_array *[]){a, b};
+  o2.narrays = 2;
   o2.fault.retries = 1;
   run_ok(p, "start_add", n, &o2, &rep);
   sharc_report_free(&rep);
@@ -153,11 +154,14 @@ static void jobs_run(sharc_start_method m) {
   sharc_array *flag;
   cr_assert_eq(sharc_array_create(p, SHARC_U32, 1, one, NULL, &flag), 0);
   sharc_job_opts o3 = SHARC_JOB_OPTS_INIT;
-  sharc_job_add_array(&o3, flag);
+  o3.arrays = (sharc_array *[]){flag};
+  o3.narrays = 1;
   o3.fault.retries = 1;
   sharc_reduce_spec spec = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_SUM);
   sharc_reduce_result res;
-  cr_assert_eq(sharc_job_reduce(&o3, &spec, &res), 0);
+  o3.reduce = &spec;
+  o3.reduce_out = &res;
+  o3.nreduce = 1;
   run_ok(p, "start_sum", n, &o3, &rep);
   cr_assert_eq(rep.deaths, 1u, "%s: one death", method_name(m));
   sharc_report_free(&rep);
@@ -206,8 +210,9 @@ static void destroy_leaves_nothing(sharc_start_method m) {
   sharc_pool *p = start_pool(m, 3);
   sharc_array *a = u64_array(p, 1000);
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-  sharc_job_add_array(&o, a);
-  sharc_report rep;
+  o.arrays = (sharc_array *[]){a};
+  o.narrays = 1;
+  sharc_report rep = SHARC_REPORT_INIT;
   run_ok(p, "start_fill", 1000, &o, &rep);
   sharc_report_free(&rep);
   int pids[3];
@@ -338,12 +343,14 @@ Test(start, forkserver_names_a_kernel_registered_after_sharc_init) {
   cr_assert_eq(sharc_kernel_register("start_late", late_kernel), 0);
   sharc_pool *p = start_pool(SHARC_START_FORKSERVER, 1);
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-  sharc_report rep;
+  sharc_report rep = SHARC_REPORT_INIT;
   cr_assert_eq(sharc_run(p, "start_late", 10, &o, &rep), SHARC_ENOKERNEL);
   const char *msg = sharc_pool_errmsg(p);
   cr_assert(strstr(msg, "'start_late'") && strstr(msg, "forkserver") &&
                 strstr(msg, "sharc_init"),
             "%s", msg);
+  cr_assert_str_eq(rep.error, msg, "the report carries the message");
+  sharc_report_free(&rep);
   sharc_pool_destroy(p);
   /* the fork method knows it */
   p = start_pool(SHARC_START_FORK, 1);
@@ -355,12 +362,13 @@ Test(start, forkserver_names_a_kernel_registered_after_sharc_init) {
 Test(start, spawn_names_an_unknown_kernel_and_the_libraries_searched) {
   sharc_pool *p = start_pool(SHARC_START_SPAWN, 1);
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-  sharc_report rep;
+  sharc_report rep = SHARC_REPORT_INIT;
   cr_assert_eq(sharc_run(p, "no_such_kernel", 10, &o, &rep), SHARC_ENOKERNEL);
   const char *msg = sharc_pool_errmsg(p);
   cr_assert(strstr(msg, "'no_such_kernel'") && strstr(msg, "spawn") &&
                 strstr(msg, MODULE),
             "%s", msg);
+  sharc_report_free(&rep);
   sharc_pool_destroy(p);
 }
 
@@ -409,9 +417,10 @@ Test(start, forkserver_runs_init_hooks_known_to_the_server) {
   uint64_t shape[1] = {2};
   cr_assert_eq(sharc_array_create(p, SHARC_I64, 1, shape, NULL, &a), 0);
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-  sharc_job_add_array(&o, a);
+  o.arrays = (sharc_array *[]){a};
+  o.narrays = 1;
   o.schedule = (sharc_schedule){SHARC_SCHED_STATIC, 1};
-  sharc_report rep;
+  sharc_report rep = SHARC_REPORT_INIT;
   run_ok(p, "start_local", 2, &o, &rep);
   sharc_report_free(&rep);
   const int64_t *v = sharc_array_data(a);

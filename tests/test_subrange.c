@@ -55,32 +55,36 @@ typedef struct results {
   double vec[VW];
 } results;
 
-static void declare(sharc_job_opts *o, results *r, const sub_args *a,
-                    sharc_array *out, uint64_t block) {
+/* What the options point to: the array list and the declarations. */
+typedef struct decls {
+  sharc_array *arrays[1];
+  sharc_reduce_spec spec[NRED];
+} decls;
+
+static void declare(sharc_job_opts *o, decls *d, results *r,
+                    const sub_args *a, sharc_array *out, uint64_t block) {
   *o = (sharc_job_opts)SHARC_JOB_OPTS_INIT;
   memset(r, 0, sizeof *r);
   o->args = a;
   o->args_len = sizeof *a;
   o->reduce_block = block;
-  sharc_job_add_array(o, out);
-  sharc_reduce_spec s = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_SUM);
-  cr_assert_eq(sharc_job_reduce(o, &s, &r->res[R_SUM]), R_SUM);
-  s.kind = SHARC_REDUCE_MIN;
-  cr_assert_eq(sharc_job_reduce(o, &s, &r->res[R_MIN]), R_MIN);
-  s.kind = SHARC_REDUCE_MAX;
-  cr_assert_eq(sharc_job_reduce(o, &s, &r->res[R_MAX]), R_MAX);
-  sharc_reduce_spec h = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_HIST);
-  h.nbins = NBINS;
-  h.lo = -5.0;
-  h.hi = 5.0;
-  h.bins = r->bins;
-  cr_assert_eq(sharc_job_reduce(o, &h, &r->res[R_HIST]), R_HIST);
-  s.kind = SHARC_REDUCE_MEANVAR;
-  cr_assert_eq(sharc_job_reduce(o, &s, &r->res[R_MV]), R_MV);
-  sharc_reduce_spec v = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_SUM);
-  v.width = VW;
-  v.sums = r->vec;
-  cr_assert_eq(sharc_job_reduce(o, &v, &r->res[R_VEC]), R_VEC);
+  d->arrays[0] = out;
+  o->arrays = d->arrays;
+  o->narrays = 1;
+  static const sharc_reduce_kind kinds[NRED] = {
+      SHARC_REDUCE_SUM, SHARC_REDUCE_MIN, SHARC_REDUCE_MAX,
+      SHARC_REDUCE_HIST, SHARC_REDUCE_MEANVAR, SHARC_REDUCE_SUM};
+  for (unsigned k = 0; k < NRED; k++)
+    d->spec[k] = (sharc_reduce_spec)SHARC_REDUCE_SPEC_INIT(kinds[k]);
+  d->spec[R_HIST].nbins = NBINS;
+  d->spec[R_HIST].lo = -5.0;
+  d->spec[R_HIST].hi = 5.0;
+  d->spec[R_HIST].bins = r->bins;
+  d->spec[R_VEC].width = VW;
+  d->spec[R_VEC].sums = r->vec;
+  o->reduce = d->spec;
+  o->reduce_out = r->res;
+  o->nreduce = NRED;
 }
 
 /* The whole job once, then as parts of unequal sizes run last part
@@ -96,12 +100,13 @@ static void parts_match_whole(unsigned workers, uint64_t n, uint64_t block) {
   cr_assert_eq(sharc_array_create(pool, SHARC_F64, 1, &n, NULL, &a2), 0);
   sub_args args = {n};
   sharc_job_opts o1, o2;
+  decls d1, d2;
   results *whole = calloc(1, sizeof *whole), *parts = calloc(1, sizeof *parts);
-  declare(&o1, whole, &args, a1, block);
+  declare(&o1, &d1, whole, &args, a1, block);
   cr_assert_eq(sharc_run(pool, "test_subrange", n, &o1, NULL), 0, "%s",
                sharc_pool_errmsg(pool));
 
-  declare(&o2, parts, &args, a2, block);
+  declare(&o2, &d2, parts, &args, a2, block);
   uint64_t B, stride;
   char msg[256];
   cr_assert_eq(sharc_reduce_layout(&o2, n, &B, &stride, msg, sizeof msg), 0);
@@ -113,7 +118,7 @@ static void parts_match_whole(unsigned workers, uint64_t n, uint64_t block) {
   for (uint64_t k = 0; hi > 0; k++) {
     uint64_t lo = hi > k + 1 ? hi - (k + 1) : 0;
     uint64_t b = lo * B, e = hi * B < n ? hi * B : n;
-    sharc_report rep;
+    sharc_report rep = SHARC_REPORT_INIT;
     cr_assert_eq(sharc_run_part(pool, "test_subrange", n, b, e, &o2,
                                 all + lo * stride, &rep),
                  0, "%s", sharc_pool_errmsg(pool));
@@ -163,8 +168,9 @@ Test(subrange, misaligned_or_outside_parts_are_refused) {
   cr_assert_eq(sharc_array_create(pool, SHARC_F64, 1, &n, NULL, &a), 0);
   sub_args args = {n};
   sharc_job_opts o;
+  decls d;
   results r;
-  declare(&o, &r, &args, a, 64);
+  declare(&o, &d, &r, &args, a, 64);
   unsigned char buf[4096 * 4];
   cr_assert_eq(sharc_run_part(pool, "test_subrange", n, 10, 64, &o, buf, NULL),
                SHARC_EINVAL);

@@ -141,7 +141,8 @@ Test(tiles_hillshade, pool_with_one_row_chunks_equals_sequential) {
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
   o.args = &s;
   o.args_len = sizeof s;
-  sharc_job_add_array(&o, dem);
+  o.arrays = (sharc_array *[]){dem};
+  o.narrays = 1;
   cr_assert_eq(sharc_run(pool, "dem_synth", N, &o, NULL), 0);
   const float *d = sharc_array_data(dem);
   for (uint64_t r = 0; r < N; r += 37)
@@ -159,8 +160,8 @@ Test(tiles_hillshade, pool_with_one_row_chunks_equals_sequential) {
   cr_assert_eq(sharc_schedule_parse("dynamic:1", &h.schedule), 0);
   h.args = &a;
   h.args_len = sizeof a;
-  sharc_job_add_array(&h, dem);
-  sharc_job_add_array(&h, out);
+  h.arrays = (sharc_array *[]){dem, out};
+  h.narrays = 2;
   cr_assert_eq(sharc_run(pool, "hillshade", N, &h, NULL), 0);
   uint8_t *seq = malloc(N * N);
   sharc_hillshade_rows(&a, d, seq, 0, N);

@@ -37,7 +37,7 @@ static int best_of(sharc_pool *pool, const sharc_app *app, uint64_t n,
     return tool_fail("demo", 1, "%s", msg);
   memset(best, 0, sizeof *best);
   for (unsigned i = 0; i < repeats; i++) {
-    sharc_report rep;
+    sharc_report rep = SHARC_REPORT_INIT;
     if (sharc_run(pool, app->kernel, n, &o, &rep) != 0) {
       app->teardown(state);
       sharc_report_free(best);
@@ -69,7 +69,7 @@ static void print_plan(const sharc_pool *pool) {
 
 static int demo_app(sharc_pool *many, sharc_pool *one, const sharc_app *app,
                     uint64_t n, unsigned repeats) {
-  sharc_report rm, r1;
+  sharc_report rm = SHARC_REPORT_INIT, r1 = SHARC_REPORT_INIT;
   void *state = NULL;
   printf("\n== %s: %s, n = %llu ==\n", app->name, app->summary,
          (unsigned long long)n);

@@ -181,8 +181,9 @@ static int run_model(const mc_opts *m, sharc_pool *pool) {
   o.reduce_block = m->block;
   o.measure_rusage = 0;
   o.fault = m->fault;
+  sharc_reduce_spec specs[MC_MAX_QUANTITIES + 1];
   sharc_reduce_result res[MC_MAX_QUANTITIES + 1];
-  if (mc_model_declare(model, &o, res) != 0)
+  if (mc_model_declare(model, &o, specs, res) != 0)
     return tool_fail("mc", 1, "%s: cannot declare its reductions", model->name);
   sharc_job *job;
   int rc = tool_run_job("mc", pool, model->kernel, m->paths, &o, m->quiet,

@@ -39,6 +39,9 @@ static void usage(FILE *out) {
           "                  be repeated; a key given twice is an error)\n"
           "  --verify        recompute sequentially and compare bit for bit\n"
           "  --json          print one JSON object instead of text\n"
+          "  --pages         report where each array's pages are, per NUMA "
+          "node,\n"
+          "                  against the placement plan\n"
           "  -q, --quiet     no progress on stderr (by default a bar on a "
           "terminal,\n"
           "                  else a line every 2 s, for jobs over 0.5 s)\n"
@@ -82,7 +85,7 @@ typedef struct run_args {
   sharc_schedule schedule;
   const char *params;
   const char *trace;
-  int verify, json, quiet;
+  int verify, json, quiet, pages;
   sharc_fault_policy fault;
   const char *out;
   int resume;
@@ -100,6 +103,7 @@ static int parse(int argc, char **argv, run_args *r) {
       {"verify", no_argument, NULL, 'V'},
       {"json", no_argument, NULL, 'j'},
       {"quiet", no_argument, NULL, 'q'},
+      {"pages", no_argument, NULL, 'P'},
       {"trace", required_argument, NULL, 't'},
       TOOL_FAULT_LONGOPTS,
       {"recycle-chunks", required_argument, NULL, 'C'},
@@ -152,6 +156,9 @@ static int parse(int argc, char **argv, run_args *r) {
       break;
     case 'q':
       r->quiet = 1;
+      break;
+    case 'P':
+      r->pages = 1;
       break;
     case 't':
       r->trace = optarg;
@@ -320,6 +327,7 @@ static int run_job(const run_args *r, sharc_pool *pool) {
   o.schedule = r->schedule;
   o.trace_path = r->trace;
   o.fault = r->fault;
+  o.census = r->pages;
   char journal[4096];
   if (r->out != NULL) {
     if (snprintf(journal, sizeof journal, "%s.journal", r->out) >=

@@ -80,11 +80,16 @@ static int check_pages(unsigned workers, unsigned mib) {
   sharc_array *a = NULL;
   rc = sharc_array_create(pool, SHARC_F64, 1, &n, NULL, &a);
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-  if (rc == 0)
-    rc = sharc_job_add_array(&o, a) < 0 ? SHARC_ERANGE : 0;
+  o.arrays = &a;
+  o.narrays = 1;
   if (rc == 0)
     rc = sharc_run(pool, "sharc.topo.touch", n, &o, NULL);
-  sharc_page_census c;
+  /* per node, for every node the machine has */
+  int max_node = sharc_numa_max_node();
+  uint64_t per_node[1024] = {0};
+  sharc_page_census c = SHARC_PAGE_CENSUS_INIT;
+  c.on_node = per_node;
+  c.max_nodes = max_node >= 0 && max_node < 1024 ? (unsigned)max_node + 1 : 1024;
   if (rc == 0)
     rc = sharc_array_page_census(pool, a, &c);
   if (rc != 0) {
@@ -97,11 +102,11 @@ static int check_pages(unsigned workers, unsigned mib) {
   printf("\npages: %u MiB array written by %u workers, %llu pages of %ld "
          "bytes\n",
          mib, sharc_pool_size(pool), (unsigned long long)c.pages, c.page_size);
-  for (int k = 0; k < SHARC_CENSUS_NODES; k++)
+  for (unsigned k = 0; k < c.max_nodes; k++)
     if (c.on_node[k] > 0)
-      printf("  node %d: %llu pages\n", k, (unsigned long long)c.on_node[k]);
+      printf("  node %u: %llu pages\n", k, (unsigned long long)c.on_node[k]);
   if (c.other_nodes > 0)
-    printf("  nodes >= %d: %llu pages\n", SHARC_CENSUS_NODES,
+    printf("  nodes >= %u: %llu pages\n", c.max_nodes,
            (unsigned long long)c.other_nodes);
   printf("  as planned: %llu, elsewhere: %llu, not in memory: %llu\n",
          (unsigned long long)c.as_planned, (unsigned long long)c.elsewhere,

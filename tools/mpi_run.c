@@ -148,8 +148,11 @@ int tool_mpi_pool_create(sharc_pool **pool, const sharc_pool_opts *po,
 
 /* What the app's result() reads of a report: the whole job's figures. */
 static void as_report(const sharc_mpi_report *m, sharc_report *rep) {
-  memset(rep, 0, sizeof *rep);
-  snprintf(rep->kernel, sizeof rep->kernel, "%s", m->kernel);
+  static const sharc_report init = SHARC_REPORT_INIT;
+  *rep = init;
+  rep->kernel = m->kernel;
+  rep->error = m->error;
+  rep->advice = "";
   rep->n = m->n;
   rep->nworkers = m->workers;
   rep->status = m->status;

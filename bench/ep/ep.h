@@ -193,23 +193,25 @@ static inline int ep_run_sharc(sharc_pool *pool, const ep_class *c,
   o.args = &a;
   o.args_len = sizeof a;
   double sums[2];
-  sharc_reduce_spec s = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_SUM);
-  s.width = 2;
-  s.sums = sums;
-  sharc_reduce_spec n = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_COUNT);
-  n.width = EP_NQ;
-  n.counts = r->q;
-  sharc_reduce_result rs, rn;
+  /* reduction 0: the two sums; 1: the ten counts */
+  sharc_reduce_spec red[2] = {SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_SUM),
+                              SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_COUNT)};
+  red[0].width = 2;
+  red[0].sums = sums;
+  red[1].width = EP_NQ;
+  red[1].counts = r->q;
+  sharc_reduce_result res[2];
   memset(r, 0, sizeof *r);
-  if (sharc_job_reduce(&o, &s, &rs) != 0 || sharc_job_reduce(&o, &n, &rn) != 1)
-    return SHARC_EINVAL;
+  o.reduce = red;
+  o.reduce_out = res;
+  o.nreduce = 2;
   o.measure_rusage = rep != NULL;
   int rc = sharc_run(pool, "npb_ep", UINT64_C(1) << (c->m - EP_MK), &o, rep);
   if (rc != 0)
     return rc;
   r->sx = sums[0];
   r->sy = sums[1];
-  r->gc = rn.count;
+  r->gc = res[1].count;
   return 0;
 }
 

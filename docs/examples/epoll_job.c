@@ -59,8 +59,8 @@ int main(int argc, char **argv) {
   _Atomic uint64_t *gate_word = sharc_array_data(gate);
 
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-  sharc_job_add_array(&o, gate);
-  sharc_job_add_array(&o, out);
+  o.arrays = (sharc_array *[]){gate, out};
+  o.narrays = 2;
   sharc_submit_opts so = SHARC_SUBMIT_OPTS_INIT;
   so.stream = 1; /* progress as blocks complete, not only the end */
   sharc_job *job;

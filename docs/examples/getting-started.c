@@ -54,9 +54,10 @@ int main(int argc, char **argv) {
   sharc_job_opts o = SHARC_JOB_OPTS_INIT; /* the adaptive schedule */
   o.args = &args;                         /* copied once per job */
   o.args_len = sizeof args;
-  sharc_job_add_array(&o, x); /* the kernel's array 0 */
-  sharc_job_add_array(&o, y); /* and array 1 */
-  sharc_report rep;
+  sharc_array *arrays[] = {x, y};        /* the kernel's arrays 0 and 1 */
+  o.arrays = arrays;                      /* read by sharc_run */
+  o.narrays = 2;
+  sharc_report rep = SHARC_REPORT_INIT;
   rc = sharc_run(pool, "saxpy", n, &o, &rep);
   if (rc != 0)
     fprintf(stderr, "saxpy: %s\n", sharc_pool_errmsg(pool));

@@ -37,7 +37,7 @@ static int distance(const sharc_task *t, uint64_t begin, uint64_t end) {
 SHARC_KERNEL(distance)
 
 typedef struct results {
-  sharc_reduce_result mean, hist, longest;
+  sharc_reduce_result r[3]; /* the mean, the histogram, the longest */
   uint64_t bins[NBINS];
 } results;
 
@@ -54,13 +54,15 @@ static int estimate(unsigned workers, uint64_t n, results *res) {
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
   o.args = &a;
   o.args_len = sizeof a;
-  sharc_reduce_spec mean = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_MEANVAR);
-  sharc_reduce_spec hist = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_HIST);
-  hist.nbins = NBINS, hist.lo = 0.0, hist.hi = 1.4, hist.bins = res->bins;
-  sharc_reduce_spec longest = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_MAX);
-  sharc_job_reduce(&o, &mean, &res->mean);
-  sharc_job_reduce(&o, &hist, &res->hist);
-  sharc_job_reduce(&o, &longest, &res->longest);
+  /* reductions 0, 1 and 2, as the kernel numbers them */
+  sharc_reduce_spec red[3] = {SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_MEANVAR),
+                              SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_HIST),
+                              SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_MAX)};
+  red[1].nbins = NBINS, red[1].lo = 0.0, red[1].hi = 1.4;
+  red[1].bins = res->bins;
+  o.reduce = red;
+  o.reduce_out = res->r;
+  o.nreduce = 3;
   int rc = sharc_run(pool, "distance", n, &o, NULL);
   if (rc != 0)
     fprintf(stderr, "montecarlo: %s\n", sharc_pool_errmsg(pool));
@@ -73,18 +75,18 @@ int main(int argc, char **argv) {
   results one, three;
   if (estimate(1, n, &one) != 0 || estimate(3, n, &three) != 0)
     return 1;
-  const sharc_reduce_result *m = &three.mean;
+  const sharc_reduce_result *m = &three.r[0];
   double exact = (2 + sqrt(2.0) + 5 * log(1 + sqrt(2.0))) / 15;
   printf("mean distance %.6f +- %.6f (95%%), exact %.6f\n", m->mean,
          SHARC_Z95 * m->sem, exact);
-  printf("longest %.6f, path %llu\n", three.longest.value,
-         (unsigned long long)three.longest.index);
+  printf("longest %.6f, path %llu\n", three.r[2].value,
+         (unsigned long long)three.r[2].index);
   for (int b = 0; b < NBINS; b++)
     printf("  [%.1f, %.1f) %llu\n", 0.2 * b, 0.2 * (b + 1),
            (unsigned long long)three.bins[b]);
-  printf("  [1.4, ...) %llu\n", (unsigned long long)three.hist.over);
-  int same = memcmp(&one.mean.mean, &m->mean, sizeof(double)) == 0 &&
-             memcmp(&one.mean.m2, &m->m2, sizeof(double)) == 0;
+  printf("  [1.4, ...) %llu\n", (unsigned long long)three.r[1].over);
+  int same = memcmp(&one.r[0].mean, &m->mean, sizeof(double)) == 0 &&
+             memcmp(&one.r[0].m2, &m->m2, sizeof(double)) == 0;
   printf("1 and 3 workers: %s bits\n", same ? "the same" : "DIFFERENT");
   return same && fabs(m->mean - exact) <= 4 * m->sem ? 0 : 1;
 }

@@ -44,10 +44,12 @@ int main(int argc, char **argv) {
     MPI_Abort(MPI_COMM_WORLD, 1);
   }
 
-  sharc_job_opts o = SHARC_JOB_OPTS_INIT;
   sharc_reduce_spec sum = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_SUM);
   sharc_reduce_result pi;
-  sharc_job_reduce(&o, &sum, &pi); /* reduction 0 */
+  sharc_job_opts o = SHARC_JOB_OPTS_INIT;
+  o.reduce = &sum; /* reduction 0, its result in pi */
+  o.reduce_out = &pi;
+  o.nreduce = 1;
   sharc_mpi_report rep;
   /* Collective: every rank runs super-chunks of [0, n) on its pool until
    * none is left; then every rank holds the whole job's sum. */
@@ -62,9 +64,9 @@ int main(int argc, char **argv) {
   sharc_mpi_report_free(&rep);
 
   /* The same job on this rank's pool alone: the same bits. */
-  sharc_job_opts alone_o = SHARC_JOB_OPTS_INIT;
   sharc_reduce_result alone;
-  sharc_job_reduce(&alone_o, &sum, &alone);
+  sharc_job_opts alone_o = o;
+  alone_o.reduce_out = &alone;
   int same = rc == 0 && sharc_run(pool, "darts", n, &alone_o, NULL) == 0 &&
              alone.sum == pi.sum && alone.count == pi.count;
   if (rank == 0)

@@ -84,12 +84,20 @@ enum {
   SHARC_CREATE = 4 /* raw files: create (O_EXCL) and size the file */
 };
 
-/* Options for sharc_array_create(). */
+/* Options for sharc_array_create(). size: sizeof(sharc_array_opts), as
+ * SHARC_ARRAY_OPTS_INIT sets it (checked: SHARC_EINVAL naming both sizes). */
 typedef struct sharc_array_opts {
+  size_t size;
   sharc_backing backing; /* SHARC_BACKING_ANON or SHARC_BACKING_SHM */
   int fortran_order;     /* 1: column-major strides */
 } sharc_array_opts;
-#define SHARC_ARRAY_OPTS_INIT {SHARC_BACKING_ANON, 0}
+#ifndef __cplusplus
+#define SHARC_ARRAY_OPTS_INIT                                                  \
+  {.size = sizeof(sharc_array_opts), .backing = SHARC_BACKING_ANON,            \
+   .fortran_order = 0}
+#else /* C++17 has no designated initializers: the same, by position */
+#define SHARC_ARRAY_OPTS_INIT {sizeof(sharc_array_opts), SHARC_BACKING_ANON, 0}
+#endif
 
 /* Creates a zero-filled array of the given dtype and shape (ndim 0..64; a
  * 0-d array has one element; any zero extent gives an empty array).

@@ -53,7 +53,7 @@ SHARC_API int sharc_reduce_layout(const sharc_job_opts *o, uint64_t n,
  * NULL only for a job without reductions), after each was checked to have
  * been reset by this part. Combine every part's with
  * sharc_reduce_combine().
- * rep as for sharc_run(); its n, indices and the indices named in errors,
+ * rep as for sharc_run() (made with SHARC_REPORT_INIT); its n, indices and the indices named in errors,
  * traces and per-worker figures are the part's own, counted from begin.
  * Not with a journal (SHARC_EINVAL). SHARC_EAGAIN when the pool is running
  * or has queued jobs (parts do not queue). Otherwise the errors of

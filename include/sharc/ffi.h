@@ -16,13 +16,21 @@ extern "C" {
 #endif
 
 /* A new sharc_job_opts set to SHARC_JOB_OPTS_INIT, owned by the caller and
- * released with sharc_job_opts_free(), or NULL when out of memory. Add
- * arrays with sharc_job_add_array(). Thread-safe. */
+ * released with sharc_job_opts_free(), or NULL when out of memory. It
+ * keeps its own list of arrays, grown by sharc_job_opts_add_array().
+ * Thread-safe. */
 SHARC_API sharc_job_opts *sharc_job_opts_new(void);
 
-/* Releases what sharc_job_opts_new() returned (not the arrays, which
- * belong to their pool). NULL is a no-op. */
+/* Releases what sharc_job_opts_new() returned, with its list (not the
+ * arrays, which belong to their pool). NULL is a no-op. */
 SHARC_API void sharc_job_opts_free(sharc_job_opts *o);
+
+/* Appends a to the arrays of o, which must come from sharc_job_opts_new()
+ * (options a C program made itself point to its own list: SHARC_EINVAL).
+ * The kernel sees it as sharc_task_array(t, i), i being the returned
+ * index. Returns the index, or SHARC_EINVAL or SHARC_ERANGE (the list
+ * holds SHARC_MAX_JOB_ARRAYS already). Not thread-safe on one o. */
+SHARC_API int sharc_job_opts_add_array(sharc_job_opts *o, sharc_array *a);
 
 /* The kernel's argument bytes: args is not copied here (sharc_run() copies
  * it into the workers), so it must stay valid until sharc_run() returns.

@@ -65,7 +65,13 @@ typedef struct sharc_fault_policy {
   uint64_t recycle_rss;
 } sharc_fault_policy;
 
+#ifndef __cplusplus
+#define SHARC_FAULT_POLICY_INIT                                                \
+  {.retries = 0, .on_poison = SHARC_POISON_QUARANTINE, .timeout_s = 0.0,       \
+   .timeout_x = 0.0, .recycle_chunks = 0, .recycle_rss = 0}
+#else /* C++17 has no designated initializers: the same, by position */
 #define SHARC_FAULT_POLICY_INIT {0, SHARC_POISON_QUARANTINE, 0.0, 0.0, 0, 0}
+#endif
 
 typedef struct sharc_job_opts {
   /* sizeof(sharc_job_opts), as SHARC_JOB_OPTS_INIT sets it: the library
@@ -76,8 +82,14 @@ typedef struct sharc_job_opts {
   sharc_schedule schedule; /* default auto: no chunk size to choose */
   const void *args; /* argument bytes for the kernel, copied once per job */
   size_t args_len;  /* at most SHARC_MAX_ARGS */
+  /* The arrays the kernel sees, sharc_task_array(t, i) being arrays[i]:
+   * narrays of them, at most SHARC_MAX_JOB_ARRAYS (one fewer in a job with
+   * reductions). The list is the caller's; sharc_run() and sharc_submit()
+   * read it (sharc_submit() keeps a copy), so it need not outlive the call.
+   *   sharc_array *in_out[] = {x, y};
+   *   o.arrays = in_out; o.narrays = 2; */
+  sharc_array *const *arrays;
   unsigned narrays;
-  sharc_array *arrays[SHARC_MAX_JOB_ARRAYS];
   /* 1: measure per-worker CPU time and peak RSS during the job (two small
    * /proc accesses per worker per job); 0: skip, for the lowest latency. */
   int measure_rusage;
@@ -86,10 +98,16 @@ typedef struct sharc_job_opts {
    * worker count, so a kernel can keep per-block state that does not
    * depend on how the work was split (deterministic reductions). */
   uint64_t grain;
-  /* Reductions (sharc/reduce.h), declared with sharc_job_reduce(). */
+  /* Reductions (sharc/reduce.h): nreduce declarations, at most
+   * SHARC_MAX_JOB_REDUCTIONS; the kernel adds to reduction r with
+   * sharc_task_reduce(t, r, ...) and its result goes to reduce_out[r]. The
+   * declarations are read like the arrays (sharc_submit() copies them);
+   * the results, and what a declaration points to (bins, sums, counts, a
+   * custom state), are the caller's and must stay valid until the job is
+   * over (sharc_run() returned, or sharc_job_wait() said so). */
+  const sharc_reduce_spec *reduce;
+  sharc_reduce_result *reduce_out;
   unsigned nreduce;
-  sharc_reduce_spec reduce[SHARC_MAX_JOB_REDUCTIONS];
-  sharc_reduce_result *reduce_out[SHARC_MAX_JOB_REDUCTIONS];
   uint64_t reduce_block; /* 0: the default block size (sharc/reduce.h) */
   /* A file to write the job's trace to: every chunk with its worker, start
    * and end time and index range, and for stolen ranges whom they came
@@ -121,12 +139,24 @@ typedef struct sharc_job_opts {
    * partials die with the coordinator). */
   const char *journal_path;
   int resume;
+  /* 1: after the job, count where the pages of each of its arrays are
+   * (sharc_array_page_census(), per node too) into the report's census,
+   * to check that first touch and binding did what the plan says. Costs
+   * one pass of move_pages(2) over the arrays' pages after the job (about
+   * 1 ms per 100,000 pages here); 0: none. */
+  int census;
 } sharc_job_opts;
 
+/* Fields not named are 0 or NULL. */
+#ifndef __cplusplus
 #define SHARC_JOB_OPTS_INIT                                                    \
-  {sizeof(sharc_job_opts), SHARC_SCHEDULE_DEFAULT, NULL, 0, 0, {NULL}, 1, 0, 0, \
-   {SHARC_REDUCE_SPEC_INIT(0)}, {NULL}, 0, NULL, SHARC_FAULT_POLICY_INIT,     \
-   NULL, 0}
+  {.size = sizeof(sharc_job_opts), .schedule = SHARC_SCHEDULE_DEFAULT,         \
+   .measure_rusage = 1, .fault = SHARC_FAULT_POLICY_INIT}
+#else /* C++17 has no designated initializers: the same, by position */
+#define SHARC_JOB_OPTS_INIT                                                    \
+  {sizeof(sharc_job_opts), SHARC_SCHEDULE_DEFAULT, NULL, 0, NULL, 0, 1, 0,     \
+   NULL, NULL, 0, 0, NULL, SHARC_FAULT_POLICY_INIT, NULL, 0, 0}
+#endif
 
 /* The trace format, one text line per item:
  *   # sharc trace 1
@@ -144,10 +174,6 @@ typedef struct sharc_job_opts {
  * Lines starting with # are comments; readers ignore keys they do not
  * know. `sharc report FILE` summarises and draws it. */
 #define SHARC_TRACE_MAX_RECORDS (UINT64_C(1) << 20)
-
-/* Appends an array to the job; the kernel sees it as sharc_task_array(t, i)
- * where i is the returned index. Returns the index or SHARC_ERANGE. */
-SHARC_API int sharc_job_add_array(sharc_job_opts *o, sharc_array *a);
 
 /* Runs kernel over [0, n) on every worker of the pool and waits for it.
  * opts may be NULL (defaults). rep may be NULL; otherwise it is filled (also
@@ -240,7 +266,11 @@ typedef struct sharc_submit_opts {
   void *on_range_arg;
 } sharc_submit_opts;
 
+#ifndef __cplusplus
+#define SHARC_SUBMIT_OPTS_INIT {.size = sizeof(sharc_submit_opts)}
+#else /* C++17 has no designated initializers: the same, by position */
 #define SHARC_SUBMIT_OPTS_INIT {sizeof(sharc_submit_opts), 0, 0, NULL, NULL}
+#endif
 
 /* Queues kernel over [0, n) with opts (NULL: defaults) and sopts (NULL:
  * defaults) and sets *out to the job's handle, owned by the caller

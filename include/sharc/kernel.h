@@ -75,7 +75,7 @@ SHARC_API const char *sharc_kernel_name(unsigned i);
 
 /* --- The task handle: valid only inside the kernel call. ----------------- */
 
-/* The job's i-th array (in sharc_job_add_array() order) as mapped in this
+/* The job's i-th array (sharc_job_opts.arrays[i]) as mapped in this
  * worker, or NULL if i is out of range. */
 SHARC_API void *sharc_task_array(const sharc_task *t, unsigned i);
 /* Elements and bytes of the i-th array (0 if i is out of range). */

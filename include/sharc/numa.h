@@ -18,21 +18,33 @@
 extern "C" {
 #endif
 
-/* Nodes with an index at or above this are counted in `other_nodes`. */
-#define SHARC_CENSUS_NODES 64
-
-/* Where an array's pages are, against where the plan wants them. */
+/* Where an array's pages are, against where the plan wants them. Made with
+ * SHARC_PAGE_CENSUS_INIT (size is checked); for counts per node, point
+ * on_node to max_nodes counters of the caller's (sharc_numa_max_node() + 1
+ * covers every node). */
 typedef struct sharc_page_census {
+  size_t size;
   uint64_t pages;      /* pages of the array's data looked at */
   uint64_t absent;     /* not in memory, or never written: untouched,
                           reserved but not yet written (the page cache
                           does not count those as resident), swapped out */
   uint64_t as_planned; /* on the node of a worker owning an element in it */
   uint64_t elsewhere;  /* in memory on another node */
-  uint64_t on_node[SHARC_CENSUS_NODES]; /* pages in memory, per node */
-  uint64_t other_nodes; /* pages on nodes >= SHARC_CENSUS_NODES */
   long page_size;       /* bytes per page */
+  /* Pages in memory per node: on_node[k] for node k < max_nodes (the
+   * caller's array, or the report's own in a report; NULL: not counted),
+   * and those on nodes >= max_nodes in other_nodes. */
+  uint64_t *on_node;
+  unsigned max_nodes;
+  uint64_t other_nodes;
 } sharc_page_census;
+
+#ifndef __cplusplus
+#define SHARC_PAGE_CENSUS_INIT {.size = sizeof(sharc_page_census)}
+#else /* C++17 has no designated initializers: the same, by position */
+#define SHARC_PAGE_CENSUS_INIT                                                 \
+  {sizeof(sharc_page_census), 0, 0, 0, 0, 0, NULL, 0, 0}
+#endif
 
 /* The NUMA node of each page of [addr, addr + len) (addr rounded down to a
  * page): nodes[i] for page i, or -1 when the page is not resident (as
@@ -45,15 +57,18 @@ typedef struct sharc_page_census {
 SHARC_API int64_t sharc_mem_nodes(const void *addr, size_t len, int *nodes,
                                   size_t max);
 
-/* Counts where the pages of array a (made by pool) are. A page is as
+/* Counts where the pages of array a (made by pool) are, into out (made
+ * with SHARC_PAGE_CENSUS_INIT, its on_node and max_nodes as the caller set
+ * them; the counts are zeroed first). A page is as
  * planned when its node is the node of one of the workers whose block of
  * the static split (worker w owns indices [w n / W, (w + 1) n / W), the
  * first n % W workers one more) holds an element of the page: a page
  * straddling two blocks may be on either node. For an array spread by
  * sharc_array_interleave(), a page is as planned on any of the workers'
- * nodes. Returns 0 or a negative
- * code as sharc_mem_nodes(). Blocks only to read page states; not to be
- * called from a kernel. */
+ * nodes. Returns 0 or a negative code as sharc_mem_nodes() (SHARC_EINVAL
+ * for a census of another size). Blocks only to read page states; not to
+ * be called from a kernel. A job can take the census of all its arrays
+ * into its report (sharc_job_opts.census). */
 SHARC_API int sharc_array_page_census(sharc_pool *pool, const sharc_array *a,
                                       sharc_page_census *out);
 

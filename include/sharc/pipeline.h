@@ -20,18 +20,24 @@
  *   sharc_pipeline_opts po = SHARC_PIPELINE_OPTS_INIT;
  *   po.kernel = "brighten"; po.item_bytes = sizeof(float);
  *   po.slot_items = 1 << 20; po.read = read_lines; po.write = write_lines;
- *   sharc_pipeline_result res;
+ *   sharc_pipeline_result res = SHARC_PIPELINE_RESULT_INIT;
  *   int rc = sharc_pipeline_run(pool, &po, &res);
+ *   ... res.error says what failed; sharc_pipeline_result_free(&res);
  *
  * Threads: sharc_pipeline_run() runs the reader in the calling thread and
  * the writer in a thread of its own, so reading, computing and writing
- * overlap; the jobs go through the pool's queue (sharc_submit). */
+ * overlap; the jobs go through the pool's queue (sharc_submit).
+ *
+ * EXPERIMENTAL: declared only when SHARC_EXPERIMENTAL_API is defined before
+ * the first sharc header. It may change in any release, SONAME unchanged
+ * (docs/guide.md, "Compatibility"). */
 #ifndef SHARC_PIPELINE_H
 #define SHARC_PIPELINE_H
 
 #include "job.h"
 #include "kernel.h"
 
+#ifdef SHARC_EXPERIMENTAL_API
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -63,11 +69,20 @@ typedef struct sharc_pipeline_opts {
   sharc_job_opts job;
 } sharc_pipeline_opts;
 
+#ifndef __cplusplus
+#define SHARC_PIPELINE_OPTS_INIT                                               \
+  {.size = sizeof(sharc_pipeline_opts), .job = SHARC_JOB_OPTS_INIT}
+#else /* C++17 has no designated initializers: the same, by position */
 #define SHARC_PIPELINE_OPTS_INIT                                               \
   {sizeof(sharc_pipeline_opts), NULL, 0, 0, 0, NULL, NULL, NULL,             \
    SHARC_JOB_OPTS_INIT}
+#endif
 
+/* What a pipeline did. Made with SHARC_PIPELINE_RESULT_INIT (size is
+ * checked, as for a report); it owns error, released by
+ * sharc_pipeline_result_free(). */
 typedef struct sharc_pipeline_result {
+  size_t size;
   uint64_t slots_read;    /* slots the reader filled */
   uint64_t slots_written; /* slots the writer consumed: all of them, on
                              success; on failure every slot before the one
@@ -81,13 +96,25 @@ typedef struct sharc_pipeline_result {
   const char *failed_stage;
   uint64_t failed_seq;
   uint64_t failed_index;
-  char error[512];
+  const char *error; /* the message, "" on success (owned by the result) */
 } sharc_pipeline_result;
+
+#ifndef __cplusplus
+#define SHARC_PIPELINE_RESULT_INIT {.size = sizeof(sharc_pipeline_result)}
+#else /* C++17 has no designated initializers: the same, by position */
+#define SHARC_PIPELINE_RESULT_INIT                                             \
+  {sizeof(sharc_pipeline_result), 0, 0, 0, 0, NULL, 0, 0, NULL}
+#endif
+
+/* Frees the result's message and zeroes it, keeping its size field. NULL
+ * is a no-op. Not thread-safe on one result. */
+SHARC_API void sharc_pipeline_result_free(sharc_pipeline_result *res);
 
 /* Runs the pipeline until the reader returns 0 and every slot read is
  * written, or a stage fails. Returns 0, or the failing stage's code (the
  * transform's as sharc_run() would give it: SHARC_EKERNEL, SHARC_EWORKER,
- * ...); res (may be NULL) says what was done and where it failed. Nothing
+ * ...); res (may be NULL; else made with SHARC_PIPELINE_RESULT_INIT, or
+ * SHARC_EINVAL) says what was done and where it failed. Nothing
  * after a failed slot is written; slots in flight are cancelled. Blocks.
  * The ring is a shared array made for the run and destroyed at its end.
  * Thread-safe as sharc_submit is; in a forked child SHARC_EINVAL. */
@@ -106,4 +133,5 @@ SHARC_API const void *sharc_pipeline_args(const sharc_task *t, size_t *len);
 #ifdef __cplusplus
 }
 #endif
+#endif /* SHARC_EXPERIMENTAL_API */
 #endif

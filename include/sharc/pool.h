@@ -117,9 +117,16 @@ typedef struct sharc_pool_opts {
                               those in $SHARC_KERNEL_PATH; NULL: none */
 } sharc_pool_opts;
 
+/* Fields not named are 0 or NULL. */
+#ifndef __cplusplus
+#define SHARC_POOL_OPTS_INIT                                                   \
+  {.size = sizeof(sharc_pool_opts), .start = SHARC_START_FORK, .pin = 1,       \
+   .spin_us = 100}
+#else /* C++17 has no designated initializers: the same, by position */
 #define SHARC_POOL_OPTS_INIT                                                   \
   {sizeof(sharc_pool_opts), 0, SHARC_START_FORK, 1, 100, NULL, NULL, NULL,     \
    NULL, NULL}
+#endif
 
 /* Starts a pool. opts may be NULL. On success *out is the pool, owned by the
  * caller; on failure *out is NULL, every process and object made so far is

@@ -58,7 +58,9 @@
  *   ...
  *   sharc_reduce_spec s = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_MEANVAR);
  *   sharc_reduce_result res;
- *   sharc_job_reduce(&opts, &s, &res);        // returns 0: the first one
+ *   opts.reduce = &s;                         // reduction 0
+ *   opts.reduce_out = &res;
+ *   opts.nreduce = 1;
  *   sharc_run(pool, "k", n, &opts, NULL);     // res.mean, res.var, res.sem */
 #ifndef SHARC_REDUCE_H
 #define SHARC_REDUCE_H
@@ -69,7 +71,6 @@
 extern "C" {
 #endif
 
-struct sharc_job_opts;
 #ifndef SHARC__TASK_TYPEDEF /* C99 and C++98 reject a repeated typedef */
 #define SHARC__TASK_TYPEDEF
 typedef struct sharc_task sharc_task;
@@ -109,8 +110,12 @@ typedef struct sharc_reduce_spec {
   const struct sharc_reduce_custom *custom;
 } sharc_reduce_spec;
 
-#define SHARC_REDUCE_SPEC_INIT(kind)                                           \
-  { (sharc_reduce_kind)(kind), 0, 0.0, 0.0, NULL, 0, NULL, NULL, NULL }
+#ifndef __cplusplus
+#define SHARC_REDUCE_SPEC_INIT(k) {.kind = (sharc_reduce_kind)(k)}
+#else /* C++17 has no designated initializers: the same, by position */
+#define SHARC_REDUCE_SPEC_INIT(k)                                              \
+  { (sharc_reduce_kind)(k), 0, 0.0, 0.0, NULL, 0, NULL, NULL, NULL }
+#endif
 
 /* What a reduction gave; fields that do not apply to its kind are 0.
  * NaN values: counted in `count`; a sum or mean they reach is NaN; MIN and
@@ -128,21 +133,17 @@ typedef struct sharc_reduce_result {
   uint64_t under, over, nan; /* HIST: below lo, at or above hi, NaN */
 } sharc_reduce_result;
 
-/* Declares a reduction for the job described by o. out must stay valid
- * until sharc_run() returns: it is zeroed when the job starts and filled
- * when sharc_run() returns 0 (on any error it stays zeroed, and HIST bins
- * are left alone). spec is copied; its bins array must stay valid until
- * sharc_run() returns. Returns the reduction's number r (0, 1, ... in
- * declaration order) for the kernel's calls, or SHARC_EINVAL (bad spec) or
- * SHARC_ERANGE (too many). Not thread-safe on one o.
+/* Declaring reductions: sharc_job_opts.reduce points to nreduce
+ * declarations, reduce_out to as many results; reduction r's result goes
+ * to reduce_out[r]. Each result is zeroed when the job starts and filled
+ * when the job succeeds (on any error it stays zeroed, and HIST bins are
+ * left alone). A bad declaration fails the job with SHARC_EINVAL naming
+ * its number.
  *
  * A job with reductions takes one of its SHARC_MAX_JOB_ARRAYS array slots
  * (the partials; the kernel does not see it), and its grain becomes the
  * block size: o->reduce_block if set (a multiple of o->grain when that is
  * set too), else the default above rounded up to a multiple of o->grain. */
-SHARC_API int sharc_job_reduce(struct sharc_job_opts *o,
-                               const sharc_reduce_spec *spec,
-                               sharc_reduce_result *out);
 
 /* Adds value x for index i to reduction r of the running job: SUM adds x,
  * MIN and MAX compare it, COUNT counts it when x != 0, HIST bins it,

@@ -41,13 +41,24 @@ typedef struct sharc_quarantined {
   int timed_out;       /* 1: its worker was killed for running too long */
 } sharc_quarantined;
 
+struct sharc_page_census; /* sharc/numa.h */
+
+/* A job's report. The caller makes it with SHARC_REPORT_INIT (which sets
+ * size) and passes it to sharc_run(), which fills it; it owns the strings
+ * and lists it points to, released by sharc_report_free(). sharc_run()
+ * refuses a report whose size field is not sizeof(sharc_report)
+ * (SHARC_EINVAL naming both sizes): a program built against other headers
+ * is told, its memory never overrun. New fields are added at the end. */
 typedef struct sharc_report {
-  char kernel[64];
+  size_t size;           /* sizeof(sharc_report), as SHARC_REPORT_INIT sets */
+  /* After a call that filled the report, kernel, error and advice are
+   * strings, never NULL (owned by the report). */
+  const char *kernel;
   uint64_t n;
   sharc_schedule schedule;
   unsigned nworkers;
   int status;            /* 0 or the error sharc_run() returned */
-  char error[512];       /* the error's message, or "" */
+  const char *error;     /* the error's message, or "" */
   int measured_rusage;   /* cpu_s / peak_rss / private_bytes are valid */
 
   double wall_s;         /* from posting the job to its report */
@@ -66,7 +77,7 @@ typedef struct sharc_report {
                                     mappings, never sent), not a
                                     measurement; kept for comparison with
                                     tools that do copy */
-  char advice[256];      /* a sentence when the job did not pay off, or "" */
+  const char *advice;    /* a sentence when the job did not pay off, or "" */
 
   /* Faults (sharc_job_opts.fault). Per-worker figures cover the first
    * pass; retry passes are counted here. */
@@ -80,9 +91,27 @@ typedef struct sharc_report {
   sharc_quarantined *quarantined; /* owned by the report */
 
   sharc_worker_report *workers; /* nworkers entries, owned by the report */
+
+  /* With sharc_job_opts.census: where the pages of the job's arrays are,
+   * census[i] for its array i, per node over every node of the machine
+   * (owned by the report, on_node included). Taken after the job, also
+   * after a failure when the job ran; 0 and NULL otherwise, or when the
+   * kernel has no NUMA support. */
+  unsigned ncensus;
+  struct sharc_page_census *census;
 } sharc_report;
 
-/* Frees what the report owns and zeroes it. NULL is a no-op. */
+#ifndef __cplusplus
+#define SHARC_REPORT_INIT {.size = sizeof(sharc_report)}
+#else /* C++17 has no designated initializers: every field, by position */
+#define SHARC_REPORT_INIT                                                      \
+  {sizeof(sharc_report), NULL, 0, SHARC_SCHEDULE_DEFAULT, 0, 0, NULL, 0, 0.0,  \
+   0.0, 0.0, 0.0, 0.0, 0.0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, 0, 0.0, 0,     \
+   NULL, NULL, 0, NULL}
+#endif
+
+/* Frees what the report owns and zeroes it, keeping its size field, so it
+ * can be passed again. NULL is a no-op. Not thread-safe on one report. */
 SHARC_API void sharc_report_free(sharc_report *rep);
 
 /* Writes the report as one JSON object. Returns 0 or a negated errno. */

@@ -208,7 +208,7 @@ static int run_part(run *r, uint64_t u0, uint64_t u1) {
   size_t bytes = (size_t)((u1 - u0) * r->stride);
   if (room_for(r, bytes) != 0)
     return r->rc;
-  sharc_report rep;
+  sharc_report rep = SHARC_REPORT_INIT;
   uint64_t t = now_ns();
   int rc = sharc_run_part(r->pool, r->kernel, r->n, b, e, r->o,
                           r->stride ? r->partials + r->pbytes : NULL, &rep);
@@ -462,12 +462,12 @@ static void fill_report(run *r, sharc_mpi_report *rep,
 }
 
 static void zero_results(const sharc_job_opts *o) {
+  if (o->reduce_out == NULL || o->reduce == NULL)
+    return;
   for (unsigned k = 0; k < o->nreduce && k < SHARC_MAX_JOB_REDUCTIONS; k++) {
-    if (o->reduce_out[k] == NULL)
-      continue;
     sharc_reduce_kind kind = o->reduce[k].kind;
-    memset(o->reduce_out[k], 0, sizeof *o->reduce_out[k]);
-    o->reduce_out[k]->kind = kind;
+    memset(&o->reduce_out[k], 0, sizeof o->reduce_out[k]);
+    o->reduce_out[k].kind = kind;
   }
 }
 

@@ -38,6 +38,26 @@ if [ "$on_nodes" = "$pages" ]; then ok; else bad "the node lines count every pag
 out_has "as planned: $pages, elsewhere: 0, not in memory: 0"
 if [ "$nodes" -eq 1 ]; then out_has "  node 0: $pages pages"; fi
 
+# The same census in a job's report: `sharc run --pages`. pi's array 0 is
+# its hits (u16), written by the workers.
+check "run --pages" 0 "$SHARC" run pi --n 100000 --workers 2 --pages -q
+line=$(grep '^  pages of array 0: ' "$OUT")
+jpages=$(echo "$line" | sed -n 's/^  pages of array 0: \([0-9]*\), as planned \([0-9]*\), elsewhere 0, not in memory 0 |.*/\1 \2/p')
+set -- $jpages
+if [ $# -eq 2 ] && [ "$1" -gt 0 ] && [ "$1" = "$2" ]; then ok; else
+  bad "every page of pi's array as planned and in memory: '$line'"
+fi
+pernode=$(echo "$line" | awk -F'|' '{ n = split($2, w, " "); s = 0; for (i = 3; i <= n; i += 3) s += w[i]; print s }')
+if [ "${1:-x}" = "$pernode" ]; then ok; else bad "the node counts add up to the pages ($pernode of ${1:-?})"; fi
+check "run --pages --json" 0 "$SHARC" run pi --n 100000 --workers 2 --pages --json -q
+pycheck "the JSON report has the census" -c '
+import json, sys
+p = json.load(open(sys.argv[1]))["report"]["pages"]
+assert len(p) == 1 and p[0]["array"] == 0, p
+assert p[0]["pages"] > 0 and p[0]["as_planned"] == p[0]["pages"], p
+assert sum(p[0]["on_node"]) == p[0]["pages"], p
+' "$OUT"
+
 check "size zero" 2 "$SHARC" topo --check-pages 0
 err_has "bad size in MiB '0'"
 check "synthetic" 2 "$SHARC" topo --check-pages 4 --synthetic "pack:2 core:1 pu:1"

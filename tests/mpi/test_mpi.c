@@ -99,6 +99,8 @@ typedef struct job {
   results r;
   job_args args;
   sharc_array *out, *seen;
+  sharc_array *arrays[2];       /* what o points to */
+  sharc_reduce_spec spec[NRED];
 } job;
 
 static void job_make(job *j, sharc_pool *pool, uint64_t n, uint64_t block,
@@ -114,30 +116,27 @@ static void job_make(job *j, sharc_pool *pool, uint64_t n, uint64_t block,
   int rc = sharc_array_create(pool, SHARC_F64, 1, &n, NULL, &j->out);
   rc |= sharc_array_create(pool, SHARC_U8, 1, &n, NULL, &j->seen);
   CHECK(rc == 0, "arrays");
-  sharc_job_add_array(&j->o, j->out);
-  sharc_job_add_array(&j->o, j->seen);
-  sharc_reduce_spec s = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_SUM);
-  sharc_job_reduce(&j->o, &s, &j->r.res[R_SUM]);
-  s.kind = SHARC_REDUCE_MIN;
-  sharc_job_reduce(&j->o, &s, &j->r.res[R_MIN]);
-  s.kind = SHARC_REDUCE_MAX;
-  sharc_job_reduce(&j->o, &s, &j->r.res[R_MAX]);
-  sharc_reduce_spec h = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_HIST);
-  h.nbins = NBINS;
-  h.lo = -3.0;
-  h.hi = 3.0;
-  h.bins = j->r.bins;
-  sharc_job_reduce(&j->o, &h, &j->r.res[R_HIST]);
-  s.kind = SHARC_REDUCE_MEANVAR;
-  sharc_job_reduce(&j->o, &s, &j->r.res[R_MV]);
-  sharc_reduce_spec v = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_SUM);
-  v.width = VW;
-  v.sums = j->r.vec;
-  sharc_job_reduce(&j->o, &v, &j->r.res[R_VEC]);
-  sharc_reduce_spec c = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_COUNT);
-  c.width = VW;
-  c.counts = j->r.cnt;
-  CHECK(sharc_job_reduce(&j->o, &c, &j->r.res[R_CNT]) == R_CNT, "declare");
+  j->arrays[0] = j->out;
+  j->arrays[1] = j->seen;
+  j->o.arrays = j->arrays;
+  j->o.narrays = 2;
+  static const sharc_reduce_kind kinds[NRED] = {
+      SHARC_REDUCE_SUM,     SHARC_REDUCE_MIN, SHARC_REDUCE_MAX,
+      SHARC_REDUCE_HIST,    SHARC_REDUCE_MEANVAR, SHARC_REDUCE_SUM,
+      SHARC_REDUCE_COUNT};
+  for (unsigned k = 0; k < NRED; k++)
+    j->spec[k] = (sharc_reduce_spec)SHARC_REDUCE_SPEC_INIT(kinds[k]);
+  j->spec[R_HIST].nbins = NBINS;
+  j->spec[R_HIST].lo = -3.0;
+  j->spec[R_HIST].hi = 3.0;
+  j->spec[R_HIST].bins = j->r.bins;
+  j->spec[R_VEC].width = VW;
+  j->spec[R_VEC].sums = j->r.vec;
+  j->spec[R_CNT].width = VW;
+  j->spec[R_CNT].counts = j->r.cnt;
+  j->o.reduce = j->spec;
+  j->o.reduce_out = j->r.res;
+  j->o.nreduce = NRED;
 }
 
 static void job_free(job *j) {

@@ -10,6 +10,7 @@
 #include <sharc/job.h>
 #include <sharc/kernel.h>
 #include <sharc/npy.h>
+#include <sharc/numa.h>
 #include <sharc/pool.h>
 #include <sharc/reduce.h>
 #include <sharc/report.h>
@@ -28,7 +29,33 @@ static int square(const sharc_task *t, uint64_t begin, uint64_t end) {
 }
 SHARC_KERNEL(square)
 
+// C++ builds the _INIT macros by position, C by field name: the defaults
+// the headers document must come out the same.
+static int inits_ok() {
+  const sharc_job_opts j = SHARC_JOB_OPTS_INIT;
+  const sharc_pool_opts p = SHARC_POOL_OPTS_INIT;
+  const sharc_array_opts a = SHARC_ARRAY_OPTS_INIT;
+  const sharc_submit_opts s = SHARC_SUBMIT_OPTS_INIT;
+  const sharc_report r = SHARC_REPORT_INIT;
+  const sharc_page_census c = SHARC_PAGE_CENSUS_INIT;
+  const sharc_reduce_spec d = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_HIST);
+  return j.size == sizeof j && j.schedule.kind == SHARC_SCHED_AUTO &&
+         j.schedule.chunk == 0 && j.measure_rusage == 1 && j.narrays == 0 &&
+         j.nreduce == 0 && j.census == 0 && j.fault.retries == 0 &&
+         j.fault.on_poison == SHARC_POISON_QUARANTINE && p.size == sizeof p &&
+         p.workers == 0 && p.start == SHARC_START_FORK && p.pin == 1 &&
+         p.spin_us == 100 && a.size == sizeof a &&
+         a.backing == SHARC_BACKING_ANON && a.fortran_order == 0 &&
+         s.size == sizeof s && s.nowait == 0 && r.size == sizeof r &&
+         r.workers == nullptr && c.size == sizeof c && c.on_node == nullptr &&
+         d.kind == SHARC_REDUCE_HIST && d.width == 0;
+}
+
 int main() {
+  if (!inits_ok()) {
+    std::fprintf(stderr, "headers: an _INIT macro differs in C++\n");
+    return 1;
+  }
   char msg[256];
   sharc_pool_opts po = SHARC_POOL_OPTS_INIT;
   po.workers = 2;
@@ -41,8 +68,9 @@ int main() {
   sharc_array *a = nullptr;
   int rc = sharc_array_create(pool, SHARC_I64, 1, &n, nullptr, &a);
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-  if (rc == 0)
-    rc = sharc_job_add_array(&o, a) == 0 ? 0 : -1;
+  sharc_array *arrays[1] = {a};
+  o.arrays = arrays;
+  o.narrays = 1;
   if (rc == 0)
     rc = sharc_run(pool, "square", n, &o, nullptr);
   uint64_t wrong = 0;

@@ -132,7 +132,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   sharc_job_opts jo = SHARC_JOB_OPTS_INIT;
-  sharc_report rep;
+  sharc_report rep = SHARC_REPORT_INIT;
   int rc = sharc_run(p, "empty", 1000, &jo, &rep);
   if (rc == 0)
     sharc_report_free(&rep);

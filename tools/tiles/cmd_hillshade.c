@@ -249,8 +249,8 @@ int sharc_tiles_cmd_hillshade(int argc, char **argv) {
     sharc_job_opts o = SHARC_JOB_OPTS_INIT;
     o.args = &a;
     o.args_len = sizeof a;
-    sharc_job_add_array(&o, dem.data);
-    sharc_job_add_array(&o, out);
+    o.arrays = (sharc_array *[]){dem.data, out};
+    o.narrays = 2;
     e = sharc_run(pool, "hillshade", dem.height, &o, NULL);
   }
   if (e) {
@@ -425,8 +425,8 @@ int sharc_tiles_cmd_color_relief(int argc, char **argv) {
       sharc_job_opts o = SHARC_JOB_OPTS_INIT;
       o.args = a;
       o.args_len = sizeof *a;
-      sharc_job_add_array(&o, dem.data);
-      sharc_job_add_array(&o, out);
+      o.arrays = (sharc_array *[]){dem.data, out};
+      o.narrays = 2;
       e = sharc_run(pool, "color_relief", dem.height, &o, NULL);
     }
     if (e)

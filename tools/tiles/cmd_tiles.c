@@ -558,12 +558,8 @@ static int top_zooms(pyramid *p, sharc_array *stats, sharc_array **mosaic,
   sharc_job_opts jo = SHARC_JOB_OPTS_INIT;
   jo.args = a;
   jo.args_len = sizeof *a;
-  sharc_job_add_array(&jo, a->from_file ? path : d->data);
-  sharc_job_add_array(&jo, m);
-  sharc_job_add_array(&jo, fl);
-  sharc_job_add_array(&jo, stats);
-  sharc_job_add_array(&jo, p->wkts);
-  sharc_job_add_array(&jo, p->shading);
+  jo.arrays = (sharc_array *[]){a->from_file ? path : d->data, m, fl, stats, p->wkts, p->shading};
+  jo.narrays = 6;
   double t0 = now();
   if (!rc && n)
     rc = run_job(p, "tiles_top", n, &jo, &p->t.imbalance_top);
@@ -627,11 +623,8 @@ static int levels(pyramid *p) {
     sharc_job_opts jo = SHARC_JOB_OPTS_INIT;
     jo.args = a;
     jo.args_len = sizeof *a;
-    sharc_job_add_array(&jo, cm);
-    sharc_job_add_array(&jo, m);
-    sharc_job_add_array(&jo, f);
-    sharc_job_add_array(&jo, stats);
-    sharc_job_add_array(&jo, cf);
+    jo.arrays = (sharc_array *[]){cm, m, f, stats, cf};
+    jo.narrays = 5;
     double t0 = now();
     if (!rc && n)
       rc = run_job(p, "tiles_level", n, &jo, NULL);

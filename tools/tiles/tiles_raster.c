@@ -160,8 +160,8 @@ int tiles_dem_open(sharc_pool *pool, const char *path, tiles_dem *dem,
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
   o.args = &ra;
   o.args_len = sizeof ra;
-  sharc_job_add_array(&o, dem->data);
-  sharc_job_add_array(&o, p);
+  o.arrays = (sharc_array *[]){dem->data, p};
+  o.narrays = 2;
   uint64_t blocks = (dem->height + READ_BLOCK_ROWS - 1) / READ_BLOCK_ROWS;
   e = sharc_run(pool, "tiles_read", blocks, &o, NULL);
   sharc_array_destroy(p);
@@ -213,7 +213,8 @@ int tiles_dem_synthetic(sharc_pool *pool, uint64_t size, int geographic,
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
   o.args = &a;
   o.args_len = sizeof a;
-  sharc_job_add_array(&o, dem->data);
+  o.arrays = (sharc_array *[]){dem->data};
+  o.narrays = 1;
   e = sharc_run(pool, "dem_synth", size, &o, NULL);
   if (e) {
     snprintf(msg, msglen, "synthetic terrain: %s", sharc_pool_errmsg(pool));
