@@ -28,9 +28,15 @@ foreach(tool sharc_tool sharc_worker)
   endif()
 endforeach()
 
+# sharc/mpi.h only with libsharc_mpi (cmake/mpi.cmake).
+if(SHARC_MPI_FOUND)
+  set(_sharc_no_mpi_h "")
+else()
+  set(_sharc_no_mpi_h PATTERN "mpi.h" EXCLUDE)
+endif()
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
-        FILES_MATCHING PATTERN "*.h" PATTERN "*.hpp")
+        FILES_MATCHING PATTERN "*.h" PATTERN "*.hpp" ${_sharc_no_mpi_h})
 install(FILES ${PROJECT_BINARY_DIR}/include/sharc/version.h
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/sharc)
 install(FILES ${PROJECT_SOURCE_DIR}/docs/man/sharc.1
@@ -85,3 +91,7 @@ foreach(pc sharc sharc-static)
   install(FILES ${PROJECT_BINARY_DIR}/${pc}.pc
           DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 endforeach()
+
+if(SHARC_MPI_FOUND)
+  include(${PROJECT_SOURCE_DIR}/cmake/mpi_install.cmake)
+endif()

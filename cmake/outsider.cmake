@@ -30,12 +30,21 @@ set(_steps install pkgconfig cmake-shared cmake-static cxx-headers)
 if("fortran" IN_LIST SHARC_OUTSIDER_LANGS)
   list(APPEND _steps fortran)
 endif()
+# libsharc_mpi's example through the installed package, under mpirun
+# (with the MPI tests' environment: cmake/mpi_tests.cmake).
+if(SHARC_MPI_FOUND)
+  list(APPEND _steps mpi)
+endif()
 foreach(step ${_steps})
   add_test(NAME outsider_${step}
            COMMAND bash ${PROJECT_SOURCE_DIR}/tests/outsider/run.sh ${step}
                    ${PROJECT_BINARY_DIR} ${SHARC_OUTSIDER_DIR})
   set_tests_properties(outsider_${step} PROPERTIES
                        ENVIRONMENT "${SHARC_OUTSIDER_ENV}" TIMEOUT 600)
+  if(step STREQUAL "mpi")
+    set_tests_properties(outsider_${step} PROPERTIES
+                         ENVIRONMENT "${SHARC_OUTSIDER_ENV};${SHARC_MPI_TEST_ENV}")
+  endif()
   if(step STREQUAL "install")
     set_tests_properties(outsider_${step} PROPERTIES
                          FIXTURES_SETUP sharc_installed)

@@ -69,6 +69,12 @@ typedef struct sharc__job_desc {
   uint64_t nitems;    /* retry passes: how many items */
   uint32_t trace_id;  /* the trace buffer's array id, 0: no trace */
   uint64_t trace_cap; /* records per worker in it */
+  /* A part of a larger index space (subrange.c): the kernel sees index
+   * base + i for the job's index i, and sharc_task_n() says global_n.
+   * Claims, slots and tallies stay in the job's own indices [0, n).
+   * Both 0 for an ordinary job. */
+  uint64_t base;
+  uint64_t global_n;
   sharc__reduce_desc reduce; /* the job's reductions (reduce.c) */
   alignas(16) unsigned char args[SHARC_MAX_ARGS]; /* any struct fits */
 } sharc__job_desc;

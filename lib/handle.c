@@ -275,7 +275,7 @@ static void job_progress(const job_state *js, void *arg) {
  * Called without the lock. */
 static void run_queued(sharc_pool *pool, sharc_job *job) {
   struct sharc__queue *q = pool->queue;
-  sharc__job_hooks hooks = {job->stream, job_progress, job};
+  sharc__job_hooks hooks = {job->stream, job_progress, job, 0, 0, NULL};
   pool->msg[0] = '\0';
   int rc = sharc__job_execute(pool, job->kernel, job->n, &job->opts.o,
                               &job->rep, &hooks);
@@ -463,9 +463,11 @@ int sharc_submit(sharc_pool *pool, const char *kernel, uint64_t n,
 
 /* sharc_run: the job in this thread when the pool is idle; else queued
  * like any other, and waited for. */
-int sharc__run_or_queue(sharc_pool *pool, const char *kernel, uint64_t n,
-                        const sharc_job_opts *o, sharc_report *rep) {
+int sharc__run_if_idle(sharc_pool *pool, const char *kernel, uint64_t n,
+                       const sharc_job_opts *o, sharc_report *rep,
+                       const sharc__job_hooks *hooks, int *ran) {
   struct sharc__queue *q = pool->queue;
+  *ran = 1;
   lock(q);
   if (q->closed) {
     /* the message only when no job writes it meanwhile */
@@ -479,7 +481,7 @@ int sharc__run_or_queue(sharc_pool *pool, const char *kernel, uint64_t n,
     q->busy = 1;
     unlock(q);
     pool->msg[0] = '\0'; /* the pool's message is this job's from here */
-    int rc = sharc__job_execute(pool, kernel, n, o, rep, NULL);
+    int rc = sharc__job_execute(pool, kernel, n, o, rep, hooks);
     lock(q);
     q->busy = 0;
     /* Only the driver (for a job queued meanwhile) and joiners wait for a
@@ -491,8 +493,19 @@ int sharc__run_or_queue(sharc_pool *pool, const char *kernel, uint64_t n,
     return rc;
   }
   unlock(q);
+  *ran = 0;
+  return 0;
+}
+
+int sharc__run_or_queue(sharc_pool *pool, const char *kernel, uint64_t n,
+                        const sharc_job_opts *o, sharc_report *rep) {
+  struct sharc__queue *q = pool->queue;
+  int ran;
+  int rc = sharc__run_if_idle(pool, kernel, n, o, rep, NULL, &ran);
+  if (ran)
+    return rc;
   sharc_job *job;
-  int rc = sharc_submit(pool, kernel, n, o, NULL, &job);
+  rc = sharc_submit(pool, kernel, n, o, NULL, &job);
   if (rc != 0)
     return rc;
   rc = sharc_job_wait(job, -1);

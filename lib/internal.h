@@ -140,6 +140,7 @@ struct sharc_task {
   /* The job's reductions, set per chunk by sharc__reduce_chunk(). */
   unsigned char *partials; /* NULL: the job has none */
   uint64_t red_begin, red_end; /* the chunk: the indices it may add to */
+  uint64_t red_blk0; /* a part of a larger index space: its first block */
   sharc__reduce_desc red;      /* a private copy of the job's */
   void *local; /* what the worker's init hook stored */
 };

@@ -148,6 +148,8 @@ void sharc__post_job(job_state *js) {
   d->measure_rusage = o->measure_rusage ? 1 : 0;
   d->trace_id = js->trace_id;
   d->trace_cap = js->trace_cap;
+  d->base = js->base;
+  d->global_n = js->global_n;
   d->mail = (uint32_t)pool->mail;
   pool->mail = 0;
   atomic_store_explicit(&cb->next, 0, memory_order_relaxed);
@@ -295,6 +297,8 @@ static int job_prepare(job *jb, const sharc_job_opts *o) {
     rc = schedule_from_env(pool, &jb->opts.o.schedule);
   if (rc == 0)
     rc = sharc__reduce_prepare(pool, js->n, &jb->opts, &jb->rj);
+  if (rc == 0 && js->hooks != NULL && jb->rj.arr != NULL)
+    jb->rj.export_to = js->hooks->partials_out;
   if (rc == 0)
     rc = journal_prepare(jb);
   if (rc == 0)
@@ -451,6 +455,10 @@ int sharc__job_execute(sharc_pool *pool, const char *kernel, uint64_t n,
   js->o = &jb->opts.o;
   js->rep = rep;
   js->first_dead = -1;
+  if (hooks != NULL) {
+    js->base = hooks->base;
+    js->global_n = hooks->global_n;
+  }
   jb->jn = (sharc__journal){-1, NULL, 0, 0, 0, 0, NULL, 0};
   int rc = job_prepare(jb, o);
   if (rc == 0 && jb->resuming)

@@ -62,6 +62,11 @@ typedef struct sharc__job_hooks {
    * once before the done map goes, with the job and arg. */
   void (*progress)(const struct job_state *js, void *arg);
   void *arg;
+  /* A part of a larger index space (subrange.c): the kernel sees base + i,
+   * sharc_task_n() says global_n, and the reductions' block partials go to
+   * partials_out instead of being combined. All 0 otherwise. */
+  uint64_t base, global_n;
+  void *partials_out;
 } sharc__job_hooks;
 
 typedef struct job_state {
@@ -103,6 +108,7 @@ typedef struct job_state {
   sharc_report *rep;     /* NULL: none wanted */
   uint64_t first_post_ns; /* when the job's first pass was posted */
   uint64_t progress_ns;   /* the progress hook runs again from then */
+  uint64_t base, global_n; /* a part of a larger index space (hooks) */
 } job_state;
 
 /* job.c */
@@ -110,6 +116,13 @@ typedef struct job_state {
 int sharc__job_execute(sharc_pool *pool, const char *kernel, uint64_t n,
                        const sharc_job_opts *o, sharc_report *rep,
                        const sharc__job_hooks *hooks);
+
+/* handle.c */
+/* Runs the job in the calling thread when the pool is idle (nothing queued
+ * or running), as sharc_run() does; *ran = 0 and nothing done otherwise. */
+int sharc__run_if_idle(sharc_pool *pool, const char *kernel, uint64_t n,
+                       const sharc_job_opts *o, sharc_report *rep,
+                       const sharc__job_hooks *hooks, int *ran);
 void sharc__post_job(job_state *js);
 int sharc__send_array(sharc_pool *pool, job_state *js, sharc_array *a,
                       unsigned w);

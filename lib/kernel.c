@@ -140,7 +140,11 @@ const void *sharc_task_args(const sharc_task *t, size_t *len) {
   return t && t->job->args_len ? t->job->args : NULL;
 }
 
-uint64_t sharc_task_n(const sharc_task *t) { return t ? t->job->n : 0; }
+uint64_t sharc_task_n(const sharc_task *t) {
+  if (t == NULL)
+    return 0;
+  return t->job->global_n ? t->job->global_n : t->job->n;
+}
 unsigned sharc_task_worker(const sharc_task *t) { return t ? t->worker : 0; }
 void *sharc_task_local(const sharc_task *t) { return t ? t->local : NULL; }
 unsigned sharc_task_nworkers(const sharc_task *t) {

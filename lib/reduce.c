@@ -261,15 +261,20 @@ void sharc__reduce_chunk(sharc_task *t, const sharc__job_desc *job, uint64_t b,
   t->narrays = slot; /* the kernel does not see the partials */
   uint64_t first = b / t->red.block,
            last = e / t->red.block + (e % t->red.block != 0);
-  if (b > e || last > t->red.nblocks)
+  /* A part of a larger index space starts on a block (subrange.c): the
+   * kernel names global indices, whose blocks are counted from its first. */
+  uint64_t base = job->base;
+  if (b > e || last > t->red.nblocks || base % t->red.block != 0 ||
+      base > UINT64_MAX / 2)
     return;
-  unsigned char *base = m->data;
-  const unsigned char *ident = base + t->red.nblocks * t->red.stride;
+  unsigned char *pbase = m->data;
+  const unsigned char *ident = pbase + t->red.nblocks * t->red.stride;
   for (uint64_t k = first; k < last; k++)
-    reset_block(&t->red, base + k * t->red.stride, ident);
-  t->partials = base;
-  t->red_begin = b;
-  t->red_end = e;
+    reset_block(&t->red, pbase + k * t->red.stride, ident);
+  t->partials = pbase;
+  t->red_begin = base + b;
+  t->red_end = base + e;
+  t->red_blk0 = base / t->red.block;
 }
 
 static void add_hist(const sharc__red *rd, sharc__red_hist *h, double x) {
@@ -319,7 +324,8 @@ static int add(const sharc_task *t, unsigned r, uint64_t i, double x,
     return SHARC_EINVAL;
   if (i < t->red_begin || i >= t->red_end)
     return SHARC_ERANGE;
-  uint64_t blk = t->red.shift < 64 ? i >> t->red.shift : i / t->red.block;
+  uint64_t blk =
+      (t->red.shift < 64 ? i >> t->red.shift : i / t->red.block) - t->red_blk0;
   void *p = t->partials + blk * t->red.stride + rd->off;
   switch ((sharc_reduce_kind)rd->kind) {
   case SHARC_REDUCE_SUM: {
@@ -359,7 +365,8 @@ int sharc_task_welford_merge(const sharc_task *t, unsigned r, uint64_t i,
     return SHARC_EINVAL;
   if (i < t->red_begin || i >= t->red_end)
     return SHARC_ERANGE;
-  uint64_t blk = t->red.shift < 64 ? i >> t->red.shift : i / t->red.block;
+  uint64_t blk =
+      (t->red.shift < 64 ? i >> t->red.shift : i / t->red.block) - t->red_blk0;
   sharc__red_mv *s =
       (sharc__red_mv *)(void *)(t->partials + blk * t->red.stride +
                                 t->red.red[r].off);
@@ -391,7 +398,8 @@ static void *state_at(const sharc_task *t, unsigned r, uint64_t i,
   if (i < t->red_begin || i >= t->red_end)
     return NULL;
   *rc = 0;
-  uint64_t blk = t->red.shift < 64 ? i >> t->red.shift : i / t->red.block;
+  uint64_t blk =
+      (t->red.shift < 64 ? i >> t->red.shift : i / t->red.block) - t->red_blk0;
   return t->partials + blk * t->red.stride + t->red.red[r].off;
 }
 
@@ -502,7 +510,9 @@ int sharc_task_count(const sharc_task *t, unsigned r, uint64_t i, uint64_t k) {
 /* --- coordinator: after the job ------------------------------------------ */
 
 typedef struct combine {
-  sharc_pool *pool;
+  sharc_pool *pool;  /* where messages go; NULL: to msg */
+  char *msg;
+  size_t msglen;
   const sharc__reduce_job *rj;
   const unsigned char *base;
   /* Per reduction, what goes to the caller's arrays once every reduction
@@ -517,11 +527,15 @@ static const void *state(const combine *c, uint64_t blk, unsigned r) {
 static int bad_block(const combine *c, uint64_t blk, unsigned r,
                      const char *what) {
   uint64_t lo = blk * c->rj->d.block, hi = lo + c->rj->d.block;
-  return sharc__fail(c->pool, SHARC_ECORRUPT,
-                     "reduction %u: the partial of block %llu (indices "
-                     "[%llu, %llu)) %s",
-                     r, (unsigned long long)blk, (unsigned long long)lo,
-                     (unsigned long long)(hi < c->rj->n ? hi : c->rj->n), what);
+  const char *fmt = "reduction %u: the partial of block %llu (indices "
+                    "[%llu, %llu)) %s";
+  unsigned long long b = blk, l = lo, h = hi < c->rj->n ? hi : c->rj->n;
+  if (c->pool == NULL) {
+    if (c->msg != NULL && c->msglen > 0)
+      snprintf(c->msg, c->msglen, fmt, r, b, l, h, what);
+    return SHARC_ECORRUPT;
+  }
+  return sharc__fail(c->pool, SHARC_ECORRUPT, fmt, r, b, l, h, what);
 }
 
 /* Sums element j pairwise over blocks [lo, hi): a fixed tree, whatever
@@ -698,7 +712,9 @@ static int combine_checked(combine *c) {
   for (uint64_t blk = 0; blk < rj->d.nblocks; blk++) {
     const sharc__red_head *h =
         (const sharc__red_head *)(const void *)(c->base + blk * rj->d.stride);
-    if (h->stamp != rj->d.stamp)
+    /* Parts of a larger job (stamp 0 here) carry their own part's odd
+     * stamp; a block no part ran is all zeros. */
+    if (rj->d.stamp != 0 ? h->stamp != rj->d.stamp : (h->stamp & 1) == 0)
       return bad_block(c, blk, 0, "was not reset by this job");
   }
   for (unsigned r = 0; r < rj->d.nred; r++) {
@@ -706,6 +722,12 @@ static int combine_checked(combine *c) {
     if (result_area(rj, r, &size) == NULL)
       continue;
     c->tmp[r] = calloc(1, size);
+    if (c->tmp[r] == NULL && c->pool == NULL) {
+      if (c->msg != NULL && c->msglen > 0)
+        snprintf(c->msg, c->msglen, "reduction %u: no memory for its result",
+                 r);
+      return SHARC_ENOMEM;
+    }
     if (c->tmp[r] == NULL)
       return sharc__fail(c->pool, SHARC_ENOMEM,
                          "reduction %u: no memory for its result", r);
@@ -738,11 +760,29 @@ static int combine_all(sharc_pool *pool, sharc__reduce_job *rj) {
   return rc;
 }
 
+/* A part of a larger job: its blocks' partials, checked, go to the caller
+ * (subrange.c), who combines every part's after the whole job. */
+static int export_all(sharc_pool *pool, sharc__reduce_job *rj) {
+  combine c;
+  memset(&c, 0, sizeof c);
+  c.pool = pool;
+  c.rj = rj;
+  c.base = sharc_array_data(rj->arr);
+  for (uint64_t blk = 0; blk < rj->d.nblocks; blk++) {
+    const sharc__red_head *h =
+        (const sharc__red_head *)(const void *)(c.base + blk * rj->d.stride);
+    if (h->stamp != rj->d.stamp)
+      return bad_block(&c, blk, 0, "was not reset by this job");
+  }
+  memcpy(rj->export_to, c.base, rj->d.nblocks * rj->d.stride);
+  return 0;
+}
+
 int sharc__reduce_finish(sharc_pool *pool, sharc__reduce_job *rj, int rc) {
   if (rj->arr == NULL)
     return rc;
   if (rc == 0)
-    rc = combine_all(pool, rj);
+    rc = rj->export_to != NULL ? export_all(pool, rj) : combine_all(pool, rj);
   if (rc != 0) {
     for (unsigned r = 0; r < rj->d.nred; r++) {
       sharc_reduce_kind kind = rj->out[r]->kind;
@@ -755,6 +795,70 @@ int sharc__reduce_finish(sharc_pool *pool, sharc__reduce_job *rj, int rc) {
     pool->red_partials = NULL;
   }
   rj->arr = NULL;
+  return rc;
+}
+
+/* --- parts of a larger index space (subrange.c) --------------------------- */
+
+static void say(char *msg, size_t len, const char *what) {
+  if (msg != NULL && len > 0)
+    snprintf(msg, len, "%s", what);
+}
+
+int sharc__reduce_layout(const sharc_job_opts *o, uint64_t n, uint64_t *block,
+                         uint64_t *stride, char *msg, size_t msglen) {
+  sharc__reduce_desc d;
+  memset(&d, 0, sizeof d);
+  if (plan(NULL, o, n, &d) != 0) {
+    say(msg, msglen,
+        "the job's reductions are not valid (bad kind, bins or range, no "
+        "result, too many arrays, a block that is no multiple of the grain, "
+        "or partials over 1 GiB)");
+    return SHARC_EINVAL;
+  }
+  *block = d.block;
+  *stride = d.stride;
+  return 0;
+}
+
+int sharc__reduce_combine_parts(const sharc_job_opts *o, uint64_t n,
+                                const void *partials, char *msg,
+                                size_t msglen) {
+  sharc__reduce_job *rj = calloc(1, sizeof *rj);
+  if (rj == NULL) {
+    say(msg, msglen, "out of memory");
+    return SHARC_ENOMEM;
+  }
+  int rc = o->reduce_out != NULL ? plan(NULL, o, n, &rj->d) : SHARC_EINVAL;
+  if (rc != 0) {
+    say(msg, msglen, "the job's reductions are not valid, or no results");
+    free(rj);
+    return SHARC_EINVAL;
+  }
+  rj->d.stamp = 0; /* every block carries its own part's stamp */
+  rj->n = n;
+  for (unsigned r = 0; r < rj->d.nred; r++) {
+    rj->out[r] = &o->reduce_out[r];
+    rj->spec[r] = o->reduce[r];
+    rj->bins[r] = o->reduce[r].bins;
+  }
+  combine c;
+  memset(&c, 0, sizeof c);
+  c.msg = msg;
+  c.msglen = msglen;
+  c.rj = rj;
+  c.base = partials;
+  rc = combine_checked(&c);
+  for (unsigned r = 0; r < SHARC_MAX_JOB_REDUCTIONS; r++)
+    free(c.tmp[r]);
+  for (unsigned r = 0; rc != 0 && r < rj->d.nred; r++) {
+    sharc_reduce_kind kind = o->reduce[r].kind;
+    memset(rj->out[r], 0, sizeof *rj->out[r]);
+    rj->out[r]->kind = kind;
+  }
+  if (rc == 0)
+    say(msg, msglen, "");
+  free(rj);
   return rc;
 }
 

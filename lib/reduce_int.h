@@ -64,6 +64,9 @@ typedef struct sharc__reduce_job {
   sharc_reduce_result *out[SHARC_MAX_JOB_REDUCTIONS];
   uint64_t *bins[SHARC_MAX_JOB_REDUCTIONS];
   sharc_reduce_spec spec[SHARC_MAX_JOB_REDUCTIONS]; /* as declared */
+  /* A part of a larger index space (subrange.c): the blocks' partials go
+   * here, checked, nblocks * stride bytes, instead of being combined. */
+  void *export_to;
 } sharc__reduce_job;
 
 /* Coordinator, before the job: copies *o into *with (adding the partials
@@ -80,6 +83,21 @@ int sharc__reduce_prepare(sharc_pool *pool, uint64_t n, struct sharc__opts *op,
  * otherwise leaves the results zeroed. Keeps the partials for the next job
  * unless they are large. Returns the job's status. */
 int sharc__reduce_finish(sharc_pool *pool, sharc__reduce_job *rj, int rc);
+
+/* The layout of a job's partials over n indices, as a job would make it:
+ * the block and the bytes per block (the stride). Returns 0 or SHARC_EINVAL
+ * (bad reductions, with msg saying why when msg is not NULL). */
+int sharc__reduce_layout(const sharc_job_opts *o, uint64_t n, uint64_t *block,
+                         uint64_t *stride, char *msg, size_t msglen);
+
+/* Combines the partials of every block of a job of n indices (nblocks *
+ * stride bytes, laid out as the layout above says, each block written by
+ * some part of the job) into o's results, exactly as a job's end does.
+ * Returns 0, SHARC_EINVAL, SHARC_ECORRUPT (a block never run or refused),
+ * SHARC_ENOMEM; msg says why. */
+int sharc__reduce_combine_parts(const sharc_job_opts *o, uint64_t n,
+                                const void *partials, char *msg,
+                                size_t msglen);
 
 /* Report: when the job declared reductions (o is the job's options with
  * the block as its grain, as sharc__reduce_prepare made them) and the block

@@ -510,6 +510,8 @@ typedef struct loop_opts {
   int marks;               /* fault policy: mark claims in progress */
   int recycling;           /* recycle after N chunks or above the ceiling */
   int reducing;            /* the job has reductions */
+  uint64_t base;           /* a part of a larger index space: the kernel
+                              sees base + i (0 otherwise) */
 } loop_opts;
 
 /* An adaptive schedule's span of chunks ended at t2 (see
@@ -575,6 +577,7 @@ chunk_loop(worker *wk, const sharc__job_desc *job, sharc_task *t,
   const int marks = !plain && o->marks;
   const int recycling = !plain && o->recycling;
   const int reducing = !plain && o->reducing; /* else no call per chunk */
+  const uint64_t base = plain ? 0 : o->base;
   double median = 0;
   uint64_t start = sharc__now_ns(), chunks = 0, indices = 0, sampled = 0;
   uint64_t claim_ns = 0, traced = 0, steals_seen = 0, b, e;
@@ -638,7 +641,7 @@ chunk_loop(worker *wk, const sharc__job_desc *job, sharc_task *t,
     uint64_t w0 = watch ? sharc__now_ns() : 0;
     if (watch)
       watch_begin(slot, w0);
-    rc = fn(t, b, e);
+    rc = fn(t, b + base, e + base);
     if (adapts) {
       span_units += c->took;
       opens = --span_left == 0;
@@ -823,9 +826,10 @@ static int run_chunks(worker *wk, const sharc__job_desc *job, sharc_task *t,
                  job->recycle_rss != 0,
                  job->retrying != 0,
                  job->recycle_chunks || job->recycle_rss,
-                 job->reduce.nred != 0};
+                 job->reduce.nred != 0,
+                 job->base};
   int plain = o.trace == NULL && o.jbits == NULL && grain == 1 && !o.watch &&
-              !o.rss && !o.marks && !o.recycling && !o.reducing;
+              !o.rss && !o.marks && !o.recycling && !o.reducing && !o.base;
   if (!plain || items)
     return any_loop(wk, job, t, fn, &c, &o);
   if (kind == SHARC_SCHED_DYNAMIC)

@@ -10,6 +10,7 @@
 
 #include "apps.h"
 #include "cmd.h"
+#include "mpi_run.h"
 #include "opts.h"
 #include "progress.h"
 
@@ -359,6 +360,12 @@ static int run_job(const run_args *r, sharc_pool *pool) {
             "computing all of it\n",
             r->out, journal);
   }
+  if (tool_mpi_active()) { /* mpirun -np N sharc run ... */
+    int status = tool_mpi_run("run", pool, r->app, state, r->n, &o, r->json,
+                              r->verify);
+    r->app->teardown(state);
+    return status;
+  }
   sharc_job *job;
   rc = tool_run_job("run", pool, r->app->kernel, r->n, &o, r->quiet, &job);
   const sharc_report *rep = sharc_job_report(job);
@@ -402,14 +409,20 @@ int sharc_cmd_run(int argc, char **argv) {
   char module[4096];
   if ((rc = tool_parse_start("run", r.start, &po, module, sizeof module)) != 0)
     return rc;
+  if (tool_mpi_launched() &&
+      (rc = tool_mpi_start("run", r.start,
+                           r.trace ? "--trace" : r.out ? "--out" : NULL,
+                           &po)) != 0)
+    return rc;
   sharc_pool *pool;
   char msg[512];
-  rc = sharc_pool_create(&pool, &po, msg, sizeof msg);
+  rc = tool_mpi_pool_create(&pool, &po, msg, sizeof msg);
   if (rc != 0)
     return tool_fail("run", 1, "cannot start workers: %s", msg);
   catch_interrupts(pool);
   int status = run_job(&r, pool);
   interrupted_pool = NULL;
   sharc_pool_destroy(pool);
+  tool_mpi_end();
   return status;
 }

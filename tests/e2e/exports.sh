@@ -84,7 +84,9 @@ done
 # exported, and nothing is exported that no public header declares.
 # Declarations may span lines, so the headers are read as one line.
 if [ -d "$INCLUDE" ]; then
-  declared=$(cat "$INCLUDE"/sharc.h "$INCLUDE"/sharc/*.h 2>/dev/null | tr '\n' ' ' |
+  # sharc/mpi.h is libsharc_mpi's (checked below), not libsharc's.
+  declared=$(ls "$INCLUDE"/sharc.h "$INCLUDE"/sharc/*.h | grep -v '/sharc/mpi\.h$' |
+    xargs cat 2>/dev/null | tr '\n' ' ' |
     grep -oE 'SHARC_API[^;{}]*\(' | grep -oE 'sharc_[A-Za-z0-9_]+ *\($' |
     tr -d ' (' | sort -u)
   missing=$(comm -23 <(echo "$declared") <(echo "$exported") | grep .)
@@ -98,6 +100,24 @@ if [ -d "$INCLUDE" ]; then
     ok
   else
     bad "every exported symbol is declared SHARC_API in include/" "$extra"
+  fi
+fi
+
+# libsharc_mpi.so (built when MPI was found) exports exactly what
+# sharc/mpi.h declares, all sharc_mpi_.
+MPILIB=$(dirname "$1")/libsharc_mpi.so
+if [ -e "$MPILIB" ] && [ -d "$INCLUDE" ]; then
+  mexported=$(nm -D --defined-only "$MPILIB" |
+    awk 'NF >= 3 && $2 ~ /^[TtDdBbRrGgSsiWwVvC]$/ { sub(/@.*/, "", $3); print $3 }' |
+    sort -u)
+  mdeclared=$(tr '\n' ' ' <"$INCLUDE"/sharc/mpi.h | grep -oE 'SHARC_API[^;{}]*\(' |
+    grep -oE 'sharc_[A-Za-z0-9_]+ *\($' | tr -d ' (' | sort -u)
+  if [ -n "$mexported" ] && [ "$mexported" = "$mdeclared" ] &&
+    ! grep -qv '^sharc_mpi_' <<<"$mexported"; then
+    ok
+  else
+    bad "libsharc_mpi.so exports exactly sharc/mpi.h's sharc_mpi_ functions" \
+      "$(diff <(echo "$mdeclared") <(echo "$mexported"))"
   fi
 fi
 

@@ -11,6 +11,8 @@
 #   cxx-headers  every public header from C++17 and C99, a C++ job through
 #                the C API, and the C++ layer's test (tests/outsider/cxx_layer.cpp)
 #   fortran      the Fortran module and its test program, through pkg-config
+#   mpi          docs/examples/mpi.c built with mpicc through sharc_mpi.pc and
+#                through find_package (sharc::sharc_mpi), run with mpirun -np 2
 #
 # Environment: CC, CXX, FC (compilers, default cc, c++, gfortran);
 # SHARC_OUTSIDER_FLAGS: flags for every compile and link (the sanitizers,
@@ -265,17 +267,25 @@ step_cxx_headers() {
   mkdir -p "$out"
   shows getting-started-cpp.md getting-started.cpp cpp
   # Each installed header on its own, as C99, C11 and C++17.
+  local extra
   for h in "$PREFIX"/include/sharc.h "$PREFIX"/include/sharc/*.h; do
     name=${h#"$PREFIX"/include/}
+    # sharc/mpi.h needs MPI's headers (sharc_mpi.pc has them). MPI's own
+    # C++ bindings warn under $STRICT: C++ programs skip them, as MPI
+    # documents.
+    extra=
+    if [ "$name" = sharc/mpi.h ]; then
+      extra="$(pkg-config --cflags sharc_mpi) -DOMPI_SKIP_MPICXX -DMPICH_SKIP_MPICXX"
+    fi
     # (the typedef: a header of macros alone would leave C an empty unit)
     printf '#include <%s>\ntypedef int one_header_unit;\n' "$name" >"$out/one.c"
     cp "$out/one.c" "$out/one.cpp"
     check "$name compiles alone as C99 ($STRICT)" "$out/c99.log" \
-      $CC -std=c99 $STRICT -I"$PREFIX/include" -fsyntax-only "$out/one.c"
+      $CC -std=c99 $STRICT -I"$PREFIX/include" $extra -fsyntax-only "$out/one.c"
     check "$name compiles alone as C11" "$out/c11.log" \
-      $CC -std=c11 $STRICT -I"$PREFIX/include" -fsyntax-only "$out/one.c"
+      $CC -std=c11 $STRICT -I"$PREFIX/include" $extra -fsyntax-only "$out/one.c"
     check "$name compiles alone as C++17" "$out/cxx.log" \
-      $CXX -std=c++17 $STRICT -I"$PREFIX/include" -fsyntax-only "$out/one.cpp"
+      $CXX -std=c++17 $STRICT -I"$PREFIX/include" $extra -fsyntax-only "$out/one.cpp"
   done
   echo "#include <sharc++.hpp>" >"$out/one.cpp"
   check "sharc++.hpp compiles alone as C++17" "$out/hpp.log" \
@@ -327,6 +337,38 @@ step_fortran() {
   [ -x "$out/saxpy_f" ] && run_example "pkg-config Fortran" "$out/saxpy_f" shared
 }
 
+step_mpi() {
+  local out=$WORK/mpi f
+  rm -rf "$out"
+  mkdir -p "$out/src"
+  shows getting-started-mpi.md mpi.c c
+  for f in include/sharc/mpi.h lib/libsharc_mpi.so lib/libsharc_mpi.a \
+    lib/pkgconfig/sharc_mpi.pc lib/cmake/sharc/sharc_mpiTargets.cmake; do
+    if [ -e "$PREFIX/$f" ]; then ok; else bad "installed: $f"; fi
+  done
+  local mpirun="mpirun --oversubscribe --allow-run-as-root -np 2"
+  # shellcheck disable=SC2046
+  check "MPI example builds with mpicc and sharc_mpi.pc" "$out/pc.log" \
+    env OMPI_CC="$CC" mpicc -std=c11 $STRICT $FLAGS "$EXAMPLES/mpi.c" \
+    $(pkg-config --cflags --libs sharc_mpi) -o "$out/pi_mpi"
+  [ -x "$out/pi_mpi" ] &&
+    check "the MPI example runs on 2 ranks, identical to one process" \
+      "$out/pc.run.log" $mpirun "$out/pi_mpi" 100000
+  printf '%s\n' 'cmake_minimum_required(VERSION 3.16)' 'project(pi_mpi C)' \
+    'find_package(sharc CONFIG REQUIRED)' \
+    "add_executable(pi_mpi $EXAMPLES/mpi.c)" \
+    'target_link_libraries(pi_mpi PRIVATE sharc::sharc_mpi)' \
+    >"$out/src/CMakeLists.txt"
+  check "find_package(sharc) gives sharc::sharc_mpi" "$out/cmake.log" \
+    env CC="$CC" cmake -S "$out/src" -B "$out/build" -DCMAKE_PREFIX_PATH="$PREFIX" \
+    -DCMAKE_C_FLAGS="$STRICT $FLAGS" -DCMAKE_EXE_LINKER_FLAGS="$FLAGS"
+  check "the MPI example builds with sharc::sharc_mpi" "$out/cmake-build.log" \
+    cmake --build "$out/build"
+  [ -x "$out/build/pi_mpi" ] &&
+    check "the CMake-built MPI example runs on 2 ranks" "$out/cmake.run.log" \
+      $mpirun "$out/build/pi_mpi" 100000
+}
+
 case "$STEP" in
   install) step_install ;;
   pkgconfig) step_pkgconfig ;;
@@ -334,6 +376,7 @@ case "$STEP" in
   cmake-static) step_cmake static ;;
   cxx-headers) step_cxx_headers ;;
   fortran) step_fortran ;;
+  mpi) step_mpi ;;
   *)
     echo "$0: unknown step $STEP" >&2
     exit 2
