@@ -12,7 +12,9 @@
  *   #define SHARC_EXPERIMENTAL_API
  *   #include <sharc/experimental.h>
  *
- * Without the macro, including it declares nothing. */
+ * Without the macro, including it declares nothing. The same macro also
+ * declares the other experimental API, in its own header: pipelines
+ * (sharc/pipeline.h). */
 #include "../sharc.h"
 
 #if defined(SHARC_EXPERIMENTAL_API) && !defined(SHARC_EXPERIMENTAL_H)
