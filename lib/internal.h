@@ -53,6 +53,16 @@ static inline void sharc__cpu_relax(void) {
 #endif
 }
 
+/* SHARC_START_PROFILE (startprof.c): a line on stderr per step of starting
+ * and stopping a pool, stamped with CLOCK_MONOTONIC and the pid. */
+int sharc__prof_on(void);
+void sharc__prof_step(const char *what, unsigned arg);
+#define SHARC__PROF(what, arg)                                                 \
+  do {                                                                         \
+    if (sharc__prof_on())                                                      \
+      sharc__prof_step(what, arg);                                             \
+  } while (0)
+
 /* --- arrays -------------------------------------------------------------- */
 
 struct sharc_array {
@@ -151,7 +161,7 @@ struct sharc_pool {
   sharc_pool_opts opts;
   unsigned nworkers;
   sharc_plan plan;
-  hwloc_topology_t topo;
+  hwloc_topology_t topo; /* the process's, shared by its pools (pool.c) */
   int topo_is_this_system;
   sharc__cb *cb;
   uint64_t cb_len;
