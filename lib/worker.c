@@ -26,7 +26,8 @@ typedef struct worker {
   sharc__slot *slot;
   unsigned id;
   int sock;
-  int clear_refs_fd; /* /proc/self/clear_refs: resets the peak RSS */
+  int clear_refs_fd; /* /proc/self/clear_refs: resets the peak RSS; -2
+                        until a job measures */
   int statm_fd;      /* /proc/self/statm: private resident pages */
   int share_pu; /* a worker or the coordinator shares this worker's PU */
   uint64_t clock_ns; /* what one clock read costs, taken off timed claims */
@@ -320,11 +321,21 @@ static uint64_t private_bytes(worker *wk) {
   if (got <= 0)
     return 0;
   buf[got] = '\0';
-  unsigned long long size, resident, shared;
-  if (sscanf(buf, "%llu %llu %llu", &size, &resident, &shared) != 3 ||
-      shared > resident)
+  /* three decimal fields: size, resident, shared (strtoull, not sscanf:
+   * every worker reads this as it starts, and the scanf machinery was a
+   * measurable part of that) */
+  unsigned long long v[3];
+  char *p = buf;
+  for (int i = 0; i < 3; i++) {
+    char *end;
+    v[i] = strtoull(p, &end, 10);
+    if (end == p)
+      return 0;
+    p = end;
+  }
+  if (v[2] > v[1])
     return 0;
-  return (resident - shared) * (uint64_t)sysconf(_SC_PAGESIZE);
+  return (v[1] - v[2]) * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
 /* An internal array the coordinator made for the job (trace buffer,
@@ -854,10 +865,32 @@ static void finished(worker *wk) {
   }
 }
 
+/* After publishing ready (sequentially consistent): wakes a waiting
+ * coordinator only if every worker of the pool is ready now, so that a
+ * start of W workers costs it one wake-up, not W. Of workers becoming
+ * ready together, the last one's loads come after every other's store
+ * (all sequentially consistent), so it sees them all and writes; a
+ * coordinator that looked at the flags before that store set
+ * coord_waiting first, which this load sees. A scribbled flag only costs
+ * the coordinator its poll timeout. */
+static void ready_note(worker *wk) {
+  if (!atomic_load(&wk->cb->coord_waiting))
+    return;
+  for (unsigned w = 0; w < wk->conf->nworkers; w++) {
+    if (!atomic_load(&wk->cb->slots[w].ready))
+      return;
+  }
+  uint64_t one = 1;
+  if (write(wk->conf->evfd, &one, sizeof one) < 0) {
+    /* The coordinator's poll timeout finds the flags regardless. */
+  }
+}
+
 static void run_job(worker *wk, uint32_t seq) {
   const sharc__job_desc *job = &wk->cb->job;
   sharc__slot *slot = wk->slot;
   uint64_t start = sharc__now_ns();
+  SHARC__PROF("w-job", wk->id);
   clock_anchor(wk, start);
   slot->err = 0;
   slot->chunks = slot->indices = slot->claim_ns = slot->busy_ns = 0;
@@ -877,6 +910,9 @@ static void run_job(worker *wk, uint32_t seq) {
   int measure = job->measure_rusage && wk->statm_fd >= 0;
   uint64_t cpu0 = 0, rss;
   if (measure) {
+    /* opened by the first job that measures, not by every worker */
+    if (wk->clear_refs_fd == -2)
+      wk->clear_refs_fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
     if (wk->clear_refs_fd >= 0 && pwrite(wk->clear_refs_fd, "5", 1, 0) != 1) {
       /* Older kernels: the peak then covers the worker's life. */
     }
@@ -921,11 +957,11 @@ static void run_job(worker *wk, uint32_t seq) {
  * counts itself before its last look at the sequence number, the
  * coordinator looks at the count after publishing the number (both
  * sequentially consistent). */
-static uint32_t wait_job(worker *wk, uint32_t seen) {
+static uint32_t wait_job(worker *wk, uint32_t seen, int spin) {
   sharc__cb *cb = wk->cb;
   uint64_t until = sharc__now_ns() + (uint64_t)wk->conf->spin_us * 1000u;
   uint32_t v;
-  for (unsigned i = 0; wk->conf->spin_us > 0; i++) {
+  for (unsigned i = 0; spin && wk->conf->spin_us > 0; i++) {
     v = atomic_load_explicit(&cb->seq, memory_order_acquire);
     if (v != seen)
       return v;
@@ -956,6 +992,7 @@ _Noreturn void sharc__worker_main(const sharc__wconf *conf) {
    * with the coordinator); if it died before this, the signal was never
    * armed, so look. A spawned worker arms it here too, after exec: the
    * setting does not survive the fork inside posix_spawn. */
+  SHARC__PROF("w-enter", conf->id);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != conf->parent)
     _exit(127);
@@ -975,7 +1012,7 @@ _Noreturn void sharc__worker_main(const sharc__wconf *conf) {
   wk.clock_ns = clock_cost(&wk);
   wk.cal_ticks = sharc__ticks();
   wk.cal_ns = sharc__now_ns();
-  wk.clear_refs_fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
+  wk.clear_refs_fd = -2; /* not opened yet: see run_job */
   wk.statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
   if (wk.statm_fd >= 0)
     wk.rss_base = private_bytes(&wk);
@@ -1002,10 +1039,14 @@ _Noreturn void sharc__worker_main(const sharc__wconf *conf) {
     }
   }
   atomic_store(&wk.slot->ready, 1);
-  finished(&wk);
+  ready_note(&wk);
+  SHARC__PROF("w-ready", conf->id);
+  /* Before its first job, a worker that shares its PU does not yield:
+   * the coordinator is still starting the other workers, and each yield
+   * would take the PU from it. */
   uint32_t seen = conf->seen;
-  for (;;) {
-    seen = wait_job(&wk, seen);
+  for (int first = 1;; first = 0) {
+    seen = wait_job(&wk, seen, !first || !wk.share_pu);
     if (atomic_load(&wk.cb->shutdown))
       leave(&wk, 0);
     run_job(&wk, seen);
