@@ -192,6 +192,8 @@ struct sharc_pool {
   char (*knames)[SHARC_KERNEL_NAME_MAX]; /* spawn: kernels workers know */
   unsigned nknames;
   int knames_set;      /* a worker has said which kernels it knows */
+  char *init_name;     /* hooks by name: the pool's copies (hooks.c) */
+  char *fini_name;
   char msg[512];
 };
 
@@ -274,14 +276,15 @@ typedef struct sharc__wconf {
 } sharc__wconf;
 
 /* A worker's configuration on the wire (fork server, spawn): this header,
- * nworkers placements, then libs_len bytes of ':'-separated library paths
- * (spawn). With it travel the control block's memfd and the eventfd, and
+ * nworkers placements, then libs_len bytes of ':'-separated library paths,
+ * init_len and fini_len bytes of the hooks' names (spawn; no NULs). With it travel the control block's memfd and the eventfd, and
  * for the fork server the worker's socket (SCM_RIGHTS). */
 #define SHARC__WIRE_MAGIC 0x57435253u /* "SRCW" */
 typedef struct sharc__wire {
   uint32_t magic, id, nworkers, seen;
   int32_t parent, pin, tsc_clock, share_pu;
-  uint32_t spin_us, libs_len, want_kernels, pad;
+  uint32_t spin_us, libs_len, want_kernels, init_len;
+  uint32_t fini_len, pad;
   uint64_t cb_len;
   uint64_t init, fini, init_arg; /* fork server: addresses in its image */
 } sharc__wire;
@@ -319,6 +322,16 @@ int sharc__spawn_prepare(sharc_pool *pool);
 int sharc__spawn_worker(sharc_pool *pool, unsigned w, int sock, uint32_t seen,
                         pid_t *pid, int *pidfd);
 int sharc__spawn_hello(sharc_pool *pool, unsigned w, char *why, size_t len);
+
+/* Hooks by name (hooks.c). prepare, at pool creation: copies the names
+ * into the pool (opts then points at the copies), refuses a hook given
+ * both ways, and for workers that are copies of the coordinator (fork,
+ * fork server) resolves the names into opts.init and opts.fini here.
+ * find, in a spawned worker: the name in the loaded libraries, in order,
+ * then in the executable; NULL if none has it. */
+#define SHARC__HOOK_NAME_MAX 256
+int sharc__hooks_prepare(sharc_pool *pool);
+void *sharc__hook_find(void *const *libs, unsigned nlibs, const char *name);
 
 /* Whether the pool's workers can run kernel `name`: 0, or a negative code
  * with the pool's message naming the kernel and the start method. */

@@ -279,7 +279,8 @@ static int wait_ready(sharc_pool *pool, unsigned first, unsigned last) {
                              "worker %u: %s", w, said);
         snprintf(init, sizeof init, "exited with status %d", SHARC__EXIT_INIT);
         int code = pool->cb->slots[w].err;
-        if (pool->opts.init != NULL && strcmp(why, init) == 0 && code != 0)
+        int hooked = pool->opts.init != NULL || pool->opts.init_name != NULL;
+        if (hooked && strcmp(why, init) == 0 && code != 0)
           return sharc__fail(pool, code < 0 ? code : SHARC_EWORKER,
                              "worker %u: its init hook returned %d (%s)", w,
                              code, sharc_strerror(code));
@@ -402,6 +403,8 @@ static void pool_free(sharc_pool *pool) {
   free(pool->worker_path);
   free(pool->kernel_libs);
   free(pool->knames);
+  free(pool->init_name);
+  free(pool->fini_name);
   /* pool->topo is the process's (load_topology) */
   sharc_plan_free(&pool->plan);
   free(pool->w);
@@ -474,6 +477,9 @@ static int pool_init(sharc_pool *pool) {
     return rc;
   pool->nworkers = pool->plan.nworkers;
   SHARC__PROF("planned", pool->nworkers);
+  rc = sharc__hooks_prepare(pool);
+  if (rc != 0)
+    return rc;
   if (pool->opts.start == SHARC_START_FORKSERVER)
     rc = sharc__server_connect(pool);
   else if (pool->opts.start == SHARC_START_SPAWN)
