@@ -339,6 +339,13 @@ int sharc__kernel_check(sharc_pool *pool, const char *name);
 /* The kernel's registration index, or -1. */
 int sharc__kernel_index(const char *name);
 
+/* Binds process pid (0: the caller) to PU pu (an OS index; < 0: none),
+ * best effort. The parent of a just-forked worker calls it before the
+ * worker runs: moving a task that has not run yet is a runqueue change,
+ * while a running task that binds itself away from its CPU waits for the
+ * kernel's migration thread there. */
+void sharc__pin_pid(pid_t pid, int pu);
+
 /* The worker's main loop; never returns. */
 _Noreturn void sharc__worker_main(const sharc__wconf *conf);
 /* Fills the configuration of worker w from the pool (fork). */

@@ -135,6 +135,8 @@ static int fork_worker(sharc_pool *pool, unsigned w, int sv[2], uint32_t seen,
   }
   if (*pid < 0)
     return sharc__fail(pool, -errno, "worker %u: fork: %s", w, strerror(errno));
+  if (pool->opts.pin)
+    sharc__pin_pid(*pid, pool->plan.w[w].pu);
   *pidfd = pidfd_open(*pid);
   if (*pidfd < 0) {
     int err = errno;

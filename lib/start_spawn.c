@@ -268,6 +268,8 @@ int sharc__spawn_worker(sharc_pool *pool, unsigned w, int sock, uint32_t seen,
   if (rc != 0)
     return sharc__fail(pool, -rc, "worker %u: posix_spawn %s: %s", w,
                        pool->worker_path, strerror(rc));
+  if (pool->opts.pin) /* while it loads its libraries (see sharc__pin_pid) */
+    sharc__pin_pid(*pid, pool->plan.w[w].pu);
   *pidfd = (int)syscall(SYS_pidfd_open, *pid, 0);
   if (*pidfd < 0) {
     rc = errno;

@@ -171,9 +171,8 @@ static void protect_job(worker *wk) {
  * no topology is needed here, so workers that did not inherit the
  * coordinator's (fork server, spawn) do not load one. The worker has one
  * thread, so binding it binds the process. */
-static void pin(worker *wk) {
-  int pu = wk->conf->plan[wk->id].pu;
-  if (!wk->conf->pin || pu < 0)
+void sharc__pin_pid(pid_t pid, int pu) {
+  if (pu < 0)
     return;
   size_t size = CPU_ALLOC_SIZE(pu + 1);
   cpu_set_t *set = CPU_ALLOC(pu + 1);
@@ -182,8 +181,15 @@ static void pin(worker *wk) {
   CPU_ZERO_S(size, set);
   CPU_SET_S((size_t)pu, size, set);
   /* A failure leaves the worker unpinned; the test suite checks pinning. */
-  (void)sched_setaffinity(0, size, set);
+  (void)sched_setaffinity(pid, size, set);
   CPU_FREE(set);
+}
+
+/* Usually a no-op by now: whoever forked the worker pinned it before it
+ * ran (sharc__pin_pid); this covers a worker that ran first. */
+static void pin(worker *wk) {
+  if (wk->conf->pin)
+    sharc__pin_pid(0, wk->conf->plan[wk->id].pu);
 }
 
 static sharc__wmap *map_find(worker *wk, uint32_t id) {
