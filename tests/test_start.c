@@ -590,4 +590,21 @@ Test(start, fork_finds_a_named_hook_in_a_global_library_and_names_a_missing_one)
   sharc_pool_destroy(p);
 }
 
+Test(start, forkserver_runs_a_named_hook_loaded_before_sharc_init) {
+  cr_assert_not_null(dlopen(MODULE, RTLD_NOW | RTLD_GLOBAL), "%s", dlerror());
+  cr_assert_eq(sharc_init(), 0);
+  sharc_pool_opts po = SHARC_POOL_OPTS_INIT;
+  po.workers = 2;
+  po.start = SHARC_START_FORKSERVER;
+  po.init_name = "start_named_init";
+  sharc_pool *p = NULL;
+  char msg[512];
+  cr_assert_eq(sharc_pool_create(&p, &po, msg, sizeof msg), 0, "%s", msg);
+  int64_t v[2];
+  locals_of(p, v);
+  cr_assert_eq(v[0], 200, "worker 0's local: %lld", (long long)v[0]);
+  cr_assert_eq(v[1], 201, "worker 1's local: %lld", (long long)v[1]);
+  sharc_pool_destroy(p);
+}
+
 #endif
