@@ -185,13 +185,6 @@ void sharc__pin_pid(pid_t pid, int pu) {
   CPU_FREE(set);
 }
 
-/* Usually a no-op by now: whoever forked the worker pinned it before it
- * ran (sharc__pin_pid); this covers a worker that ran first. */
-static void pin(worker *wk) {
-  if (wk->conf->pin)
-    sharc__pin_pid(0, wk->conf->plan[wk->id].pu);
-}
-
 static sharc__wmap *map_find(worker *wk, uint32_t id) {
   for (unsigned i = 0; i < wk->nmaps; i++) {
     if (wk->maps[i].id == id)
@@ -1014,7 +1007,8 @@ _Noreturn void sharc__worker_main(const sharc__wconf *conf) {
   wk.share_pu = conf->share_pu;
   catch_sigbus(&wk);
   protect_job(&wk);
-  pin(&wk);
+  /* No pinning here: whoever forked or spawned this worker pinned it by
+   * its pid before create or the replacement returns (sharc__pin_pid). */
   wk.clock_ns = clock_cost(&wk);
   wk.cal_ticks = sharc__ticks();
   wk.cal_ns = sharc__now_ns();
@@ -1036,7 +1030,7 @@ _Noreturn void sharc__worker_main(const sharc__wconf *conf) {
    * started: take them now, so that a job it joins finds them. */
   if (conf->fresh && sync_arrays(&wk) != 0)
     _exit(126);
-  wk.slot->pid = (int32_t)getpid();
+  wk.slot->pid = (int32_t)sharc__self_pid(); /* no system call after fork */
   if (conf->init != NULL) {
     int rc = conf->init(conf->id, &wk.local, conf->init_arg);
     if (rc != 0) {
