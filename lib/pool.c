@@ -40,8 +40,9 @@ static void cb_init(sharc_pool *pool, void *p, uint64_t len) {
 }
 
 /* Forked workers inherit the mapping, so it needs no descriptor: one
- * mmap, its pages allocated there (MAP_POPULATE, as posix_fallocate
- * reserves them for the memfd below) rather than by a fault each. */
+ * mmap instead of memfd_create, ftruncate, posix_fallocate, mmap and
+ * close, its pages allocated in that call (MAP_POPULATE) rather than by a
+ * fault each. */
 static int map_control_block_anon(sharc_pool *pool, uint64_t len) {
   void *p = sharc__inject("mmap", ENOMEM)
                 ? MAP_FAILED
