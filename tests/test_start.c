@@ -477,6 +477,7 @@ static void locals_of(sharc_pool *p, int64_t out[2]) {
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
   sharc_job_add_array(&o, a);
   o.schedule = (sharc_schedule){SHARC_SCHED_STATIC, 1};
+  o.fault.retries = 1; /* a worker killed before the job is replaced */
   sharc_report rep;
   run_ok(p, "start_local", 2, &o, &rep);
   sharc_report_free(&rep);
@@ -493,7 +494,7 @@ static int file_there(const char *dir, const char *name) {
   return there;
 }
 
-Test(start, spawn_runs_init_and_fini_hooks_named_in_a_kernel_library) {
+Test(start, spawn_runs_init_and_fini_hooks_named_in_a_kernel_library_also_in_a_replacement) {
   char dir[] = "/tmp/sharc-test-fini-XXXXXX";
   cr_assert_not_null(mkdtemp(dir));
   cr_assert_eq(setenv("SHARC_TEST_FINI_DIR", dir, 1), 0);
@@ -509,6 +510,17 @@ Test(start, spawn_runs_init_and_fini_hooks_named_in_a_kernel_library) {
   int64_t v[2];
   locals_of(p, v);
   cr_assert_eq(v[0], 200, "worker 0's local: %lld", (long long)v[0]);
+  cr_assert_eq(v[1], 201, "worker 1's local: %lld", (long long)v[1]);
+  /* a replacement worker finds and runs the hook too (the killed one
+   * runs no fini) */
+  int old = sharc_pool_worker_pid(p, 0);
+  cr_assert_eq(kill(old, SIGKILL), 0);
+  locals_of(p, v); /* finds it dead and replaces it; who ran what varies */
+  cr_assert_neq(sharc_pool_worker_pid(p, 0), old, "worker 0 replaced");
+  cr_assert(v[0] >= 200 && v[0] <= 201 && v[1] >= 200 && v[1] <= 201,
+            "%lld %lld", (long long)v[0], (long long)v[1]);
+  locals_of(p, v);
+  cr_assert_eq(v[0], 200, "replacement worker 0's local: %lld", (long long)v[0]);
   cr_assert_eq(v[1], 201, "worker 1's local: %lld", (long long)v[1]);
   sharc_pool_destroy(p); /* returns once the workers are gone */
   cr_assert(file_there(dir, "fini-0-200"), "worker 0 ran fini with its local");
