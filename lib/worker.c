@@ -1041,12 +1041,13 @@ _Noreturn void sharc__worker_main(const sharc__wconf *conf) {
   atomic_store(&wk.slot->ready, 1);
   ready_note(&wk);
   SHARC__PROF("w-ready", conf->id);
-  /* Before its first job, a worker that shares its PU does not yield:
-   * the coordinator is still starting the other workers, and each yield
-   * would take the PU from it. */
+  /* Before its first job a worker neither spins nor yields but sleeps:
+   * the coordinator is still starting the other workers or returning from
+   * sharc_pool_create (hundreds of microseconds, longer than a spin), and
+   * spinning or yielding would take a PU it may need. */
   uint32_t seen = conf->seen;
   for (int first = 1;; first = 0) {
-    seen = wait_job(&wk, seen, !first || !wk.share_pu);
+    seen = wait_job(&wk, seen, !first);
     if (atomic_load(&wk.cb->shutdown))
       leave(&wk, 0);
     run_job(&wk, seen);
