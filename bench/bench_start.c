@@ -9,6 +9,12 @@
  * for the whole run) and once with sharc, one after the other, never at the
  * same time, so that the machine's drift touches both alike.
  *
+ * The "os fork" column is the floor under the fork rows: the same process
+ * forks W bare children, each writes one byte on a pipe and leaves, and
+ * the time is until all W bytes are read (children reaped untimed). No
+ * start by fork can beat it; Python / floor is the best ratio the machine
+ * allows at that moment.
+ *
  *   bench_start [--repeats R] [--python PATH] [--no-python]
  */
 #include <signal.h>
@@ -80,6 +86,35 @@ static double one_start(sharc_start_method m, unsigned w, double *create_s) {
   sharc_pool_destroy(p);
   *create_s = t1 - t0;
   return rc == 0 ? t2 - t0 : -1;
+}
+
+/* The OS floor: W bare forks heard from; seconds, or -1. */
+static double fork_floor(unsigned w) {
+  int fds[2];
+  if (pipe(fds) != 0)
+    return -1;
+  pid_t pids[8];
+  double t0 = now_s();
+  unsigned n = 0;
+  for (; n < w && n < 8; n++) {
+    pids[n] = fork();
+    if (pids[n] == 0) {
+      char b = 1;
+      _exit(write(fds[1], &b, 1) == 1 ? 0 : 1);
+    }
+    if (pids[n] < 0)
+      break;
+  }
+  unsigned heard = 0;
+  char b;
+  while (heard < n && read(fds[0], &b, 1) == 1)
+    heard++;
+  double t = now_s() - t0;
+  for (unsigned i = 0; i < n; i++)
+    waitpid(pids[i], NULL, 0);
+  close(fds[0]);
+  close(fds[1]);
+  return n == w && heard == w ? t : -1;
 }
 
 extern char **environ;
@@ -161,7 +196,8 @@ int main(int argc, char **argv) {
   double *v = malloc(CASES * repeats * sizeof *v);
   double *c = malloc(CASES * repeats * sizeof *c);
   double *q = malloc(CASES * repeats * sizeof *q);
-  if (v == NULL || c == NULL || q == NULL)
+  double *f = malloc(NCOUNTS * repeats * sizeof *f);
+  if (v == NULL || c == NULL || q == NULL || f == NULL)
     return 1;
   /* one start of each not counted: page cache, the worker's libraries */
   for (unsigned m = 0; m < 3; m++) {
@@ -181,6 +217,9 @@ int main(int argc, char **argv) {
         v[i] = one_start((sharc_start_method)m, counts[k], &c[i]);
         if (v[i] < 0 || q[i] < 0)
           return 1;
+        if (m == SHARC_START_FORK &&
+            (f[k * repeats + r] = fork_floor(counts[k])) < 0)
+          return 1;
       }
     }
   }
@@ -189,23 +228,31 @@ int main(int argc, char **argv) {
   printf("pool start to the end of a first job on every worker, median of %u "
          "interleaved runs (ms)\n",
          repeats);
-  printf("%-11s %3s %10s %10s %12s %9s\n", "method", "W", "sharc", "(create)",
-         "python mp", "ratio");
+  printf("%-11s %3s %10s %10s %12s %9s %9s %12s\n", "method", "W", "sharc",
+         "(create)", "python mp", "ratio", "os fork", "python/os");
   for (unsigned m = 0; m < 3; m++) {
     for (unsigned k = 0; k < NCOUNTS; k++) {
       unsigned i = (m * NCOUNTS + k) * repeats;
       double ms = median(v + i, repeats) * 1e3;
       double cms = median(c + i, repeats) * 1e3;
+      double fms = m == SHARC_START_FORK ? median(f + k * repeats, repeats) * 1e3
+                                         : 0;
+      char fcol[16] = "-", fratio[16] = "-";
+      if (m == SHARC_START_FORK)
+        snprintf(fcol, sizeof fcol, "%.3f", fms);
       if (python != NULL) {
         double pms = median(q + i, repeats);
-        printf("%-11s %3u %10.3f %10.3f %12.3f %8.1fx\n", names[m], counts[k],
-               ms, cms, pms, pms / ms);
+        if (m == SHARC_START_FORK)
+          snprintf(fratio, sizeof fratio, "%.1fx", pms / fms);
+        printf("%-11s %3u %10.3f %10.3f %12.3f %8.1fx %9s %12s\n", names[m],
+               counts[k], ms, cms, pms, pms / ms, fcol, fratio);
       } else {
-        printf("%-11s %3u %10.3f %10.3f %12s %9s\n", names[m], counts[k], ms,
-               cms, "-", "-");
+        printf("%-11s %3u %10.3f %10.3f %12s %9s %9s %12s\n", names[m],
+               counts[k], ms, cms, "-", "-", fcol, fratio);
       }
     }
   }
+  free(f);
   free(q);
   free(v);
   free(c);

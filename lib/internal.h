@@ -62,6 +62,16 @@ static inline void sharc__cpu_relax(void) {
 #endif
 }
 
+/* SHARC_START_PROFILE (startprof.c): a line on stderr per step of starting
+ * and stopping a pool, stamped with CLOCK_MONOTONIC and the pid. */
+int sharc__prof_on(void);
+void sharc__prof_step(const char *what, unsigned arg);
+#define SHARC__PROF(what, arg)                                                 \
+  do {                                                                         \
+    if (sharc__prof_on())                                                      \
+      sharc__prof_step(what, arg);                                             \
+  } while (0)
+
 /* --- arrays -------------------------------------------------------------- */
 
 struct sharc_array {
@@ -161,7 +171,7 @@ struct sharc_pool {
   sharc_pool_opts opts;
   unsigned nworkers;
   sharc_plan plan;
-  hwloc_topology_t topo;
+  hwloc_topology_t topo; /* the process's, shared by its pools (pool.c) */
   int topo_is_this_system;
   sharc__cb *cb;
   uint64_t cb_len;
@@ -192,6 +202,8 @@ struct sharc_pool {
   char (*knames)[SHARC_KERNEL_NAME_MAX]; /* spawn: kernels workers know */
   unsigned nknames;
   int knames_set;      /* a worker has said which kernels it knows */
+  char *init_name;     /* hooks by name: the pool's copies (hooks.c) */
+  char *fini_name;
   char msg[512];
 };
 
@@ -274,14 +286,15 @@ typedef struct sharc__wconf {
 } sharc__wconf;
 
 /* A worker's configuration on the wire (fork server, spawn): this header,
- * nworkers placements, then libs_len bytes of ':'-separated library paths
- * (spawn). With it travel the control block's memfd and the eventfd, and
+ * nworkers placements, then libs_len bytes of ':'-separated library paths,
+ * init_len and fini_len bytes of the hooks' names (spawn; no NULs). With it travel the control block's memfd and the eventfd, and
  * for the fork server the worker's socket (SCM_RIGHTS). */
 #define SHARC__WIRE_MAGIC 0x57435253u /* "SRCW" */
 typedef struct sharc__wire {
   uint32_t magic, id, nworkers, seen;
   int32_t parent, pin, tsc_clock, share_pu;
-  uint32_t spin_us, libs_len, want_kernels, pad;
+  uint32_t spin_us, libs_len, want_kernels, init_len;
+  uint32_t fini_len, pad;
   uint64_t cb_len;
   uint64_t init, fini, init_arg; /* fork server: addresses in its image */
 } sharc__wire;
@@ -320,11 +333,28 @@ int sharc__spawn_worker(sharc_pool *pool, unsigned w, int sock, uint32_t seen,
                         pid_t *pid, int *pidfd);
 int sharc__spawn_hello(sharc_pool *pool, unsigned w, char *why, size_t len);
 
+/* Hooks by name (hooks.c). prepare, at pool creation: copies the names
+ * into the pool (opts then points at the copies), refuses a hook given
+ * both ways, and for workers that are copies of the coordinator (fork,
+ * fork server) resolves the names into opts.init and opts.fini here.
+ * find, in a spawned worker: the name in the loaded libraries, in order,
+ * then in the executable; NULL if none has it. */
+#define SHARC__HOOK_NAME_MAX 256
+int sharc__hooks_prepare(sharc_pool *pool);
+void *sharc__hook_find(void *const *libs, unsigned nlibs, const char *name);
+
 /* Whether the pool's workers can run kernel `name`: 0, or a negative code
  * with the pool's message naming the kernel and the start method. */
 int sharc__kernel_check(sharc_pool *pool, const char *name);
 /* The kernel's registration index, or -1. */
 int sharc__kernel_index(const char *name);
+
+/* Binds process pid (0: the caller) to PU pu (an OS index; < 0: none),
+ * best effort. The parent of a just-forked worker calls it before the
+ * worker runs: moving a task that has not run yet is a runqueue change,
+ * while a running task that binds itself away from its CPU waits for the
+ * kernel's migration thread there. */
+void sharc__pin_pid(pid_t pid, int pu);
 
 /* The worker's main loop; never returns. */
 _Noreturn void sharc__worker_main(const sharc__wconf *conf);

@@ -170,6 +170,7 @@ void sharc__post_job(job_state *js) {
    * sleepers protocol in worker.c). */
   if (atomic_load(&cb->sleepers) != 0)
     sharc__futex_wake_all(&cb->seq);
+  SHARC__PROF("job-posted", js->seq);
 }
 /* --- prepare: the options, and what each feature needs before a post --- */
 
@@ -483,7 +484,10 @@ int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
                        "the pool belongs to process %d: a process forked from "
                        "its coordinator may only destroy it",
                        (int)pool->owner_pid);
-  return sharc__run_or_queue(pool, kernel, n, opts ? opts : &defaults, rep);
+  SHARC__PROF("run", 0);
+  int rc = sharc__run_or_queue(pool, kernel, n, opts ? opts : &defaults, rep);
+  SHARC__PROF("ran", 0);
+  return rc;
 }
 
 int sharc__opts_copy(sharc_pool *pool, sharc__opts *dst,

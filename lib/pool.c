@@ -29,8 +29,37 @@ static int pidfd_open(pid_t pid) {
   return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
+static void cb_init(sharc_pool *pool, void *p, uint64_t len) {
+  pool->cb = p;
+  pool->cb_len = len;
+  sharc__cb *cb = pool->cb;
+  cb->magic = SHARC__CB_MAGIC;
+  cb->version = SHARC__CB_VERSION;
+  cb->nslots = pool->nworkers;
+  cb->size = len;
+}
+
+/* Forked workers inherit the mapping, so it needs no descriptor: one
+ * mmap instead of memfd_create, ftruncate, posix_fallocate, mmap and
+ * close, its pages allocated in that call (MAP_POPULATE) rather than by a
+ * fault each. */
+static int map_control_block_anon(sharc_pool *pool, uint64_t len) {
+  void *p = sharc__inject("mmap", ENOMEM)
+                ? MAP_FAILED
+                : mmap(NULL, len, PROT_READ | PROT_WRITE,
+                       MAP_SHARED | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+  if (p == MAP_FAILED)
+    return sharc__fail(pool, -errno, "control block of %llu bytes: mmap: %s",
+                       (unsigned long long)len, strerror(errno));
+  cb_init(pool, p, len);
+  return 0;
+}
+
+/* Workers that inherit nothing (fork server, spawn) map the memfd. */
 static int map_control_block(sharc_pool *pool) {
   uint64_t len = sharc__cb_size(pool->nworkers);
+  if (pool->opts.start == SHARC_START_FORK)
+    return map_control_block_anon(pool, len);
   int fd = sharc__inject("memfd_create", EMFILE)
                ? -1
                : memfd_create("sharc-control", MFD_CLOEXEC);
@@ -54,21 +83,13 @@ static int map_control_block(sharc_pool *pool) {
             : mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     rc = p == MAP_FAILED ? -errno : 0;
   }
-  /* Forked workers inherit the mapping; others map the memfd. */
-  if (pool->opts.start == SHARC_START_FORK || rc != 0)
+  if (rc != 0) {
     close(fd);
-  else
-    pool->cb_fd = fd;
-  if (rc != 0)
     return sharc__fail(pool, rc, "control block of %llu bytes: %s: %s",
                        (unsigned long long)len, op, strerror(-rc));
-  pool->cb = p;
-  pool->cb_len = len;
-  sharc__cb *cb = pool->cb;
-  cb->magic = SHARC__CB_MAGIC;
-  cb->version = SHARC__CB_VERSION;
-  cb->nslots = pool->nworkers;
-  cb->size = len;
+  }
+  pool->cb_fd = fd;
+  cb_init(pool, p, len);
   return 0;
 }
 
@@ -115,6 +136,8 @@ static int fork_worker(sharc_pool *pool, unsigned w, int sv[2], uint32_t seen,
   }
   if (*pid < 0)
     return sharc__fail(pool, -errno, "worker %u: fork: %s", w, strerror(errno));
+  if (pool->opts.pin)
+    sharc__pin_pid(*pid, pool->plan.w[w].pu);
   *pidfd = pidfd_open(*pid);
   if (*pidfd < 0) {
     int err = errno;
@@ -259,7 +282,8 @@ static int wait_ready(sharc_pool *pool, unsigned first, unsigned last) {
                              "worker %u: %s", w, said);
         snprintf(init, sizeof init, "exited with status %d", SHARC__EXIT_INIT);
         int code = pool->cb->slots[w].err;
-        if (pool->opts.init != NULL && strcmp(why, init) == 0 && code != 0)
+        int hooked = pool->opts.init != NULL || pool->opts.init_name != NULL;
+        if (hooked && strcmp(why, init) == 0 && code != 0)
           return sharc__fail(pool, code < 0 ? code : SHARC_EWORKER,
                              "worker %u: its init hook returned %d (%s)", w,
                              code, sharc_strerror(code));
@@ -353,10 +377,12 @@ void sharc__place_pages(sharc_pool *pool, void *addr, uint64_t len) {
 }
 
 static void pool_free(sharc_pool *pool) {
+  SHARC__PROF("destroy", pool->nworkers);
   sharc__queue_stop(pool); /* no job runs past here */
   int foreign = sharc__pool_foreign(pool);
   if (pool->w != NULL && pool->cb != NULL && !foreign)
     stop_workers(pool);
+  SHARC__PROF("workers-stopped", pool->nworkers);
   /* A forked child: the workers are not its children and the control
    * block is the coordinator's; it closes its copies of their descriptors
    * and writes nothing shared. */
@@ -380,39 +406,48 @@ static void pool_free(sharc_pool *pool) {
   free(pool->worker_path);
   free(pool->kernel_libs);
   free(pool->knames);
-  if (pool->topo != NULL)
-    hwloc_topology_destroy(pool->topo);
+  free(pool->init_name);
+  free(pool->fini_name);
+  /* pool->topo is the process's (load_topology) */
   sharc_plan_free(&pool->plan);
   free(pool->w);
   free(pool);
+  SHARC__PROF("destroyed", 0);
 }
 
 /* Loading the machine's topology reads sysfs for milliseconds, far longer
- * than starting workers takes: it is loaded once per process, and each
- * pool takes a copy (microseconds) with the usable PUs read again, since
- * the process's CPU binding may have changed since. */
+ * than starting workers takes: it is loaded once per process and kept for
+ * its life, and every pool reads that one (hwloc allows consulting a
+ * topology from several threads at once; nothing here modifies it), with
+ * the usable PUs read again, since the process's CPU binding may have
+ * changed since. A copy per pool cost a hundred microseconds and heap
+ * pages that each worker's fork then had to share copy-on-write. The lock
+ * is taken around fork (pthread_atfork), so that a child forked while
+ * another thread loads the topology does not inherit it locked. */
 static pthread_mutex_t topo_lock = PTHREAD_MUTEX_INITIALIZER;
 static hwloc_topology_t topo_cache;
+static pthread_once_t topo_once = PTHREAD_ONCE_INIT;
+
+static void topo_lock_take(void) { pthread_mutex_lock(&topo_lock); }
+static void topo_lock_give(void) { pthread_mutex_unlock(&topo_lock); }
+static void topo_atfork(void) {
+  (void)pthread_atfork(topo_lock_take, topo_lock_give, topo_lock_give);
+}
 
 static int load_topology(sharc_pool *pool, hwloc_bitmap_t *usable) {
+  pthread_once(&topo_once, topo_atfork);
   pthread_mutex_lock(&topo_lock);
-  int rc = 0;
   if (topo_cache == NULL) {
-    rc = sharc__topo_load(NULL, &pool->topo, usable, pool->msg,
-                          sizeof pool->msg);
-    if (rc == 0 && hwloc_topology_dup(&topo_cache, pool->topo) != 0)
-      topo_cache = NULL; /* the next pool loads it again */
+    /* a failure leaves the cache empty: the next pool tries again */
+    int rc = sharc__topo_load(NULL, &topo_cache, usable, pool->msg,
+                              sizeof pool->msg);
+    pool->topo = topo_cache;
     pthread_mutex_unlock(&topo_lock);
     return rc;
   }
-  if (hwloc_topology_dup(&pool->topo, topo_cache) != 0) {
-    pool->topo = NULL;
-    rc = sharc__fail(pool, SHARC_ENOMEM, "copying the topology: %s",
-                     strerror(errno));
-  }
+  pool->topo = topo_cache;
   pthread_mutex_unlock(&topo_lock);
-  if (rc != 0)
-    return rc;
+  SHARC__PROF("topology-cached", 0);
   /* as sharc__topo_load does for this machine */
   *usable = hwloc_bitmap_alloc();
   if (*usable == NULL)
@@ -436,6 +471,7 @@ static int pool_init(sharc_pool *pool) {
     hwloc_bitmap_free(usable);
     return rc;
   }
+  SHARC__PROF("topology-and-binding", 0);
   pool->topo_is_this_system = 1;
   rc = sharc__plan_from_topology(pool->topo, usable, pool->opts.workers,
                                  &pool->plan, pool->msg, sizeof pool->msg);
@@ -443,15 +479,21 @@ static int pool_init(sharc_pool *pool) {
   if (rc != 0)
     return rc;
   pool->nworkers = pool->plan.nworkers;
+  SHARC__PROF("planned", pool->nworkers);
+  rc = sharc__hooks_prepare(pool);
+  if (rc != 0)
+    return rc;
   if (pool->opts.start == SHARC_START_FORKSERVER)
     rc = sharc__server_connect(pool);
   else if (pool->opts.start == SHARC_START_SPAWN)
     rc = sharc__spawn_prepare(pool);
   if (rc != 0)
     return rc;
+  SHARC__PROF("start-method-ready", 0);
   rc = map_control_block(pool);
   if (rc != 0)
     return rc;
+  SHARC__PROF("control-block", (unsigned)pool->cb_len);
   pool->evfd = sharc__inject("eventfd", EMFILE)
                    ? -1
                    : eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -470,8 +512,11 @@ static int pool_init(sharc_pool *pool) {
     rc = sharc__worker_start(pool, w);
     if (rc != 0)
       return rc;
+    SHARC__PROF("worker-started", w);
   }
-  return sharc__workers_wait_ready(pool, 0, pool->nworkers);
+  rc = sharc__workers_wait_ready(pool, 0, pool->nworkers);
+  SHARC__PROF("workers-ready", pool->nworkers);
+  return rc;
 }
 
 int sharc_pool_create(sharc_pool **out, const sharc_pool_opts *opts,
@@ -533,6 +578,7 @@ int sharc_pool_create(sharc_pool **out, const sharc_pool_opts *opts,
   pool->next_array_id = 1;
   pool->tsc_clock = sharc__tsc_is_clock();
   uint64_t t0 = sharc__now_ns();
+  SHARC__PROF("create", o.workers);
   int rc = sharc__queue_init(pool);
   if (rc == 0)
     rc = pool_init(pool);
@@ -543,6 +589,7 @@ int sharc_pool_create(sharc_pool **out, const sharc_pool_opts *opts,
     return rc;
   }
   pool->startup_s = (double)(sharc__now_ns() - t0) * 1e-9;
+  SHARC__PROF("created", pool->nworkers);
   pool->msg[0] = '\0';
   *out = pool;
   return 0;

@@ -126,6 +126,8 @@ static void start_one(server *s, int conn) {
       sharc__worker_main(&conf);
     if (pid < 0)
       rc = -errno;
+    else if (conf.pin)
+      sharc__pin_pid(pid, conf.plan[conf.id].pu);
     munmap(conf.cb, ((const sharc__wire *)s->buf)->cb_len);
   }
   for (unsigned i = 0; i < nfds; i++)

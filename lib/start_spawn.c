@@ -199,10 +199,14 @@ static int add_list(strbuf *b, const char *list) {
 int sharc__spawn_prepare(sharc_pool *pool) {
   if (pool->opts.init != NULL || pool->opts.fini != NULL)
     return sharc__fail(pool, SHARC_ENOTSUP,
-                       "start method spawn cannot run init or fini hooks: "
-                       "function pointers do not cross exec (use fork or "
-                       "forkserver, or set up per-worker state in a kernel "
-                       "library's constructor)");
+                       "start method spawn cannot run init or fini hooks "
+                       "given as pointers: function pointers do not cross "
+                       "exec (name them in init_name and fini_name, to be "
+                       "found in the kernel libraries)");
+  if (pool->opts.init_arg != NULL)
+    return sharc__fail(pool, SHARC_ENOTSUP,
+                       "start method spawn cannot pass init_arg to hooks: "
+                       "memory does not cross exec (it must be NULL)");
   int rc = find_worker(pool);
   if (rc != 0)
     return rc;
@@ -264,6 +268,8 @@ int sharc__spawn_worker(sharc_pool *pool, unsigned w, int sock, uint32_t seen,
   if (rc != 0)
     return sharc__fail(pool, -rc, "worker %u: posix_spawn %s: %s", w,
                        pool->worker_path, strerror(rc));
+  if (pool->opts.pin) /* while it loads its libraries (see sharc__pin_pid) */
+    sharc__pin_pid(*pid, pool->plan.w[w].pu);
   *pidfd = (int)syscall(SYS_pidfd_open, *pid, 0);
   if (*pidfd < 0) {
     rc = errno;
@@ -303,7 +309,11 @@ int sharc__spawn_hello(sharc_pool *pool, unsigned w, char *why, size_t len) {
 
 /* --- the worker's side: the body of sharc-worker ------------------------ */
 
-static int load_libs(const char *libs, hello *h) {
+/* Loads every library in the list, keeping their handles in *handles (for
+ * hooks by name), in order. */
+static int load_libs(const char *libs, hello *h, void ***handles,
+                     unsigned *n) {
+  unsigned cap = 0;
   for (const char *p = libs; *p != '\0';) {
     const char *end = strchr(p, ':');
     size_t len = end ? (size_t)(end - p) : strlen(p);
@@ -312,16 +322,42 @@ static int load_libs(const char *libs, hello *h) {
       memcpy(path, p, len);
       path[len] = '\0';
       /* Loaded for good: the kernels' code must stay mapped. */
-      if (dlopen(path, RTLD_NOW | RTLD_LOCAL) == NULL) {
+      void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+      if (lib == NULL) {
         const char *e = dlerror();
         snprintf(h->why, sizeof h->why, "loading kernel library %.200s: %.280s",
                  path, e ? e : "dlopen failed");
         return SHARC_ENOKERNEL;
       }
+      if (*n == cap) {
+        cap = cap ? cap * 2 : 8;
+        void **q = realloc(*handles, cap * sizeof *q);
+        if (q == NULL) {
+          snprintf(h->why, sizeof h->why, "out of memory");
+          return SHARC_ENOMEM;
+        }
+        *handles = q;
+      }
+      (*handles)[(*n)++] = lib;
     }
     p = end ? end + 1 : p + len;
   }
   return 0;
+}
+
+/* A named hook, or SHARC_ENOENT with the hook, the libraries and the
+ * executable it was looked for in. */
+static int find_hook(void *const *handles, unsigned n, const char *what,
+                     const char *name, const char *libs, const char *exe,
+                     void **fn, hello *h) {
+  *fn = sharc__hook_find(handles, n, name);
+  if (*fn != NULL)
+    return 0;
+  snprintf(h->why, sizeof h->why,
+           "%.4s hook '%.100s' (sharc_pool_opts.%.4s_name) is in none of "
+           "the kernel libraries (%.200s) nor in %.80s",
+           what, name, what, libs[0] ? libs : "none loaded", exe);
+  return SHARC_ENOENT;
 }
 
 int sharc_worker_main(int argc, char **argv) {
@@ -360,13 +396,28 @@ int sharc_worker_main(int argc, char **argv) {
   }
   close(fds[0]);
   const sharc__wire *wire = buf;
-  char *libs = (char *)buf + got - wire->libs_len;
+  /* after the placements: the libraries, then the hooks' names */
+  char *libs = (char *)buf + got - wire->libs_len - wire->init_len -
+               wire->fini_len;
+  char init[SHARC__HOOK_NAME_MAX] = "", fini[SHARC__HOOK_NAME_MAX] = "";
+  memcpy(init, libs + wire->libs_len, wire->init_len);
+  memcpy(fini, libs + wire->libs_len + wire->init_len, wire->fini_len);
   libs[wire->libs_len] = '\0';
-  /* Hooks cannot cross exec; the coordinator refuses them. */
+  /* Hook pointers cannot cross exec (the coordinator refuses them); named
+   * hooks are found among the libraries. */
   conf.init = NULL;
   conf.fini = NULL;
   conf.init_arg = NULL;
-  h->err = load_libs(libs, h);
+  void **handles = NULL;
+  unsigned nhandles = 0;
+  h->err = load_libs(libs, h, &handles, &nhandles);
+  if (h->err == 0 && init[0] != '\0')
+    h->err = find_hook(handles, nhandles, "init", init, libs, argv[0],
+                       (void **)&conf.init, h);
+  if (h->err == 0 && fini[0] != '\0')
+    h->err = find_hook(handles, nhandles, "fini", fini, libs, argv[0],
+                       (void **)&conf.fini, h);
+  free(handles);
   if (h->err == 0 && wire->want_kernels) {
     unsigned n = sharc_kernel_count();
     for (unsigned i = 0; i < n && i < SHARC_KERNELS_MAX; i++)

@@ -14,7 +14,13 @@ void *sharc__wire_make(const sharc_pool *pool, unsigned w, uint32_t seen,
                        pid_t parent, size_t *len) {
   size_t plan = (size_t)pool->nworkers * sizeof(sharc_placement);
   size_t libs = pool->kernel_libs ? strlen(pool->kernel_libs) : 0;
-  sharc__wire *h = calloc(1, sizeof *h + plan + libs + 1);
+  /* hooks by name travel to spawned workers only: the others were given
+   * the pointers they resolve to */
+  int spawn = pool->opts.start == SHARC_START_SPAWN;
+  const char *init = spawn ? pool->opts.init_name : NULL;
+  const char *fini = spawn ? pool->opts.fini_name : NULL;
+  size_t ilen = init ? strlen(init) : 0, flen = fini ? strlen(fini) : 0;
+  sharc__wire *h = calloc(1, sizeof *h + plan + libs + ilen + flen + 1);
   if (h == NULL)
     return NULL;
   h->magic = SHARC__WIRE_MAGIC;
@@ -27,6 +33,8 @@ void *sharc__wire_make(const sharc_pool *pool, unsigned w, uint32_t seen,
   h->share_pu = sharc__pool_shares_pu(pool);
   h->spin_us = pool->opts.spin_us;
   h->libs_len = (uint32_t)libs;
+  h->init_len = (uint32_t)ilen;
+  h->fini_len = (uint32_t)flen;
   /* Worker 0 says which kernels it knows (they all load the same
    * libraries), once per pool. */
   h->want_kernels =
@@ -36,9 +44,14 @@ void *sharc__wire_make(const sharc_pool *pool, unsigned w, uint32_t seen,
   h->fini = (uint64_t)(uintptr_t)pool->opts.fini;
   h->init_arg = (uint64_t)(uintptr_t)pool->opts.init_arg;
   memcpy(h + 1, pool->plan.w, plan);
+  char *tail = (char *)(h + 1) + plan;
   if (libs > 0)
-    memcpy((char *)(h + 1) + plan, pool->kernel_libs, libs);
-  *len = sizeof *h + plan + libs;
+    memcpy(tail, pool->kernel_libs, libs);
+  if (ilen > 0)
+    memcpy(tail + libs, init, ilen);
+  if (flen > 0)
+    memcpy(tail + libs + ilen, fini, flen);
+  *len = sizeof *h + plan + libs + ilen + flen;
   return h;
 }
 
@@ -47,7 +60,10 @@ int sharc__wire_conf(const void *buf, size_t len, int cb_fd, int evfd, int sock,
   const sharc__wire *h = buf;
   if (len < sizeof *h || h->magic != SHARC__WIRE_MAGIC || h->nworkers == 0 ||
       h->nworkers > SHARC__MAX_WORKERS || h->id >= h->nworkers ||
-      len != sizeof *h + h->nworkers * sizeof(sharc_placement) + h->libs_len ||
+      h->init_len >= SHARC__HOOK_NAME_MAX ||
+      h->fini_len >= SHARC__HOOK_NAME_MAX ||
+      len != sizeof *h + h->nworkers * sizeof(sharc_placement) + h->libs_len +
+                 h->init_len + h->fini_len ||
       h->cb_len < sharc__cb_size(h->nworkers))
     return SHARC_EINVAL;
   void *cb =

@@ -32,7 +32,9 @@ uint64_t sharc__now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-int sharc__tsc_is_clock(void) {
+/* Read once per process: three system calls on every pool start otherwise,
+ * for an answer that changes only when root switches clock sources. */
+static int tsc_read(void) {
 #if defined(__x86_64__) || defined(__i386__)
   char buf[32] = "";
   int fd = open("/sys/devices/system/clocksource/clocksource0/"
@@ -47,6 +49,16 @@ int sharc__tsc_is_clock(void) {
 #else
   return 0;
 #endif
+}
+
+int sharc__tsc_is_clock(void) {
+  static _Atomic int known = -1; /* a race reads the file twice: harmless */
+  int v = atomic_load_explicit(&known, memory_order_relaxed);
+  if (v < 0) {
+    v = tsc_read();
+    atomic_store_explicit(&known, v, memory_order_relaxed);
+  }
+  return v;
 }
 
 /* The control block is shared between processes, so these are the

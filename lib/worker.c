@@ -26,7 +26,8 @@ typedef struct worker {
   sharc__slot *slot;
   unsigned id;
   int sock;
-  int clear_refs_fd; /* /proc/self/clear_refs: resets the peak RSS */
+  int clear_refs_fd; /* /proc/self/clear_refs: resets the peak RSS; -2
+                        until a job measures */
   int statm_fd;      /* /proc/self/statm: private resident pages */
   int share_pu; /* a worker or the coordinator shares this worker's PU */
   uint64_t clock_ns; /* what one clock read costs, taken off timed claims */
@@ -170,9 +171,8 @@ static void protect_job(worker *wk) {
  * no topology is needed here, so workers that did not inherit the
  * coordinator's (fork server, spawn) do not load one. The worker has one
  * thread, so binding it binds the process. */
-static void pin(worker *wk) {
-  int pu = wk->conf->plan[wk->id].pu;
-  if (!wk->conf->pin || pu < 0)
+void sharc__pin_pid(pid_t pid, int pu) {
+  if (pu < 0)
     return;
   size_t size = CPU_ALLOC_SIZE(pu + 1);
   cpu_set_t *set = CPU_ALLOC(pu + 1);
@@ -181,7 +181,7 @@ static void pin(worker *wk) {
   CPU_ZERO_S(size, set);
   CPU_SET_S((size_t)pu, size, set);
   /* A failure leaves the worker unpinned; the test suite checks pinning. */
-  (void)sched_setaffinity(0, size, set);
+  (void)sched_setaffinity(pid, size, set);
   CPU_FREE(set);
 }
 
@@ -320,11 +320,21 @@ static uint64_t private_bytes(worker *wk) {
   if (got <= 0)
     return 0;
   buf[got] = '\0';
-  unsigned long long size, resident, shared;
-  if (sscanf(buf, "%llu %llu %llu", &size, &resident, &shared) != 3 ||
-      shared > resident)
+  /* three decimal fields: size, resident, shared (strtoull, not sscanf:
+   * every worker reads this as it starts, and the scanf machinery was a
+   * measurable part of that) */
+  unsigned long long v[3];
+  char *p = buf;
+  for (int i = 0; i < 3; i++) {
+    char *end;
+    v[i] = strtoull(p, &end, 10);
+    if (end == p)
+      return 0;
+    p = end;
+  }
+  if (v[2] > v[1])
     return 0;
-  return (resident - shared) * (uint64_t)sysconf(_SC_PAGESIZE);
+  return (v[1] - v[2]) * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
 /* An internal array the coordinator made for the job (trace buffer,
@@ -858,10 +868,32 @@ static void finished(worker *wk) {
   }
 }
 
+/* After publishing ready (sequentially consistent): wakes a waiting
+ * coordinator only if every worker of the pool is ready now, so that a
+ * start of W workers costs it one wake-up, not W. Of workers becoming
+ * ready together, the last one's loads come after every other's store
+ * (all sequentially consistent), so it sees them all and writes; a
+ * coordinator that looked at the flags before that store set
+ * coord_waiting first, which this load sees. A scribbled flag only costs
+ * the coordinator its poll timeout. */
+static void ready_note(worker *wk) {
+  if (!atomic_load(&wk->cb->coord_waiting))
+    return;
+  for (unsigned w = 0; w < wk->conf->nworkers; w++) {
+    if (!atomic_load(&wk->cb->slots[w].ready))
+      return;
+  }
+  uint64_t one = 1;
+  if (write(wk->conf->evfd, &one, sizeof one) < 0) {
+    /* The coordinator's poll timeout finds the flags regardless. */
+  }
+}
+
 static void run_job(worker *wk, uint32_t seq) {
   const sharc__job_desc *job = &wk->cb->job;
   sharc__slot *slot = wk->slot;
   uint64_t start = sharc__now_ns();
+  SHARC__PROF("w-job", wk->id);
   clock_anchor(wk, start);
   slot->err = 0;
   slot->chunks = slot->indices = slot->claim_ns = slot->busy_ns = 0;
@@ -881,6 +913,9 @@ static void run_job(worker *wk, uint32_t seq) {
   int measure = job->measure_rusage && wk->statm_fd >= 0;
   uint64_t cpu0 = 0, rss;
   if (measure) {
+    /* opened by the first job that measures, not by every worker */
+    if (wk->clear_refs_fd == -2)
+      wk->clear_refs_fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
     if (wk->clear_refs_fd >= 0 && pwrite(wk->clear_refs_fd, "5", 1, 0) != 1) {
       /* Older kernels: the peak then covers the worker's life. */
     }
@@ -925,11 +960,11 @@ static void run_job(worker *wk, uint32_t seq) {
  * counts itself before its last look at the sequence number, the
  * coordinator looks at the count after publishing the number (both
  * sequentially consistent). */
-static uint32_t wait_job(worker *wk, uint32_t seen) {
+static uint32_t wait_job(worker *wk, uint32_t seen, int spin) {
   sharc__cb *cb = wk->cb;
   uint64_t until = sharc__now_ns() + (uint64_t)wk->conf->spin_us * 1000u;
   uint32_t v;
-  for (unsigned i = 0; wk->conf->spin_us > 0; i++) {
+  for (unsigned i = 0; spin && wk->conf->spin_us > 0; i++) {
     v = atomic_load_explicit(&cb->seq, memory_order_acquire);
     if (v != seen)
       return v;
@@ -960,6 +995,7 @@ _Noreturn void sharc__worker_main(const sharc__wconf *conf) {
    * with the coordinator); if it died before this, the signal was never
    * armed, so look. A spawned worker arms it here too, after exec: the
    * setting does not survive the fork inside posix_spawn. */
+  SHARC__PROF("w-enter", conf->id);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != conf->parent)
     _exit(127);
@@ -975,11 +1011,12 @@ _Noreturn void sharc__worker_main(const sharc__wconf *conf) {
   wk.share_pu = conf->share_pu;
   catch_sigbus(&wk);
   protect_job(&wk);
-  pin(&wk);
+  /* No pinning here: whoever forked or spawned this worker pinned it by
+   * its pid before create or the replacement returns (sharc__pin_pid). */
   wk.clock_ns = clock_cost(&wk);
   wk.cal_ticks = sharc__ticks();
   wk.cal_ns = sharc__now_ns();
-  wk.clear_refs_fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
+  wk.clear_refs_fd = -2; /* not opened yet: see run_job */
   wk.statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
   if (wk.statm_fd >= 0)
     wk.rss_base = private_bytes(&wk);
@@ -997,7 +1034,7 @@ _Noreturn void sharc__worker_main(const sharc__wconf *conf) {
    * started: take them now, so that a job it joins finds them. */
   if (conf->fresh && sync_arrays(&wk) != 0)
     _exit(126);
-  wk.slot->pid = (int32_t)getpid();
+  wk.slot->pid = (int32_t)sharc__self_pid(); /* no system call after fork */
   if (conf->init != NULL) {
     int rc = conf->init(conf->id, &wk.local, conf->init_arg);
     if (rc != 0) {
@@ -1006,10 +1043,15 @@ _Noreturn void sharc__worker_main(const sharc__wconf *conf) {
     }
   }
   atomic_store(&wk.slot->ready, 1);
-  finished(&wk);
+  ready_note(&wk);
+  SHARC__PROF("w-ready", conf->id);
+  /* Before its first job a worker neither spins nor yields but sleeps:
+   * the coordinator is still starting the other workers or returning from
+   * sharc_pool_create (hundreds of microseconds, longer than a spin), and
+   * spinning or yielding would take a PU it may need. */
   uint32_t seen = conf->seen;
-  for (;;) {
-    seen = wait_job(&wk, seen);
+  for (int first = 1;; first = 0) {
+    seen = wait_job(&wk, seen, !first);
     if (atomic_load(&wk.cb->shutdown))
       leave(&wk, 0);
     run_job(&wk, seen);

@@ -7,10 +7,14 @@
  *
  * Built twice: as the test, and (SHARC_TEST_KERNELS_ONLY) as the module
  * test_start_kernels.so that spawned workers load. */
+#include <fcntl.h>
 #include <sharc.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 /* a[i] = i * 3 + 1 (array 0, u64) */
 static int start_fill(const sharc_task *t, uint64_t b, uint64_t e) {
@@ -60,6 +64,31 @@ start_module_init(unsigned w, void **local, void *arg) {
   (void)w, (void)arg;
   *local = NULL;
   return 0;
+}
+
+/* Hooks by name: spawned workers find them in this module; a fork pool
+ * finds them once the module is loaded RTLD_GLOBAL (the test executable
+ * does not export its own copies). init stores 200 + the worker's id, plus
+ * 1000 when given an arg; fini leaves a file fini-<id>-<local> in
+ * $SHARC_TEST_FINI_DIR, which reaches spawned workers with the
+ * environment. */
+__attribute__((visibility("default"))) int
+start_named_init(unsigned w, void **local, void *arg) {
+  *local = (void *)(intptr_t)(200 + w + (arg != NULL ? 1000 : 0));
+  return 0;
+}
+
+__attribute__((visibility("default"))) void
+start_named_fini(unsigned w, void *local, void *arg) {
+  (void)arg;
+  const char *dir = getenv("SHARC_TEST_FINI_DIR");
+  char path[512];
+  if (dir == NULL)
+    return;
+  snprintf(path, sizeof path, "%s/fini-%u-%ld", dir, w, (long)(intptr_t)local);
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0)
+    close(fd);
 }
 
 #ifndef SHARC_TEST_KERNELS_ONLY
@@ -444,6 +473,159 @@ Test(start, forkserver_refuses_a_hook_loaded_after_sharc_init) {
                msg);
   cr_assert_null(p);
   cr_assert(strstr(msg, "hook") && strstr(msg, "sharc_init"), "%s", msg);
+}
+
+/* --- hooks by name ------------------------------------------------------ */
+
+/* Runs start_local on a pool of 2 with one index per worker (static:1:
+ * index w goes to worker w) and returns what each worker's init stored. */
+static void locals_of(sharc_pool *p, int64_t out[2]) {
+  sharc_array *a;
+  uint64_t shape[1] = {2};
+  cr_assert_eq(sharc_array_create(p, SHARC_I64, 1, shape, NULL, &a), 0);
+  sharc_job_opts o = SHARC_JOB_OPTS_INIT;
+  sharc_job_add_array(&o, a);
+  o.schedule = (sharc_schedule){SHARC_SCHED_STATIC, 1};
+  o.fault.retries = 1; /* a worker killed before the job is replaced */
+  sharc_report rep;
+  run_ok(p, "start_local", 2, &o, &rep);
+  sharc_report_free(&rep);
+  memcpy(out, sharc_array_data(a), 2 * sizeof *out);
+  sharc_array_destroy(a);
+}
+
+static int file_there(const char *dir, const char *name) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  int there = access(path, F_OK) == 0;
+  if (there)
+    unlink(path);
+  return there;
+}
+
+Test(start, spawn_runs_init_and_fini_hooks_named_in_a_kernel_library_also_in_a_replacement) {
+  char dir[] = "/tmp/sharc-test-fini-XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  cr_assert_eq(setenv("SHARC_TEST_FINI_DIR", dir, 1), 0);
+  sharc_pool_opts po = SHARC_POOL_OPTS_INIT;
+  po.workers = 2;
+  po.start = SHARC_START_SPAWN;
+  po.kernel_libs = MODULE;
+  po.init_name = "start_named_init";
+  po.fini_name = "start_named_fini";
+  sharc_pool *p = NULL;
+  char msg[512];
+  cr_assert_eq(sharc_pool_create(&p, &po, msg, sizeof msg), 0, "%s", msg);
+  int64_t v[2];
+  locals_of(p, v);
+  cr_assert_eq(v[0], 200, "worker 0's local: %lld", (long long)v[0]);
+  cr_assert_eq(v[1], 201, "worker 1's local: %lld", (long long)v[1]);
+  /* a replacement worker finds and runs the hook too (the killed one
+   * runs no fini) */
+  int old = sharc_pool_worker_pid(p, 0);
+  cr_assert_eq(kill(old, SIGKILL), 0);
+  locals_of(p, v); /* finds it dead and replaces it; who ran what varies */
+  cr_assert_neq(sharc_pool_worker_pid(p, 0), old, "worker 0 replaced");
+  cr_assert(v[0] >= 200 && v[0] <= 201 && v[1] >= 200 && v[1] <= 201,
+            "%lld %lld", (long long)v[0], (long long)v[1]);
+  locals_of(p, v);
+  cr_assert_eq(v[0], 200, "replacement worker 0's local: %lld", (long long)v[0]);
+  cr_assert_eq(v[1], 201, "worker 1's local: %lld", (long long)v[1]);
+  sharc_pool_destroy(p); /* returns once the workers are gone */
+  cr_assert(file_there(dir, "fini-0-200"), "worker 0 ran fini with its local");
+  cr_assert(file_there(dir, "fini-1-201"), "worker 1 ran fini with its local");
+  cr_assert_eq(rmdir(dir), 0, "nothing else in %s", dir);
+}
+
+Test(start, spawn_names_a_missing_hook_and_where_it_looked) {
+  const char *which[2] = {"init", "fini"};
+  for (int i = 0; i < 2; i++) {
+    sharc_pool_opts po = SHARC_POOL_OPTS_INIT;
+    po.workers = 2;
+    po.start = SHARC_START_SPAWN;
+    po.kernel_libs = MODULE;
+    if (i == 0)
+      po.init_name = "no_such_hook";
+    else
+      po.fini_name = "no_such_hook";
+    sharc_pool *p = NULL;
+    char msg[512];
+    cr_assert_eq(sharc_pool_create(&p, &po, msg, sizeof msg), SHARC_ENOENT,
+                 "%s", msg);
+    cr_assert_null(p);
+    char what[32];
+    snprintf(what, sizeof what, "%s hook 'no_such_hook'", which[i]);
+    cr_assert(strstr(msg, what) && strstr(msg, MODULE) &&
+                  strstr(msg, "sharc-worker"),
+              "%s", msg);
+  }
+}
+
+Test(start, spawn_refuses_init_arg_with_named_hooks) {
+  sharc_pool_opts po = SHARC_POOL_OPTS_INIT;
+  po.workers = 1;
+  po.start = SHARC_START_SPAWN;
+  po.kernel_libs = MODULE;
+  po.init_name = "start_named_init";
+  po.init_arg = (void *)(intptr_t)1;
+  sharc_pool *p = NULL;
+  char msg[512];
+  cr_assert_eq(sharc_pool_create(&p, &po, msg, sizeof msg), SHARC_ENOTSUP);
+  cr_assert_null(p);
+  cr_assert(strstr(msg, "init_arg") != NULL, "%s", msg);
+}
+
+Test(start, a_hook_given_both_as_pointer_and_by_name_is_refused) {
+  sharc_pool_opts po = SHARC_POOL_OPTS_INIT;
+  po.workers = 1;
+  po.init = start_init;
+  po.init_name = "start_named_init";
+  sharc_pool *p = NULL;
+  char msg[512];
+  cr_assert_eq(sharc_pool_create(&p, &po, msg, sizeof msg), SHARC_EINVAL);
+  cr_assert_null(p);
+  cr_assert(strstr(msg, "init hook") && strstr(msg, "start_named_init"), "%s",
+            msg);
+}
+
+Test(start, fork_finds_a_named_hook_in_a_global_library_and_names_a_missing_one) {
+  sharc_pool_opts po = SHARC_POOL_OPTS_INIT;
+  po.workers = 2;
+  po.init_name = "start_named_init";
+  po.init_arg = (void *)(intptr_t)1;
+  sharc_pool *p = NULL;
+  char msg[512];
+  /* the test executable does not export its copy */
+  cr_assert_eq(sharc_pool_create(&p, &po, msg, sizeof msg), SHARC_ENOENT,
+               "%s", msg);
+  cr_assert_null(p);
+  cr_assert(strstr(msg, "init hook 'start_named_init'") &&
+                strstr(msg, "-rdynamic"),
+            "%s", msg);
+  cr_assert_not_null(dlopen(MODULE, RTLD_NOW | RTLD_GLOBAL), "%s", dlerror());
+  cr_assert_eq(sharc_pool_create(&p, &po, msg, sizeof msg), 0, "%s", msg);
+  int64_t v[2];
+  locals_of(p, v);
+  cr_assert_eq(v[0], 1200, "worker 0's local: %lld", (long long)v[0]);
+  cr_assert_eq(v[1], 1201, "worker 1's local: %lld", (long long)v[1]);
+  sharc_pool_destroy(p);
+}
+
+Test(start, forkserver_runs_a_named_hook_loaded_before_sharc_init) {
+  cr_assert_not_null(dlopen(MODULE, RTLD_NOW | RTLD_GLOBAL), "%s", dlerror());
+  cr_assert_eq(sharc_init(), 0);
+  sharc_pool_opts po = SHARC_POOL_OPTS_INIT;
+  po.workers = 2;
+  po.start = SHARC_START_FORKSERVER;
+  po.init_name = "start_named_init";
+  sharc_pool *p = NULL;
+  char msg[512];
+  cr_assert_eq(sharc_pool_create(&p, &po, msg, sizeof msg), 0, "%s", msg);
+  int64_t v[2];
+  locals_of(p, v);
+  cr_assert_eq(v[0], 200, "worker 0's local: %lld", (long long)v[0]);
+  cr_assert_eq(v[1], 201, "worker 1's local: %lld", (long long)v[1]);
+  sharc_pool_destroy(p);
 }
 
 #endif

@@ -67,8 +67,9 @@ typedef struct sharc_pool sharc_pool;
  *   $SHARC_KERNEL_PATH (':'-separated; a directory means every *.so in
  *   it) and knows the kernels their SHARC_KERNEL constructors register;
  *   the coordinator need not have them. Nothing of the coordinator crosses
- *   exec: init and fini hooks are refused (SHARC_ENOTSUP). The slowest
- *   start, and the safest from a threaded or MPI program. */
+ *   exec: hooks are named (init_name, fini_name below) and found in those
+ *   libraries; hook pointers and init_arg are refused (SHARC_ENOTSUP). The
+ *   slowest start, and the safest from a threaded or MPI program. */
 typedef enum {
   SHARC_START_FORK = 0,
   SHARC_START_FORKSERVER = 1,
@@ -91,7 +92,30 @@ typedef enum {
  * worker is a copy of the fork server, so the hooks must be functions
  * loaded when it was made (sharc_pool_create() fails naming them
  * otherwise) and init_arg is read in the program's memory as of
- * sharc_init(); SHARC_START_SPAWN refuses hooks (SHARC_ENOTSUP). */
+ * sharc_init(); SHARC_START_SPAWN refuses hook pointers (SHARC_ENOTSUP):
+ * name the hooks there instead.
+ *
+ * Hooks by name (init_name, fini_name), as kernels are named, work with
+ * every start method; give a hook either as a pointer or by name, not both
+ * (SHARC_EINVAL). The name is a symbol of a function of the type below:
+ *   - FORK, FORKSERVER: looked up in the coordinator when the pool is
+ *     created, with dlsym(RTLD_DEFAULT): the program and the libraries it
+ *     loaded RTLD_GLOBAL (a function in the executable must be exported:
+ *     link it with -rdynamic, or put it in a shared library). Then as the
+ *     pointer it resolves to, with the FORKSERVER rule above.
+ *   - SPAWN: looked up in each worker after it loaded its kernel libraries
+ *     (opts.kernel_libs, then $SHARC_KERNEL_PATH, in that order; the first
+ *     that has it wins), then in the worker executable itself (one that is
+ *     its own worker, see sharc_worker_main). The hooks' arg is NULL there:
+ *     init_arg must be NULL (SHARC_ENOTSUP otherwise), as memory does not
+ *     cross exec.
+ * A name found nowhere fails sharc_pool_create() with SHARC_ENOENT and a
+ * message naming the hook and where it was looked for; nothing is left
+ * running. The hook must be an exported C symbol:
+ *   __attribute__((visibility("default"))) int
+ *   my_init(unsigned w, void **local, void *arg) { ... }
+ * (the attribute matters only where the code is built with
+ * -fvisibility=hidden). Resolving takes a dlsym per library, at start. */
 typedef int (*sharc_worker_init_fn)(unsigned worker, void **local, void *arg);
 typedef void (*sharc_worker_fini_fn)(unsigned worker, void *local, void *arg);
 
@@ -115,6 +139,10 @@ typedef struct sharc_pool_opts {
   const char *kernel_libs; /* ':'-separated shared libraries (or
                               directories of them) workers load, before
                               those in $SHARC_KERNEL_PATH; NULL: none */
+  /* Hooks by name (see above), any start method; NULL or "": none. Copied
+   * at sharc_pool_create(); at most 255 bytes each (SHARC_EINVAL). */
+  const char *init_name;
+  const char *fini_name;
 } sharc_pool_opts;
 
 /* Fields not named are 0 or NULL. */
@@ -125,7 +153,7 @@ typedef struct sharc_pool_opts {
 #else /* C++17 has no designated initializers: the same, by position */
 #define SHARC_POOL_OPTS_INIT                                                   \
   {sizeof(sharc_pool_opts), 0, SHARC_START_FORK, 1, 100, NULL, NULL, NULL,     \
-   NULL, NULL}
+   NULL, NULL, NULL, NULL}
 #endif
 
 /* Starts a pool. opts may be NULL. On success *out is the pool, owned by the
