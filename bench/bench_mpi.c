@@ -98,7 +98,7 @@ int main(int argc, char **argv) {
     o.reduce = &s;
     o.reduce_out = &res;
     o.nreduce = 1;
-    sharc_mpi_report rep;
+    sharc_mpi_report rep = SHARC_MPI_REPORT_INIT;
     MPI_Barrier(MPI_COMM_WORLD);
     double t0 = now();
     rc = sharc_mpi_run(pool, "bench_mpi", n, &o, NULL, &rep);

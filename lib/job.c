@@ -485,7 +485,7 @@ int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
                        "its coordinator may only destroy it",
                        (int)pool->owner_pid);
   SHARC__PROF("run", 0);
-  int rc = sharc__run_or_queue(pool, kernel, n, opts ? opts : &defaults, rep);
+  rc = sharc__run_or_queue(pool, kernel, n, opts ? opts : &defaults, rep);
   SHARC__PROF("ran", 0);
   return rc;
 }

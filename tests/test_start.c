@@ -484,10 +484,11 @@ static void locals_of(sharc_pool *p, int64_t out[2]) {
   uint64_t shape[1] = {2};
   cr_assert_eq(sharc_array_create(p, SHARC_I64, 1, shape, NULL, &a), 0);
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-  sharc_job_add_array(&o, a);
+  o.arrays = &a;
+  o.narrays = 1;
   o.schedule = (sharc_schedule){SHARC_SCHED_STATIC, 1};
   o.fault.retries = 1; /* a worker killed before the job is replaced */
-  sharc_report rep;
+  sharc_report rep = SHARC_REPORT_INIT;
   run_ok(p, "start_local", 2, &o, &rep);
   sharc_report_free(&rep);
   memcpy(out, sharc_array_data(a), 2 * sizeof *out);

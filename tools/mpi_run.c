@@ -165,7 +165,7 @@ static void as_report(const sharc_mpi_report *m, sharc_report *rep) {
 int tool_mpi_run(const char *cmd, sharc_pool *pool, const sharc_app *app,
                  void *state, uint64_t n, const sharc_job_opts *o, int json,
                  int verify) {
-  sharc_mpi_report m;
+  sharc_mpi_report m = SHARC_MPI_REPORT_INIT;
   int rc = mpi.run(pool, app->kernel, n, o, NULL, &m);
   /* The output array: each rank holds what its super-chunks wrote. */
   if (rc == 0 && o->narrays > 0 && n > 0 &&
@@ -176,7 +176,7 @@ int tool_mpi_run(const char *cmd, sharc_pool *pool, const sharc_app *app,
   if (m.rank != 0) {
     status = rc != 0;
   } else if (rc != 0) {
-    status = tool_fail(cmd, 1, "%s", m.error[0] ? m.error : sharc_strerror(rc));
+    status = tool_fail(cmd, 1, "%s", m.error != NULL && m.error[0] ? m.error : sharc_strerror(rc));
   } else if (verify && app->verify(state, msg, sizeof msg) != 0) {
     status = tool_fail(cmd, 1, "verification failed: %s", msg);
   } else {

@@ -50,7 +50,7 @@ int main(int argc, char **argv) {
   o.reduce = &sum; /* reduction 0, its result in pi */
   o.reduce_out = &pi;
   o.nreduce = 1;
-  sharc_mpi_report rep;
+  sharc_mpi_report rep = SHARC_MPI_REPORT_INIT;
   /* Collective: every rank runs super-chunks of [0, n) on its pool until
    * none is left; then every rank holds the whole job's sum. */
   rc = sharc_mpi_run(pool, "darts", n, &o, NULL, &rep);

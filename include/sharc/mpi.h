@@ -109,12 +109,15 @@ typedef struct sharc_mpi_rank_report {
   double finish_s;   /* from the common start to its last part's end */
 } sharc_mpi_rank_report;
 
-/* What a job did on every rank, the same on every rank. */
+/* What a job did on every rank, the same on every rank. Made with
+ * SHARC_MPI_REPORT_INIT (size is checked, as for sharc_report); it owns
+ * its strings and lists, released by sharc_mpi_report_free(). */
 typedef struct sharc_mpi_report {
-  char kernel[64];
+  size_t size;
+  const char *kernel; /* never NULL once filled */
   uint64_t n;
   int status;         /* what sharc_mpi_run() returned */
-  char error[512];    /* its message, or "" */
+  const char *error;  /* its message, or "" */
   int nranks;
   int rank;           /* this rank's number in the communicator */
   unsigned workers;   /* summed over ranks */
@@ -131,13 +134,22 @@ typedef struct sharc_mpi_report {
   int *part_rank;
 } sharc_mpi_report;
 
+#ifndef __cplusplus
+#define SHARC_MPI_REPORT_INIT {.size = sizeof(sharc_mpi_report)}
+#else /* C++17 has no designated initializers: every field, by position */
+#define SHARC_MPI_REPORT_INIT                                                  \
+  {sizeof(sharc_mpi_report), NULL, 0, 0, NULL, 0, 0, 0, 0, 0, 0, 0.0, 0.0,     \
+   0.0, NULL, NULL, NULL}
+#endif
+
 /* Runs kernel over the global index space [0, n) on the pools of every
  * rank of mo->comm and waits for it; collective: every rank calls it with
  * the same kernel, n, reductions (kinds, widths, bins, block) and grain,
  * each with its own pool (arrays, argument bytes and pool size may
  * differ). opts and mo may be NULL (defaults); rep may be NULL, else it is
- * filled on every rank (also on failure) and freed with
- * sharc_mpi_report_free().
+ * made with SHARC_MPI_REPORT_INIT (another size: SHARC_EINVAL before any
+ * communication, so every rank must pass the same kind), filled on every
+ * rank (also on failure) and freed with sharc_mpi_report_free().
  * Results: on 0, every rank's reduction results (opts->reduce_out, bins,
  * vector sums and counts, CUSTOM results) hold the whole job's, bit for
  * bit what one sharc_run(pool, kernel, n, opts) would give; on failure

@@ -5,6 +5,20 @@
 #include <string.h>
 
 #include "sharc/mpi.h"
+#include "mpi_int.h"
+
+const char sharc__mpi_empty[] = "";
+
+static void text_free(const char *s) {
+  if (s != NULL && s != sharc__mpi_empty)
+    free((char *)s);
+}
+
+void sharc__mpi_text(const char **field, const char *s) {
+  text_free(*field);
+  char *d = s[0] != '\0' ? strdup(s) : NULL;
+  *field = d != NULL ? d : sharc__mpi_empty; /* "" when out of memory */
+}
 
 void sharc_mpi_report_free(sharc_mpi_report *rep) {
   if (rep == NULL)
@@ -12,17 +26,24 @@ void sharc_mpi_report_free(sharc_mpi_report *rep) {
   free(rep->ranks);
   free(rep->part_ranges);
   free(rep->part_rank);
+  text_free(rep->kernel);
+  text_free(rep->error);
+  size_t size = rep->size;
   memset(rep, 0, sizeof *rep);
+  rep->size = size;
 }
+
+/* A report never filled has no strings yet. */
+static const char *text(const char *s) { return s != NULL ? s : ""; }
 
 int sharc_mpi_report_print(const sharc_mpi_report *rep, FILE *out) {
   if (rep == NULL || out == NULL)
     return SHARC_EINVAL;
-  fprintf(out, "mpi job '%s': n=%llu ranks=%d workers=%u  %s\n", rep->kernel,
+  fprintf(out, "mpi job '%s': n=%llu ranks=%d workers=%u  %s\n", text(rep->kernel),
           (unsigned long long)rep->n, rep->nranks, rep->workers,
           rep->status ? sharc_err_name(rep->status) : "ok");
   if (rep->status)
-    fprintf(out, "  error: %s\n", rep->error);
+    fprintf(out, "  error: %s\n", text(rep->error));
   if (rep->ranks != NULL) {
     fprintf(out, "  %5s %7s %12s %7s %10s %10s %10s %10s %10s\n", "rank",
             "workers", "indices", "parts", "chunks", "busy_ms", "run_ms",
@@ -65,11 +86,11 @@ int sharc_mpi_report_json(const sharc_mpi_report *rep, FILE *out) {
   if (rep == NULL || out == NULL)
     return SHARC_EINVAL;
   fprintf(out, "{\"kernel\":");
-  json_string(out, rep->kernel);
+  json_string(out, text(rep->kernel));
   fprintf(out, ",\"n\":%llu,\"status\":", (unsigned long long)rep->n);
   json_string(out, rep->status ? sharc_err_name(rep->status) : "ok");
   fprintf(out, ",\"error\":");
-  json_string(out, rep->error);
+  json_string(out, text(rep->error));
   fprintf(out,
           ",\"nranks\":%d,\"workers\":%u,\"indices\":%llu,\"parts\":%llu,"
           "\"block\":%llu,\"wall_s\":%.9f,\"combine_s\":%.9f,"

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "sharc/mpi.h"
+#include "mpi_int.h"
 
 #define TARGET_S_DEFAULT 0.05
 
@@ -437,11 +438,10 @@ static int combine(run *r, const gathered *g) {
 
 static void fill_report(run *r, sharc_mpi_report *rep,
                         sharc_mpi_rank_report *ranks, double combine_s) {
-  snprintf(rep->kernel, sizeof rep->kernel, "%s",
-           r->kernel != NULL ? r->kernel : "");
+  sharc__mpi_text(&rep->kernel, r->kernel != NULL ? r->kernel : "");
   rep->n = r->n;
   rep->status = r->rc;
-  snprintf(rep->error, sizeof rep->error, "%s", r->rc ? r->msg : "");
+  sharc__mpi_text(&rep->error, r->rc ? r->msg : "");
   rep->nranks = r->size;
   rep->rank = r->rank;
   rep->block = r->unit;
@@ -476,8 +476,13 @@ int sharc_mpi_run(sharc_pool *pool, const char *kernel, uint64_t n,
                   sharc_mpi_report *rep) {
   static const sharc_job_opts jdefaults = SHARC_JOB_OPTS_INIT;
   static const sharc_mpi_opts mdefaults = SHARC_MPI_OPTS_INIT;
-  if (rep != NULL)
+  if (rep != NULL && rep->size != sizeof *rep)
+    return SHARC_EINVAL;
+  if (rep != NULL) {
     memset(rep, 0, sizeof *rep);
+    rep->size = sizeof *rep;
+    rep->kernel = rep->error = sharc__mpi_empty;
+  }
   run *r = calloc(1, sizeof *r);
   if (r == NULL)
     return SHARC_ENOMEM; /* the others would wait: MPI's error is nearer */

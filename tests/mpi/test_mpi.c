@@ -192,7 +192,7 @@ static void reductions_and_output_match_one_process(sharc_pool *pool,
   uint64_t mine[2] = {0, 0};
   mo.on_part = count_part;
   mo.on_part_arg = mine;
-  sharc_mpi_report rep;
+  sharc_mpi_report rep = SHARC_MPI_REPORT_INIT;
   int rc = sharc_mpi_run(pool, "test_mpi", n, &m->o, &mo, &rep);
   CHECK(rc == 0, "sharc_mpi_run: %s", rep.error);
   check_report(&rep, n);
@@ -234,7 +234,7 @@ static void slow_rank_takes_a_small_share(sharc_pool *pool) {
   job_make(one, pool, n, 0, (sharc_schedule)SHARC_SCHEDULE_DEFAULT, 0);
   sharc_mpi_opts mo = SHARC_MPI_OPTS_INIT;
   mo.target_s = 0.01;
-  sharc_mpi_report rep;
+  sharc_mpi_report rep = SHARC_MPI_REPORT_INIT;
   int rc = sharc_mpi_run(pool, "test_mpi", n, &m->o, &mo, &rep);
   CHECK(rc == 0, "sharc_mpi_run: %s", rep.error);
   check_report(&rep, n);
@@ -270,7 +270,7 @@ static void kernel_error_fails_every_rank(sharc_pool *pool) {
   int culprit = nranks - 1;
   m->args.fail_at = rank == culprit ? -2 : -1; /* -2: every call fails */
   sharc_mpi_opts mo = SHARC_MPI_OPTS_INIT;
-  sharc_mpi_report rep;
+  sharc_mpi_report rep = SHARC_MPI_REPORT_INIT;
   int rc = sharc_mpi_run(pool, "test_mpi_fail", n, &m->o, &mo, &rep);
   CHECK(rc == SHARC_EKERNEL, "got %d (%s)", rc, rep.error);
   char want[32];
@@ -297,12 +297,17 @@ static void misuse_is_refused(sharc_pool *pool) {
   uint64_t n = rank == nranks - 1 ? 1001 : 1000;
   job *m = malloc(sizeof *m);
   job_make(m, pool, 1001, 0, (sharc_schedule)SHARC_SCHEDULE_DEFAULT, 0);
-  sharc_mpi_report rep;
+  sharc_mpi_report rep = SHARC_MPI_REPORT_INIT;
   int rc = sharc_mpi_run(pool, "test_mpi", n, &m->o, NULL, &rep);
   CHECK(nranks == 1 || rc == SHARC_EINVAL, "different n: %d", rc);
   CHECK(nranks == 1 || strstr(rep.error, "differs from rank 0") != NULL,
         "message: %s", rep.error);
   sharc_mpi_report_free(&rep);
+  CHECK(rep.size == sizeof rep && rep.error == NULL, "a freed report");
+  /* a report of another size, on every rank: refused before any call */
+  rep.size = 8;
+  rc = sharc_mpi_run(pool, "test_mpi", 1000, &m->o, NULL, &rep);
+  CHECK(rc == SHARC_EINVAL && rep.size == 8, "report size: %d", rc);
   job_free(m);
   free(m);
   sharc_pool_opts po = SHARC_POOL_OPTS_INIT;
