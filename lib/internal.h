@@ -397,6 +397,11 @@ void sharc__text_set(const char **field, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void sharc__text_free(const char **field);
 
+/* What every call that runs a job checks first: a pool, a report of this
+ * library's size (emptied), and not a process forked from the pool's
+ * creator. Returns 0 or the code, with the pool's message. */
+int sharc__run_entry(sharc_pool *pool, sharc_report *rep);
+
 /* sharc_run's body: in this thread when the pool is idle, else queued. */
 int sharc__run_or_queue(sharc_pool *pool, const char *kernel, uint64_t n,
                         const sharc_job_opts *o, sharc_report *rep);

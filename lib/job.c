@@ -471,9 +471,7 @@ int sharc__job_execute(sharc_pool *pool, const char *kernel, uint64_t n,
   return rc;
 }
 
-int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
-              const sharc_job_opts *opts, sharc_report *rep) {
-  static const sharc_job_opts defaults = SHARC_JOB_OPTS_INIT;
+int sharc__run_entry(sharc_pool *pool, sharc_report *rep) {
   if (pool == NULL)
     return SHARC_EINVAL;
   int rc = sharc__report_begin(pool, rep);
@@ -484,6 +482,15 @@ int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
                        "the pool belongs to process %d: a process forked from "
                        "its coordinator may only destroy it",
                        (int)pool->owner_pid);
+  return 0;
+}
+
+int sharc_run(sharc_pool *pool, const char *kernel, uint64_t n,
+              const sharc_job_opts *opts, sharc_report *rep) {
+  static const sharc_job_opts defaults = SHARC_JOB_OPTS_INIT;
+  int rc = sharc__run_entry(pool, rep);
+  if (rc != 0)
+    return rc;
   SHARC__PROF("run", 0);
   rc = sharc__run_or_queue(pool, kernel, n, opts ? opts : &defaults, rep);
   SHARC__PROF("ran", 0);

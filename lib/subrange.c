@@ -67,16 +67,9 @@ static int part_aligned(sharc_pool *pool, const sharc_job_opts *o, uint64_t n,
 int sharc_run_part(sharc_pool *pool, const char *kernel, uint64_t n,
                    uint64_t begin, uint64_t end, const sharc_job_opts *o,
                    void *partials, sharc_report *rep) {
-  if (pool == NULL)
-    return SHARC_EINVAL;
-  int rc = sharc__report_begin(pool, rep);
+  int rc = sharc__run_entry(pool, rep);
   if (rc != 0)
     return rc;
-  if (sharc__pool_foreign(pool))
-    return sharc__fail(pool, SHARC_EINVAL,
-                       "the pool belongs to process %d: a process forked from "
-                       "its coordinator may only destroy it",
-                       (int)pool->owner_pid);
   if (!opts_ok(o, pool->msg, sizeof pool->msg))
     return SHARC_EINVAL;
   if (n > SHARC__MAX_N || begin > end || end > n)
