@@ -748,26 +748,23 @@ static int combine_checked(combine *c) {
   return 0;
 }
 
-static int combine_all(sharc_pool *pool, sharc__reduce_job *rj) {
-  combine c;
-  memset(&c, 0, sizeof c);
-  c.pool = pool;
-  c.rj = rj;
-  c.base = sharc_array_data(rj->arr);
-  int rc = combine_checked(&c);
+/* combine_checked, then the scratch it made. */
+static int combine_blocks(combine *c) {
+  int rc = combine_checked(c);
   for (unsigned r = 0; r < SHARC_MAX_JOB_REDUCTIONS; r++)
-    free(c.tmp[r]);
+    free(c->tmp[r]);
   return rc;
+}
+
+static int combine_all(sharc_pool *pool, sharc__reduce_job *rj) {
+  combine c = {.pool = pool, .rj = rj, .base = sharc_array_data(rj->arr)};
+  return combine_blocks(&c);
 }
 
 /* A part of a larger job: its blocks' partials, checked, go to the caller
  * (subrange.c), who combines every part's after the whole job. */
 static int export_all(sharc_pool *pool, sharc__reduce_job *rj) {
-  combine c;
-  memset(&c, 0, sizeof c);
-  c.pool = pool;
-  c.rj = rj;
-  c.base = sharc_array_data(rj->arr);
+  combine c = {.pool = pool, .rj = rj, .base = sharc_array_data(rj->arr)};
   for (uint64_t blk = 0; blk < rj->d.nblocks; blk++) {
     const sharc__red_head *h =
         (const sharc__red_head *)(const void *)(c.base + blk * rj->d.stride);
@@ -842,15 +839,8 @@ int sharc__reduce_combine_parts(const sharc_job_opts *o, uint64_t n,
     rj->spec[r] = o->reduce[r];
     rj->bins[r] = o->reduce[r].bins;
   }
-  combine c;
-  memset(&c, 0, sizeof c);
-  c.msg = msg;
-  c.msglen = msglen;
-  c.rj = rj;
-  c.base = partials;
-  rc = combine_checked(&c);
-  for (unsigned r = 0; r < SHARC_MAX_JOB_REDUCTIONS; r++)
-    free(c.tmp[r]);
+  combine c = {.msg = msg, .msglen = msglen, .rj = rj, .base = partials};
+  rc = combine_blocks(&c);
   for (unsigned r = 0; rc != 0 && r < rj->d.nred; r++) {
     sharc_reduce_kind kind = o->reduce[r].kind;
     memset(rj->out[r], 0, sizeof *rj->out[r]);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "report_int.h"
 
 static void fill_worker(const sharc_pool *pool, unsigned w,
@@ -226,21 +227,6 @@ void sharc_report_free(sharc_report *rep) {
 /* A report that was never filled has no strings yet. */
 static const char *text(const char *s) { return s != NULL ? s : ""; }
 
-/* JSON strings here are kernel names and messages: escape what JSON needs. */
-static void json_str(FILE *out, const char *s) {
-  fputc('"', out);
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\')
-      fprintf(out, "\\%c", c);
-    else if (c < 0x20)
-      fprintf(out, "\\u%04x", c);
-    else
-      fputc(c, out);
-  }
-  fputc('"', out);
-}
-
 static void json_worker(FILE *out, const sharc_worker_report *w) {
   fprintf(out,
           "{\"worker\":%u,\"pid\":%d,\"pu\":%d,\"numa\":%d,\"chunks\":%llu,"
@@ -261,12 +247,12 @@ int sharc_report_json(const sharc_report *rep, FILE *out) {
   char sched[64];
   sharc_schedule_format(rep->schedule, sched, sizeof sched);
   fputs("{\"kernel\":", out);
-  json_str(out, text(rep->kernel));
+  sharc__json_str(out, text(rep->kernel));
   fprintf(out, ",\"n\":%llu,\"schedule\":\"%s\",\"workers\":%u,\"status\":%d,"
                "\"status_name\":\"%s\",\"error\":",
           (unsigned long long)rep->n, sched, rep->nworkers, rep->status,
           sharc_err_name(rep->status));
-  json_str(out, text(rep->error));
+  sharc__json_str(out, text(rep->error));
   fprintf(out,
           ",\"wall_s\":%.9f,\"startup_s\":%.9f,\"dispatch_s\":%.9f,"
           "\"aggregation_s\":%.9f,\"compute_share\":%.6f,"
@@ -281,7 +267,7 @@ int sharc_report_json(const sharc_report *rep, FILE *out) {
           (unsigned long long)rep->mem_per_worker,
           (unsigned long long)rep->bytes_copied,
           (unsigned long long)rep->payload_bytes_copied);
-  json_str(out, text(rep->advice));
+  sharc__json_str(out, text(rep->advice));
   fprintf(out,
           ",\"deaths\":%u,\"recycled\":%u,\"kernel_errors\":%u,"
           "\"passes\":%u,"

@@ -175,23 +175,33 @@ static int add_dir(strbuf *b, const char *dir) {
   return rc;
 }
 
+/* The entry of a ':'-separated list that starts at p, into path (cap
+ * bytes); *len is its length, 0 for an empty entry or one too long for
+ * path (skipped). Returns where the next entry starts. */
+static const char *next_entry(const char *p, char *path, size_t cap,
+                              size_t *len) {
+  const char *end = strchr(p, ':');
+  size_t n = end ? (size_t)(end - p) : strlen(p);
+  *len = n < cap ? n : 0;
+  memcpy(path, p, *len);
+  path[*len] = '\0';
+  return end ? end + 1 : p + n;
+}
+
 /* A ':'-separated list: files as they are, directories by their *.so. */
 static int add_list(strbuf *b, const char *list) {
+  char path[PATH_MAX];
+  size_t len;
   for (const char *p = list; p != NULL && *p != '\0';) {
-    const char *end = strchr(p, ':');
-    size_t len = end ? (size_t)(end - p) : strlen(p);
-    char path[PATH_MAX];
-    if (len > 0 && len < sizeof path) {
-      memcpy(path, p, len);
-      path[len] = '\0';
-      struct stat st;
-      int rc = stat(path, &st) == 0 && S_ISDIR(st.st_mode)
-                   ? add_dir(b, path)
-                   : add_lib(b, path, len);
-      if (rc != 0)
-        return rc;
-    }
-    p = end ? end + 1 : NULL;
+    p = next_entry(p, path, sizeof path, &len);
+    if (len == 0)
+      continue;
+    struct stat st;
+    int rc = stat(path, &st) == 0 && S_ISDIR(st.st_mode)
+                 ? add_dir(b, path)
+                 : add_lib(b, path, len);
+    if (rc != 0)
+      return rc;
   }
   return 0;
 }
@@ -314,33 +324,30 @@ int sharc__spawn_hello(sharc_pool *pool, unsigned w, char *why, size_t len) {
 static int load_libs(const char *libs, hello *h, void ***handles,
                      unsigned *n) {
   unsigned cap = 0;
+  char path[PATH_MAX];
+  size_t len;
   for (const char *p = libs; *p != '\0';) {
-    const char *end = strchr(p, ':');
-    size_t len = end ? (size_t)(end - p) : strlen(p);
-    char path[PATH_MAX];
-    if (len > 0 && len < sizeof path) {
-      memcpy(path, p, len);
-      path[len] = '\0';
-      /* Loaded for good: the kernels' code must stay mapped. */
-      void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-      if (lib == NULL) {
-        const char *e = dlerror();
-        snprintf(h->why, sizeof h->why, "loading kernel library %.200s: %.280s",
-                 path, e ? e : "dlopen failed");
-        return SHARC_ENOKERNEL;
-      }
-      if (*n == cap) {
-        cap = cap ? cap * 2 : 8;
-        void **q = realloc(*handles, cap * sizeof *q);
-        if (q == NULL) {
-          snprintf(h->why, sizeof h->why, "out of memory");
-          return SHARC_ENOMEM;
-        }
-        *handles = q;
-      }
-      (*handles)[(*n)++] = lib;
+    p = next_entry(p, path, sizeof path, &len);
+    if (len == 0)
+      continue;
+    /* Loaded for good: the kernels' code must stay mapped. */
+    void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (lib == NULL) {
+      const char *e = dlerror();
+      snprintf(h->why, sizeof h->why, "loading kernel library %.200s: %.280s",
+               path, e ? e : "dlopen failed");
+      return SHARC_ENOKERNEL;
     }
-    p = end ? end + 1 : p + len;
+    if (*n == cap) {
+      cap = cap ? cap * 2 : 8;
+      void **q = realloc(*handles, cap * sizeof *q);
+      if (q == NULL) {
+        snprintf(h->why, sizeof h->why, "out of memory");
+        return SHARC_ENOMEM;
+      }
+      *handles = q;
+    }
+    (*handles)[(*n)++] = lib;
   }
   return 0;
 }

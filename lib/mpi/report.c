@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "sharc/mpi.h"
+#include "../json.h"
 #include "mpi_int.h"
 
 const char sharc__mpi_empty[] = "";
@@ -66,31 +67,15 @@ int sharc_mpi_report_print(const sharc_mpi_report *rep, FILE *out) {
   return ferror(out) ? -EIO : 0;
 }
 
-/* JSON strings: the report's texts are the library's own messages, but a
- * kernel name or a path in them may hold anything. */
-static void json_string(FILE *out, const char *s) {
-  fputc('"', out);
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\')
-      fprintf(out, "\\%c", c);
-    else if (c < 0x20)
-      fprintf(out, "\\u%04x", c);
-    else
-      fputc(c, out);
-  }
-  fputc('"', out);
-}
-
 int sharc_mpi_report_json(const sharc_mpi_report *rep, FILE *out) {
   if (rep == NULL || out == NULL)
     return SHARC_EINVAL;
   fprintf(out, "{\"kernel\":");
-  json_string(out, text(rep->kernel));
+  sharc__json_str(out, text(rep->kernel));
   fprintf(out, ",\"n\":%llu,\"status\":", (unsigned long long)rep->n);
-  json_string(out, rep->status ? sharc_err_name(rep->status) : "ok");
+  sharc__json_str(out, rep->status ? sharc_err_name(rep->status) : "ok");
   fprintf(out, ",\"error\":");
-  json_string(out, text(rep->error));
+  sharc__json_str(out, text(rep->error));
   fprintf(out,
           ",\"nranks\":%d,\"workers\":%u,\"indices\":%llu,\"parts\":%llu,"
           "\"block\":%llu,\"wall_s\":%.9f,\"combine_s\":%.9f,"
