@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -333,6 +334,29 @@ static void stop_workers(sharc_pool *pool) {
   }
 }
 
+/* Starts every worker, those pinned to the PU the coordinator runs on
+ * last. A new process starts on an idle PU if there is one; pinning it
+ * there after it has begun to run costs a migration that the coordinator
+ * waits for (0.2 ms to several under load), and a worker pinned to the
+ * coordinator's own PU waits for the coordinator to sleep. Started in this
+ * order, the first workers run their set-up on the other PUs while the
+ * coordinator is still forking, and the last ones, on its PU, once it
+ * waits (docs/performance.md, "Pool start"). */
+static int start_all(sharc_pool *pool) {
+  int here = pool->opts.pin ? sched_getcpu() : -1;
+  for (int mine = 0; mine < 2; mine++) {
+    for (unsigned w = 0; w < pool->nworkers; w++) {
+      if ((pool->plan.w[w].pu == here) != mine)
+        continue;
+      int rc = sharc__worker_start(pool, w);
+      if (rc != 0)
+        return rc;
+      SHARC__PROF("worker-started", w);
+    }
+  }
+  return 0;
+}
+
 int sharc__pool_restart(sharc_pool *pool) {
   for (unsigned w = 0; w < pool->nworkers; w++)
     sharc__worker_kill(pool, w);
@@ -342,14 +366,9 @@ int sharc__pool_restart(sharc_pool *pool) {
   cb->nslots = pool->nworkers;
   cb->size = pool->cb_len;
   atomic_store(&cb->shutdown, 0);
-  for (unsigned w = 0; w < pool->nworkers; w++) {
-    int rc = sharc__worker_start(pool, w);
-    if (rc != 0) {
-      pool->broken = 1;
-      return rc;
-    }
-  }
-  int rc = sharc__workers_wait_ready(pool, 0, pool->nworkers);
+  int rc = start_all(pool);
+  if (rc == 0)
+    rc = sharc__workers_wait_ready(pool, 0, pool->nworkers);
   if (rc != 0)
     pool->broken = 1;
   return rc;
@@ -508,12 +527,9 @@ static int pool_init(sharc_pool *pool) {
                        pool->nworkers);
   for (unsigned w = 0; w < pool->nworkers; w++)
     pool->w[w] = (sharc__worker){-1, -1, -1};
-  for (unsigned w = 0; w < pool->nworkers; w++) {
-    rc = sharc__worker_start(pool, w);
-    if (rc != 0)
-      return rc;
-    SHARC__PROF("worker-started", w);
-  }
+  rc = start_all(pool);
+  if (rc != 0)
+    return rc;
   rc = sharc__workers_wait_ready(pool, 0, pool->nworkers);
   SHARC__PROF("workers-ready", pool->nworkers);
   return rc;

@@ -174,15 +174,19 @@ static void protect_job(worker *wk) {
 void sharc__pin_pid(pid_t pid, int pu) {
   if (pu < 0)
     return;
+  /* On the stack where it fits: a malloc here, between forks, writes heap
+   * pages the coordinator now shares copy-on-write with its workers. */
+  cpu_set_t small;
   size_t size = CPU_ALLOC_SIZE(pu + 1);
-  cpu_set_t *set = CPU_ALLOC(pu + 1);
+  cpu_set_t *set = pu < CPU_SETSIZE ? &small : CPU_ALLOC(pu + 1);
   if (set == NULL)
     return;
   CPU_ZERO_S(size, set);
   CPU_SET_S((size_t)pu, size, set);
   /* A failure leaves the worker unpinned; the test suite checks pinning. */
   (void)sched_setaffinity(pid, size, set);
-  CPU_FREE(set);
+  if (set != &small)
+    CPU_FREE(set);
 }
 
 static sharc__wmap *map_find(worker *wk, uint32_t id) {
@@ -334,7 +338,7 @@ static uint64_t private_bytes(worker *wk) {
   }
   if (v[2] > v[1])
     return 0;
-  return (v[1] - v[2]) * (uint64_t)sysconf(_SC_PAGESIZE);
+  return (v[1] - v[2]) * (uint64_t)getpagesize();
 }
 
 /* An internal array the coordinator made for the job (trace buffer,
