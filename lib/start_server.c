@@ -98,12 +98,18 @@ static int hooks_known(const sharc__wire *h) {
   return 1;
 }
 
-static void start_one(server *s, int conn) {
+/* Serves one request on a pool's connection. -1: the pool closed it (it
+ * was destroyed, or its process ended), so it leaves the poll set; a
+ * hung-up socket stays readable, and kept there it would turn the
+ * server's poll into a busy loop. */
+static int start_one(server *s, int conn) {
   int fds[3];
   unsigned nfds = 3;
   ssize_t got = sharc__recv_fds(conn, s->buf, s->buf_cap, fds, &nfds, 0);
-  if (got <= 0)
-    return;
+  if (got == 0 || (got < 0 && got != -EAGAIN && got != -EMSGSIZE))
+    return -1;
+  if (got < 0) /* an oversized message, consumed: wait for the next */
+    return 0;
   char why[116] = "";
   sharc__wconf conf;
   pid_t pid = -1;
@@ -144,6 +150,7 @@ static void start_one(server *s, int conn) {
   reply(conn, SRV_STARTED, rc == 0 ? pid : -1, rc, rc == 0 ? pidfd : -1, why);
   if (pidfd >= 0)
     close(pidfd);
+  return 0;
 }
 
 static void reap_children(server *s) {
@@ -214,9 +221,8 @@ static _Noreturn void server_main(int ctl, pid_t parent) {
     if (pfd[1].revents)
       reap_children(&s);
     for (unsigned i = n; i-- > 2;) {
-      if (pfd[i].revents & POLLIN)
-        start_one(&s, pfd[i].fd);
-      else if (pfd[i].revents & (POLLHUP | POLLERR))
+      if ((pfd[i].revents & POLLIN) ? start_one(&s, pfd[i].fd) != 0
+                                    : (pfd[i].revents & (POLLHUP | POLLERR)))
         drop_conn(&s, i - 2);
     }
     if (pfd[0].revents & POLLIN) {

@@ -100,6 +100,7 @@ start_named_fini(unsigned w, void *local, void *arg) {
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #ifdef SHARC_TEST_OPENMP
 #include <omp.h>
@@ -262,6 +263,85 @@ Test(start, fork_pool_destroy_leaves_no_process_and_nothing_in_dev_shm) {
 Test(start, forkserver_pool_destroy_leaves_no_process_and_nothing_in_dev_shm) {
   cr_assert_eq(sharc_init(), 0);
   destroy_leaves_nothing(SHARC_START_FORKSERVER);
+}
+
+/* CPU time (utime + stime, in clock ticks) of this process's only child,
+ * the fork server once its pools are gone; its pid in *pid. */
+static uint64_t child_cpu_ticks(pid_t *pid) {
+  DIR *d = opendir("/proc");
+  cr_assert_not_null(d);
+  struct dirent *e;
+  uint64_t ticks = 0;
+  unsigned found = 0;
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9')
+      continue;
+    char path[300], buf[1024];
+    snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+      continue;
+    size_t got = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[got] = '\0';
+    const char *rest = strrchr(buf, ')'); /* the name may hold spaces */
+    int ppid;
+    unsigned long long ut, st;
+    if (rest == NULL ||
+        sscanf(rest + 2, "%*c %d %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu %llu",
+               &ppid, &ut, &st) != 3 ||
+        ppid != getpid())
+      continue;
+    *pid = (pid_t)atoi(e->d_name);
+    ticks = ut + st;
+    found++;
+  }
+  closedir(d);
+  cr_assert_eq(found, 1, "%u children of the test process, expected the "
+               "fork server alone", found);
+  return ticks;
+}
+
+static uint64_t own_cpu_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* A destroyed pool closes its connection to the fork server; the server
+ * must then go back to sleeping in poll, not poll the hung-up socket in a
+ * loop that takes a PU for the rest of the program (it did). Its CPU time
+ * is read before and after this process spends 300 ms of CPU of its own:
+ * a server spinning beside it gets a large share of that time even on a
+ * busy machine, a sleeping one none. */
+Test(start, forkserver_sleeps_once_its_pools_are_destroyed) {
+  cr_assert_eq(sharc_init(), 0);
+  for (int i = 0; i < 2; i++) {
+    sharc_pool *p = start_pool(SHARC_START_FORKSERVER, 2);
+    sharc_array *a = u64_array(p, 100);
+    sharc_job_opts o = SHARC_JOB_OPTS_INIT;
+    o.arrays = (sharc_array *[]){a};
+    o.narrays = 1;
+    sharc_report rep = SHARC_REPORT_INIT;
+    run_ok(p, "start_fill", 100, &o, &rep);
+    sharc_report_free(&rep);
+    int pids[2] = {sharc_pool_worker_pid(p, 0), sharc_pool_worker_pid(p, 1)};
+    sharc_pool_destroy(p);
+    for (unsigned w = 0; w < 2; w++)
+      cr_assert(test_pid_gone(pids[w]), "worker %u still there", w);
+  }
+  pid_t srv = -1;
+  uint64_t before = child_cpu_ticks(&srv);
+  volatile uint64_t sink = 0;
+  for (uint64_t t0 = own_cpu_ns(); own_cpu_ns() - t0 < 300000000u;)
+    for (unsigned k = 0; k < 100000; k++)
+      sink += k;
+  pid_t again = -1;
+  uint64_t after = child_cpu_ticks(&again);
+  cr_assert_eq(again, srv);
+  cr_assert_leq(after - before, 2,
+                "the fork server (pid %d) used %llu clock ticks of CPU "
+                "while idle", (int)srv, (unsigned long long)(after - before));
 }
 
 Test(start, spawn_pool_destroy_leaves_no_process_and_nothing_in_dev_shm) {
