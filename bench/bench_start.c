@@ -15,7 +15,12 @@
  * start by fork can beat it; Python / floor is the best ratio the machine
  * allows at that moment.
  *
- *   bench_start [--repeats R] [--python PATH] [--no-python]
+ * With --back-to-back each case runs its R repeats in a row instead, one
+ * side after the other (Python's R, sharc's R, the floor's R): what a
+ * start costs when the previous one has just kept the PUs busy, against
+ * the interleaved order, where each start follows the other side's.
+ *
+ *   bench_start [--repeats R] [--python PATH] [--no-python] [--back-to-back]
  */
 #include <signal.h>
 #include <spawn.h>
@@ -163,6 +168,32 @@ static void py_stop(py *p) {
   waitpid(p->pid, NULL, 0);
 }
 
+/* Where the samples go: per case (method x worker count) and repeat. */
+typedef struct times {
+  double *sharc, *create, *python, *floor;
+  unsigned repeats;
+  py *py; /* NULL: no Python */
+} times;
+
+/* One sample of one side of case cs (method cs / NCOUNTS, worker count
+ * cs % NCOUNTS) in repeat r: side 0 Python, 1 sharc, 2 the fork floor
+ * (fork cases only). 0, or -1 on failure. */
+static int measure(times *t, unsigned side, unsigned cs, unsigned r) {
+  unsigned m = cs / NCOUNTS, k = cs % NCOUNTS, i = cs * t->repeats + r;
+  if (side == 0) {
+    t->python[i] = t->py != NULL ? py_once(t->py, names[m], counts[k]) : 0;
+    return t->python[i] < 0 ? -1 : 0;
+  }
+  if (side == 1) {
+    t->sharc[i] = one_start((sharc_start_method)m, counts[k], &t->create[i]);
+    return t->sharc[i] < 0 ? -1 : 0;
+  }
+  if (m != SHARC_START_FORK)
+    return 0;
+  t->floor[k * t->repeats + r] = fork_floor(counts[k]);
+  return t->floor[k * t->repeats + r] < 0 ? -1 : 0;
+}
+
 int main(int argc, char **argv) {
   /* First, as a program using the fork server should: before any thread. */
   if (sharc_init() != 0) {
@@ -171,6 +202,7 @@ int main(int argc, char **argv) {
   }
   unsigned repeats = 9;
   const char *python = "/usr/bin/python3";
+  int back_to_back = 0;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--repeats") == 0 && i + 1 < argc)
       repeats = (unsigned)strtoul(argv[++i], NULL, 10);
@@ -178,9 +210,11 @@ int main(int argc, char **argv) {
       python = argv[++i];
     else if (strcmp(argv[i], "--no-python") == 0)
       python = NULL;
+    else if (strcmp(argv[i], "--back-to-back") == 0)
+      back_to_back = 1;
     else {
       fprintf(stderr, "usage: bench_start [--repeats R] [--python PATH] "
-                      "[--no-python]\n");
+                      "[--no-python] [--back-to-back]\n");
       return 2;
     }
   }
@@ -209,25 +243,25 @@ int main(int argc, char **argv) {
         return 1;
     }
   }
-  for (unsigned r = 0; r < repeats; r++) {
-    for (unsigned m = 0; m < 3; m++) {
-      for (unsigned k = 0; k < NCOUNTS; k++) {
-        unsigned i = (m * NCOUNTS + k) * repeats + r;
-        q[i] = python != NULL ? py_once(&p, names[m], counts[k]) : 0;
-        v[i] = one_start((sharc_start_method)m, counts[k], &c[i]);
-        if (v[i] < 0 || q[i] < 0)
-          return 1;
-        if (m == SHARC_START_FORK &&
-            (f[k * repeats + r] = fork_floor(counts[k])) < 0)
-          return 1;
-      }
-    }
+  times t = {v, c, q, f, repeats, python != NULL ? &p : NULL};
+  if (back_to_back) {
+    for (unsigned cs = 0; cs < CASES; cs++)
+      for (unsigned side = 0; side < 3; side++)
+        for (unsigned r = 0; r < repeats; r++)
+          if (measure(&t, side, cs, r) != 0)
+            return 1;
+  } else {
+    for (unsigned r = 0; r < repeats; r++)
+      for (unsigned cs = 0; cs < CASES; cs++)
+        for (unsigned side = 0; side < 3; side++)
+          if (measure(&t, side, cs, r) != 0)
+            return 1;
   }
   if (python != NULL)
     py_stop(&p);
   printf("pool start to the end of a first job on every worker, median of %u "
-         "interleaved runs (ms)\n",
-         repeats);
+         "%s runs (ms)\n",
+         repeats, back_to_back ? "back-to-back" : "interleaved");
   printf("%-11s %3s %10s %10s %12s %9s %9s %12s\n", "method", "W", "sharc",
          "(create)", "python mp", "ratio", "os fork", "python/os");
   for (unsigned m = 0; m < 3; m++) {
