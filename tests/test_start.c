@@ -316,20 +316,8 @@ static uint64_t own_cpu_ns(void) {
  * busy machine, a sleeping one none. */
 Test(start, forkserver_sleeps_once_its_pools_are_destroyed) {
   cr_assert_eq(sharc_init(), 0);
-  for (int i = 0; i < 2; i++) {
-    sharc_pool *p = start_pool(SHARC_START_FORKSERVER, 2);
-    sharc_array *a = u64_array(p, 100);
-    sharc_job_opts o = SHARC_JOB_OPTS_INIT;
-    o.arrays = (sharc_array *[]){a};
-    o.narrays = 1;
-    sharc_report rep = SHARC_REPORT_INIT;
-    run_ok(p, "start_fill", 100, &o, &rep);
-    sharc_report_free(&rep);
-    int pids[2] = {sharc_pool_worker_pid(p, 0), sharc_pool_worker_pid(p, 1)};
-    sharc_pool_destroy(p);
-    for (unsigned w = 0; w < 2; w++)
-      cr_assert(test_pid_gone(pids[w]), "worker %u still there", w);
-  }
+  destroy_leaves_nothing(SHARC_START_FORKSERVER);
+  destroy_leaves_nothing(SHARC_START_FORKSERVER);
   pid_t srv = -1;
   uint64_t before = child_cpu_ticks(&srv);
   volatile uint64_t sink = 0;
