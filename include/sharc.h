@@ -53,7 +53,8 @@ extern "C" {
  * first forkserver pool (or sharc_init) starts its own. The server is a
  * child process of the caller that lives until the caller exits: a
  * program that waits for all its children (wait(), waitpid(-1, ...))
- * would wait for it too. If something kills it, the next forkserver pool
+ * would wait for it too. Between requests it sleeps in poll(); it uses
+ * CPU only to fork workers and reap them. If something kills it, the next forkserver pool
  * starts a new one (pools using the old one lose their workers). */
 SHARC_API int sharc_init(void);
 
