@@ -139,9 +139,11 @@ static void job_make(job *j, sharc_pool *pool, uint64_t n, uint64_t block,
   j->o.nreduce = NRED;
 }
 
+/* Its arrays and the job itself (job_make's jobs are malloc'd). */
 static void job_free(job *j) {
   sharc_array_destroy(j->out);
   sharc_array_destroy(j->seen);
+  free(j);
 }
 
 /* Counts summed over ranks: each index exactly once in all. */
@@ -169,6 +171,16 @@ static void check_report(const sharc_mpi_report *rep, uint64_t n) {
     next = rep->part_ranges[k][1];
   }
   CHECK(next == n, "parts end at %llu", (unsigned long long)next);
+}
+
+/* The end of a test that ran a job through sharc_mpi_run (m) and one
+ * sharc_run (one): rank 0 prints the report of a passing run. */
+static void end_pair(sharc_mpi_report *rep, job *m, job *one) {
+  if (rank == 0 && failures == 0)
+    sharc_mpi_report_print(rep, stdout);
+  sharc_mpi_report_free(rep);
+  job_free(m);
+  job_free(one);
 }
 
 /* on_part: what this rank ran, as it ran it. */
@@ -213,13 +225,7 @@ static void reductions_and_output_match_one_process(sharc_pool *pool,
   CHECK(memcmp(sharc_array_data(m->out), sharc_array_data(one->out), n * 8) ==
             0,
         "the output array differs from one process");
-  if (rank == 0 && failures == 0)
-    sharc_mpi_report_print(&rep, stdout);
-  sharc_mpi_report_free(&rep);
-  job_free(m);
-  job_free(one);
-  free(m);
-  free(one);
+  end_pair(&rep, m, one);
 }
 
 /* Rank 1's kernel does 20 times the work per index: it claims less, the
@@ -252,13 +258,7 @@ static void slow_rank_takes_a_small_share(sharc_pool *pool) {
           (unsigned long long)slow, (unsigned long long)fast);
     CHECK(rep.ranks[1].parts >= 1, "the slow rank took part");
   }
-  if (rank == 0 && failures == 0)
-    sharc_mpi_report_print(&rep, stdout);
-  sharc_mpi_report_free(&rep);
-  job_free(m);
-  job_free(one);
-  free(m);
-  free(one);
+  end_pair(&rep, m, one);
 }
 
 /* A kernel that fails on one rank fails the job on every rank, with that
@@ -280,7 +280,6 @@ static void kernel_error_fails_every_rank(sharc_pool *pool) {
         "results zeroed");
   sharc_mpi_report_free(&rep);
   job_free(m);
-  free(m);
 }
 
 /* fail_at == -2: every call fails. */
@@ -309,7 +308,6 @@ static void misuse_is_refused(sharc_pool *pool) {
   rc = sharc_mpi_run(pool, "test_mpi", 1000, &m->o, NULL, &rep);
   CHECK(rc == SHARC_EINVAL && rep.size == 8, "report size: %d", rc);
   job_free(m);
-  free(m);
   sharc_pool_opts po = SHARC_POOL_OPTS_INIT;
   po.start = SHARC_START_FORK;
   sharc_pool *p = NULL;
