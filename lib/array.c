@@ -388,7 +388,7 @@ int sharc_array_open_npy(sharc_pool *pool, const char *path, int flags,
                                sizeof pool->msg);
   if (fd < 0)
     return fd;
-  sharc_npy_info info;
+  sharc__npy_meta info;
   rc = sharc__npy_read_fd(fd, path, &info, pool->msg, sizeof pool->msg);
   if (rc == 0 && !info.mappable)
     rc = info.why_not ? info.why_not : SHARC_EDTYPE;

@@ -161,7 +161,7 @@ static uint32_t le32(const unsigned char *b) {
 
 /* Checks magic, version and header length; sets *prefix (10 or 12) and
  * *hlen, both already known to lie within the file. */
-static int read_prefix(const source *src, const report *r, sharc_npy_info *info,
+static int read_prefix(const source *src, const report *r, sharc__npy_meta *info,
                        size_t *prefix, uint32_t *hlen) {
   unsigned char b[12];
   uint64_t size = info->file_size;
@@ -647,7 +647,7 @@ static int compute_sizes(const report *r, const header *h, size_t itemsize,
   return 0;
 }
 
-static int fill_info(const report *r, const header *h, sharc_npy_info *info) {
+static int fill_info(const report *r, const header *h, sharc__npy_meta *info) {
   info->fortran_order = h->fortran;
   info->ndim = h->ndim;
   memcpy(info->shape, h->shape, sizeof h->shape);
@@ -679,7 +679,7 @@ static int fill_info(const report *r, const header *h, sharc_npy_info *info) {
 }
 
 static int read_header(const source *src, const report *r,
-                       sharc_npy_info *info) {
+                       sharc__npy_meta *info) {
   info->file_size = src->size;
   size_t prefix = 0;
   uint32_t hlen = 0;
@@ -705,7 +705,7 @@ static int read_header(const source *src, const report *r,
   return rc;
 }
 
-int sharc__npy_read_fd(int fd, const char *path, sharc_npy_info *info,
+int sharc__npy_read_fd(int fd, const char *path, sharc__npy_meta *info,
                        char *msg, size_t msglen) {
   report r = {path != NULL ? path : "(fd)", msg, msglen};
   if (info == NULL)
@@ -725,7 +725,7 @@ int sharc__npy_read_fd(int fd, const char *path, sharc_npy_info *info,
 }
 
 int sharc__npy_parse_mem(const void *data, size_t len, const char *name,
-                         sharc_npy_info *info, char *msg, size_t msglen) {
+                         sharc__npy_meta *info, char *msg, size_t msglen) {
   report r = {name != NULL ? name : "(memory)", msg, msglen};
   if (info == NULL || (data == NULL && len > 0))
     return fail(&r, SHARC_EINVAL, "no info to fill or no data");
@@ -735,9 +735,11 @@ int sharc__npy_parse_mem(const void *data, size_t len, const char *name,
   return read_header(&src, &r, info);
 }
 
-int sharc_npy_probe(const char *path, sharc_npy_info *info, char *msg,
+int sharc_npy_probe(const char *path, sharc_npy_info **info, char *msg,
                     size_t msglen) {
   report r = {path != NULL ? path : "(null)", msg, msglen};
+  if (info != NULL)
+    *info = NULL;
   if (path == NULL || info == NULL)
     return fail(&r, SHARC_EINVAL, "no path or no info");
   /* O_NONBLOCK: opening a FIFO must not wait for a writer; the file is
@@ -745,10 +747,38 @@ int sharc_npy_probe(const char *path, sharc_npy_info *info, char *msg,
   int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
   if (fd < 0)
     return fail(&r, -errno, "cannot open: %s", strerror(errno));
-  int rc = sharc__npy_read_fd(fd, path, info, msg, msglen);
+  sharc__npy_meta m;
+  int rc = sharc__npy_read_fd(fd, path, &m, msg, msglen);
   close(fd);
-  return rc;
+  if (rc != 0)
+    return rc;
+  /* One block: the info, then its shape, then its descr. */
+  size_t dims = (size_t)m.ndim * sizeof m.shape[0];
+  size_t dlen = strlen(m.descr) + 1;
+  sharc_npy_info *in = malloc(sizeof *in + dims + dlen);
+  if (in == NULL)
+    return fail(&r, SHARC_ENOMEM, "no memory for the header's description");
+  uint64_t *shape = (uint64_t *)(in + 1);
+  char *descr = (char *)shape + dims;
+  memcpy(shape, m.shape, dims);
+  memcpy(descr, m.descr, dlen);
+  *in = (sharc_npy_info){.version_major = m.version_major,
+                         .version_minor = m.version_minor,
+                         .dtype = m.dtype,
+                         .descr = descr,
+                         .fortran_order = m.fortran_order,
+                         .ndim = m.ndim,
+                         .shape = m.ndim > 0 ? shape : NULL,
+                         .data_offset = m.data_offset,
+                         .nbytes = m.nbytes,
+                         .file_size = m.file_size,
+                         .mappable = m.mappable,
+                         .why_not = m.why_not};
+  *info = in;
+  return 0;
 }
+
+void sharc_npy_info_free(sharc_npy_info *info) { free(info); }
 
 /* --- writing ------------------------------------------------------------- */
 

@@ -98,10 +98,18 @@ static int creator_dead(pid_t pid, uint64_t recorded_start) {
   return zombie || (recorded_start != 0 && start != recorded_start);
 }
 
-/* Opens and classifies file (a name in dirfd). Returns 0 and fills *e, or a
- * negative code: SHARC_EINVAL (not a sharc name), SHARC_EACCES (not a
- * regular file of ours), or a negated errno from openat. */
-static int classify(int dirfd, const char *file, sharc_shm_entry *e) {
+/* A scan's entry with its name; a scan's list is an array of these, linked
+ * by name, in one allocation. */
+typedef struct shm_node {
+  sharc_shm_entry e;
+  char name[40];
+} shm_node;
+
+/* Opens and classifies file (a name in dirfd). Returns 0 and fills *node,
+ * its entry's name pointing to its own, or a negative code: SHARC_EINVAL
+ * (not a sharc name), SHARC_EACCES (not a regular file of ours), or a
+ * negated errno from openat. */
+static int classify(int dirfd, const char *file, shm_node *node) {
   pid_t name_pid;
   if (parse_name(file, &name_pid) != 0)
     return SHARC_EINVAL;
@@ -121,8 +129,10 @@ static int classify(int dirfd, const char *file, sharc_shm_entry *e) {
     return rc;
   int complete = got == (ssize_t)sizeof h &&
                  memcmp(h.magic, SHARC__SHM_MAGIC, 8) == 0 && h.version == 1;
-  memset(e, 0, sizeof *e);
-  snprintf(e->name, sizeof e->name, "/%s", file);
+  memset(node, 0, sizeof *node);
+  sharc_shm_entry *e = &node->e;
+  snprintf(node->name, sizeof node->name, "/%s", file);
+  e->name = node->name;
   e->size = (uint64_t)st.st_size;
   e->creator_pid = complete ? h.creator_pid : name_pid;
   e->created = complete && h.created != 0 ? h.created : (int64_t)st.st_mtime;
@@ -139,51 +149,60 @@ static int classify(int dirfd, const char *file, sharc_shm_entry *e) {
 }
 
 static int by_name(const void *a, const void *b) {
-  return strcmp(((const sharc_shm_entry *)a)->name,
-                ((const sharc_shm_entry *)b)->name);
+  return strcmp(((const shm_node *)a)->name, ((const shm_node *)b)->name);
 }
 
-int sharc_shm_scan(sharc_shm_entry **entries, size_t *count) {
-  if (entries == NULL || count == NULL)
+int sharc_shm_scan(sharc_shm_entry **list, size_t *count) {
+  if (list == NULL)
     return SHARC_EINVAL;
-  *entries = NULL;
-  *count = 0;
+  *list = NULL;
+  if (count != NULL)
+    *count = 0;
   DIR *dir = opendir(SHM_DIR);
   if (dir == NULL)
     return -errno;
-  sharc_shm_entry *list = NULL;
+  shm_node *nodes = NULL;
   size_t n = 0, cap = 0;
   int rc = 0;
   struct dirent *d;
   while (rc == 0 && (d = readdir(dir)) != NULL) {
-    sharc_shm_entry e;
-    if (classify(dirfd(dir), d->d_name, &e) != 0)
+    shm_node node;
+    if (classify(dirfd(dir), d->d_name, &node) != 0)
       continue; /* not ours, or gone since readdir */
     if (n == cap) {
       size_t ncap = cap ? 2 * cap : 16;
-      sharc_shm_entry *more = realloc(list, ncap * sizeof *list);
+      shm_node *more = realloc(nodes, ncap * sizeof *nodes);
       if (more == NULL) {
         rc = SHARC_ENOMEM;
         break;
       }
-      list = more;
+      nodes = more;
       cap = ncap;
     }
-    list[n++] = e;
+    nodes[n++] = node;
   }
   closedir(dir);
   if (rc != 0) {
-    free(list);
+    free(nodes);
     return rc;
   }
   if (n > 1)
-    qsort(list, n, sizeof *list, by_name);
-  *entries = list;
-  *count = n;
+    qsort(nodes, n, sizeof *nodes, by_name);
+  /* Linked once the nodes have stopped moving. */
+  for (size_t i = 0; i < n; i++) {
+    nodes[i].e.name = nodes[i].name;
+    nodes[i].e.next = i + 1 < n ? &nodes[i + 1].e : NULL;
+  }
+  if (n == 0)
+    free(nodes);
+  else
+    *list = &nodes[0].e; /* the entry leads its node: the block's start */
+  if (count != NULL)
+    *count = n;
   return 0;
 }
 
-void sharc_shm_scan_free(sharc_shm_entry *entries) { free(entries); }
+void sharc_shm_scan_free(sharc_shm_entry *list) { free(list); }
 
 int sharc_shm_remove_dead(const char *name) {
   pid_t pid;
@@ -192,9 +211,9 @@ int sharc_shm_remove_dead(const char *name) {
   int dirfd = open(SHM_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dirfd < 0)
     return -errno;
-  sharc_shm_entry e;
-  int rc = classify(dirfd, name + 1, &e);
-  if (rc == 0 && e.state == SHARC_SHM_LIVE)
+  shm_node node;
+  int rc = classify(dirfd, name + 1, &node);
+  if (rc == 0 && node.e.state == SHARC_SHM_LIVE)
     rc = SHARC_EBUSY;
   /* unlinkat removes the name itself, never what a link points to; the
    * sticky /dev/shm refuses to remove another user's object put there

@@ -369,9 +369,10 @@ Test(array, killed_run_leaves_no_valid_looking_output) {
     temps++;
     char tmp[512];
     snprintf(tmp, sizeof tmp, "%s/%s", tmpdir, e->d_name);
-    sharc_npy_info info;
+    sharc_npy_info *info;
     cr_assert_eq(sharc_npy_probe(tmp, &info, NULL, 0), SHARC_EFORMAT,
                  "%s parses as .npy", tmp);
+    cr_assert_null(info);
     cr_assert_neq(py_run("import numpy as np,sys; np.load(sys.argv[1])", tmp, 1),
                   0);
   }

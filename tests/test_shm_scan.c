@@ -16,21 +16,29 @@
 #include "helpers.h"
 #include "shm.h"
 
-/* The scan's entry for name, or NULL: copied into *out. */
+/* The scan's entry for name, or 0: copied into *out, its name and next
+ * cleared (they point into the list, which is freed here). Checks the list
+ * on the way: sorted by name, and as many entries as the count says. */
 static int find(const char *name, sharc_shm_entry *out) {
-  sharc_shm_entry *e;
-  size_t n;
-  cr_assert_eq(sharc_shm_scan(&e, &n), 0);
+  sharc_shm_entry *list;
+  size_t n, seen = 0;
+  cr_assert_eq(sharc_shm_scan(&list, &n), 0);
+  cr_assert((n == 0) == (list == NULL), "count %zu, list %p", n,
+            (void *)list);
   int found = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (i > 0)
-      cr_assert_lt(strcmp(e[i - 1].name, e[i].name), 0, "sorted by name");
-    if (strcmp(e[i].name, name) == 0) {
-      *out = e[i];
+  for (sharc_shm_entry *e = list; e != NULL; e = e->next, seen++) {
+    if (e->next != NULL)
+      cr_assert_lt(strcmp(e->name, e->next->name), 0, "sorted by name");
+    if (strcmp(e->name, name) == 0) {
+      *out = *e;
+      out->name = NULL;
+      out->next = NULL;
       found = 1;
     }
   }
-  sharc_shm_scan_free(e);
+  cr_assert_eq(seen, n, "the list has %zu entries, the count says %zu", seen,
+               n);
+  sharc_shm_scan_free(list);
   return found;
 }
 

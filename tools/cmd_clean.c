@@ -90,28 +90,27 @@ int sharc_cmd_clean(int argc, char **argv) {
   int status = parse(argc, argv, &a);
   if (status >= 0)
     return status;
-  sharc_shm_entry *e;
-  size_t n;
-  int rc = sharc_shm_scan(&e, &n);
+  sharc_shm_entry *list;
+  int rc = sharc_shm_scan(&list, NULL);
   if (rc != 0)
     return tool_fail("clean", 1, "cannot scan /dev/shm: %s",
                      sharc_strerror(rc));
   unsigned removed = 0, listed = 0, live = 0, failed = 0;
   char err[160] = "";
-  for (size_t i = 0; i < n; i++) {
-    if (e[i].state == SHARC_SHM_LIVE) {
+  for (const sharc_shm_entry *e = list; e != NULL; e = e->next) {
+    if (e->state == SHARC_SHM_LIVE) {
       live++;
       continue;
     }
-    int incomplete = e[i].state == SHARC_SHM_INCOMPLETE;
+    int incomplete = e->state == SHARC_SHM_INCOMPLETE;
     const char *action = "listed";
     if (incomplete || a.named) {
       action = "would-remove";
       if (!a.dry_run) {
-        rc = sharc_shm_remove_dead(e[i].name);
+        rc = sharc_shm_remove_dead(e->name);
         action = rc == 0 ? "removed" : rc == SHARC_ENOENT ? "gone" : "failed";
         if (rc != 0 && rc != SHARC_ENOENT)
-          snprintf(err, sizeof err, "cannot remove %s: %s", e[i].name,
+          snprintf(err, sizeof err, "cannot remove %s: %s", e->name,
                    sharc_strerror(rc));
       }
     }
@@ -120,12 +119,12 @@ int sharc_cmd_clean(int argc, char **argv) {
     listed += strcmp(action, "listed") == 0;
     failed += strcmp(action, "failed") == 0;
     char age[32];
-    format_age(e[i].created, age, sizeof age);
+    format_age(e->created, age, sizeof age);
     printf("%-12s %-10s %-30s %12" PRIu64 " %7" PRId64 " %5s\n", action,
-           incomplete ? "incomplete" : "stale", e[i].name, e[i].size,
-           e[i].creator_pid, age);
+           incomplete ? "incomplete" : "stale", e->name, e->size,
+           e->creator_pid, age);
   }
-  sharc_shm_scan_free(e);
+  sharc_shm_scan_free(list);
   printf("%u %s, %u named with a dead creator listed%s, %u live kept\n",
          removed, a.dry_run ? "would be removed" : "removed", listed,
          listed > 0 ? " (--named removes them)" : "", live);

@@ -92,13 +92,14 @@ int sharc_cmd_info(int argc, char **argv) {
                                       : "expected one FILE.npy, got more",
                        "");
   const char *path = argv[optind];
-  sharc_npy_info info;
+  sharc_npy_info *info;
   char msg[512];
   int rc = sharc_npy_probe(path, &info, msg, sizeof msg);
   if (rc != 0) {
     fprintf(stderr, "sharc info: %s\n", msg);
     return 1;
   }
-  print_info(path, &info, msg);
+  print_info(path, info, msg);
+  sharc_npy_info_free(info);
   return 0;
 }

@@ -144,9 +144,12 @@ typedef enum {
   SHARC_SHM_INCOMPLETE = 2
 } sharc_shm_state;
 
-/* One object found by sharc_shm_scan(). */
+/* One object found by sharc_shm_scan(), in a list the library allocates
+ * and owns with the names it points to. Later versions may add fields at
+ * the end: follow next, never step through entries with sizeof. */
 typedef struct sharc_shm_entry {
-  char name[40];          /* "/sharc-PID-RANDOM", as sharc_shm_remove takes */
+  struct sharc_shm_entry *next; /* the next by name; NULL after the last */
+  const char *name;       /* "/sharc-PID-RANDOM", as sharc_shm_remove takes */
   sharc_shm_state state;
   int64_t creator_pid;    /* from the header, or from the name if none */
   uint64_t size;          /* bytes of the object, its header page included */
@@ -164,14 +167,18 @@ typedef struct sharc_shm_entry {
  * sharing /dev/shm cannot be seen: run scans in the namespace of the
  * programs that create named arrays.
  *
- * On success *entries (NULL when *count is 0) is owned by the caller and
- * released with sharc_shm_scan_free(). Returns 0 or a negated errno (from
- * opening /dev/shm, or SHARC_ENOMEM). Reads /proc; does not block otherwise;
- * thread-safe. */
-SHARC_API int sharc_shm_scan(sharc_shm_entry **entries, size_t *count);
+ * On success *list is the first entry, sorted by name (NULL when there is
+ * none), and *count (if count is not NULL) their number; the list and its
+ * names are owned by the caller and released together with
+ * sharc_shm_scan_free():
+ *   for (sharc_shm_entry *e = list; e != NULL; e = e->next) ...
+ * Returns 0 or a negated errno (from opening /dev/shm, or SHARC_ENOMEM;
+ * SHARC_EINVAL when list is NULL), *list NULL on error. Reads /proc; does
+ * not block otherwise; thread-safe; nothing is kept across fork. */
+SHARC_API int sharc_shm_scan(sharc_shm_entry **list, size_t *count);
 
-/* Releases what sharc_shm_scan() returned. NULL is a no-op. */
-SHARC_API void sharc_shm_scan_free(sharc_shm_entry *entries);
+/* Releases a list sharc_shm_scan() gave, names included. NULL is a no-op. */
+SHARC_API void sharc_shm_scan_free(sharc_shm_entry *list);
 
 /* Removes the sharc object name ("/sharc-PID-RANDOM") only if its creator
  * is dead, deciding that again now, as sharc_shm_scan() does: the state a

@@ -23,7 +23,7 @@ static void broken(const char *what, int rc, const char *msg) {
 }
 
 int sharc__fuzz_npy_check(const uint8_t *data, size_t size,
-                          sharc_npy_info *info, char *msg, size_t msglen) {
+                          sharc__npy_meta *info, char *msg, size_t msglen) {
   memset(msg, '#', msglen);
   int rc = sharc__npy_parse_mem(data, size, "fz.npy", info, msg, msglen);
   if (rc != 0 && rc != SHARC_EFORMAT)
@@ -66,7 +66,7 @@ int sharc__fuzz_npy_check(const uint8_t *data, size_t size,
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  sharc_npy_info info;
+  sharc__npy_meta info;
   char msg[256];
   sharc__fuzz_npy_check(data, size, &info, msg, sizeof msg);
   return 0;

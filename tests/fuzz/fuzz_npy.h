@@ -8,10 +8,12 @@
 
 #include <sharc.h>
 
+#include "npy.h"
+
 /* Parses data[0..size) as a .npy file named "fz.npy", aborts when the
  * outcome breaks a promise of the reader, and returns its result with info
  * and msg filled. */
 int sharc__fuzz_npy_check(const uint8_t *data, size_t size,
-                          sharc_npy_info *info, char *msg, size_t msglen);
+                          sharc__npy_meta *info, char *msg, size_t msglen);
 
 #endif

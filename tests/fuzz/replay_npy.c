@@ -40,7 +40,7 @@ static unsigned char *read_whole(int fd, size_t *len) {
   return b;
 }
 
-static void expect_class(const char *path, int rc, const sharc_npy_info *info,
+static void expect_class(const char *path, int rc, const sharc__npy_meta *info,
                          const char *msg) {
   const char *base = strrchr(path, '/');
   base = base != NULL ? base + 1 : path;
@@ -64,7 +64,7 @@ static void replay_file(const char *path) {
     return;
   }
   files++;
-  sharc_npy_info mem, file;
+  sharc__npy_meta mem, file;
   char mmsg[256], fmsg[256];
   int mrc = sharc__fuzz_npy_check(data, len, &mem, mmsg, sizeof mmsg);
   memset(fmsg, '#', sizeof fmsg);
