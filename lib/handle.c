@@ -621,7 +621,7 @@ void sharc_job_free(sharc_job *job) {
 
 int sharc_job_progress(const sharc_job *job, sharc_progress *p) {
   struct sharc__queue *q = usable(job);
-  if (q == NULL || p == NULL)
+  if (q == NULL || p == NULL || p->size != sizeof *p)
     return SHARC_EINVAL;
   lock(q);
   p->state = job->state;

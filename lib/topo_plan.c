@@ -211,7 +211,8 @@ static int plan_pus(hwloc_topology_t topo, hwloc_bitmap_t remaining,
   if (rc == 0) {
     assign_shares(nodes, (unsigned)nnodes, n, npus);
     fill_plan(nodes, (unsigned)nnodes, n, w, nworkers);
-    *out = (sharc_plan){.nworkers = nworkers,
+    *out = (sharc_plan){.size = sizeof *out,
+                        .nworkers = nworkers,
                         .npus = npus,
                         .nnodes = (unsigned)nnodes,
                         .oversubscribed = nworkers > npus,
@@ -226,7 +227,7 @@ int sharc__plan_from_topology(hwloc_topology_t topo,
                               hwloc_const_cpuset_t usable, unsigned workers,
                               sharc_plan *out, char *msg, size_t msglen) {
   if (out != NULL)
-    *out = (sharc_plan){0};
+    *out = (sharc_plan){.size = sizeof *out};
   if (topo == NULL || usable == NULL || out == NULL)
     return fail(msg, msglen, SHARC_EINVAL, "no topology, PU set or plan");
   if (workers > SHARC__PLAN_MAX_WORKERS)
@@ -330,7 +331,12 @@ int sharc_plan_make(const char *synthetic, unsigned workers, sharc_plan *out,
                     char *msg, size_t msglen) {
   if (out == NULL)
     return fail(msg, msglen, SHARC_EINVAL, "no plan to fill");
-  *out = (sharc_plan){0};
+  if (out->size != sizeof *out)
+    return fail(msg, msglen, SHARC_EINVAL,
+                "plan: size field %zu, but this library's sharc_plan is %zu "
+                "bytes (make it with SHARC_PLAN_INIT)",
+                out->size, sizeof *out);
+  *out = (sharc_plan){.size = sizeof *out};
   hwloc_topology_t topo;
   hwloc_bitmap_t usable;
   int rc = sharc__topo_load(synthetic, &topo, &usable, msg, msglen);
@@ -346,7 +352,7 @@ void sharc_plan_free(sharc_plan *plan) {
   if (plan == NULL)
     return;
   free(plan->w);
-  *plan = (sharc_plan){0};
+  *plan = (sharc_plan){.size = sizeof *plan};
 }
 
 /* ---- printing ---------------------------------------------------------- */

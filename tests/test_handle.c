@@ -75,7 +75,7 @@ static sharc_job *submit(sharc_pool *p, const char *kernel, uint64_t n,
 
 /* Waits until the job is running (the driver took it off the queue). */
 static void until_running(sharc_job *j) {
-  sharc_progress pr;
+  sharc_progress pr = SHARC_PROGRESS_INIT;
   do {
     cr_assert_eq(sharc_job_progress(j, &pr), 0);
     sched_yield();
@@ -181,7 +181,7 @@ Test(handle, a_submit_blocks_while_the_queue_is_full_until_a_job_starts) {
     sched_yield();
   /* While the gate holds a, b stays queued and the queue full: the
    * submit cannot have returned. */
-  sharc_progress pr;
+  sharc_progress pr = SHARC_PROGRESS_INIT;
   cr_assert_eq(sharc_job_progress(b, &pr), 0);
   cr_assert_eq(pr.state, SHARC_JOB_QUEUED);
   cr_assert_eq(atomic_load(&bl.returned), 0);
@@ -317,7 +317,7 @@ Test(handle, streams_give_every_completed_index_once_in_both_orders) {
   /* The fd says the job has something to give (it ended). */
   struct pollfd pfd = {sharc_job_fd(j), POLLIN, 0};
   cr_assert_eq(poll(&pfd, 1, -1), 1);
-  sharc_progress pr;
+  sharc_progress pr = SHARC_PROGRESS_INIT;
   cr_assert_eq(sharc_job_progress(j, &pr), 0);
   cr_assert_eq(pr.state, SHARC_JOB_DONE);
   cr_assert_eq(pr.done, n);
@@ -410,6 +410,17 @@ Test(handle, options_of_another_size_are_refused_by_name) {
   o.size = sizeof o;
   cr_assert_eq(sharc_run(p, "mark", 0, &o, NULL), 0, "%s",
                sharc_pool_errmsg(p));
+  /* Progress is written into the caller's struct: one of another size is
+   * refused, never overrun. */
+  j = submit(p, "mark", 0, &o, NULL);
+  sharc_progress pr = SHARC_PROGRESS_INIT;
+  cr_assert_eq(sharc_job_wait(j, -1), 0);
+  pr.size = sizeof pr - 8;
+  cr_assert_eq(sharc_job_progress(j, &pr), SHARC_EINVAL);
+  pr.size = sizeof pr;
+  cr_assert_eq(sharc_job_progress(j, &pr), 0);
+  cr_assert_eq(pr.state, SHARC_JOB_DONE);
+  sharc_job_free(j);
   sharc_pool_destroy(p);
 }
 

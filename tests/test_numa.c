@@ -23,7 +23,7 @@ Test(numa, static_owner_matches_the_static_split) {
 }
 
 Test(numa, a_page_may_be_on_the_node_of_any_owner_of_its_elements) {
-  sharc_plan plan;
+  sharc_plan plan = SHARC_PLAN_INIT;
   char msg[256];
   /* 4 workers on 2 nodes: workers 0 and 1 on the first, 2 and 3 on the
    * second. */

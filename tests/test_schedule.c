@@ -220,7 +220,7 @@ static void set_left(sim *s, unsigned w, uint64_t lo, uint64_t left) {
 }
 
 Test(schedule, thieves_prefer_the_same_cache_then_the_same_node) {
-  sharc_plan plan;
+  sharc_plan plan = SHARC_PLAN_INIT;
   char msg[256];
   cr_assert_eq(sharc_plan_make("pack:2 numa:1 l3:2 core:2 pu:1", 8, &plan, msg,
                                sizeof msg),

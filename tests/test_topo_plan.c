@@ -34,7 +34,7 @@ static void expect_plan(const sharc_plan *p, unsigned n, const int *pu,
 }
 
 static sharc_plan make(const char *synthetic, unsigned workers) {
-  sharc_plan p;
+  sharc_plan p = SHARC_PLAN_INIT;
   char msg[256] = "";
   int rc = sharc_plan_make(synthetic, workers, &p, msg, sizeof msg);
   cr_assert_eq(rc, 0, "sharc_plan_make(\"%s\", %u): %d %s", synthetic, workers,
@@ -52,7 +52,7 @@ static sharc_plan make_restricted(const char *synthetic, const char *list,
                "%s", msg);
   hwloc_bitmap_t usable = hwloc_bitmap_alloc();
   cr_assert_eq(hwloc_bitmap_list_sscanf(usable, list), 0);
-  sharc_plan p;
+  sharc_plan p = SHARC_PLAN_INIT;
   int rc =
       sharc__plan_from_topology(topo, usable, workers, &p, msg, sizeof msg);
   cr_assert_eq(rc, 0, "plan over %s: %d %s", list, rc, msg);
@@ -301,7 +301,7 @@ static int plan_over(const char *list, char *msg, size_t msglen) {
   cr_assert_eq(sharc__topo_load(PACK2, &topo, &all, NULL, 0), 0);
   hwloc_bitmap_t usable = hwloc_bitmap_alloc();
   cr_assert_eq(hwloc_bitmap_list_sscanf(usable, list), 0);
-  sharc_plan p;
+  sharc_plan p = SHARC_PLAN_INIT;
   int rc = sharc__plan_from_topology(topo, usable, 4, &p, msg, msglen);
   cr_expect_null(p.w);
   cr_expect_eq(p.nworkers, 0);
@@ -322,7 +322,7 @@ Test(plan_errors, usable_bits_outside_the_topology_do_not_count) {
 }
 
 Test(plan_errors, bad_synthetic_string_is_einval_with_message) {
-  sharc_plan p;
+  sharc_plan p = SHARC_PLAN_INIT;
   char msg[256] = "";
   int rc = sharc_plan_make("pack:2 bogus:3", 4, &p, msg, sizeof msg);
   cr_expect_eq(rc, SHARC_EINVAL);
@@ -331,7 +331,7 @@ Test(plan_errors, bad_synthetic_string_is_einval_with_message) {
 }
 
 Test(plan_errors, absurd_worker_count_is_erange) {
-  sharc_plan p;
+  sharc_plan p = SHARC_PLAN_INIT;
   cr_expect_eq(sharc_plan_make(PACK2, 4000000000u, &p, NULL, 0), SHARC_ERANGE);
   cr_expect_null(p.w);
 }
@@ -343,6 +343,22 @@ Test(plan_errors, free_of_null_is_a_no_op_and_free_zeroes) {
   cr_expect_null(p.w);
   cr_expect_eq(p.nworkers, 0);
   cr_expect_eq(p.npus, 0);
+  /* A freed plan can be filled again. */
+  cr_assert_eq(sharc_plan_make(PACK2, 2, &p, NULL, 0), 0);
+  cr_expect_eq(p.nworkers, 2);
+  sharc_plan_free(&p);
+}
+
+Test(plan_errors, a_plan_of_another_size_is_refused_naming_both_sizes) {
+  sharc_plan p = SHARC_PLAN_INIT;
+  p.size = sizeof p - 8; /* as a program built against older headers */
+  char msg[256] = "";
+  cr_expect_eq(sharc_plan_make(PACK2, 4, &p, msg, sizeof msg), SHARC_EINVAL);
+  char sizes[64];
+  snprintf(sizes, sizeof sizes, "size field %zu", sizeof p - 8);
+  cr_expect_not_null(strstr(msg, sizes), "message: %s", msg);
+  cr_expect_not_null(strstr(msg, "SHARC_PLAN_INIT"), "message: %s", msg);
+  cr_expect_null(p.w);
 }
 
 /* ---- this machine ------------------------------------------------------ */

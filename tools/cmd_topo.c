@@ -173,7 +173,7 @@ static void print_plan(const sharc_plan *plan) {
 
 static int run(unsigned workers, const char *synthetic, unsigned check_mib) {
   char msg[256] = "";
-  sharc_plan plan;
+  sharc_plan plan = SHARC_PLAN_INIT;
   int rc = sharc_plan_make(synthetic, workers, &plan, msg, sizeof msg);
   if (rc < 0) {
     fprintf(stderr, "sharc topo: %s\n", msg[0] ? msg : sharc_strerror(rc));

@@ -48,7 +48,7 @@ int tool_run_job(const char *cmd, sharc_pool *pool, const char *kernel,
   double every = tty ? BAR_EVERY_S : LINE_EVERY_S, next = FIRST_S;
   int drawn = 0;
   while ((rc = sharc_job_wait(job, every)) == SHARC_ETIMEDOUT) {
-    sharc_progress p;
+    sharc_progress p = SHARC_PROGRESS_INIT;
     if (sharc_job_progress(job, &p) != 0 || p.elapsed_s < next)
       continue;
     next = p.elapsed_s + (tty ? 0 : LINE_EVERY_S);

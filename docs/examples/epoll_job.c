@@ -90,7 +90,7 @@ int main(int argc, char **argv) {
         continue;
       if (got[i].data.fd == tfd) { /* the timer: answer it */
         answered++;
-        sharc_progress p;
+        sharc_progress p = SHARC_PROGRESS_INIT;
         sharc_job_progress(job, &p);
         if (p.state == SHARC_JOB_RUNNING && ++answered_running == ticks_wanted)
           atomic_store(gate_word, 1);
@@ -100,7 +100,7 @@ int main(int argc, char **argv) {
       }
     }
   }
-  sharc_progress p;
+  sharc_progress p = SHARC_PROGRESS_INIT;
   sharc_job_progress(job, &p);
   printf("timer ticks answered: %u (%u while the job ran)\n", answered,
          answered_running);

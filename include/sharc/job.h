@@ -329,6 +329,9 @@ typedef enum {
 } sharc_job_state;
 
 typedef struct sharc_progress {
+  /* sizeof(sharc_progress), as SHARC_PROGRESS_INIT sets it: checked, so
+   * that a program built with a smaller struct is refused, not overrun. */
+  size_t size;
   sharc_job_state state;
   uint64_t n;
   /* Indices completed so far: for a stream, from its done map (looked at
@@ -342,8 +345,20 @@ typedef struct sharc_progress {
   double elapsed_s;    /* since the job started running (0 while queued) */
 } sharc_progress;
 
-/* The job's progress counters into *p. Returns 0, or SHARC_EINVAL. Never
- * blocks on the job (only on the pool's lock, briefly). */
+#ifndef __cplusplus
+#define SHARC_PROGRESS_INIT {.size = sizeof(sharc_progress)}
+#else /* C++17 has no designated initializers: the same, by position */
+#define SHARC_PROGRESS_INIT                                                    \
+  {sizeof(sharc_progress), SHARC_JOB_QUEUED, 0, 0, 0, 0, 0, 0.0}
+#endif
+
+/* The job's progress counters into *p, made with SHARC_PROGRESS_INIT:
+ *   sharc_progress pr = SHARC_PROGRESS_INIT;
+ *   sharc_job_progress(job, &pr);
+ * Returns 0, or SHARC_EINVAL (NULL job or p, a job whose pool was
+ * destroyed, p->size not the size of the struct). Never blocks on the job (only on the pool's lock,
+ * briefly); thread-safe; in a child forked from the pool's creator,
+ * SHARC_EINVAL. */
 SHARC_API int sharc_job_progress(const sharc_job *job, sharc_progress *p);
 
 /* The unordered stream (like Python's imap_unordered): waits up to

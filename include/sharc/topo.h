@@ -30,7 +30,10 @@ typedef struct sharc_placement {
   int l3;      /* logical index of the L3 cache above the PU, or -1 */
 } sharc_placement;
 
+/* A placement plan, made with SHARC_PLAN_INIT (size is checked) and filled
+ * by sharc_plan_make(), or the pool's own (sharc_pool_plan()). */
 typedef struct sharc_plan {
+  size_t size;           /* sizeof(sharc_plan), as SHARC_PLAN_INIT sets it */
   unsigned nworkers;
   unsigned npus;         /* usable PUs the plan drew from */
   unsigned nnodes;       /* NUMA nodes holding at least one usable PU */
@@ -38,11 +41,21 @@ typedef struct sharc_plan {
   sharc_placement *w;    /* nworkers entries, owned by the plan */
 } sharc_plan;
 
+#ifndef __cplusplus
+#define SHARC_PLAN_INIT {.size = sizeof(sharc_plan)}
+#else /* C++17 has no designated initializers: the same, by position */
+#define SHARC_PLAN_INIT {sizeof(sharc_plan), 0, 0, 0, 0, NULL}
+#endif
+
 /* Makes a placement plan for `workers` workers (0: one per usable PU).
  * synthetic: NULL for this machine (usable PUs: the process's CPU affinity
  * within hwloc's allowed cpuset), or an hwloc synthetic description (every
- * PU usable). On error returns a negative code and writes a message to msg
- * (if not NULL). Release with sharc_plan_free(). Thread-safe. */
+ * PU usable). *out must come from SHARC_PLAN_INIT: a size field that is
+ * not sizeof(sharc_plan) is SHARC_EINVAL, the message naming both sizes.
+ * On error returns a negative code and writes a message to msg (if not
+ * NULL); *out then holds no placements. Release with sharc_plan_free(),
+ * which leaves *out empty and ready for another sharc_plan_make().
+ * Thread-safe; nothing is kept across fork. */
 SHARC_API int sharc_plan_make(const char *synthetic, unsigned workers,
                               sharc_plan *out, char *msg, size_t msglen);
 

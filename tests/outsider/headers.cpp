@@ -39,7 +39,10 @@ static int inits_ok() {
   const sharc_report r = SHARC_REPORT_INIT;
   const sharc_page_census c = SHARC_PAGE_CENSUS_INIT;
   const sharc_reduce_spec d = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_HIST);
-  return j.size == sizeof j && j.schedule.kind == SHARC_SCHED_AUTO &&
+  const sharc_progress g = SHARC_PROGRESS_INIT;
+  const sharc_plan l = SHARC_PLAN_INIT;
+  return l.size == sizeof l && l.nworkers == 0 && l.w == nullptr && g.size == sizeof g && g.state == SHARC_JOB_QUEUED && g.done == 0 &&
+         g.elapsed_s == 0.0 && j.size == sizeof j && j.schedule.kind == SHARC_SCHED_AUTO &&
          j.schedule.chunk == 0 && j.measure_rusage == 1 && j.narrays == 0 &&
          j.nreduce == 0 && j.census == 0 && j.fault.retries == 0 &&
          j.fault.on_poison == SHARC_POISON_QUARANTINE && p.size == sizeof p &&
