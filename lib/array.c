@@ -155,8 +155,24 @@ static int check_pool(sharc_pool *pool, sharc_array **out) {
     *out = NULL;
   if (pool == NULL || out == NULL)
     return SHARC_EINVAL;
-  pool->msg[0] = '\0';
   return 0;
+}
+
+/* The public array functions run with the arrays lock held and keep their
+ * message in the calling thread (internal.h): another thread of the
+ * program, or the pool's driver, may be running a job meanwhile. A forked
+ * child takes no lock (a thread it does not have may hold it). */
+static void calls_enter(sharc_pool *pool) {
+  if (!sharc__pool_foreign(pool))
+    sharc__arrays_lock(pool);
+  sharc__own_msg_enter(pool);
+}
+
+static int calls_leave(sharc_pool *pool, int rc) {
+  sharc__own_msg_leave();
+  if (!sharc__pool_foreign(pool))
+    sharc__arrays_unlock(pool);
+  return rc;
 }
 
 /* MemAvailable from /proc/meminfo in bytes, or UINT64_MAX if unknown. */
@@ -264,7 +280,7 @@ static int create_shm(sharc_array *a) {
   return 0;
 }
 
-int sharc_array_create(sharc_pool *pool, sharc_dtype dt, int ndim,
+static int array_create_(sharc_pool *pool, sharc_dtype dt, int ndim,
                        const uint64_t *shape, const sharc_array_opts *opts,
                        sharc_array **out) {
   int rc = check_pool(pool, out);
@@ -316,7 +332,7 @@ static int validate_shm(sharc_pool *pool, const char *name,
   return 0;
 }
 
-int sharc_array_attach_shm(sharc_pool *pool, const char *name, int flags,
+static int array_attach_shm_(sharc_pool *pool, const char *name, int flags,
                            sharc_array **out) {
   int rc = check_pool(pool, out);
   if (rc != 0)
@@ -334,7 +350,7 @@ int sharc_array_attach_shm(sharc_pool *pool, const char *name, int flags,
     return sharc__fail(pool, -errno, "%s: %s", name, strerror(errno));
   struct stat st;
   shm_header h;
-  rc = sharc__check_regular(fd, name, pool->msg, sizeof pool->msg);
+  rc = sharc__check_regular(fd, name, sharc__msgbuf(pool), SHARC__MSG_LEN);
   if (rc == 0 &&
       (fstat(fd, &st) != 0 || pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h))
     rc = sharc__fail(pool, SHARC_EFORMAT,
@@ -375,7 +391,7 @@ int sharc_shm_remove(const char *name) {
   return shm_unlink(name) == 0 ? 0 : -errno;
 }
 
-int sharc_array_open_npy(sharc_pool *pool, const char *path, int flags,
+static int array_open_npy_(sharc_pool *pool, const char *path, int flags,
                          sharc_array **out) {
   int rc = check_pool(pool, out);
   if (rc != 0)
@@ -384,12 +400,12 @@ int sharc_array_open_npy(sharc_pool *pool, const char *path, int flags,
     return sharc__fail(pool, SHARC_EINVAL,
                        "open_npy: flags must be SHARC_READ or SHARC_RDWR");
   int rw = flags == SHARC_RDWR;
-  int fd = sharc__open_regular(path, rw ? O_RDWR : O_RDONLY, pool->msg,
-                               sizeof pool->msg);
+  int fd = sharc__open_regular(path, rw ? O_RDWR : O_RDONLY,
+                               sharc__msgbuf(pool), SHARC__MSG_LEN);
   if (fd < 0)
     return fd;
   sharc__npy_meta info;
-  rc = sharc__npy_read_fd(fd, path, &info, pool->msg, sizeof pool->msg);
+  rc = sharc__npy_read_fd(fd, path, &info, sharc__msgbuf(pool), SHARC__MSG_LEN);
   if (rc == 0 && !info.mappable)
     rc = info.why_not ? info.why_not : SHARC_EDTYPE;
   if (rc != 0) {
@@ -420,14 +436,14 @@ static int create_tmp_file(sharc_array *a, const char *path) {
   a->path = strdup(path);
   if (a->path == NULL)
     return sharc__fail(pool, SHARC_ENOMEM, "out of memory");
-  int rc = sharc__out_check(path, pool->msg, sizeof pool->msg);
+  int rc = sharc__out_check(path, sharc__msgbuf(pool), SHARC__MSG_LEN);
   if (rc != 0)
     return rc;
-  a->fd = sharc__out_tmp(path, &a->tmp_path, pool->msg, sizeof pool->msg);
+  a->fd = sharc__out_tmp(path, &a->tmp_path, sharc__msgbuf(pool), SHARC__MSG_LEN);
   return a->fd < 0 ? a->fd : 0;
 }
 
-int sharc_array_create_npy(sharc_pool *pool, const char *path, sharc_dtype dt,
+static int array_create_npy_(sharc_pool *pool, const char *path, sharc_dtype dt,
                            int ndim, const uint64_t *shape, int fortran_order,
                            sharc_array **out) {
   int rc = check_pool(pool, out);
@@ -463,7 +479,7 @@ int sharc_array_create_npy(sharc_pool *pool, const char *path, sharc_dtype dt,
   return array_publish(a, out);
 }
 
-int sharc_array_commit(sharc_array *a) {
+static int array_commit_(sharc_array *a) {
   if (a == NULL)
     return SHARC_EINVAL;
   if (a->tmp_path == NULL)
@@ -483,7 +499,7 @@ int sharc_array_commit(sharc_array *a) {
     return sharc__fail(pool, -errno, "%s: writing: %s", a->tmp_path,
                        strerror(errno));
   int rc =
-      sharc__out_install(a->tmp_path, a->path, pool->msg, sizeof pool->msg);
+      sharc__out_install(a->tmp_path, a->path, sharc__msgbuf(pool), SHARC__MSG_LEN);
   if (rc != 0)
     return rc;
   free(a->tmp_path);
@@ -502,7 +518,7 @@ static int open_raw_fd(sharc_array *a, const char *path, int flags,
   if (create)
     a->fd = open(path, oflags | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
   else
-    a->fd = sharc__open_regular(path, oflags, pool->msg, sizeof pool->msg);
+    a->fd = sharc__open_regular(path, oflags, sharc__msgbuf(pool), SHARC__MSG_LEN);
   if (a->fd < 0 && !create) {
     int rc = a->fd;
     a->fd = -1;
@@ -531,7 +547,7 @@ static int open_raw_fd(sharc_array *a, const char *path, int flags,
   return 0;
 }
 
-int sharc_array_open_raw(sharc_pool *pool, const char *path, int flags,
+static int array_open_raw_(sharc_pool *pool, const char *path, int flags,
                          sharc_dtype dt, int ndim, const uint64_t *shape,
                          uint64_t offset, sharc_array **out) {
   int rc = check_pool(pool, out);
@@ -604,18 +620,24 @@ int sharc__array_send(sharc_pool *pool, sharc_array *a, unsigned w) {
   msg.nbytes = a->nbytes;
   msg.size = a->size;
   memcpy(msg.shape, a->shape, sizeof msg.shape);
+  sharc__arrays_lock(pool);
   int rc = send_msg(pool->w[w].sock, &msg, a->fd);
+  if (rc == 0) {
+    pool->mail = 1;
+    a->known[w] = 1;
+  }
+  sharc__arrays_unlock(pool);
   if (rc != 0)
     return sharc__fail(pool, rc, "sending array %u to worker %u: %s", a->id,
                        w, strerror(-rc));
-  pool->mail = 1;
-  a->known[w] = 1;
   return 0;
 }
 
 void sharc__arrays_inherited(sharc_pool *pool, unsigned w) {
+  sharc__arrays_lock(pool);
   for (sharc_array *a = pool->arrays; a != NULL; a = a->next)
     a->known[w] = 1;
+  sharc__arrays_unlock(pool);
 }
 
 void sharc__wmap_from_array(const sharc_array *a, sharc__wmap *m) {
@@ -631,9 +653,7 @@ void sharc__wmap_from_array(const sharc_array *a, sharc__wmap *m) {
   m->ro = !(a->prot & PROT_WRITE) || a->worker_ro;
 }
 
-void sharc_array_destroy(sharc_array *a) {
-  if (a == NULL)
-    return;
+static void array_destroy_(sharc_array *a) {
   sharc_pool *pool = a->pool;
   sharc__msg msg;
   memset(&msg, 0, sizeof msg);
@@ -653,6 +673,80 @@ void sharc_array_destroy(sharc_array *a) {
     }
   }
   array_free(a);
+}
+
+/* --- the public calls: locked, messages in the calling thread ---------- */
+
+int sharc_array_create(sharc_pool *pool, sharc_dtype dt, int ndim,
+                       const uint64_t *shape, const sharc_array_opts *opts,
+                       sharc_array **out) {
+  if (pool == NULL)
+    return check_pool(pool, out);
+  calls_enter(pool);
+  return calls_leave(pool, array_create_(pool, dt, ndim, shape, opts, out));
+}
+
+int sharc__array_create(sharc_pool *pool, sharc_dtype dt, int ndim,
+                        const uint64_t *shape, sharc_array **out) {
+  sharc__arrays_lock(pool);
+  int rc = array_create_(pool, dt, ndim, shape, NULL, out);
+  sharc__arrays_unlock(pool);
+  return rc;
+}
+
+int sharc_array_attach_shm(sharc_pool *pool, const char *name, int flags,
+                           sharc_array **out) {
+  if (pool == NULL)
+    return check_pool(pool, out);
+  calls_enter(pool);
+  return calls_leave(pool, array_attach_shm_(pool, name, flags, out));
+}
+
+int sharc_array_open_npy(sharc_pool *pool, const char *path, int flags,
+                         sharc_array **out) {
+  if (pool == NULL)
+    return check_pool(pool, out);
+  calls_enter(pool);
+  return calls_leave(pool, array_open_npy_(pool, path, flags, out));
+}
+
+int sharc_array_create_npy(sharc_pool *pool, const char *path, sharc_dtype dt,
+                           int ndim, const uint64_t *shape, int fortran_order,
+                           sharc_array **out) {
+  if (pool == NULL)
+    return check_pool(pool, out);
+  calls_enter(pool);
+  return calls_leave(pool, array_create_npy_(pool, path, dt, ndim, shape,
+                                             fortran_order, out));
+}
+
+int sharc_array_open_raw(sharc_pool *pool, const char *path, int flags,
+                         sharc_dtype dt, int ndim, const uint64_t *shape,
+                         uint64_t offset, sharc_array **out) {
+  if (pool == NULL)
+    return check_pool(pool, out);
+  calls_enter(pool);
+  return calls_leave(pool, array_open_raw_(pool, path, flags, dt, ndim, shape,
+                                           offset, out));
+}
+
+int sharc_array_commit(sharc_array *a) {
+  if (a == NULL)
+    return SHARC_EINVAL;
+  calls_enter(a->pool);
+  return calls_leave(a->pool, array_commit_(a));
+}
+
+void sharc_array_destroy(sharc_array *a) {
+  if (a == NULL)
+    return;
+  sharc_pool *pool = a->pool;
+  int foreign = sharc__pool_foreign(pool);
+  if (!foreign)
+    sharc__arrays_lock(pool);
+  array_destroy_(a);
+  if (!foreign)
+    sharc__arrays_unlock(pool);
 }
 
 void *sharc_array_data(const sharc_array *a) {

@@ -63,15 +63,19 @@ static int replace_now(sharc_pool *pool, job_state *js, unsigned w, int sig,
 
 /* How messages name array `id`: its file, its shared-memory name, or
  * what it is. */
-static const char *array_named(const sharc_pool *pool, uint32_t id) {
+static const char *array_named(sharc_pool *pool, uint32_t id) {
+  sharc__arrays_lock(pool);
   const sharc_array *a = pool->arrays;
   while (a != NULL && a->id != id)
     a = a->next;
-  return a == NULL            ? "an array"
-         : a == pool->items   ? "the retry items"
-         : a->path != NULL    ? a->path
-         : a->name != NULL    ? a->name
-                              : "an anonymous array";
+  /* An array of the job: the caller's to keep until the job is over. */
+  const char *name = a == NULL            ? "an array"
+                     : a == pool->items   ? "the retry items"
+                     : a->path != NULL    ? a->path
+                     : a->name != NULL    ? a->name
+                                          : "an anonymous array";
+  sharc__arrays_unlock(pool);
+  return name;
 }
 
 /* A worker died of a fault that is no property of its indices: how it died
@@ -79,7 +83,7 @@ static const char *array_named(const sharc_pool *pool, uint32_t id) {
  * slot names it: SIGBUS inside an array's mapping (the file under it
  * shrank) or SIGSEGV on memory read-only in workers. Returns 0 if the death
  * was neither. */
-static int fatal_death(const sharc_pool *pool, job_state *js, unsigned w,
+static int fatal_death(sharc_pool *pool, job_state *js, unsigned w,
                        pid_t pid, int sig, const char *plain, char *why,
                        size_t len) {
   const sharc__slot *slot = &pool->cb->slots[w];

@@ -468,6 +468,7 @@ int sharc__run_if_idle(sharc_pool *pool, const char *kernel, uint64_t n,
                        const sharc__job_hooks *hooks, int *ran) {
   struct sharc__queue *q = pool->queue;
   *ran = 1;
+  sharc__own_msg_drop(pool); /* this call's message is the pool's */
   lock(q);
   if (q->closed) {
     /* the message only when no job writes it meanwhile */
@@ -509,6 +510,11 @@ int sharc__run_or_queue(sharc_pool *pool, const char *kernel, uint64_t n,
   if (rc != 0)
     return rc;
   rc = sharc_job_wait(job, -1);
+  /* The pool's buffer may hold a later job's message by now: this
+   * thread's sharc_pool_errmsg() gives this job's. */
+  sharc__own_msg_enter(pool);
+  snprintf(sharc__msgbuf(pool), SHARC__MSG_LEN, "%s", job->msg);
+  sharc__own_msg_leave();
   if (rep != NULL) { /* the report moves to the caller */
     lock(q);
     *rep = job->rep;
@@ -769,19 +775,19 @@ int sharc_pool_join(sharc_pool *pool, double timeout_s) {
 }
 
 /* sharc_pool_destroy: terminate, join, stop the driver; handles still held
- * are orphaned (only sharc_job_free() may be called on them). In a forked
- * child the driver is not there and the lock may be held by a thread that
- * is not there either: only the memory goes. */
+ * are orphaned (they keep their status, report and message; sharc/job.h).
+ * In a forked child the driver is not there and the lock may be held by a
+ * thread that is not there either: only the memory goes. pool->queue
+ * stays set until the driver has ended: the driver reads it. */
 void sharc__queue_stop(sharc_pool *pool) {
   struct sharc__queue *q = pool->queue;
   if (q == NULL)
     return;
-  pool->queue = NULL;
   if (sharc__pool_foreign(pool)) {
+    pool->queue = NULL;
     free(q);
     return;
   }
-  pool->queue = q;
   sharc_pool_terminate(pool);
   sharc_pool_join(pool, -1);
   lock(q);

@@ -8,6 +8,8 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
 #include "cb.h"
 #include "sharc.h"
 
@@ -27,6 +29,20 @@ int sharc__fail(sharc_pool *pool, int code, const char *fmt, ...)
               "bytes (made without " init ", or with other headers)",          \
               (size_t)(got), sizeof(type))
 void sharc__vmsg(char *buf, size_t len, const char *fmt, va_list ap);
+
+#define SHARC__MSG_LEN 512
+/* The pool's message buffer belongs to the job running (in the driver
+ * thread, or in the thread of an inline sharc_run). A public call that may
+ * run beside it from another thread, such as the array functions, keeps
+ * its message in the calling thread instead: between sharc__own_msg_enter
+ * and sharc__own_msg_leave, sharc__fail and sharc__msgbuf write there, and
+ * sharc_pool_errmsg() in that thread returns it until the thread's next
+ * message on the pool goes to the pool's buffer (sharc__own_msg_drop). */
+void sharc__own_msg_enter(const sharc_pool *pool);
+void sharc__own_msg_leave(void);
+void sharc__own_msg_drop(const sharc_pool *pool);
+/* Where a message about pool goes now (SHARC__MSG_LEN bytes). */
+char *sharc__msgbuf(sharc_pool *pool);
 
 /* --- time ---------------------------------------------------------------- */
 
@@ -135,6 +151,11 @@ typedef struct sharc__msg {
 int sharc__array_send(sharc_pool *pool, sharc_array *a, unsigned w);
 /* Marks every live array as known to worker w (a fresh fork inherits them). */
 void sharc__arrays_inherited(sharc_pool *pool, unsigned w);
+/* sharc_array_create for the library's own arrays made while a job runs
+ * (journal, trace, retry items, reductions): the arrays lock, and the
+ * message in the pool's buffer, the job's. */
+int sharc__array_create(sharc_pool *pool, sharc_dtype dt, int ndim,
+                        const uint64_t *shape, sharc_array **out);
 /* Fills a worker-side map entry from an inherited array. */
 void sharc__wmap_from_array(const sharc_array *a, sharc__wmap *m);
 
@@ -204,8 +225,19 @@ struct sharc_pool {
   int knames_set;      /* a worker has said which kernels it knows */
   char *init_name;     /* hooks by name: the pool's copies (hooks.c) */
   char *fini_name;
-  char msg[512];
+  uint64_t id;         /* unique in the process: names the pool in
+                          threads' own messages (util.c) */
+  /* Held by the array functions and by whatever walks or changes the
+   * arrays list, the arrays' known[] and mail: the caller's threads make
+   * and drop arrays while the driver thread starts workers and posts jobs
+   * (recursive: a start sends arrays with it held). */
+  pthread_mutex_t arrays_mu;
+  int arrays_mu_ok;
+  char msg[SHARC__MSG_LEN];
 };
+
+void sharc__arrays_lock(sharc_pool *pool);
+void sharc__arrays_unlock(sharc_pool *pool);
 
 /* Whether the calling process is not the pool's creator (a child forked
  * from the coordinator): it then owns nothing of the pool but its own

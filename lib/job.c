@@ -150,8 +150,10 @@ void sharc__post_job(job_state *js) {
   d->trace_cap = js->trace_cap;
   d->base = js->base;
   d->global_n = js->global_n;
+  sharc__arrays_lock(pool);
   d->mail = (uint32_t)pool->mail;
   pool->mail = 0;
+  sharc__arrays_unlock(pool);
   atomic_store_explicit(&cb->next, 0, memory_order_relaxed);
   /* The schedule's shared words (auto: every worker's range; wf: no
    * speeds from an earlier job) are in place before any worker looks. */

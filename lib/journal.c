@@ -141,7 +141,7 @@ int sharc__journal_open(sharc_pool *pool, const sharc_job_opts *o,
   h.hash = job_hash(o, kernel, n);
   snprintf(h.kernel, sizeof h.kernel, "%s", kernel);
   uint64_t shape[1] = {j->words};
-  int rc = sharc_array_create(pool, SHARC_U64, 1, shape, NULL, &j->bits);
+  int rc = sharc__array_create(pool, SHARC_U64, 1, shape, &j->bits);
   if (rc != 0)
     return sharc__fail(pool, rc, "journal bitmap: %s", sharc_strerror(rc));
   uint64_t *bits = sharc_array_data(j->bits);
@@ -182,7 +182,7 @@ int sharc__journal_map(sharc_pool *pool, uint64_t n, uint64_t grain,
   j->nblocks = n / j->block + (n % j->block != 0);
   j->words = j->nblocks / 64 + 1;
   uint64_t shape[1] = {j->words};
-  int rc = sharc_array_create(pool, SHARC_U64, 1, shape, NULL, &j->bits);
+  int rc = sharc__array_create(pool, SHARC_U64, 1, shape, &j->bits);
   if (rc != 0)
     return sharc__fail(pool, rc, "done map: %s", sharc_strerror(rc));
   return 0;

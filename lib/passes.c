@@ -11,6 +11,12 @@
 
 /* --- fault policy: retry passes ------------------------------------------ */
 
+static int by_begin(const void *a, const void *b) {
+  uint64_t x = ((const sharc_quarantined *)a)->begin;
+  uint64_t y = ((const sharc_quarantined *)b)->begin;
+  return (x > y) - (x < y);
+}
+
 /* What the slots say about the pass just run, for each worker that died or
  * whose kernel failed. */
 static int collect(sharc_pool *pool, job_state *js, int first) {
@@ -113,7 +119,7 @@ static int post_items(sharc_pool *pool, job_state *js) {
     sharc_array_destroy(pool->items);
     pool->items = NULL;
     uint64_t shape[1] = {need < 1024 ? 1024 : 2 * need};
-    int rc = sharc_array_create(pool, SHARC_U64, 1, shape, NULL, &pool->items);
+    int rc = sharc__array_create(pool, SHARC_U64, 1, shape, &pool->items);
     if (rc != 0)
       return sharc__fail(pool, rc, "retry items: %s", sharc_strerror(rc));
     pool->items->worker_ro = 1; /* before any worker maps it */
@@ -222,6 +228,10 @@ int sharc__fault_passes(job_state *js, int resumed) {
     return rc;
   if (f->nq == 0)
     return 0;
+  /* Found in the order passes narrowed them down; reported in index order,
+   * so that the first is the lowest index (a pipeline names it). */
+  if (!f->poisoned)
+    qsort(f->q, f->nq, sizeof *f->q, by_begin);
   const sharc_quarantined *q = &f->q[0];
   char what[96];
   if (q->signal && q->timed_out)

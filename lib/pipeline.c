@@ -199,10 +199,13 @@ int sharc_pipeline_run(sharc_pool *pool, const sharc_pipeline_opts *o,
     res->failed_index = UINT64_MAX;
     res->error = sharc__empty;
   }
+  /* Jobs of other threads may be running: the message is this thread's. */
+  sharc__own_msg_enter(pool);
   int rc = check_opts(pool, o);
+  sharc__own_msg_leave();
   if (rc != 0) {
     if (res != NULL)
-      sharc__text_set(&res->error, "%s", pool->msg);
+      sharc__text_set(&res->error, "%s", sharc_pool_errmsg(pool));
     return rc;
   }
   pipeline_run p;

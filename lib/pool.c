@@ -165,7 +165,19 @@ static int server_worker(sharc_pool *pool, unsigned w, int sv[2], uint32_t seen,
 
 /* The worker takes `seen` as the last job it has seen: the current
  * sequence number, or the one before to join the job being run. */
+static int start_worker_(sharc_pool *pool, unsigned w, uint32_t seen);
+
+/* With the arrays lock: the new worker gets (by fork or over its socket)
+ * exactly the arrays the list holds, and an array destroyed meanwhile in
+ * another thread finds the worker's socket either open or gone. */
 static int start_worker(sharc_pool *pool, unsigned w, uint32_t seen) {
+  sharc__arrays_lock(pool);
+  int rc = start_worker_(pool, w, seen);
+  sharc__arrays_unlock(pool);
+  return rc;
+}
+
+static int start_worker_(sharc_pool *pool, unsigned w, uint32_t seen) {
   sharc__cb *cb = pool->cb;
   int sv[2];
   if (sharc__inject("socketpair", EMFILE) ||
@@ -221,9 +233,11 @@ int sharc__worker_reap(sharc_pool *pool, unsigned w, char *buf, size_t len) {
     snprintf(buf, len, "was killed by signal %d (%s)", si.si_status,
              strsignal(si.si_status));
   }
+  sharc__arrays_lock(pool); /* no array is sent on the closing socket */
   close(pool->w[w].pidfd);
   close(pool->w[w].sock);
   pool->w[w] = (sharc__worker){-1, -1, -1};
+  sharc__arrays_unlock(pool);
   return sig;
 }
 
@@ -430,6 +444,9 @@ static void pool_free(sharc_pool *pool) {
   /* pool->topo is the process's (load_topology) */
   sharc_plan_free(&pool->plan);
   free(pool->w);
+  /* A forked child may find it held by a thread it does not have. */
+  if (pool->arrays_mu_ok && !foreign)
+    pthread_mutex_destroy(&pool->arrays_mu);
   free(pool);
   SHARC__PROF("destroyed", 0);
 }
@@ -592,6 +609,21 @@ int sharc_pool_create(sharc_pool **out, const sharc_pool_opts *opts,
   pool->srv = -1;
   pool->owner_pid = getpid();
   pool->next_array_id = 1;
+  static _Atomic uint64_t pools_made;
+  pool->id = atomic_fetch_add(&pools_made, 1) + 1;
+  pthread_mutexattr_t ma;
+  if (pthread_mutexattr_init(&ma) == 0) {
+    pool->arrays_mu_ok =
+        pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE) == 0 &&
+        pthread_mutex_init(&pool->arrays_mu, &ma) == 0;
+    pthread_mutexattr_destroy(&ma);
+  }
+  if (!pool->arrays_mu_ok) {
+    if (msg != NULL)
+      snprintf(msg, msglen, "cannot make the pool's arrays lock");
+    free(pool);
+    return SHARC_ENOMEM;
+  }
   pool->tsc_clock = sharc__tsc_is_clock();
   uint64_t t0 = sharc__now_ns();
   SHARC__PROF("create", o.workers);
@@ -632,9 +664,6 @@ double sharc_pool_startup_seconds(const sharc_pool *pool) {
   return pool ? pool->startup_s : 0.0;
 }
 
-const char *sharc_pool_errmsg(const sharc_pool *pool) {
-  return pool ? pool->msg : "";
-}
 
 int sharc_pool_cancel(sharc_pool *pool) {
   if (pool == NULL || pool->cb == NULL || sharc__pool_foreign(pool))

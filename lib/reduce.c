@@ -160,7 +160,7 @@ static int partials(sharc_pool *pool, uint64_t bytes, sharc_array **out) {
   sharc_array_destroy(a);
   pool->red_partials = NULL;
   uint64_t shape = bytes > RED_KEEP_MIN ? bytes : RED_KEEP_MIN;
-  int rc = sharc_array_create(pool, SHARC_U8, 1, &shape, NULL, out);
+  int rc = sharc__array_create(pool, SHARC_U8, 1, &shape, out);
   if (rc == 0)
     pool->red_partials = *out;
   return rc;

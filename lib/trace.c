@@ -24,7 +24,7 @@ int sharc__trace_prepare(sharc_pool *pool, uint64_t units, uint32_t *id,
       sharc_array_destroy(pool->trace);
     pool->trace = NULL;
     uint64_t shape[2] = {nw * cap, sizeof(sharc__trace_rec) / 8};
-    int rc = sharc_array_create(pool, SHARC_U64, 2, shape, NULL, &pool->trace);
+    int rc = sharc__array_create(pool, SHARC_U64, 2, shape, &pool->trace);
     if (rc != 0)
       return sharc__fail(pool, rc, "trace buffer (%llu records): %s",
                          (unsigned long long)(nw * cap), sharc_strerror(rc));

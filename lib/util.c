@@ -16,14 +16,56 @@ void sharc__vmsg(char *buf, size_t len, const char *fmt, va_list ap) {
     vsnprintf(buf, len, fmt, ap);
 }
 
+/* The calling thread's own message (internal.h): about the pool with id
+ * own_pool (0: none), written while own_active. */
+static __thread uint64_t own_pool;
+static __thread int own_active;
+static __thread char own_msg[SHARC__MSG_LEN];
+
+void sharc__own_msg_enter(const sharc_pool *pool) {
+  own_pool = pool->id;
+  own_active = 1;
+  own_msg[0] = '\0';
+}
+
+void sharc__own_msg_leave(void) { own_active = 0; }
+
+void sharc__own_msg_drop(const sharc_pool *pool) {
+  if (pool != NULL && own_pool == pool->id)
+    own_pool = 0;
+}
+
+char *sharc__msgbuf(sharc_pool *pool) {
+  return own_active && own_pool == pool->id ? own_msg : pool->msg;
+}
+
 int sharc__fail(sharc_pool *pool, int code, const char *fmt, ...) {
   if (pool != NULL) {
+    char *buf = sharc__msgbuf(pool);
+    if (buf == pool->msg)
+      sharc__own_msg_drop(pool); /* the newest message is the pool's */
     va_list ap;
     va_start(ap, fmt);
-    sharc__vmsg(pool->msg, sizeof pool->msg, fmt, ap);
+    sharc__vmsg(buf, SHARC__MSG_LEN, fmt, ap);
     va_end(ap);
   }
   return code;
+}
+
+const char *sharc_pool_errmsg(const sharc_pool *pool) {
+  if (pool == NULL)
+    return "";
+  return own_pool == pool->id ? own_msg : pool->msg;
+}
+
+void sharc__arrays_lock(sharc_pool *pool) {
+  if (pool->arrays_mu_ok)
+    pthread_mutex_lock(&pool->arrays_mu);
+}
+
+void sharc__arrays_unlock(sharc_pool *pool) {
+  if (pool->arrays_mu_ok)
+    pthread_mutex_unlock(&pool->arrays_mu);
 }
 
 uint64_t sharc__now_ns(void) {

@@ -20,8 +20,13 @@
  * they are reserved (see sharc_placement), so reserving does not defeat
  * placement near the worker that owns a range.
  *
- * Thread safety: functions taking a pool are not safe to call concurrently
- * on the same pool. None of them may be called from a kernel in a worker. */
+ * Thread safety: the functions that make, commit or destroy arrays hold
+ * the pool's arrays lock, which the pool's driver thread also takes to
+ * start workers and post jobs: they may be called from several threads,
+ * also while jobs run. Destroying an array a queued or running job uses is
+ * the caller's error. A failing call's message stays in the calling thread
+ * (sharc_pool_errmsg() there). Accessors (data, shape, ...) only read the
+ * array. None of them may be called from a kernel in a worker. */
 #ifndef SHARC_ARRAY_H
 #define SHARC_ARRAY_H
 

@@ -311,8 +311,10 @@ SHARC_API int sharc_job_cancel(sharc_job *job);
 
 /* Releases the handle. A job still queued or running is not stopped: it
  * runs to its end and is released then (use sharc_job_cancel() first to
- * stop it). NULL is a no-op. After sharc_pool_destroy() only this may be
- * called on the pool's handles. */
+ * stop it). NULL is a no-op. After sharc_pool_destroy() (which cancels
+ * what was queued or running) a handle still gives its final status
+ * (sharc_job_wait()), report and message; sharc_job_cancel() and
+ * sharc_job_progress() say SHARC_EINVAL. */
 SHARC_API void sharc_job_free(sharc_job *job);
 
 /* A file descriptor (an eventfd, owned by the job, closed by

@@ -204,7 +204,13 @@ SHARC_API int sharc_pool_join(sharc_pool *pool, double timeout_s);
  * Returns 0, or SHARC_EINVAL. */
 SHARC_API int sharc_pool_set_queue_max(sharc_pool *pool, unsigned max);
 
-/* The message for the last failing call on this pool, or "". */
+/* The message for the last failing call on this pool, or "". Array
+ * functions, sharc_pipeline_run()'s option checks and a sharc_run() that
+ * waited in the queue keep theirs in the calling thread: there this
+ * returns it until that thread's next message on the pool (a job run in
+ * it, or a call that fails writing the pool's). With several threads, a
+ * job's message is sharc_job_errmsg(). The string is the library's, valid
+ * until the next call on the pool from this thread. */
 SHARC_API const char *sharc_pool_errmsg(const sharc_pool *pool);
 
 /* The body of the sharc-worker executable (start method SPAWN): main()

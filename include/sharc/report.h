@@ -88,7 +88,7 @@ typedef struct sharc_report {
   uint64_t retried;      /* ranges run again */
   double replace_s;      /* mean time to start a replacement worker */
   unsigned nquarantined;
-  sharc_quarantined *quarantined; /* owned by the report */
+  sharc_quarantined *quarantined; /* in index order; owned by the report */
 
   sharc_worker_report *workers; /* nworkers entries, owned by the report */
 
