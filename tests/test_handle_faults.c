@@ -464,6 +464,42 @@ Test(handle_faults, a_stream_with_two_hundred_poison_indices_in_100k,
   sharc_pool_destroy(f.p);
 }
 
+/* More than 2^20 indices: the done map's block is 3 indices, and the job's
+ * grain stays 1. A crash bisects a chunk at a point inside a block; once
+ * the retries have run, every index completed (or all but the quarantined
+ * one), and the streams must say so. */
+Test(handle_faults, a_stream_of_3m_indices_covers_every_index_after_a_retry,
+     .timeout = 300) {
+  fx f;
+  fx_make(&f, 2, 3000000);
+  const char *sch[] = {"dynamic:9", "auto"};
+  for (size_t s = 0; s < sizeof sch / sizeof sch[0]; s++) {
+    for (int quarantine = 0; quarantine <= 1; quarantine++) {
+      fx_reset(&f);
+      f.w[1234567] = quarantine ? P_SEGV : P_ONCE;
+      uint8_t *missing = poison_set(&f);
+      sharc_job_opts o = fx_opts(&f, sch[s], 1);
+      sharc_submit_opts so = SHARC_SUBMIT_OPTS_INIT;
+      so.stream = 1;
+      sharc_job *j = submit(f.p, "hf_kernel", f.n, &o, &so);
+      char what[64];
+      snprintf(what, sizeof what, "%s %s", sch[s],
+               quarantine ? "quarantined" : "crash once");
+      uint64_t given = drain_streams(j, f.n, missing, f.o, what);
+      int rc = sharc_job_wait(j, -1);
+      cr_assert_eq(rc, quarantine ? SHARC_EQUARANTINED : 0, "%s: rc %s (%s)",
+                   what, sharc_err_name(rc), sharc_job_errmsg(j));
+      const sharc_report *rep = sharc_job_report(j);
+      expect_exact_quarantine(&f, rep, 2, what);
+      cr_assert_eq(given, rep->indices);
+      cr_assert_geq(rep->deaths, 1);
+      sharc_job_free(j);
+      free(missing);
+    }
+  }
+  sharc_pool_destroy(f.p);
+}
+
 /* ---- 3. cancel and terminate during a retry pass --------------------------- */
 
 /* Submits the holding job (index 777 dies once, its retry waits for the
