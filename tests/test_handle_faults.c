@@ -1007,3 +1007,25 @@ Test(handle_faults, recycled_workers_in_a_streamed_job_give_every_index_once,
   }
   sharc_pool_destroy(f.p);
 }
+
+/* Two failing items in one slot under the transform's quarantine policy:
+ * the pipeline names the first of them, whichever the passes isolated
+ * first. */
+Test(handle_faults, a_pipeline_names_the_first_of_two_failing_items_of_a_slot,
+     .timeout = 120) {
+  sharc_pool *p = test_pool(2);
+  pio s;
+  sharc_pipeline_result res = SHARC_PIPELINE_RESULT_INIT;
+  const char *sch[] = {"auto", "guided", "dynamic:300", "static", "fac2"};
+  const uint64_t two[2] = {54990, 54100}; /* slot 54: items 990 and 100 */
+  for (size_t k = 0; k < sizeof sch / sizeof sch[0]; k++) {
+    sharc_fault_policy fp = SHARC_FAULT_POLICY_INIT;
+    fp.retries = 2;
+    int rc = run_pipe(p, &s, two, 2, sch[k], &fp, &res);
+    cr_assert_eq(rc, SHARC_EQUARANTINED, "%s: rc %s (%s)", sch[k],
+                 sharc_err_name(rc), res.error);
+    expect_pipe_failed_at(&s, &res, 54, 100, sch[k]);
+    sharc_pipeline_result_free(&res);
+  }
+  sharc_pool_destroy(p);
+}
