@@ -60,6 +60,8 @@ struct sharc_job {
   uint64_t *have;
   uint64_t block, nblocks, words;
   uint64_t prefix;   /* blocks [0, prefix) done */
+  uint64_t upto_end; /* after a completed job: where the ordered stream
+                        ends (n, or the first quarantined index); else 0 */
   uint64_t ordered;  /* the ordered stream gave [0, ordered) indices */
   uint64_t done;     /* indices done */
   uint64_t (*rq)[2]; /* the unordered stream's ranges not yet given */
@@ -269,6 +271,63 @@ static void job_progress(const job_state *js, void *arg) {
   free(f.r);
 }
 
+/* The indices of [b, e) that were not quarantined go to the streams. */
+static int give_unquarantined(sharc_job *job, found *f, uint64_t b,
+                              uint64_t e) {
+  const sharc_report *rep = &job->rep;
+  int rc = 0;
+  while (b < e) {
+    /* the lowest quarantined range that reaches into [b, e) */
+    uint64_t qb = e, qe = e;
+    for (unsigned k = 0; k < rep->nquarantined; k++) {
+      const sharc_quarantined *q = &rep->quarantined[k];
+      if (q->end > b && q->begin < e && q->begin < qb) {
+        qb = q->begin > b ? q->begin : b;
+        qe = q->end < e ? q->end : e;
+      }
+    }
+    if (b < qb) {
+      job->done += qb - b;
+      if (rq_push(job, b, qb) != 0 ||
+          (job->on_range != NULL && found_add(f, b, qb) != 0))
+        rc = SHARC_ENOMEM;
+    }
+    b = qe;
+  }
+  return rc;
+}
+
+/* A stream's job that completed every index but those it quarantined
+ * (status 0 or SHARC_EQUARANTINED): workers mark a block of the done map
+ * only when one chunk covered it whole, so a block that a retry split
+ * (failing ranges are narrowed down to the job's own grain, finer than a
+ * block when n > 2^20) or that holds a quarantined index was completed in
+ * pieces that no bit records. Its indices, less the quarantined ones, go
+ * to the streams now, and the ordered stream ends at the first
+ * quarantined index (n if none). Called with the lock, after the map's
+ * last look. */
+static int stream_complete(sharc_job *job, int status, found *f) {
+  const sharc_report *rep = &job->rep;
+  if (status == SHARC_EQUARANTINED && rep->nquarantined == 0)
+    return SHARC_ENOMEM; /* the report could not keep the list */
+  uint64_t first_q = job->n;
+  for (unsigned k = 0; k < rep->nquarantined; k++)
+    if (rep->quarantined[k].begin < first_q)
+      first_q = rep->quarantined[k].begin;
+  if (job->have == NULL) /* no look at the map: nothing was given yet */
+    return job->n == 0 ? 0 : give_unquarantined(job, f, 0, job->n);
+  int rc = 0;
+  for (uint64_t k = 0; k < job->nblocks; k++) {
+    if (job->have[k / 64] >> (k % 64) & 1)
+      continue;
+    uint64_t b = k * job->block, e = b + job->block;
+    if (give_unquarantined(job, f, b, e < job->n ? e : job->n) != 0)
+      rc = SHARC_ENOMEM;
+  }
+  job->upto_end = first_q;
+  return rc;
+}
+
 /* --- running ------------------------------------------------------------- */
 
 /* Runs job (taken off the queue, marked running) and publishes its end.
@@ -279,6 +338,16 @@ static void run_queued(sharc_pool *pool, sharc_job *job) {
   pool->msg[0] = '\0';
   int rc = sharc__job_execute(pool, job->kernel, job->n, &job->opts.o,
                               &job->rep, &hooks);
+  if (job->stream && (rc == 0 || rc == SHARC_EQUARANTINED)) {
+    found f = {NULL, 0, 0};
+    lock(q);
+    if (job->status == 0 && stream_complete(job, rc, &f) != 0)
+      job->status = SHARC_ENOMEM;
+    unlock(q);
+    for (size_t i = 0; i < f.len; i++)
+      job->on_range(job, f.r[i][0], f.r[i][1], job->on_range_arg);
+    free(f.r);
+  }
   lock(q);
   snprintf(job->msg, sizeof job->msg, "%s", rc != 0 ? pool->msg : "");
   if (job->status == 0) {
@@ -660,7 +729,7 @@ static int take_range(sharc_job *job, uint64_t *out) {
 /* The ordered stream: the completed prefix's end into out[0] if it grew
  * since it was last given; 0 if not. */
 static int take_prefix(sharc_job *job, uint64_t *out) {
-  uint64_t idx = job->prefix * job->block;
+  uint64_t idx = job->upto_end ? job->upto_end : job->prefix * job->block;
   if (idx > job->n)
     idx = job->n;
   if (idx <= job->ordered)

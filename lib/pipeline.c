@@ -67,10 +67,13 @@ static void *writer(void *arg) {
     int rc = sharc_job_wait(sl->job, -1);
     pthread_mutex_lock(&p->mu);
     if (rc != 0) {
+      /* The first failing index: the report lists quarantined ranges in
+       * the order the passes isolated them, not in index order. */
       const sharc_report *rep = sharc_job_report(sl->job);
-      uint64_t at = rep != NULL && rep->nquarantined > 0
-                        ? rep->quarantined[0].begin
-                        : UINT64_MAX;
+      uint64_t at = UINT64_MAX;
+      for (unsigned k = 0; rep != NULL && k < rep->nquarantined; k++)
+        if (rep->quarantined[k].begin < at)
+          at = rep->quarantined[k].begin;
       fail(p, rc, "transform", sl->seq, at, sharc_job_errmsg(sl->job));
     }
     if (p->rc == 0 || sl->seq < p->res.failed_seq) {
