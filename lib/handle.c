@@ -314,6 +314,7 @@ static int stream_complete(sharc_job *job, int status, found *f) {
   for (unsigned k = 0; k < rep->nquarantined; k++)
     if (rep->quarantined[k].begin < first_q)
       first_q = rep->quarantined[k].begin;
+  job->upto_end = first_q;
   if (job->have == NULL) /* no look at the map: nothing was given yet */
     return job->n == 0 ? 0 : give_unquarantined(job, f, 0, job->n);
   int rc = 0;
@@ -324,7 +325,6 @@ static int stream_complete(sharc_job *job, int status, found *f) {
     if (give_unquarantined(job, f, b, e < job->n ? e : job->n) != 0)
       rc = SHARC_ENOMEM;
   }
-  job->upto_end = first_q;
   return rc;
 }
 

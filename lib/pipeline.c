@@ -67,8 +67,8 @@ static void *writer(void *arg) {
     int rc = sharc_job_wait(sl->job, -1);
     pthread_mutex_lock(&p->mu);
     if (rc != 0) {
-      /* The first failing index: the report lists quarantined ranges in
-       * the order the passes isolated them, not in index order. */
+      /* The lowest quarantined index (the report lists them in index
+       * order; taking the least does not depend on it). */
       const sharc_report *rep = sharc_job_report(sl->job);
       uint64_t at = UINT64_MAX;
       for (unsigned k = 0; rep != NULL && k < rep->nquarantined; k++)

@@ -186,7 +186,7 @@ static void expect_fill_done(fx *f, sharc_job *j, const char *what) {
 
 /* Waits until the driver took the job off the queue. */
 static void until_running(sharc_job *j) {
-  sharc_progress pr;
+  sharc_progress pr = SHARC_PROGRESS_INIT;
   do {
     cr_assert_eq(sharc_job_progress(j, &pr), 0);
     sched_yield();
@@ -343,7 +343,7 @@ Test(handle_faults, a_crashing_job_ahead_in_the_queue_quarantines_its_poison_and
     sharc_job *a = submit(f.p, "hf_kernel", f.n, &o, NULL);
     until_running(a);
     sharc_job *b = submit_fill(&f);
-    sharc_progress pr;
+    sharc_progress pr = SHARC_PROGRESS_INIT;
     cr_assert_eq(sharc_job_progress(b, &pr), 0);
     cr_assert_eq(pr.state, SHARC_JOB_QUEUED, "%s", sch[s]);
     atomic_store(&f.c[C_GATE], 1);
@@ -421,7 +421,7 @@ static void stream_poison_run(fx *f, const char *sched, unsigned retries,
     cr_assert_eq(rs.count[i], missing[i] ? 0 : 1,
                  "%s: index %llu in %u on_range calls", what,
                  (unsigned long long)i, rs.count[i]);
-  sharc_progress pr;
+  sharc_progress pr = SHARC_PROGRESS_INIT;
   cr_assert_eq(sharc_job_progress(j, &pr), 0);
   cr_assert_eq(pr.live, 1);
   cr_assert_eq(pr.done, rep->indices);
@@ -515,7 +515,7 @@ static sharc_job *submit_held(fx *f, int stream, sharc_job **behind) {
   *behind = submit_fill(f);
   while (atomic_load(&f->c[C_HELD]) == 0)
     sched_yield();
-  sharc_progress pr;
+  sharc_progress pr = SHARC_PROGRESS_INIT;
   do {
     cr_assert_eq(sharc_job_progress(a, &pr), 0);
     cr_assert_eq(pr.state, SHARC_JOB_RUNNING);
@@ -523,7 +523,7 @@ static sharc_job *submit_held(fx *f, int stream, sharc_job **behind) {
   } while (pr.passes < 2);
   cr_assert_geq(pr.failures, 1);
   cr_assert_eq(pr.n, f->n);
-  sharc_progress pb;
+  sharc_progress pb = SHARC_PROGRESS_INIT;
   cr_assert_eq(sharc_job_progress(*behind, &pb), 0);
   cr_assert_eq(pb.state, SHARC_JOB_QUEUED);
   return a;
@@ -607,7 +607,7 @@ Test(handle_faults, terminate_during_a_retry_pass_cancels_it_and_the_queue,
   for (uint64_t i = 0; i < f.n; i++)
     cr_assert_eq(f.o2[i], 0, "the cancelled clean job ran index %llu",
                  (unsigned long long)i);
-  sharc_progress pr;
+  sharc_progress pr = SHARC_PROGRESS_INIT;
   cr_assert_eq(sharc_job_progress(a, &pr), 0);
   cr_assert_eq(pr.state, SHARC_JOB_DONE);
   cr_assert_eq(sharc_job_progress(b, &pr), 0);

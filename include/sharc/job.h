@@ -59,8 +59,14 @@ typedef struct sharc_fault_policy {
    * schedules, whose ranges belong to their workers, after the pass, and
    * what it had not reached runs in the next pass). Recycling is not a
    * failure: it needs no retries and never makes work larger. auto's
-   * chunks last about SHARC_AUTO_TARGET_NS, so recycle_chunks under auto
-   * is a measure of time: 100 chunks is about 2 ms of work. */
+   * chunks last about SHARC_AUTO_TARGET_NS once a worker has measured the
+   * cost, so recycle_chunks under auto is a measure of time: 100 chunks is
+   * about 2 ms of work. A fresh worker starts at one index per chunk and
+   * learns the cost over its first chunks (a cold first chunk can keep it
+   * at single indices for 16 more): well below 100, workers are recycled
+   * before their chunks grow and the job crawls at a fork per few indices.
+   * For a few calls per worker (Python's maxtasksperchild), give a fixed
+   * chunk (dynamic:k) or recycle by memory (recycle_rss). */
   uint64_t recycle_chunks;
   uint64_t recycle_rss;
 } sharc_fault_policy;

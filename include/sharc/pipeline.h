@@ -91,8 +91,12 @@ typedef struct sharc_pipeline_result {
   unsigned max_in_flight; /* most slots filled and not yet written at once
                              (never more than slots) */
   /* On failure: the stage that failed ("read", "transform" or "write"),
-   * the slot's sequence number and, for the transform, the first failing
-   * index within the slot (else UINT64_MAX); message as for a job. */
+   * the slot's sequence number and, for the transform, a failing index
+   * within the slot (else UINT64_MAX); message as for a job. Without a
+   * fault policy of the transform's own, the slot's job is retried once
+   * and stops at the first index it narrows down to, which need not be the
+   * lowest that fails; with a quarantine policy (o->job.fault) it is the
+   * lowest quarantined index. */
   const char *failed_stage;
   uint64_t failed_seq;
   uint64_t failed_index;
