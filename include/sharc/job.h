@@ -373,8 +373,12 @@ SHARC_API int sharc_job_progress(const sharc_job *job, sharc_progress *p);
  * timeout_s (< 0: for ever) for a range of indices the job completed that
  * this stream has not given yet, and returns 1 with it in [*begin, *end);
  * ranges come as chunks complete and together cover every index the job
- * completed, once. Returns 0 when the job has ended and every range was
- * given, SHARC_ETIMEDOUT, or SHARC_EINVAL (no stream was asked for). */
+ * completed, once. One exception: retry passes narrow failing ranges down
+ * below a done-map block (n > 2^20), and a block completed in such pieces
+ * is given when the job ends with 0 or SHARC_EQUARANTINED (less its
+ * quarantined indices), but left out if the job is cancelled or fails.
+ * Returns 0 when the job has ended and every range was given,
+ * SHARC_ETIMEDOUT, or SHARC_EINVAL (no stream was asked for). */
 SHARC_API int sharc_job_next(sharc_job *job, uint64_t *begin, uint64_t *end,
                              double timeout_s);
 
