@@ -44,6 +44,7 @@ static int replace_now(sharc_pool *pool, job_state *js, unsigned w, int sig,
     sharc__faults_retry(f, &st);
   else
     sharc__faults_first(f, js->sched_kind, js->chunk, &st);
+  uint64_t t0 = sharc__now_ns();
   if (sharc__worker_join(pool, w, js->seq) != 0) {
     f->nnext = nnext; /* accounted after the pass like any other death */
     f->nq = nq;
@@ -52,6 +53,8 @@ static int replace_now(sharc_pool *pool, job_state *js, unsigned w, int sig,
     return 0;
   }
   sharc__tally_sum(&js->harvest, &done);
+  js->fr.replace_s += (double)(sharc__now_ns() - t0) * 1e-9; /* the report's */
+  js->fr.replaced++;
   if (recycled)
     js->recycled_mid++;
   else

@@ -412,6 +412,7 @@ static void crash_ahead_of_clean(sharc_start_method m) {
     expect_exact_quarantine(&f, rep, 3, what);
     /* each poison index killed a worker alone three times at least */
     cr_assert_geq(rep->deaths, 3 * np, "%s: %u deaths", what, rep->deaths);
+    cr_assert_gt(rep->replace_s, 0, "%s: no replacement timed", what);
     /* the clean job behind it runs in full on the replacements */
     expect_fill_done(&f, b, what);
     expect_workers_of(f.p, m, what);
