@@ -215,6 +215,30 @@ void sharc__journal_missing(const sharc__journal *j, sharc__faults *f) {
   }
 }
 
+void sharc__journal_complete(sharc__journal *j, const sharc_quarantined *q,
+                             size_t nq) {
+  if (j->bits == NULL || j->nblocks == 0)
+    return;
+  uint64_t *keep = calloc(j->words, sizeof *keep); /* blocks not done */
+  if (keep == NULL)
+    return;
+  for (size_t k = 0; k < nq; k++) {
+    if (q[k].begin >= q[k].end || q[k].begin >= j->n)
+      continue;
+    uint64_t last = (q[k].end < j->n ? q[k].end : j->n) - 1;
+    for (uint64_t b = q[k].begin / j->block; b <= last / j->block; b++)
+      keep[b / 64] |= UINT64_C(1) << (b % 64);
+  }
+  _Atomic uint64_t *bits = sharc_array_data(j->bits);
+  for (uint64_t w = 0; w * 64 < j->nblocks; w++) {
+    uint64_t mark = ~keep[w];
+    if (j->nblocks - w * 64 < 64) /* no bits past the last block */
+      mark &= (UINT64_C(1) << (j->nblocks - w * 64)) - 1;
+    atomic_fetch_or_explicit(&bits[w], mark, memory_order_release);
+  }
+  free(keep);
+}
+
 int sharc__journal_flush(sharc_pool *pool, const sharc_job_opts *o,
                          sharc__journal *j) {
   if (j->fd < 0)

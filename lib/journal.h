@@ -29,6 +29,14 @@ int sharc__journal_map(sharc_pool *pool, uint64_t n, uint64_t grain,
 uint64_t sharc__journal_done(const sharc__journal *j);
 /* Adds the blocks not marked done to f as work for the next pass. */
 void sharc__journal_missing(const sharc__journal *j, sharc__faults *f);
+/* After a job that computed every index but the nq quarantined ranges q
+ * (status 0 or SHARC_EQUARANTINED): marks every block that holds none of
+ * them. Workers mark a block only when one chunk covered it whole, and
+ * retries narrow failing ranges down finer than a block (n > 2^20), so a
+ * block may have been completed in pieces that no bit records. Out of
+ * memory, it marks nothing more (the journal then under-reports). */
+void sharc__journal_complete(sharc__journal *j, const sharc_quarantined *q,
+                             size_t nq);
 /* Syncs the job's file-backed arrays, then writes the bitmap. */
 int sharc__journal_flush(sharc_pool *pool, const sharc_job_opts *o,
                          sharc__journal *j);

@@ -822,6 +822,66 @@ Test(handle_faults_start, a_quarantining_submitted_job_journals_exactly_its_done
   journal_quarantine_resume(20000, poison, 4, "dynamic:64");
 }
 
+/* More than 2^20 indices: a journal block holds 3 of them, and the
+ * retries narrow failures down inside blocks. */
+Test(handle_faults_start, over_2_pow_20_indices_the_journal_marks_exactly_the_blocks_without_poison,
+     .timeout = 300) {
+  const uint64_t n = (UINT64_C(1) << 21) + 5;
+  const uint64_t poison[] = {1000001, 1500000, n - 1};
+  journal_quarantine_resume(n, poison, 3, "dynamic:999");
+}
+
+/* A job over 2^20 indices whose worker dies once, inside a journal block:
+ * the retries complete that block in pieces, and the job returns 0. Its
+ * journal then marks every block, and resuming it computes nothing. */
+Test(handle_faults_start, a_job_completed_by_retries_inside_journal_blocks_journals_every_block,
+     .timeout = 300) {
+  char dir[] = "/tmp/sharc-hfs-XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  char path[128], jpath[160];
+  snprintf(path, sizeof path, "%s/out.u64", dir);
+  snprintf(jpath, sizeof jpath, "%s.journal", path);
+  const uint64_t n = (UINT64_C(1) << 21) + 5; /* blocks of 3 */
+  fx f;
+  fx_make(&f, test_pool(2), n, path);
+  fx_reset(&f);
+  f.w[1000001] = P_ONCE; /* the middle of block 333333 */
+  sharc_job_opts o = fx_opts(&f, "dynamic:999", 1);
+  o.journal_path = jpath;
+  sharc_job *a = submit(f.p, "hfs_kernel", n, &o, NULL);
+  int rc = sharc_job_wait(a, -1);
+  cr_assert_eq(rc, 0, "rc %s (%s)", sharc_err_name(rc), sharc_job_errmsg(a));
+  const sharc_report *rep = sharc_job_report(a);
+  cr_assert_eq(rep->deaths, 1, "%u deaths", rep->deaths);
+  cr_assert_eq(rep->indices, n);
+  cr_assert_eq(atomic_load(&f.c[C_ONCE]), 1);
+  sharc_job_free(a);
+  journal j;
+  expect_journal(jpath, n, all_done, NULL, &j, "completed by retries");
+  free(j.bits);
+  fx_reset_calls(&f);
+  sharc_job_opts r = fx_opts(&f, "dynamic:999", 0);
+  r.journal_path = jpath;
+  r.resume = 1;
+  a = submit(f.p, "hfs_kernel", n, &r, NULL);
+  rc = sharc_job_wait(a, -1);
+  cr_assert_eq(rc, 0, "resume: rc %s (%s)", sharc_err_name(rc),
+               sharc_job_errmsg(a));
+  cr_assert_eq(sharc_job_report(a)->indices, 0, "the resume computed %llu",
+               (unsigned long long)sharc_job_report(a)->indices);
+  for (uint64_t i = 0; i < n; i++)
+    cr_assert_eq(atomic_load(&f.k[i]), 0, "the resume computed index %llu",
+                 (unsigned long long)i);
+  sharc_job_free(a);
+  for (uint64_t i = 0; i < n; i++)
+    cr_assert_eq(f.o[i], mix(i), "index %llu", (unsigned long long)i);
+  sharc_array_destroy(f.out);
+  sharc_pool_destroy(f.p);
+  unlink(path);
+  unlink(jpath);
+  cr_assert_eq(rmdir(dir), 0, "files left in %s", dir);
+}
+
 /* A submitted job with a journal, held at index H by the gate (every chunk
  * from H on waits for the release), is cancelled once both workers are
  * held: everything before H was done and nothing after, and the journal
