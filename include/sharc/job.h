@@ -345,7 +345,10 @@ typedef struct sharc_progress {
   /* Indices completed so far: for a stream, from its done map (looked at
    * every millisecond at most); otherwise what the workers have counted in
    * their slots, looked at whenever the coordinator wakes (at least every
-   * 100 ms); exact once the job has ended. */
+   * 100 ms); exact once the job has ended, but for a job cancelled with
+   * chunks still running: a worker killed after the grace has not said
+   * what it did, and its indices are not counted (a lower bound then; a
+   * journal records what such workers completed). */
   uint64_t done;
   int live;            /* 1: done comes from a done map (a stream) */
   unsigned passes;     /* passes run so far (retry passes with a policy) */

@@ -180,7 +180,9 @@ SHARC_API double sharc_pool_startup_seconds(const sharc_pool *pool);
 /* Cancels the pool's running job, or the next one if none runs: workers
  * stop claiming chunks, chunks already running get 100 ms to finish before
  * their workers are killed (replaced when the next job starts), and
- * sharc_run() returns SHARC_ECANCELED with the report of what was done.
+ * sharc_run() returns SHARC_ECANCELED with the report of what was done
+ * (a killed worker's indices are not in its counts: they are a lower
+ * bound; a journal records every block that was completed).
  * Async-signal-safe: call it from a SIGINT or SIGTERM handler (sharc run
  * does). Returns 0, or SHARC_EINVAL for NULL or in a forked child. */
 SHARC_API int sharc_pool_cancel(sharc_pool *pool);
