@@ -14,9 +14,7 @@
 #include "helpers.h"
 #include "internal.h"
 
-__attribute__((visibility("default"), used)) const char *
-__asan_default_options(void);
-const char *__asan_default_options(void) { return "handle_segv=0"; }
+TEST_SEGV_KILLS_WORKERS()
 
 static uint64_t mix(uint64_t i) {
   i ^= i >> 31;

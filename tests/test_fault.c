@@ -15,12 +15,7 @@
 #include "fault.h"
 #include "helpers.h"
 
-/* Under AddressSanitizer a segfault would be caught and reported as a bug;
- * here it is the fault under test, so let it kill the worker as it would
- * without the sanitizer. Other reports still fail the suite. */
-__attribute__((visibility("default"), used)) const char *
-__asan_default_options(void);
-const char *__asan_default_options(void) { return "handle_segv=0"; }
+TEST_SEGV_KILLS_WORKERS()
 
 /* out[i] = mix(i); indices 137 and 4242 crash the worker (SIGSEGV and
  * SIGABRT), index 77 returns -EIO when args[0] says so. */

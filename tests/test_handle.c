@@ -63,16 +63,6 @@ static sharc_job_opts gated_opts(rig *r, int k) {
   return o;
 }
 
-static sharc_job *submit(sharc_pool *p, const char *kernel, uint64_t n,
-                         const sharc_job_opts *o,
-                         const sharc_submit_opts *so) {
-  sharc_job *j = NULL;
-  int rc = sharc_submit(p, kernel, n, o, so, &j);
-  cr_assert_eq(rc, 0, "sharc_submit: %s (%s)", sharc_strerror(rc),
-               sharc_pool_errmsg(p));
-  return j;
-}
-
 /* Waits until the job is running (the driver took it off the queue). */
 static void until_running(sharc_job *j) {
   sharc_progress pr = SHARC_PROGRESS_INIT;
@@ -88,7 +78,7 @@ Test(handle, jobs_run_in_submission_order_and_wait_times_out_while_gated) {
                          gated_opts(&r, 2)};
   sharc_job *j[3];
   for (int k = 0; k < 3; k++)
-    j[k] = submit(r.pool, "gated", 1000, &o[k], NULL);
+    j[k] = test_submit(r.pool, "gated", 1000, &o[k], NULL);
   cr_assert_eq(sharc_job_wait(j[0], 0), SHARC_ETIMEDOUT);
   cr_assert_eq(sharc_job_wait(j[2], 0.01), SHARC_ETIMEDOUT);
   cr_assert_null(sharc_job_report(j[0]));
@@ -125,9 +115,9 @@ Test(handle, a_full_queue_blocks_or_says_eagain_and_cancel_takes_a_queued_job_of
   cr_assert_eq(sharc_pool_set_queue_max(r.pool, 0), SHARC_EINVAL);
   sharc_job_opts o0 = gated_opts(&r, 0), o1 = gated_opts(&r, 1),
                  o2 = gated_opts(&r, 2);
-  sharc_job *a = submit(r.pool, "gated", 100, &o0, NULL);
+  sharc_job *a = test_submit(r.pool, "gated", 100, &o0, NULL);
   until_running(a);
-  sharc_job *b = submit(r.pool, "gated", 100, &o1, NULL);
+  sharc_job *b = test_submit(r.pool, "gated", 100, &o1, NULL);
   sharc_submit_opts now = SHARC_SUBMIT_OPTS_INIT;
   now.nowait = 1;
   sharc_job *c = NULL;
@@ -138,7 +128,7 @@ Test(handle, a_full_queue_blocks_or_says_eagain_and_cancel_takes_a_queued_job_of
   cr_assert_eq(sharc_job_cancel(b), 0);
   cr_assert_eq(sharc_job_wait(b, 0), SHARC_ECANCELED);
   cr_assert_str_eq(sharc_job_errmsg(b), "'gated' cancelled while queued");
-  c = submit(r.pool, "gated", 100, &o2, &now); /* room again */
+  c = test_submit(r.pool, "gated", 100, &o2, &now); /* room again */
   atomic_store(r.gate, 1);
   cr_assert_eq(sharc_job_wait(a, -1), 0);
   cr_assert_eq(sharc_job_wait(c, -1), 0);
@@ -171,9 +161,9 @@ Test(handle, a_submit_blocks_while_the_queue_is_full_until_a_job_starts) {
   cr_assert_eq(sharc_pool_set_queue_max(r.pool, 1), 0);
   sharc_job_opts o0 = gated_opts(&r, 0), o1 = gated_opts(&r, 1),
                  o2 = gated_opts(&r, 2);
-  sharc_job *a = submit(r.pool, "gated", 100, &o0, NULL);
+  sharc_job *a = test_submit(r.pool, "gated", 100, &o0, NULL);
   until_running(a);
-  sharc_job *b = submit(r.pool, "gated", 100, &o1, NULL);
+  sharc_job *b = test_submit(r.pool, "gated", 100, &o1, NULL);
   blocker bl = {r.pool, &o2, NULL, 0, 0};
   pthread_t t;
   cr_assert_eq(pthread_create(&t, NULL, submit_blocking, &bl), 0);
@@ -201,8 +191,8 @@ Test(handle, close_refuses_new_jobs_and_join_waits_for_the_queued_ones) {
   rig r = rig_make(2, 100);
   cr_assert_eq(sharc_pool_join(r.pool, 0), SHARC_EINVAL); /* not closed */
   sharc_job_opts o0 = gated_opts(&r, 0), o1 = gated_opts(&r, 1);
-  sharc_job *a = submit(r.pool, "gated", 100, &o0, NULL);
-  sharc_job *b = submit(r.pool, "gated", 100, &o1, NULL);
+  sharc_job *a = test_submit(r.pool, "gated", 100, &o0, NULL);
+  sharc_job *b = test_submit(r.pool, "gated", 100, &o1, NULL);
   cr_assert_eq(sharc_pool_close(r.pool), 0);
   sharc_job *c = NULL;
   cr_assert_eq(sharc_submit(r.pool, "gated", 100, &o1, NULL, &c),
@@ -223,8 +213,8 @@ Test(handle, close_refuses_new_jobs_and_join_waits_for_the_queued_ones) {
 Test(handle, terminate_cancels_the_queue_and_stops_the_running_job_at_once) {
   rig r = rig_make(2, 100);
   sharc_job_opts o0 = gated_opts(&r, 0), o1 = gated_opts(&r, 1);
-  sharc_job *a = submit(r.pool, "gated", 100, &o0, NULL);
-  sharc_job *b = submit(r.pool, "gated", 100, &o1, NULL);
+  sharc_job *a = test_submit(r.pool, "gated", 100, &o0, NULL);
+  sharc_job *b = test_submit(r.pool, "gated", 100, &o1, NULL);
   until_running(a);
   cr_assert_eq(sharc_pool_terminate(r.pool), 0);
   cr_assert_eq(sharc_pool_join(r.pool, -1), 0);
@@ -239,14 +229,14 @@ Test(handle, terminate_cancels_the_queue_and_stops_the_running_job_at_once) {
 Test(handle, a_running_job_cancelled_by_its_handle_does_not_cancel_the_next) {
   rig r = rig_make(2, 100);
   sharc_job_opts o0 = gated_opts(&r, 0);
-  sharc_job *a = submit(r.pool, "gated", 100, &o0, NULL);
+  sharc_job *a = test_submit(r.pool, "gated", 100, &o0, NULL);
   until_running(a);
   cr_assert_eq(sharc_job_cancel(a), 0);
   cr_assert_eq(sharc_job_wait(a, -1), SHARC_ECANCELED);
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
   o.arrays = (sharc_array *[]){r.out[1]};
   o.narrays = 1;
-  sharc_job *b = submit(r.pool, "mark", 100, &o, NULL);
+  sharc_job *b = test_submit(r.pool, "mark", 100, &o, NULL);
   cr_assert_eq(sharc_job_wait(b, -1), 0, "%s", sharc_job_errmsg(b));
   cr_assert_eq(sharc_job_cancel(b), 0); /* ended: nothing to do */
   cr_assert_eq(sharc_run(r.pool, "mark", 100, &o, NULL), 0,
@@ -284,7 +274,7 @@ Test(handle, streams_give_every_completed_index_once_in_both_orders) {
   sharc_submit_opts so = SHARC_SUBMIT_OPTS_INIT;
   so.on_range = on_range;
   so.on_range_arg = &cb;
-  sharc_job *j = submit(p, "mark", n, &o, &so);
+  sharc_job *j = test_submit(p, "mark", n, &o, &so);
   unsigned char *hit = calloc(n, 1);
   uint64_t b, e, upto = 0, last = 0, got = 0;
   int rc;
@@ -329,7 +319,7 @@ Test(handle, streams_give_every_completed_index_once_in_both_orders) {
 
 Test(handle, a_job_without_a_stream_refuses_next_and_an_unknown_kernel_fails_at_wait) {
   sharc_pool *p = test_pool(1);
-  sharc_job *j = submit(p, "no_such_kernel", 10, NULL, NULL);
+  sharc_job *j = test_submit(p, "no_such_kernel", 10, NULL, NULL);
   uint64_t b, e;
   cr_assert_eq(sharc_job_next(j, &b, &e, 0), SHARC_EINVAL);
   cr_assert_eq(sharc_job_next_ordered(j, &b, 0), SHARC_EINVAL);
@@ -348,8 +338,8 @@ Test(handle, a_job_without_a_stream_refuses_next_and_an_unknown_kernel_fails_at_
 Test(handle, handles_outlive_the_pool_and_a_queued_job_is_cancelled_by_destroy) {
   rig r = rig_make(1, 10);
   sharc_job_opts o0 = gated_opts(&r, 0), o1 = gated_opts(&r, 1);
-  sharc_job *a = submit(r.pool, "gated", 10, &o0, NULL);
-  sharc_job *b = submit(r.pool, "gated", 10, &o1, NULL);
+  sharc_job *a = test_submit(r.pool, "gated", 10, &o0, NULL);
+  sharc_job *b = test_submit(r.pool, "gated", 10, &o1, NULL);
   until_running(a);
   sharc_pool_destroy(r.pool); /* terminate, join, stop */
   cr_assert_eq(sharc_job_wait(a, 0), SHARC_ECANCELED);
@@ -412,7 +402,7 @@ Test(handle, options_of_another_size_are_refused_by_name) {
                sharc_pool_errmsg(p));
   /* Progress is written into the caller's struct: one of another size is
    * refused, never overrun. */
-  j = submit(p, "mark", 0, &o, NULL);
+  j = test_submit(p, "mark", 0, &o, NULL);
   sharc_progress pr = SHARC_PROGRESS_INIT;
   cr_assert_eq(sharc_job_wait(j, -1), 0);
   pr.size = sizeof pr - 8;
@@ -463,7 +453,7 @@ Test(handle, a_submitted_job_keeps_its_own_copy_of_the_lists) {
   /* Job 0 waits at the gate; job 1 is queued behind it with a list that
    * the caller then overwrites and a declaration it then spoils. */
   sharc_job_opts o0 = gated_opts(&r, 0);
-  sharc_job *a = submit(r.pool, "gated", 100, &o0, NULL);
+  sharc_job *a = test_submit(r.pool, "gated", 100, &o0, NULL);
   sharc_array *list[2] = {r.ctl, r.out[1]};
   sharc_reduce_spec spec = SHARC_REDUCE_SPEC_INIT(SHARC_REDUCE_COUNT);
   sharc_reduce_result res;
@@ -473,7 +463,7 @@ Test(handle, a_submitted_job_keeps_its_own_copy_of_the_lists) {
   o1.reduce = &spec;
   o1.reduce_out = &res;
   o1.nreduce = 1;
-  sharc_job *b = submit(r.pool, "gated", 100, &o1, NULL);
+  sharc_job *b = test_submit(r.pool, "gated", 100, &o1, NULL);
   list[1] = r.out[2];
   spec.kind = (sharc_reduce_kind)0;
   atomic_store(r.gate, 1);

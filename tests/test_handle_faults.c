@@ -17,11 +17,7 @@
 #include "helpers.h"
 #include "internal.h"
 
-/* A segfault is the fault under test: let it kill the worker as it would
- * without AddressSanitizer. Other reports still fail the suite. */
-__attribute__((visibility("default"), used)) const char *
-__asan_default_options(void);
-const char *__asan_default_options(void) { return "handle_segv=0"; }
+TEST_SEGV_KILLS_WORKERS()
 
 static uint64_t mix(uint64_t i) {
   i ^= i >> 31;
@@ -151,37 +147,16 @@ static sharc_job_opts fx_opts(fx *f, const char *sched, unsigned retries) {
   return o;
 }
 
-static sharc_job *submit(sharc_pool *p, const char *kernel, uint64_t n,
-                         const sharc_job_opts *o, const sharc_submit_opts *so) {
-  sharc_job *j = NULL;
-  int rc = sharc_submit(p, kernel, n, o, so, &j);
-  cr_assert_eq(rc, 0, "sharc_submit: %s (%s)", sharc_strerror(rc),
-               sharc_pool_errmsg(p));
-  return j;
-}
-
 /* The clean job behind a faulty one, over out2. */
 static sharc_job *submit_fill(fx *f) {
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
   o.arrays = f->list2;
   o.narrays = 1;
-  return submit(f->p, "hf_fill", f->n, &o, NULL);
+  return test_submit(f->p, "hf_fill", f->n, &o, NULL);
 }
 
 static void expect_fill_done(fx *f, sharc_job *j, const char *what) {
-  int rc = sharc_job_wait(j, -1);
-  cr_assert_eq(rc, 0, "%s: the clean job: rc %s (%s)", what,
-               sharc_err_name(rc), sharc_job_errmsg(j));
-  const sharc_report *rep = sharc_job_report(j);
-  cr_assert_not_null(rep);
-  cr_assert_eq(rep->indices, f->n, "%s", what);
-  cr_assert_eq(rep->deaths, 0, "%s: %u deaths in the clean job", what,
-               rep->deaths);
-  cr_assert_eq(rep->passes, 1, "%s: %u passes in a job without a policy",
-               what, rep->passes);
-  for (uint64_t i = 0; i < f->n; i++)
-    cr_assert_eq(f->o2[i], 3 * i + 1, "%s: the clean job's index %llu", what,
-                 (unsigned long long)i);
+  test_expect_clean(j, f->o2, f->n, what);
 }
 
 /* Waits until the driver took the job off the queue. */
@@ -340,7 +315,7 @@ Test(handle_faults, a_crashing_job_ahead_in_the_queue_quarantines_its_poison_and
       f.w[poison[k]] = k % 2 ? P_ABORT : P_SEGV;
     atomic_store(&f.c[C_GATE], 0); /* the faulty job waits at the gate */
     sharc_job_opts o = fx_opts(&f, sch[s], 2);
-    sharc_job *a = submit(f.p, "hf_kernel", f.n, &o, NULL);
+    sharc_job *a = test_submit(f.p, "hf_kernel", f.n, &o, NULL);
     until_running(a);
     sharc_job *b = submit_fill(&f);
     sharc_progress pr = SHARC_PROGRESS_INIT;
@@ -380,7 +355,7 @@ Test(handle_faults, a_failing_record_in_a_submitted_job_with_the_stop_policy_nam
   sharc_job_opts o = fx_opts(&f, "dynamic:32", 1);
   o.fault.on_poison = SHARC_POISON_STOP;
   atomic_store(&f.c[C_GATE], 0);
-  sharc_job *a = submit(f.p, "hf_kernel", f.n, &o, NULL);
+  sharc_job *a = test_submit(f.p, "hf_kernel", f.n, &o, NULL);
   sharc_job *b = submit_fill(&f);
   atomic_store(&f.c[C_GATE], 1);
   int rc = sharc_job_wait(a, -1);
@@ -409,7 +384,7 @@ static void stream_poison_run(fx *f, const char *sched, unsigned retries,
   so.stream = 1;
   so.on_range = on_range;
   so.on_range_arg = &rs;
-  sharc_job *j = submit(f->p, "hf_kernel", f->n, &o, &so);
+  sharc_job *j = test_submit(f->p, "hf_kernel", f->n, &o, &so);
   uint64_t given = drain_streams(j, f->n, missing, f->o, what);
   int rc = sharc_job_wait(j, 0); /* the streams ended: so did the job */
   cr_assert_eq(rc, SHARC_EQUARANTINED, "%s: rc %s (%s)", what,
@@ -481,7 +456,7 @@ Test(handle_faults, a_stream_of_3m_indices_covers_every_index_after_a_retry,
       sharc_job_opts o = fx_opts(&f, sch[s], 1);
       sharc_submit_opts so = SHARC_SUBMIT_OPTS_INIT;
       so.stream = 1;
-      sharc_job *j = submit(f.p, "hf_kernel", f.n, &o, &so);
+      sharc_job *j = test_submit(f.p, "hf_kernel", f.n, &o, &so);
       char what[64];
       snprintf(what, sizeof what, "%s %s", sch[s],
                quarantine ? "quarantined" : "crash once");
@@ -511,7 +486,7 @@ static sharc_job *submit_held(fx *f, int stream, sharc_job **behind) {
   sharc_job_opts o = fx_opts(f, "dynamic:50", 2);
   sharc_submit_opts so = SHARC_SUBMIT_OPTS_INIT;
   so.stream = stream;
-  sharc_job *a = submit(f->p, "hf_kernel", f->n, &o, &so);
+  sharc_job *a = test_submit(f->p, "hf_kernel", f->n, &o, &so);
   *behind = submit_fill(f);
   while (atomic_load(&f->c[C_HELD]) == 0)
     sched_yield();
@@ -644,7 +619,7 @@ Test(handle_faults, a_submitted_job_with_a_hang_times_out_its_waits_then_names_t
   /* The hang is killed after 0.5 s (wall time less CPU waits): the
    * job cannot end sooner than that after the hang began. */
   o.fault.timeout_s = 0.5;
-  sharc_job *a = submit(f.p, "hf_kernel", f.n, &o, NULL);
+  sharc_job *a = test_submit(f.p, "hf_kernel", f.n, &o, NULL);
   sharc_job *b = submit_fill(&f);
   while (atomic_load(&f.c[C_HANGS]) == 0)
     sched_yield();
@@ -860,7 +835,7 @@ Test(handle_faults, scribbled_claim_words_in_submitted_and_streamed_jobs_cost_a_
       o.fault.retries = 2;
       sharc_submit_opts so = SHARC_SUBMIT_OPTS_INIT;
       so.stream = stream;
-      sharc_job *a = submit(f.p, "hf_scribble", f.n, &o, &so);
+      sharc_job *a = test_submit(f.p, "hf_scribble", f.n, &o, &so);
       sharc_job *b = submit_fill(&f);
       char what[64];
       snprintf(what, sizeof what, "%s mode %d stream %d", cases[k].sched,
@@ -901,7 +876,7 @@ Test(handle_faults, a_submitted_job_writing_its_descriptor_fails_by_name_and_the
   o.fault.retries = 2;
   sharc_submit_opts so = SHARC_SUBMIT_OPTS_INIT;
   so.stream = 1;
-  sharc_job *a = submit(f.p, "hf_scribble", f.n, &o, &so);
+  sharc_job *a = test_submit(f.p, "hf_scribble", f.n, &o, &so);
   sharc_job *b = submit_fill(&f);
   int rc = sharc_job_wait(a, -1);
   cr_assert_eq(rc, SHARC_EWORKER, "rc %s (%s)", sharc_err_name(rc),
@@ -942,7 +917,7 @@ Test(handle_faults, crashing_jobs_replace_workers_of_a_coordinator_holding_512_m
     f.w[25000] = P_ABORT;
     f.w[49999 - (uint64_t)round] = P_SEGV;
     sharc_job_opts o = fx_opts(&f, round == 1 ? "auto" : "dynamic:128", 2);
-    sharc_job *a = submit(f.p, "hf_kernel", f.n, &o, NULL);
+    sharc_job *a = test_submit(f.p, "hf_kernel", f.n, &o, NULL);
     sharc_job *b = submit_fill(&f);
     /* The coordinator writes its heap while workers are forked from it. */
     memset(heap + (size_t)round * (big / 4), 0x30 + round, big / 4);
@@ -988,7 +963,7 @@ Test(handle_faults, recycled_workers_in_a_streamed_job_give_every_index_once,
       o.fault.recycle_chunks = every[s];
       sharc_submit_opts so = SHARC_SUBMIT_OPTS_INIT;
       so.stream = 1;
-      sharc_job *j = submit(f.p, "hf_kernel", f.n, &o, &so);
+      sharc_job *j = test_submit(f.p, "hf_kernel", f.n, &o, &so);
       char what[64];
       snprintf(what, sizeof what, "%s poison %d", sch[s], poison);
       uint64_t given = drain_streams(j, f.n, missing, f.o, what);

@@ -101,13 +101,8 @@ SHARC_KERNEL(hfs_fill)
 
 #include "helpers.h"
 
-/* A segfault is the fault under test: let it kill the worker as it would
- * without AddressSanitizer. Other reports still fail the suite. Spawned
- * workers are other executables: they are told by ASAN_OPTIONS
- * (spawn_env). */
-__attribute__((visibility("default"), used)) const char *
-__asan_default_options(void);
-const char *__asan_default_options(void) { return "handle_segv=0"; }
+/* Spawned workers are told by ASAN_OPTIONS (spawn_env). */
+TEST_SEGV_KILLS_WORKERS()
 
 #define MODULE SHARC_TEST_BINARY_DIR "/test_handle_faults_start_kernels.so"
 
@@ -284,36 +279,16 @@ static sharc_job_opts fx_opts(fx *f, const char *sched, unsigned retries) {
   return o;
 }
 
-static sharc_job *submit(sharc_pool *p, const char *kernel, uint64_t n,
-                         const sharc_job_opts *o, const sharc_submit_opts *so) {
-  sharc_job *j = NULL;
-  int rc = sharc_submit(p, kernel, n, o, so, &j);
-  cr_assert_eq(rc, 0, "sharc_submit: %s (%s)", sharc_strerror(rc),
-               sharc_pool_errmsg(p));
-  return j;
-}
-
 /* The clean job behind a faulty one, over out2. */
 static sharc_job *submit_fill(fx *f) {
   sharc_job_opts o = SHARC_JOB_OPTS_INIT;
   o.arrays = f->list2;
   o.narrays = 1;
-  return submit(f->p, "hfs_fill", f->n, &o, NULL);
+  return test_submit(f->p, "hfs_fill", f->n, &o, NULL);
 }
 
 static void expect_fill_done(fx *f, sharc_job *j, const char *what) {
-  int rc = sharc_job_wait(j, -1);
-  cr_assert_eq(rc, 0, "%s: the clean job: rc %s (%s)", what,
-               sharc_err_name(rc), sharc_job_errmsg(j));
-  const sharc_report *rep = sharc_job_report(j);
-  cr_assert_not_null(rep);
-  cr_assert_eq(rep->indices, f->n, "%s", what);
-  cr_assert_eq(rep->deaths, 0, "%s: %u deaths in the clean job", what,
-               rep->deaths);
-  cr_assert_eq(rep->passes, 1, "%s: %u passes", what, rep->passes);
-  for (uint64_t i = 0; i < f->n; i++)
-    cr_assert_eq(f->o2[i], 3 * i + 1, "%s: the clean job's index %llu", what,
-                 (unsigned long long)i);
+  test_expect_clean(j, f->o2, f->n, what);
 }
 
 /* Waits until the driver took the job off the queue. */
@@ -396,7 +371,7 @@ static void crash_ahead_of_clean(sharc_start_method m) {
       f.w[poison[k]] = k % 2 ? P_ABORT : P_SEGV;
     atomic_store(&f.c[C_GATE], 0); /* the faulty job waits at the gate */
     sharc_job_opts o = fx_opts(&f, sch[s], 2);
-    sharc_job *a = submit(f.p, "hfs_kernel", f.n, &o, NULL);
+    sharc_job *a = test_submit(f.p, "hfs_kernel", f.n, &o, NULL);
     until_running(a);
     sharc_job *b = submit_fill(&f);
     sharc_progress pr = SHARC_PROGRESS_INIT;
@@ -530,7 +505,7 @@ static void stream_with_poison(sharc_start_method m) {
     so.stream = 1;
     so.on_range = on_range;
     so.on_range_arg = &rs;
-    sharc_job *j = submit(f.p, "hfs_kernel", f.n, &o, &so);
+    sharc_job *j = test_submit(f.p, "hfs_kernel", f.n, &o, &so);
     uint64_t given = drain_streams(j, f.n, missing, f.o, what);
     int rc = sharc_job_wait(j, 0); /* the streams ended: so did the job */
     cr_assert_eq(rc, SHARC_EQUARANTINED, "%s: rc %s (%s)", what,
@@ -585,7 +560,7 @@ static void hang_cut_by_timeout_x(sharc_start_method m) {
   sharc_job_opts o = fx_opts(&f, "dynamic:16", 1);
   o.fault.timeout_x = 50;
   o.fault.timeout_s = HARD_LIMIT_S;
-  sharc_job *a = submit(f.p, "hfs_kernel", f.n, &o, NULL);
+  sharc_job *a = test_submit(f.p, "hfs_kernel", f.n, &o, NULL);
   sharc_job *b = submit_fill(&f);
   int rc = sharc_job_wait(a, -1);
   uint64_t end_ns = now_ns();
@@ -728,7 +703,7 @@ static void expect_as_uninterrupted(fx *f, const char *dir, const char *path,
   sharc_job_opts o = fx_opts(f, "auto", 0);
   sharc_array *list[4] = {r, f->what, f->ctl, f->calls};
   o.arrays = list;
-  sharc_job *j = submit(f->p, "hfs_kernel", f->n, &o, NULL);
+  sharc_job *j = test_submit(f->p, "hfs_kernel", f->n, &o, NULL);
   int rc = sharc_job_wait(j, -1);
   cr_assert_eq(rc, 0, "%s: the uninterrupted job: %s (%s)", what,
                sharc_err_name(rc), sharc_job_errmsg(j));
@@ -768,7 +743,7 @@ static void journal_quarantine_resume(uint64_t n, const uint64_t *poison,
     f.w[poison[k]] = k % 2 ? P_ABORT : P_SEGV;
   sharc_job_opts o = fx_opts(&f, sched, 2);
   o.journal_path = jpath;
-  sharc_job *a = submit(f.p, "hfs_kernel", n, &o, NULL);
+  sharc_job *a = test_submit(f.p, "hfs_kernel", n, &o, NULL);
   sharc_job *b = submit_fill(&f);
   int rc = sharc_job_wait(a, -1);
   cr_assert_eq(rc, SHARC_EQUARANTINED, "%s: rc %s (%s)", what,
@@ -787,7 +762,7 @@ static void journal_quarantine_resume(uint64_t n, const uint64_t *poison,
   sharc_job_opts r = fx_opts(&f, sched, 0);
   r.journal_path = jpath;
   r.resume = 1;
-  a = submit(f.p, "hfs_kernel", n, &r, NULL);
+  a = test_submit(f.p, "hfs_kernel", n, &r, NULL);
   rc = sharc_job_wait(a, -1);
   cr_assert_eq(rc, 0, "%s: resume: rc %s (%s)", what, sharc_err_name(rc),
                sharc_job_errmsg(a));
@@ -848,7 +823,7 @@ Test(handle_faults_start, a_job_completed_by_retries_inside_journal_blocks_journ
   f.w[1000001] = P_ONCE; /* the middle of block 333333 */
   sharc_job_opts o = fx_opts(&f, "dynamic:999", 1);
   o.journal_path = jpath;
-  sharc_job *a = submit(f.p, "hfs_kernel", n, &o, NULL);
+  sharc_job *a = test_submit(f.p, "hfs_kernel", n, &o, NULL);
   int rc = sharc_job_wait(a, -1);
   cr_assert_eq(rc, 0, "rc %s (%s)", sharc_err_name(rc), sharc_job_errmsg(a));
   const sharc_report *rep = sharc_job_report(a);
@@ -863,7 +838,7 @@ Test(handle_faults_start, a_job_completed_by_retries_inside_journal_blocks_journ
   sharc_job_opts r = fx_opts(&f, "dynamic:999", 0);
   r.journal_path = jpath;
   r.resume = 1;
-  a = submit(f.p, "hfs_kernel", n, &r, NULL);
+  a = test_submit(f.p, "hfs_kernel", n, &r, NULL);
   rc = sharc_job_wait(a, -1);
   cr_assert_eq(rc, 0, "resume: rc %s (%s)", sharc_err_name(rc),
                sharc_job_errmsg(a));
@@ -908,7 +883,7 @@ Test(handle_faults_start, a_cancelled_submitted_job_journals_what_it_did_and_a_r
     f.w[i] = P_HOLD;
   sharc_job_opts o = fx_opts(&f, "dynamic:100", 0);
   o.journal_path = jpath;
-  sharc_job *a = submit(f.p, "hfs_kernel", n, &o, NULL);
+  sharc_job *a = test_submit(f.p, "hfs_kernel", n, &o, NULL);
   /* Dynamic chunks are claimed in order and a worker claims its next one
    * only after its last ended: with both held, every chunk before H has
    * ended and none after has begun. */
@@ -956,7 +931,7 @@ Test(handle_faults_start, a_cancelled_submitted_job_journals_what_it_did_and_a_r
   sharc_job_opts r = fx_opts(&f, "dynamic:100", 0);
   r.journal_path = jpath;
   r.resume = 1;
-  a = submit(f.p, "hfs_kernel", n, &r, NULL);
+  a = test_submit(f.p, "hfs_kernel", n, &r, NULL);
   sharc_job *b = submit_fill(&f);
   rc = sharc_job_wait(a, -1);
   cr_assert_eq(rc, 0, "resume: rc %s (%s)", sharc_err_name(rc),
