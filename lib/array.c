@@ -281,8 +281,8 @@ static int create_shm(sharc_array *a) {
 }
 
 static int array_create_(sharc_pool *pool, sharc_dtype dt, int ndim,
-                       const uint64_t *shape, const sharc_array_opts *opts,
-                       sharc_array **out) {
+                         const uint64_t *shape, const sharc_array_opts *opts,
+                         sharc_array **out) {
   int rc = check_pool(pool, out);
   if (rc != 0)
     return rc;
@@ -333,7 +333,7 @@ static int validate_shm(sharc_pool *pool, const char *name,
 }
 
 static int array_attach_shm_(sharc_pool *pool, const char *name, int flags,
-                           sharc_array **out) {
+                             sharc_array **out) {
   int rc = check_pool(pool, out);
   if (rc != 0)
     return rc;
@@ -392,7 +392,7 @@ int sharc_shm_remove(const char *name) {
 }
 
 static int array_open_npy_(sharc_pool *pool, const char *path, int flags,
-                         sharc_array **out) {
+                           sharc_array **out) {
   int rc = check_pool(pool, out);
   if (rc != 0)
     return rc;
@@ -439,13 +439,14 @@ static int create_tmp_file(sharc_array *a, const char *path) {
   int rc = sharc__out_check(path, sharc__msgbuf(pool), SHARC__MSG_LEN);
   if (rc != 0)
     return rc;
-  a->fd = sharc__out_tmp(path, &a->tmp_path, sharc__msgbuf(pool), SHARC__MSG_LEN);
+  a->fd =
+      sharc__out_tmp(path, &a->tmp_path, sharc__msgbuf(pool), SHARC__MSG_LEN);
   return a->fd < 0 ? a->fd : 0;
 }
 
 static int array_create_npy_(sharc_pool *pool, const char *path, sharc_dtype dt,
-                           int ndim, const uint64_t *shape, int fortran_order,
-                           sharc_array **out) {
+                             int ndim, const uint64_t *shape, int fortran_order,
+                             sharc_array **out) {
   int rc = check_pool(pool, out);
   if (rc != 0)
     return rc;
@@ -498,8 +499,8 @@ static int array_commit_(sharc_array *a) {
       fdatasync(a->fd) != 0)
     return sharc__fail(pool, -errno, "%s: writing: %s", a->tmp_path,
                        strerror(errno));
-  int rc =
-      sharc__out_install(a->tmp_path, a->path, sharc__msgbuf(pool), SHARC__MSG_LEN);
+  int rc = sharc__out_install(a->tmp_path, a->path, sharc__msgbuf(pool),
+                              SHARC__MSG_LEN);
   if (rc != 0)
     return rc;
   free(a->tmp_path);
@@ -518,7 +519,8 @@ static int open_raw_fd(sharc_array *a, const char *path, int flags,
   if (create)
     a->fd = open(path, oflags | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
   else
-    a->fd = sharc__open_regular(path, oflags, sharc__msgbuf(pool), SHARC__MSG_LEN);
+    a->fd =
+        sharc__open_regular(path, oflags, sharc__msgbuf(pool), SHARC__MSG_LEN);
   if (a->fd < 0 && !create) {
     int rc = a->fd;
     a->fd = -1;
@@ -548,8 +550,8 @@ static int open_raw_fd(sharc_array *a, const char *path, int flags,
 }
 
 static int array_open_raw_(sharc_pool *pool, const char *path, int flags,
-                         sharc_dtype dt, int ndim, const uint64_t *shape,
-                         uint64_t offset, sharc_array **out) {
+                           sharc_dtype dt, int ndim, const uint64_t *shape,
+                           uint64_t offset, sharc_array **out) {
   int rc = check_pool(pool, out);
   if (rc != 0)
     return rc;
@@ -628,8 +630,8 @@ int sharc__array_send(sharc_pool *pool, sharc_array *a, unsigned w) {
   }
   sharc__arrays_unlock(pool);
   if (rc != 0)
-    return sharc__fail(pool, rc, "sending array %u to worker %u: %s", a->id,
-                       w, strerror(-rc));
+    return sharc__fail(pool, rc, "sending array %u to worker %u: %s", a->id, w,
+                       strerror(-rc));
   return 0;
 }
 
@@ -716,8 +718,8 @@ int sharc_array_create_npy(sharc_pool *pool, const char *path, sharc_dtype dt,
   if (pool == NULL)
     return check_pool(pool, out);
   calls_enter(pool);
-  return calls_leave(pool, array_create_npy_(pool, path, dt, ndim, shape,
-                                             fortran_order, out));
+  return calls_leave(
+      pool, array_create_npy_(pool, path, dt, ndim, shape, fortran_order, out));
 }
 
 int sharc_array_open_raw(sharc_pool *pool, const char *path, int flags,
@@ -726,8 +728,8 @@ int sharc_array_open_raw(sharc_pool *pool, const char *path, int flags,
   if (pool == NULL)
     return check_pool(pool, out);
   calls_enter(pool);
-  return calls_leave(pool, array_open_raw_(pool, path, flags, dt, ndim, shape,
-                                           offset, out));
+  return calls_leave(
+      pool, array_open_raw_(pool, path, flags, dt, ndim, shape, offset, out));
 }
 
 int sharc_array_commit(sharc_array *a) {

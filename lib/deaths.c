@@ -72,11 +72,11 @@ static const char *array_named(sharc_pool *pool, uint32_t id) {
   while (a != NULL && a->id != id)
     a = a->next;
   /* An array of the job: the caller's to keep until the job is over. */
-  const char *name = a == NULL            ? "an array"
-                     : a == pool->items   ? "the retry items"
-                     : a->path != NULL    ? a->path
-                     : a->name != NULL    ? a->name
-                                          : "an anonymous array";
+  const char *name = a == NULL          ? "an array"
+                     : a == pool->items ? "the retry items"
+                     : a->path != NULL  ? a->path
+                     : a->name != NULL  ? a->name
+                                        : "an anonymous array";
   sharc__arrays_unlock(pool);
   return name;
 }
@@ -86,9 +86,8 @@ static const char *array_named(sharc_pool *pool, uint32_t id) {
  * slot names it: SIGBUS inside an array's mapping (the file under it
  * shrank) or SIGSEGV on memory read-only in workers. Returns 0 if the death
  * was neither. */
-static int fatal_death(sharc_pool *pool, job_state *js, unsigned w,
-                       pid_t pid, int sig, const char *plain, char *why,
-                       size_t len) {
+static int fatal_death(sharc_pool *pool, job_state *js, unsigned w, pid_t pid,
+                       int sig, const char *plain, char *why, size_t len) {
   const sharc__slot *slot = &pool->cb->slots[w];
   /* a very long path cuts the message, still naming the cause */
   if (sig == SIGBUS && slot->bus_seen)

@@ -430,8 +430,7 @@ static int job_finish(job *jb, int rc) {
   /* Every index but the quarantined ones was computed: the blocks that
    * retries completed in pieces are done too. */
   if (jb->opts.o.journal_path != NULL && js->journal != NULL &&
-      js->faults != NULL && jb->posted &&
-      (rc == 0 || rc == SHARC_EQUARANTINED))
+      js->faults != NULL && jb->posted && (rc == 0 || rc == SHARC_EQUARANTINED))
     sharc__journal_complete(js->journal, js->faults->q, js->faults->nq);
   if (js->faults != NULL)
     sharc__faults_free(js->faults);

@@ -161,8 +161,8 @@ static uint32_t le32(const unsigned char *b) {
 
 /* Checks magic, version and header length; sets *prefix (10 or 12) and
  * *hlen, both already known to lie within the file. */
-static int read_prefix(const source *src, const report *r, sharc__npy_meta *info,
-                       size_t *prefix, uint32_t *hlen) {
+static int read_prefix(const source *src, const report *r,
+                       sharc__npy_meta *info, size_t *prefix, uint32_t *hlen) {
   unsigned char b[12];
   uint64_t size = info->file_size;
   size_t have = size < sizeof b ? (size_t)size : sizeof b;

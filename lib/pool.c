@@ -664,7 +664,6 @@ double sharc_pool_startup_seconds(const sharc_pool *pool) {
   return pool ? pool->startup_s : 0.0;
 }
 
-
 int sharc_pool_cancel(sharc_pool *pool) {
   if (pool == NULL || pool->cb == NULL || sharc__pool_foreign(pool))
     return SHARC_EINVAL;

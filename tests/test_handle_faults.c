@@ -95,7 +95,8 @@ static int always_fails(uint8_t k) {
   return k == P_SEGV || k == P_ABORT || k == P_EIO || k == P_HANG;
 }
 
-/* ---- the fixture ---------------------------------------------------------- */
+/* ---- the fixture ----------------------------------------------------------
+ */
 
 typedef struct fx {
   sharc_pool *p;
@@ -176,8 +177,8 @@ static void expect_exact_quarantine(fx *f, const sharc_report *rep,
   uint64_t want = 0;
   for (uint64_t i = 0; i < f->n; i++)
     want += always_fails(f->w[i]);
-  cr_assert_eq(rep->nquarantined, want, "%s: %u quarantined, %llu poison",
-               what, rep->nquarantined, (unsigned long long)want);
+  cr_assert_eq(rep->nquarantined, want, "%s: %u quarantined, %llu poison", what,
+               rep->nquarantined, (unsigned long long)want);
   uint8_t *seen = calloc(f->n, 1);
   cr_assert_not_null(seen);
   for (unsigned k = 0; k < rep->nquarantined; k++) {
@@ -209,11 +210,12 @@ static void expect_exact_quarantine(fx *f, const sharc_report *rep,
   cr_assert_eq(rep->indices, f->n - want, "%s: %llu indices reported", what,
                (unsigned long long)rep->indices);
   for (uint64_t i = 0; i < f->n; i++)
-    cr_assert_eq(f->o[i], always_fails(f->w[i]) ? 0 : mix(i),
-                 "%s: index %llu", what, (unsigned long long)i);
+    cr_assert_eq(f->o[i], always_fails(f->w[i]) ? 0 : mix(i), "%s: index %llu",
+                 what, (unsigned long long)i);
 }
 
-/* ---- streams, checked index by index -------------------------------------- */
+/* ---- streams, checked index by index --------------------------------------
+ */
 
 typedef struct ranges_seen {
   uint8_t *count; /* per index: how many on_range calls named it */
@@ -301,10 +303,13 @@ static uint8_t *poison_set(const fx *f) {
   return m;
 }
 
-/* ---- 1. a crashing job queued ahead of a clean one ------------------------- */
+/* ---- 1. a crashing job queued ahead of a clean one -------------------------
+ */
 
-Test(handle_faults, a_crashing_job_ahead_in_the_queue_quarantines_its_poison_and_the_next_runs_in_full,
-     .timeout = 300) {
+Test(
+    handle_faults,
+    a_crashing_job_ahead_in_the_queue_quarantines_its_poison_and_the_next_runs_in_full,
+    .timeout = 300) {
   fx f;
   fx_make(&f, 2, 20000);
   const char *sch[] = {"dynamic:64", "auto", "static", "guided", "static:9"};
@@ -347,7 +352,9 @@ Test(handle_faults, a_crashing_job_ahead_in_the_queue_quarantines_its_poison_and
   sharc_pool_destroy(f.p);
 }
 
-Test(handle_faults, a_failing_record_in_a_submitted_job_with_the_stop_policy_names_it_and_the_queue_goes_on) {
+Test(
+    handle_faults,
+    a_failing_record_in_a_submitted_job_with_the_stop_policy_names_it_and_the_queue_goes_on) {
   fx f;
   fx_make(&f, 2, 5000);
   fx_reset(&f);
@@ -372,7 +379,8 @@ Test(handle_faults, a_failing_record_in_a_submitted_job_with_the_stop_policy_nam
   sharc_pool_destroy(f.p);
 }
 
-/* ---- 2. streams of a job with crashing indices ----------------------------- */
+/* ---- 2. streams of a job with crashing indices -----------------------------
+ */
 
 static void stream_poison_run(fx *f, const char *sched, unsigned retries,
                               const char *what) {
@@ -405,7 +413,8 @@ static void stream_poison_run(fx *f, const char *sched, unsigned retries,
   free(missing);
 }
 
-Test(handle_faults, a_stream_gives_every_completed_index_once_and_never_a_quarantined_one,
+Test(handle_faults,
+     a_stream_gives_every_completed_index_once_and_never_a_quarantined_one,
      .timeout = 300) {
   fx f;
   fx_make(&f, 2, 100000);
@@ -475,7 +484,8 @@ Test(handle_faults, a_stream_of_3m_indices_covers_every_index_after_a_retry,
   sharc_pool_destroy(f.p);
 }
 
-/* ---- 3. cancel and terminate during a retry pass --------------------------- */
+/* ---- 3. cancel and terminate during a retry pass ---------------------------
+ */
 
 /* Submits the holding job (index 777 dies once, its retry waits for the
  * release) and a clean one behind it, and returns once the retry is
@@ -504,7 +514,8 @@ static sharc_job *submit_held(fx *f, int stream, sharc_job **behind) {
   return a;
 }
 
-Test(handle_faults, a_job_cancelled_in_its_retry_pass_ends_cancelled_and_the_next_runs,
+Test(handle_faults,
+     a_job_cancelled_in_its_retry_pass_ends_cancelled_and_the_next_runs,
      .timeout = 120) {
   fx f;
   fx_make(&f, 2, 10000);
@@ -607,9 +618,11 @@ Test(handle_faults, terminate_during_a_retry_pass_cancels_it_and_the_queue,
   sharc_job_free(b);
 }
 
-/* ---- 4. a hanging kernel under a chunk timeout ------------------------------ */
+/* ---- 4. a hanging kernel under a chunk timeout ------------------------------
+ */
 
-Test(handle_faults, a_submitted_job_with_a_hang_times_out_its_waits_then_names_the_index,
+Test(handle_faults,
+     a_submitted_job_with_a_hang_times_out_its_waits_then_names_the_index,
      .timeout = 120) {
   fx f;
   fx_make(&f, 2, 2000);
@@ -653,7 +666,8 @@ Test(handle_faults, a_submitted_job_with_a_hang_times_out_its_waits_then_names_t
   sharc_pool_destroy(f.p);
 }
 
-/* ---- 5. pipelines whose transform crashes ----------------------------------- */
+/* ---- 5. pipelines whose transform crashes -----------------------------------
+ */
 
 /* Item i of the input is the u64 i; the transform maps x to 3x + seq, and
  * an item equal to one of the u64 argument values crashes its worker. */
@@ -726,7 +740,8 @@ static int run_pipe(sharc_pool *p, pio *s, const uint64_t *poison, size_t np,
   return sharc_pipeline_run(p, &po, res);
 }
 
-static void expect_pipe_failed_at(const pio *s, const sharc_pipeline_result *res,
+static void expect_pipe_failed_at(const pio *s,
+                                  const sharc_pipeline_result *res,
                                   uint64_t seq, uint64_t index,
                                   const char *what) {
   cr_assert_str_eq(res->failed_stage, "transform", "%s", what);
@@ -775,7 +790,8 @@ Test(handle_faults, a_pipeline_whose_transform_crashes_names_slot_and_index,
   sharc_pool_destroy(p);
 }
 
-/* ---- 6. kernels that scribble on the control block -------------------------- */
+/* ---- 6. kernels that scribble on the control block --------------------------
+ */
 
 enum { S_COUNTER_TO_N = 1, S_EMPTY_RANGES = 2, S_WRITE_JOB = 3 };
 
@@ -811,8 +827,10 @@ static int hf_scribble(const sharc_task *t, uint64_t b, uint64_t e) {
 }
 SHARC_KERNEL(hf_scribble)
 
-Test(handle_faults, scribbled_claim_words_in_submitted_and_streamed_jobs_cost_a_pass_not_an_index,
-     .timeout = 300) {
+Test(
+    handle_faults,
+    scribbled_claim_words_in_submitted_and_streamed_jobs_cost_a_pass_not_an_index,
+    .timeout = 300) {
   fx f;
   fx_make(&f, 2, 40000);
   struct {
@@ -846,7 +864,7 @@ Test(handle_faults, scribbled_claim_words_in_submitted_and_streamed_jobs_cost_a_
       cr_assert_eq(rc, 0, "%s: rc %s (%s)", what, sharc_err_name(rc),
                    sharc_job_errmsg(a));
       cr_assert_eq(atomic_load(&f.c[C_ONCE]), 1, "%s: the scribble happened",
-                 what);
+                   what);
       const sharc_report *rep = sharc_job_report(a);
       cr_assert_eq(rep->indices, f.n, "%s", what);
       cr_assert_geq(rep->passes, 2, "%s: the scribbled pass ran again", what);
@@ -862,7 +880,9 @@ Test(handle_faults, scribbled_claim_words_in_submitted_and_streamed_jobs_cost_a_
   sharc_pool_destroy(f.p);
 }
 
-Test(handle_faults, a_submitted_job_writing_its_descriptor_fails_by_name_and_the_queue_goes_on) {
+Test(
+    handle_faults,
+    a_submitted_job_writing_its_descriptor_fails_by_name_and_the_queue_goes_on) {
   fx f;
   fx_make(&f, 2, 1000);
   fx_reset(&f);
@@ -900,9 +920,11 @@ Test(handle_faults, a_submitted_job_writing_its_descriptor_fails_by_name_and_the
   sharc_pool_destroy(f.p);
 }
 
-/* ---- 7. a coordinator holding a large heap ---------------------------------- */
+/* ---- 7. a coordinator holding a large heap ----------------------------------
+ */
 
-Test(handle_faults, crashing_jobs_replace_workers_of_a_coordinator_holding_512_mib,
+Test(handle_faults,
+     crashing_jobs_replace_workers_of_a_coordinator_holding_512_mib,
      .timeout = 300) {
   size_t big = (size_t)512 << 20;
   unsigned char *heap = malloc(big);
@@ -941,7 +963,8 @@ Test(handle_faults, crashing_jobs_replace_workers_of_a_coordinator_holding_512_m
   free(heap);
 }
 
-/* ---- 8. recycling in a streamed job ----------------------------------------- */
+/* ---- 8. recycling in a streamed job -----------------------------------------
+ */
 
 Test(handle_faults, recycled_workers_in_a_streamed_job_give_every_index_once,
      .timeout = 300) {

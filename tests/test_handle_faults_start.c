@@ -176,12 +176,14 @@ static void expect_workers_of(sharc_pool *p, sharc_start_method m,
     int ppid = parent_of(pid);
     exe_of(pid, exe, sizeof exe);
     if (m == SHARC_START_FORKSERVER) {
-      cr_assert_neq(ppid, getpid(), "%s: worker %u (pid %d) is a child of "
-                    "the coordinator, not of the fork server", what, w, pid);
+      cr_assert_neq(ppid, getpid(),
+                    "%s: worker %u (pid %d) is a child of "
+                    "the coordinator, not of the fork server",
+                    what, w, pid);
       cr_assert_str_eq(exe, self, "%s: worker %u runs %s", what, w, exe);
     } else {
-      cr_assert_eq(ppid, getpid(), "%s: worker %u (pid %d): parent %d", what,
-                   w, pid, ppid);
+      cr_assert_eq(ppid, getpid(), "%s: worker %u (pid %d): parent %d", what, w,
+                   pid, ppid);
       const char *base = strrchr(exe, '/');
       cr_assert(base != NULL && strcmp(base, "/sharc-worker") == 0,
                 "%s: worker %u runs %s, not sharc-worker", what, w, exe);
@@ -189,7 +191,8 @@ static void expect_workers_of(sharc_pool *p, sharc_start_method m,
   }
 }
 
-/* ---- the fixture ---------------------------------------------------------- */
+/* ---- the fixture ----------------------------------------------------------
+ */
 
 typedef struct fx {
   sharc_pool *p;
@@ -231,7 +234,8 @@ static void fx_make(fx *f, sharc_pool *p, uint64_t n, const char *out_path) {
   memset(f, 0, sizeof *f);
   f->p = p;
   f->n = n;
-  f->out = out_path ? file_array(p, out_path, n, 1) : mem_array(p, SHARC_U64, n);
+  f->out =
+      out_path ? file_array(p, out_path, n, 1) : mem_array(p, SHARC_U64, n);
   f->what = mem_array(p, SHARC_U8, n);
   f->ctl = mem_array(p, SHARC_U64, C_WORDS);
   f->calls = mem_array(p, SHARC_U32, n);
@@ -313,8 +317,8 @@ static void expect_exact_quarantine(fx *f, const sharc_report *rep,
   uint64_t want = 0;
   for (uint64_t i = 0; i < f->n; i++)
     want += always_fails(f->w[i]);
-  cr_assert_eq(rep->nquarantined, want, "%s: %u quarantined, %llu poison",
-               what, rep->nquarantined, (unsigned long long)want);
+  cr_assert_eq(rep->nquarantined, want, "%s: %u quarantined, %llu poison", what,
+               rep->nquarantined, (unsigned long long)want);
   uint64_t last = 0;
   for (unsigned k = 0; k < rep->nquarantined; k++) {
     const sharc_quarantined *q = &rep->quarantined[k];
@@ -322,8 +326,10 @@ static void expect_exact_quarantine(fx *f, const sharc_report *rep,
                  what, (unsigned long long)q->begin,
                  (unsigned long long)q->end);
     cr_assert_lt(q->begin, f->n);
-    cr_assert(k == 0 || q->begin > last, "%s: quarantined out of order or "
-              "twice at %llu", what, (unsigned long long)q->begin);
+    cr_assert(k == 0 || q->begin > last,
+              "%s: quarantined out of order or "
+              "twice at %llu",
+              what, (unsigned long long)q->begin);
     last = q->begin;
     uint8_t kind = f->w[q->begin];
     cr_assert(always_fails(kind), "%s: healthy index %llu quarantined", what,
@@ -353,7 +359,8 @@ static void expect_exact_quarantine(fx *f, const sharc_report *rep,
   }
 }
 
-/* ---- 1. crashing jobs ahead of a clean one, forkserver and spawn ---------- */
+/* ---- 1. crashing jobs ahead of a clean one, forkserver and spawn ----------
+ */
 
 static void crash_ahead_of_clean(sharc_start_method m) {
   fx f;
@@ -400,18 +407,23 @@ static void crash_ahead_of_clean(sharc_start_method m) {
   sharc_pool_destroy(f.p);
 }
 
-Test(handle_faults_start, forkserver_crashing_job_ahead_in_the_queue_quarantines_exactly_and_the_next_runs,
-     .timeout = 300) {
+Test(
+    handle_faults_start,
+    forkserver_crashing_job_ahead_in_the_queue_quarantines_exactly_and_the_next_runs,
+    .timeout = 300) {
   cr_assert_eq(sharc_init(), 0);
   crash_ahead_of_clean(SHARC_START_FORKSERVER);
 }
 
-Test(handle_faults_start, spawn_crashing_job_ahead_in_the_queue_quarantines_exactly_and_the_next_runs,
-     .timeout = 300) {
+Test(
+    handle_faults_start,
+    spawn_crashing_job_ahead_in_the_queue_quarantines_exactly_and_the_next_runs,
+    .timeout = 300) {
   crash_ahead_of_clean(SHARC_START_SPAWN);
 }
 
-/* ---- 2. streams of crashing jobs, forkserver and spawn --------------------- */
+/* ---- 2. streams of crashing jobs, forkserver and spawn ---------------------
+ */
 
 typedef struct ranges_seen {
   uint8_t *count; /* per index: how many on_range calls named it */
@@ -442,18 +454,22 @@ static uint64_t drain_streams(sharc_job *j, uint64_t n, const uint8_t *missing,
   int rc;
   while ((rc = sharc_job_next_ordered(j, &upto, -1)) == 1) {
     cr_assert_gt(upto, last, "%s", what);
-    cr_assert_leq(upto, first_missing, "%s: the ordered prefix reached %llu "
-                  "past index %llu, which did not complete", what,
-                  (unsigned long long)upto, (unsigned long long)first_missing);
+    cr_assert_leq(upto, first_missing,
+                  "%s: the ordered prefix reached %llu "
+                  "past index %llu, which did not complete",
+                  what, (unsigned long long)upto,
+                  (unsigned long long)first_missing);
     for (uint64_t i = last; i < upto; i++)
       cr_assert_eq(out[i], mix(i), "%s: index %llu in the prefix, not written",
                    what, (unsigned long long)i);
     last = upto;
   }
   cr_assert_eq(rc, 0, "%s: next_ordered: %s", what, sharc_err_name(rc));
-  cr_assert_eq(last, first_missing, "%s: the ordered stream ended at %llu, "
-               "the first index not completed is %llu", what,
-               (unsigned long long)last, (unsigned long long)first_missing);
+  cr_assert_eq(last, first_missing,
+               "%s: the ordered stream ended at %llu, "
+               "the first index not completed is %llu",
+               what, (unsigned long long)last,
+               (unsigned long long)first_missing);
   uint8_t *hit = calloc(n, 1);
   cr_assert_not_null(hit);
   uint64_t b, e, got = 0, want = 0;
@@ -531,13 +547,15 @@ static void stream_with_poison(sharc_start_method m) {
   sharc_pool_destroy(f.p);
 }
 
-Test(handle_faults_start, forkserver_stream_gives_every_completed_index_once_never_a_quarantined_one,
+Test(handle_faults_start,
+     forkserver_stream_gives_every_completed_index_once_never_a_quarantined_one,
      .timeout = 300) {
   cr_assert_eq(sharc_init(), 0);
   stream_with_poison(SHARC_START_FORKSERVER);
 }
 
-Test(handle_faults_start, spawn_stream_gives_every_completed_index_once_never_a_quarantined_one,
+Test(handle_faults_start,
+     spawn_stream_gives_every_completed_index_once_never_a_quarantined_one,
      .timeout = 300) {
   stream_with_poison(SHARC_START_SPAWN);
 }
@@ -569,13 +587,14 @@ static void hang_cut_by_timeout_x(sharc_start_method m) {
   const sharc_report *rep = sharc_job_report(a);
   expect_exact_quarantine(&f, rep, 2, method_name(m));
   /* The chunk, the index among single blocks, the index alone again. */
-  cr_assert_eq(atomic_load(&f.c[C_HANGS]), 3, "%s: %llu hangs",
-               method_name(m), (unsigned long long)atomic_load(&f.c[C_HANGS]));
+  cr_assert_eq(atomic_load(&f.c[C_HANGS]), 3, "%s: %llu hangs", method_name(m),
+               (unsigned long long)atomic_load(&f.c[C_HANGS]));
   cr_assert_eq(rep->deaths, 3, "%s: %u deaths", method_name(m), rep->deaths);
   double took = (double)(end_ns - atomic_load(&f.c[C_HANG_NS])) * 1e-9;
-  cr_assert_lt(took, HARD_LIMIT_S / 2, "%s: %.1f s from the first hang to "
-               "the job's end: timeout_x did not cut it", method_name(m),
-               took);
+  cr_assert_lt(took, HARD_LIMIT_S / 2,
+               "%s: %.1f s from the first hang to "
+               "the job's end: timeout_x did not cut it",
+               method_name(m), took);
   /* Nor sooner than three limits of at least 10 ms each (the first hang
    * began microseconds after its chunk). */
   cr_assert_geq(took, 0.025, "%s: three timeouts in %.3f s", method_name(m),
@@ -591,7 +610,8 @@ static void hang_cut_by_timeout_x(sharc_start_method m) {
   sharc_pool_destroy(f.p);
 }
 
-Test(handle_faults_start, a_submitted_hang_is_cut_by_timeout_x_quarantined_and_the_next_job_runs,
+Test(handle_faults_start,
+     a_submitted_hang_is_cut_by_timeout_x_quarantined_and_the_next_job_runs,
      .timeout = 300) {
   cr_assert_eq(sharc_init(), 0);
   hang_cut_by_timeout_x(SHARC_START_FORK);
@@ -599,7 +619,8 @@ Test(handle_faults_start, a_submitted_hang_is_cut_by_timeout_x_quarantined_and_t
   hang_cut_by_timeout_x(SHARC_START_SPAWN);
 }
 
-/* ---- 4. journals of submitted jobs ---------------------------------------- */
+/* ---- 4. journals of submitted jobs ----------------------------------------
+ */
 
 /* A journal as written on disk (lib/journal.c): a 128-byte header (magic
  * "SHARCJN1", version 1, n, block, nblocks, ...), then one bit per block
@@ -686,8 +707,7 @@ static void slurp(const char *path, uint64_t n, uint64_t *buf) {
     got += (size_t)r;
   }
   char extra;
-  cr_assert_eq(read(fd, &extra, 1), 0, "%s: longer than %zu bytes", path,
-               want);
+  cr_assert_eq(read(fd, &extra, 1), 0, "%s: longer than %zu bytes", path, want);
   close(fd);
 }
 
@@ -709,13 +729,16 @@ static void expect_as_uninterrupted(fx *f, const char *dir, const char *path,
                sharc_err_name(rc), sharc_job_errmsg(j));
   sharc_job_free(j);
   sharc_array_destroy(r);
-  uint64_t *got = malloc(f->n * sizeof *got), *want = malloc(f->n * sizeof *want);
+  uint64_t *got = malloc(f->n * sizeof *got),
+           *want = malloc(f->n * sizeof *want);
   cr_assert(got != NULL && want != NULL);
   slurp(path, f->n, got);
   slurp(ref, f->n, want);
   for (uint64_t i = 0; i < f->n; i++)
-    cr_assert_eq(got[i], want[i], "%s: index %llu differs from the "
-                 "uninterrupted run", what, (unsigned long long)i);
+    cr_assert_eq(got[i], want[i],
+                 "%s: index %llu differs from the "
+                 "uninterrupted run",
+                 what, (unsigned long long)i);
   cr_assert_eq(memcmp(got, want, f->n * sizeof *got), 0, "%s", what);
   for (uint64_t i = 0; i < f->n; i++)
     cr_assert_eq(got[i], mix(i), "%s: index %llu", what, (unsigned long long)i);
@@ -775,8 +798,10 @@ static void journal_quarantine_resume(uint64_t n, const uint64_t *poison,
                  (unsigned long long)i, atomic_load(&f.k[i]));
   }
   const sharc_report *rep = sharc_job_report(a);
-  cr_assert_eq(rep->indices, missing, "%s: the resume reports %llu indices, "
-               "%llu were missing", what, (unsigned long long)rep->indices,
+  cr_assert_eq(rep->indices, missing,
+               "%s: the resume reports %llu indices, "
+               "%llu were missing",
+               what, (unsigned long long)rep->indices,
                (unsigned long long)missing);
   cr_assert_eq(rep->nquarantined, 0, "%s", what);
   sharc_job_free(a);
@@ -791,15 +816,18 @@ static void journal_quarantine_resume(uint64_t n, const uint64_t *poison,
   cr_assert_eq(rmdir(dir), 0, "%s: files left in %s", what, dir);
 }
 
-Test(handle_faults_start, a_quarantining_submitted_job_journals_exactly_its_done_blocks_and_a_resume_runs_the_rest,
-     .timeout = 300) {
+Test(
+    handle_faults_start,
+    a_quarantining_submitted_job_journals_exactly_its_done_blocks_and_a_resume_runs_the_rest,
+    .timeout = 300) {
   const uint64_t poison[] = {7, 5000, 12345, 19999};
   journal_quarantine_resume(20000, poison, 4, "dynamic:64");
 }
 
 /* More than 2^20 indices: a journal block holds 3 of them, and the
  * retries narrow failures down inside blocks. */
-Test(handle_faults_start, over_2_pow_20_indices_the_journal_marks_exactly_the_blocks_without_poison,
+Test(handle_faults_start,
+     over_2_pow_20_indices_the_journal_marks_exactly_the_blocks_without_poison,
      .timeout = 300) {
   const uint64_t n = (UINT64_C(1) << 21) + 5;
   const uint64_t poison[] = {1000001, 1500000, n - 1};
@@ -809,7 +837,8 @@ Test(handle_faults_start, over_2_pow_20_indices_the_journal_marks_exactly_the_bl
 /* A job over 2^20 indices whose worker dies once, inside a journal block:
  * the retries complete that block in pieces, and the job returns 0. Its
  * journal then marks every block, and resuming it computes nothing. */
-Test(handle_faults_start, a_job_completed_by_retries_inside_journal_blocks_journals_every_block,
+Test(handle_faults_start,
+     a_job_completed_by_retries_inside_journal_blocks_journals_every_block,
      .timeout = 300) {
   char dir[] = "/tmp/sharc-hfs-XXXXXX";
   cr_assert_not_null(mkdtemp(dir));
@@ -868,8 +897,10 @@ static int below_h(void *arg, uint64_t b, uint64_t e) {
   return e <= *(const uint64_t *)arg;
 }
 
-Test(handle_faults_start, a_cancelled_submitted_job_journals_what_it_did_and_a_resumed_one_finishes_it,
-     .timeout = 300) {
+Test(
+    handle_faults_start,
+    a_cancelled_submitted_job_journals_what_it_did_and_a_resumed_one_finishes_it,
+    .timeout = 300) {
   char dir[] = "/tmp/sharc-hfs-XXXXXX";
   cr_assert_not_null(mkdtemp(dir));
   char path[128], jpath[160];

@@ -126,7 +126,7 @@ static int probe_meta(const char *path, sharc__npy_meta *m, char *msg,
 /* Probes path and asserts the exact return code and that the message
  * names the file and contains each of the given fragments. */
 static sharc__npy_meta probe_expect(const char *path, int want, const char *a,
-                                   const char *b) {
+                                    const char *b) {
   sharc__npy_meta info;
   char msg[512] = "";
   int rc = probe_meta(path, &info, msg, sizeof msg);
@@ -776,7 +776,8 @@ Test(npy, data_offset_not_a_multiple_of_the_item_size_is_not_mappable) {
   write_npy(path, 1, 0,
             "{'descr': '<c16', 'fortran_order': False, 'shape': (2,), }", 88,
             32);
-  sharc__npy_meta info = probe_expect(path, 0, "data offset 88", "item size 16");
+  sharc__npy_meta info =
+      probe_expect(path, 0, "data offset 88", "item size 16");
   cr_assert_eq(info.mappable, 0);
   cr_assert_eq(info.why_not, SHARC_EFORMAT);
   cr_assert_eq(info.dtype, SHARC_C128);
@@ -1043,8 +1044,7 @@ Test(npy, messages_fit_any_buffer_size) {
     char msg[48];
     memset(msg, '#', sizeof msg);
     sharc__npy_meta info;
-    cr_assert_eq(probe_meta(path, &info, len ? msg : NULL, len),
-                 SHARC_EFORMAT);
+    cr_assert_eq(probe_meta(path, &info, len ? msg : NULL, len), SHARC_EFORMAT);
     for (size_t i = len; i < sizeof msg; i++)
       cr_assert_eq(msg[i], '#', "msglen %zu: byte %zu written", len, i);
     cr_assert(len == 0 || memchr(msg, '\0', len) != NULL);

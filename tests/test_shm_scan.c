@@ -23,8 +23,7 @@ static int find(const char *name, sharc_shm_entry *out) {
   sharc_shm_entry *list;
   size_t n, seen = 0;
   cr_assert_eq(sharc_shm_scan(&list, &n), 0);
-  cr_assert((n == 0) == (list == NULL), "count %zu, list %p", n,
-            (void *)list);
+  cr_assert((n == 0) == (list == NULL), "count %zu, list %p", n, (void *)list);
   int found = 0;
   for (sharc_shm_entry *e = list; e != NULL; e = e->next, seen++) {
     if (e->next != NULL)

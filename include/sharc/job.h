@@ -367,9 +367,9 @@ typedef struct sharc_progress {
  *   sharc_progress pr = SHARC_PROGRESS_INIT;
  *   sharc_job_progress(job, &pr);
  * Returns 0, or SHARC_EINVAL (NULL job or p, a job whose pool was
- * destroyed, p->size not the size of the struct). Never blocks on the job (only on the pool's lock,
- * briefly); thread-safe; in a child forked from the pool's creator,
- * SHARC_EINVAL. */
+ * destroyed, p->size not the size of the struct). Never blocks on the job
+ * (only on the pool's lock, briefly); thread-safe; in a child forked from
+ * the pool's creator, SHARC_EINVAL. */
 SHARC_API int sharc_job_progress(const sharc_job *job, sharc_progress *p);
 
 /* The unordered stream (like Python's imap_unordered): waits up to
