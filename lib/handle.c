@@ -299,11 +299,11 @@ static int give_unquarantined(sharc_job *job, found *f, uint64_t b,
 
 /* A stream's job that completed every index but those it quarantined
  * (status 0 or SHARC_EQUARANTINED): workers mark a block of the done map
- * only when one chunk covered it whole, so a block that a retry split
- * (failing ranges are narrowed down to the job's own grain, finer than a
- * block when n > 2^20) or that holds a quarantined index was completed in
- * pieces that no bit records. Its indices, less the quarantined ones, go
- * to the streams now, and the ordered stream ends at the first
+ * only when one chunk covered it whole, and the job's end marks the blocks
+ * that retries completed in pieces (sharc__journal_complete), but not a
+ * block holding a quarantined index (n > 2^20: blocks are coarser than
+ * the grain failing ranges narrow down to). Such a block's other indices
+ * go to the streams now, and the ordered stream ends at the first
  * quarantined index (n if none). Called with the lock, after the map's
  * last look. */
 static int stream_complete(sharc_job *job, int status, found *f) {

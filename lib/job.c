@@ -428,9 +428,11 @@ static int job_finish(job *jb, int rc) {
     sharc__report_fill(pool, js->rep, js->kernel, js->n, js->o, NULL, rc);
   }
   /* Every index but the quarantined ones was computed: the blocks that
-   * retries completed in pieces are done too. */
-  if (jb->opts.o.journal_path != NULL && js->journal != NULL &&
-      js->faults != NULL && jb->posted && (rc == 0 || rc == SHARC_EQUARANTINED))
+   * retries completed in pieces are done too, in a journal's file and in
+   * a stream's done map alike (whose last look, in journal_end, gives
+   * them to the streams). */
+  if (js->journal != NULL && js->faults != NULL && jb->posted &&
+      (rc == 0 || rc == SHARC_EQUARANTINED))
     sharc__journal_complete(js->journal, js->faults->q, js->faults->nq);
   if (js->faults != NULL)
     sharc__faults_free(js->faults);

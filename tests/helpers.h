@@ -3,6 +3,8 @@
 #define SHARC_TEST_HELPERS_H
 
 #include <criterion/criterion.h>
+#include <sched.h>
+#include <stdlib.h>
 #include <time.h>
 #include <sharc.h>
 
@@ -81,6 +83,81 @@ static inline void test_expect_clean(sharc_job *j, const uint64_t *out,
   for (uint64_t i = 0; i < n; i++)
     cr_assert_eq(out[i], 3 * i + 1, "%s: the clean job's index %llu", what,
                  (unsigned long long)i);
+}
+
+/* Waits until the job is running (the driver took it off the queue). */
+static inline void until_running(sharc_job *j) {
+  sharc_progress pr = SHARC_PROGRESS_INIT;
+  do {
+    cr_assert_eq(sharc_job_progress(j, &pr), 0);
+    sched_yield();
+  } while (pr.state == SHARC_JOB_QUEUED);
+}
+
+/* Reads a streamed job's ordered stream to its end, then the unordered
+ * one. The ordered prefix must end exactly at the first index that did not
+ * complete (n if none), every index in it written (out[i] == value(i));
+ * the unordered stream must give every index that completed (missing[i]
+ * == 0) exactly once and no other, each one written. Returns the indices
+ * the unordered stream gave. */
+static inline uint64_t test_drain_streams(sharc_job *j, uint64_t n,
+                                          const uint8_t *missing,
+                                          const uint64_t *out,
+                                          uint64_t (*value)(uint64_t),
+                                          const char *what) {
+  uint64_t first_missing = n;
+  for (uint64_t i = 0; i < n; i++)
+    if (missing[i]) {
+      first_missing = i;
+      break;
+    }
+  uint64_t upto = 0, last = 0;
+  int rc;
+  while ((rc = sharc_job_next_ordered(j, &upto, -1)) == 1) {
+    cr_assert_gt(upto, last, "%s", what);
+    cr_assert_leq(upto, first_missing,
+                  "%s: the ordered prefix reached %llu past index %llu, "
+                  "which did not complete",
+                  what, (unsigned long long)upto,
+                  (unsigned long long)first_missing);
+    for (uint64_t i = last; i < upto; i++)
+      cr_assert_eq(out[i], value(i), "%s: index %llu in the prefix, not written",
+                   what, (unsigned long long)i);
+    last = upto;
+  }
+  cr_assert_eq(rc, 0, "%s: next_ordered: %s", what, sharc_err_name(rc));
+  cr_assert_eq(last, first_missing,
+               "%s: the ordered stream ended at %llu, the first index not "
+               "completed is %llu",
+               what, (unsigned long long)last,
+               (unsigned long long)first_missing);
+  uint8_t *hit = calloc(n, 1);
+  cr_assert_not_null(hit);
+  uint64_t b, e, got = 0, want = 0;
+  while ((rc = sharc_job_next(j, &b, &e, -1)) == 1) {
+    cr_assert(b < e && e <= n, "%s: range [%llu, %llu)", what,
+              (unsigned long long)b, (unsigned long long)e);
+    for (uint64_t i = b; i < e; i++) {
+      cr_assert_eq(missing[i], 0, "%s: index %llu given, it did not complete",
+                   what, (unsigned long long)i);
+      cr_assert_eq(hit[i], 0, "%s: index %llu given twice", what,
+                   (unsigned long long)i);
+      cr_assert_eq(out[i], value(i), "%s: index %llu given, not written", what,
+                   (unsigned long long)i);
+      hit[i] = 1;
+    }
+    got += e - b;
+  }
+  cr_assert_eq(rc, 0, "%s: next: %s", what, sharc_err_name(rc));
+  for (uint64_t i = 0; i < n; i++) {
+    want += missing[i] == 0;
+    if (missing[i] == 0)
+      cr_assert_eq(hit[i], 1, "%s: index %llu completed, never given", what,
+                   (unsigned long long)i);
+  }
+  cr_assert_eq(got, want, "%s", what);
+  free(hit);
+  return got;
 }
 
 #endif

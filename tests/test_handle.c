@@ -63,15 +63,6 @@ static sharc_job_opts gated_opts(rig *r, int k) {
   return o;
 }
 
-/* Waits until the job is running (the driver took it off the queue). */
-static void until_running(sharc_job *j) {
-  sharc_progress pr = SHARC_PROGRESS_INIT;
-  do {
-    cr_assert_eq(sharc_job_progress(j, &pr), 0);
-    sched_yield();
-  } while (pr.state == SHARC_JOB_QUEUED);
-}
-
 Test(handle, jobs_run_in_submission_order_and_wait_times_out_while_gated) {
   rig r = rig_make(2, 1000);
   sharc_job_opts o[3] = {gated_opts(&r, 0), gated_opts(&r, 1),

@@ -295,15 +295,6 @@ static void expect_fill_done(fx *f, sharc_job *j, const char *what) {
   test_expect_clean(j, f->o2, f->n, what);
 }
 
-/* Waits until the driver took the job off the queue. */
-static void until_running(sharc_job *j) {
-  sharc_progress pr = SHARC_PROGRESS_INIT;
-  do {
-    cr_assert_eq(sharc_job_progress(j, &pr), 0);
-    sched_yield();
-  } while (pr.state == SHARC_JOB_QUEUED);
-}
-
 static int always_fails(uint8_t kind) {
   return kind == P_SEGV || kind == P_ABORT || kind == P_HANG;
 }
@@ -437,66 +428,10 @@ static void on_range(sharc_job *j, uint64_t b, uint64_t e, void *arg) {
       s->count[i]++;
 }
 
-/* Reads the ordered stream to its end, then the unordered one: the
- * ordered prefix ends exactly at the first index that did not complete,
- * every index it covers written; the unordered stream gives every index
- * that completed (missing[i] == 0) exactly once and no other. Returns the
- * indices the unordered stream gave. */
+/* test_drain_streams (helpers.h) with this file's values. */
 static uint64_t drain_streams(sharc_job *j, uint64_t n, const uint8_t *missing,
                               const uint64_t *out, const char *what) {
-  uint64_t first_missing = n;
-  for (uint64_t i = 0; i < n; i++)
-    if (missing[i]) {
-      first_missing = i;
-      break;
-    }
-  uint64_t upto = 0, last = 0;
-  int rc;
-  while ((rc = sharc_job_next_ordered(j, &upto, -1)) == 1) {
-    cr_assert_gt(upto, last, "%s", what);
-    cr_assert_leq(upto, first_missing,
-                  "%s: the ordered prefix reached %llu "
-                  "past index %llu, which did not complete",
-                  what, (unsigned long long)upto,
-                  (unsigned long long)first_missing);
-    for (uint64_t i = last; i < upto; i++)
-      cr_assert_eq(out[i], mix(i), "%s: index %llu in the prefix, not written",
-                   what, (unsigned long long)i);
-    last = upto;
-  }
-  cr_assert_eq(rc, 0, "%s: next_ordered: %s", what, sharc_err_name(rc));
-  cr_assert_eq(last, first_missing,
-               "%s: the ordered stream ended at %llu, "
-               "the first index not completed is %llu",
-               what, (unsigned long long)last,
-               (unsigned long long)first_missing);
-  uint8_t *hit = calloc(n, 1);
-  cr_assert_not_null(hit);
-  uint64_t b, e, got = 0, want = 0;
-  while ((rc = sharc_job_next(j, &b, &e, -1)) == 1) {
-    cr_assert(b < e && e <= n, "%s: range [%llu, %llu)", what,
-              (unsigned long long)b, (unsigned long long)e);
-    for (uint64_t i = b; i < e; i++) {
-      cr_assert_eq(missing[i], 0, "%s: index %llu given, it did not complete",
-                   what, (unsigned long long)i);
-      cr_assert_eq(hit[i], 0, "%s: index %llu given twice", what,
-                   (unsigned long long)i);
-      cr_assert_eq(out[i], mix(i), "%s: index %llu given, not written", what,
-                   (unsigned long long)i);
-      hit[i] = 1;
-    }
-    got += e - b;
-  }
-  cr_assert_eq(rc, 0, "%s: next: %s", what, sharc_err_name(rc));
-  for (uint64_t i = 0; i < n; i++) {
-    want += missing[i] == 0;
-    if (missing[i] == 0)
-      cr_assert_eq(hit[i], 1, "%s: index %llu completed, never given", what,
-                   (unsigned long long)i);
-  }
-  cr_assert_eq(got, want, "%s", what);
-  free(hit);
-  return got;
+  return test_drain_streams(j, n, missing, out, mix, what);
 }
 
 static void stream_with_poison(sharc_start_method m) {
